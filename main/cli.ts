@@ -1,0 +1,42 @@
+/** `slaf-workbench` command line: one entry, one module per command. */
+import { UsageError } from "./commands/args";
+import { SERVE_USAGE, serveCommand } from "./commands/serve";
+
+/** `run` resolves "running" for commands that keep serving; the others end the process when done. */
+export type Command = { usage: string; summary: string; run: (argv: string[]) => Promise<void | "running"> };
+
+const COMMANDS: Record<string, Command> = {
+  serve: { usage: SERVE_USAGE, summary: "serve the app in a browser on 127.0.0.1 (token in the printed URL)", run: serveCommand },
+};
+
+function help(): string {
+  return ["Usage: slaf-workbench <command> [options]", "", ...Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`)].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number | "running"> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(help());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return (await command.run(rest)) ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\nUsage: ${command.usage}`);
+      return 2;
+    }
+    const appError = (e as { appError?: { code: string; message: string } }).appError;
+    console.error(appError ? `${appError.code}: ${appError.message}` : e instanceof Error ? e.message : String(e));
+    return 1;
+  }
+}
+
+const exitCode = await main(process.argv.slice(2));
+// Native handles (Lance, DuckDB) can keep the loop alive after a one-shot command: end explicitly.
+if (exitCode !== "running") process.stdout.write("", () => process.exit(exitCode));

@@ -1,0 +1,54 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { createServices, type Services } from "../services/index";
+import { packageRoot } from "../services/resources";
+import { startBrowserServer, type BrowserServer } from "../server/http-server";
+import { newToken } from "../server/auth";
+import { flagInt, flagString, parseArgs } from "./args";
+import { defaultUserDataDir } from "./user-data";
+import { APP_VERSION } from "./version";
+
+export const SERVE_USAGE = "slaf-workbench serve [DATASET] [--port N] [--user-data DIR]";
+
+export interface RunningServer {
+  server: BrowserServer;
+  services: Services;
+  stop(): Promise<void>;
+}
+
+export async function startServe(argv: string[]): Promise<RunningServer> {
+  const args = parseArgs(argv);
+  const dataset = args.positionals[0] ? path.resolve(args.positionals[0]) : null;
+  const userDataDir = path.resolve(flagString(args, "user-data") ?? defaultUserDataDir());
+  await fs.mkdir(userDataDir, { recursive: true });
+  let services: Services | null = null;
+  const server = await startBrowserServer({
+    port: flagInt(args, "port") ?? 0,
+    token: process.env.SLAFWB_TOKEN || newToken(),
+    staticDir: path.join(packageRoot(), "dist", "renderer"),
+    services: () => services as Services,
+  });
+  services = createServices({
+    info: { version: APP_VERSION, mode: "browser", initialDatasetUri: dataset, userDataDir, platform: process.platform },
+    emit: (name, payload) => server.broadcast(name, payload),
+  });
+  return {
+    server,
+    services,
+    async stop() {
+      await server.close();
+      await services?.dispose();
+    },
+  };
+}
+
+export async function serveCommand(argv: string[]): Promise<"running"> {
+  const running = await startServe(argv);
+  console.log(`SLAF Workbench (browser mode) is serving at ${running.server.url}`);
+  const stop = () => {
+    void running.stop().finally(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return "running";
+}

@@ -1,0 +1,53 @@
+/** Electron composition root: paths → services → IPC binding → window. */
+import { app, dialog, ipcMain, session } from "electron";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { EVENT_CHANNEL } from "../shared/ipc/contract";
+import { APP_VERSION } from "./commands/version";
+import { bindIpc } from "./electron/ipc";
+import { registerScheme, serveRenderer } from "./electron/protocol";
+import { createMainWindow, isTrustedSender } from "./electron/window";
+import { createServices } from "./services/index";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+// Bundled layout: dist/electron/main.mjs, dist/preload/index.cjs, dist/renderer/.
+const distDir = path.resolve(here, "..");
+const datasetArg = process.argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith("-") && !a.endsWith(".mjs"));
+
+registerScheme();
+app.enableSandbox();
+
+void app.whenReady().then(() => {
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  serveRenderer(path.join(distDir, "renderer"));
+  const win = createMainWindow(path.join(distDir, "preload", "index.cjs"));
+  const services = createServices({
+    info: {
+      version: APP_VERSION,
+      mode: "electron",
+      initialDatasetUri: datasetArg ? path.resolve(datasetArg) : null,
+      userDataDir: app.getPath("userData"),
+      platform: process.platform,
+    },
+    emit: (name, payload) => {
+      if (!win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, name, payload);
+    },
+    pickPath: async (req) => {
+      if (req.kind === "save") {
+        const r = await dialog.showSaveDialog(win, { title: req.title, defaultPath: req.defaultPath });
+        return r.canceled ? null : (r.filePath ?? null);
+      }
+      const r = await dialog.showOpenDialog(win, {
+        title: req.title,
+        defaultPath: req.defaultPath,
+        properties: req.kind === "directory" ? ["openDirectory"] : ["openFile"],
+      });
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+  });
+  const unbind = bindIpc(ipcMain, services.api, (event) => isTrustedSender(win, event));
+  app.on("window-all-closed", () => {
+    unbind();
+    void services.dispose().finally(() => app.quit());
+  });
+});

@@ -1,0 +1,164 @@
+import type * as lancedb from "@lancedb/lancedb";
+import type { DatasetSummary, DatasetsApi, RowPage, TableInfo } from "../../../shared/ipc/contract";
+import { arrow } from "../arrow";
+import { fail, guard } from "../errors";
+import { configFacts, readLocalConfig, type SlafConfig } from "./config";
+import { describeTable, explainLocalOpenFailure, openLanceTable } from "./lance-table";
+import type { OpenDataset } from "./open-dataset";
+import { locate, tablePath } from "./uri";
+
+export const MAX_PAGE_ROWS = 5_000;
+
+export interface DatasetServiceOptions {
+  /** Builds the demo dataset if needed and returns its path (provided by the convert service). */
+  ensureDemo?: () => Promise<string>;
+}
+
+/** Opens SLAF datasets read-only, keeps their Lance handles refcounted, and pages rows out as Arrow IPC. */
+export class DatasetService implements DatasetsApi {
+  private readonly byId = new Map<string, OpenDataset>();
+  private readonly byRoot = new Map<string, OpenDataset>();
+  private readonly opening = new Map<string, Promise<OpenDataset>>();
+  private readonly connections = new Map<string, lancedb.Connection[]>();
+  private nextId = 1;
+
+  constructor(private readonly options: DatasetServiceOptions = {}) {}
+
+  open(req: { uri: string }) {
+    return guard(async () => (await this.acquire(req.uri)).summary);
+  }
+
+  openDemo() {
+    return guard(async () => {
+      if (!this.options.ensureDemo) fail("UNSUPPORTED_IN_MODE", "The demo dataset is not available in this build");
+      return (await this.acquire(await this.options.ensureDemo())).summary;
+    });
+  }
+
+  close(req: { datasetId: string }) {
+    return guard(async () => {
+      const ds = this.get(req.datasetId);
+      ds.refs -= 1;
+      if (ds.refs <= 0) this.dispose(ds);
+      return null;
+    });
+  }
+
+  list() {
+    return guard(async () => [...this.byId.values()].map((d) => d.summary));
+  }
+
+  readRows(req: { datasetId: string; table: string; offset: number; limit: number; columns?: string[] }) {
+    return guard(async (): Promise<RowPage> => {
+      const ds = this.get(req.datasetId);
+      const table = this.table(ds, req.table);
+      const info = ds.summary.tables.find((t) => t.name === req.table) as TableInfo;
+      const offset = Math.max(0, Math.floor(req.offset));
+      const end = Math.min(info.rows, offset + Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(req.limit))));
+      const offsets = Array.from({ length: Math.max(0, end - offset) }, (_, i) => offset + i);
+      let query = table.takeOffsets(offsets);
+      if (req.columns) {
+        const unknown = req.columns.filter((c) => !info.columns.some((col) => col.name === c));
+        if (unknown.length) fail("INVALID_ARGUMENT", `Table "${req.table}" has no column ${unknown.join(", ")}`);
+        query = query.select(req.columns);
+      }
+      const result = offsets.length > 0 ? await query.toArrow() : emptyTable(await table.schema());
+      return { offset, numRows: result.numRows, totalRows: info.rows, arrow: arrow.tableToIPC(result as never, "stream") };
+    });
+  }
+
+  /** For other services: the open dataset behind an id. */
+  get(datasetId: string): OpenDataset {
+    const ds = this.byId.get(datasetId);
+    if (!ds) fail("DATASET_NOT_OPEN", `No open dataset with id ${datasetId}; open it again`);
+    return ds;
+  }
+
+  table(ds: OpenDataset, name: string): lancedb.Table {
+    const table = ds.tables.get(name);
+    if (!table) fail("TABLE_UNKNOWN", `Dataset ${ds.summary.name} has no table "${name}"; it has ${[...ds.tables.keys()].join(", ")}`);
+    return table;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const ds of [...this.byId.values()]) this.dispose(ds);
+  }
+
+  /** Opens or re-uses a dataset and adds a reference. */
+  async acquire(uri: string): Promise<OpenDataset> {
+    const loc = locate(uri);
+    const existing = this.byRoot.get(loc.root);
+    if (existing) {
+      existing.refs += 1;
+      return existing;
+    }
+    let pending = this.opening.get(loc.root);
+    if (!pending) {
+      pending = this.load(loc.root, loc.name, loc.source).finally(() => this.opening.delete(loc.root));
+      this.opening.set(loc.root, pending);
+    }
+    const ds = await pending;
+    if (!this.byRoot.has(loc.root)) {
+      this.byRoot.set(loc.root, ds);
+      this.byId.set(ds.summary.datasetId, ds);
+    }
+    ds.refs += 1;
+    return ds;
+  }
+
+  private async load(root: string, name: string, source: DatasetSummary["source"]): Promise<OpenDataset> {
+    if (source !== "local") {
+      fail("SOURCE_UNSUPPORTED", `Opening ${source}:// datasets needs the remote gateway, which is not built yet; open a local folder`);
+    }
+    const config: SlafConfig = await readLocalConfig(root);
+    const tables = new Map<string, lancedb.Table>();
+    const infos: TableInfo[] = [];
+    const conns: lancedb.Connection[] = [];
+    try {
+      for (const [tableName, rel] of Object.entries(config.tables)) {
+        const full = tablePath(root, rel);
+        if (!full) fail("CONFIG_INVALID", `config.json: tables.${tableName} = "${rel}" points outside the dataset folder`, { path: `${root}/config.json` });
+        let opened;
+        try {
+          opened = await openLanceTable(full);
+        } catch (e) {
+          if ((e as { appError?: unknown }).appError) throw e;
+          await explainLocalOpenFailure(full, tableName, e);
+        }
+        const { db, table } = opened as Awaited<ReturnType<typeof openLanceTable>>;
+        conns.push(db);
+        tables.set(tableName, table);
+        try {
+          infos.push(await describeTable(tableName, rel, table));
+        } catch (e) {
+          await explainLocalOpenFailure(full, tableName, e);
+        }
+      }
+    } catch (e) {
+      for (const t of tables.values()) t.close();
+      for (const c of conns) c.close();
+      throw e;
+    }
+    const datasetId = `ds${this.nextId++}`;
+    this.connections.set(datasetId, conns);
+    return {
+      summary: { datasetId, uri: root, name, source, config: configFacts(config), tables: infos },
+      config,
+      root,
+      tables,
+      refs: 0,
+    };
+  }
+
+  private dispose(ds: OpenDataset): void {
+    for (const t of ds.tables.values()) if (t.isOpen()) t.close();
+    for (const c of this.connections.get(ds.summary.datasetId) ?? []) if (c.isOpen()) c.close();
+    this.connections.delete(ds.summary.datasetId);
+    this.byId.delete(ds.summary.datasetId);
+    this.byRoot.delete(ds.root);
+  }
+}
+
+function emptyTable(schema: unknown) {
+  return new arrow.Table(schema as InstanceType<typeof arrow.Schema>);
+}

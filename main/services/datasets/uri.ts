@@ -1,0 +1,24 @@
+import path from "node:path";
+import type { DatasetSource } from "../../../shared/ipc/contract";
+
+export interface DatasetLocation {
+  source: DatasetSource;
+  /** Absolute path for local sources, the URI as given (no trailing slash) for remote ones. */
+  root: string;
+  name: string;
+}
+
+export function locate(uri: string): DatasetLocation {
+  const trimmed = uri.trim().replace(/\/+$/, "");
+  const source: DatasetSource = trimmed.startsWith("s3://") ? "s3" : trimmed.startsWith("hf://") ? "hf" : "local";
+  const root = source === "local" ? path.resolve(trimmed.replace(/^file:\/\//, "")) : trimmed;
+  const base = root.split("/").filter(Boolean).pop() ?? root;
+  return { source, root, name: base.replace(/\.slaf$/, "") };
+}
+
+/** Joins a table path from config.json onto the root, refusing paths that climb out of it. */
+export function tablePath(root: string, relative: string): string | null {
+  const parts = relative.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.length === 0 || parts.includes("..") || path.isAbsolute(relative)) return null;
+  return [root, ...parts].join("/");
+}

@@ -1,0 +1,51 @@
+/** Composition of the main-process services; shared by the Electron main and the browser-mode server. */
+import path from "node:path";
+import type { Api, AppInfo } from "../../shared/ipc/contract";
+import { AppService, type PickPath } from "./app";
+import { ConvertService } from "./convert/service";
+import { DatasetService } from "./datasets/service";
+import type { EmitEvent } from "./events";
+import { JobService } from "./jobs/service";
+import { NotebookService } from "./notebooks/service";
+import { QueryService } from "./query/service";
+import { resourcePath } from "./resources";
+
+export interface ServiceOptions {
+  info: AppInfo;
+  emit: EmitEvent;
+  pickPath?: PickPath | null;
+}
+
+export interface Services {
+  api: Api;
+  datasets: DatasetService;
+  jobs: JobService;
+  query: QueryService;
+  convert: ConvertService;
+  notebooks: NotebookService;
+  dispose(): Promise<void>;
+}
+
+export function createServices(options: ServiceOptions): Services {
+  const userDataDir = options.info.userDataDir;
+  const jobs = new JobService((event) => options.emit("job", event));
+  const convert = new ConvertService(jobs, { userDataDir, demoInputDir: resourcePath("demo", "pbmc3k") });
+  const datasets = new DatasetService({ ensureDemo: () => convert.ensureDemo() });
+  const query = new QueryService(datasets, jobs, { tempDir: path.join(userDataDir, "tmp") });
+  const notebooks = new NotebookService(options.emit, datasets);
+  const app = new AppService(options.info, options.pickPath ?? null);
+  return {
+    api: { app, datasets, jobs, query, convert, notebooks },
+    datasets,
+    jobs,
+    query,
+    convert,
+    notebooks,
+    async dispose() {
+      jobs.cancelAll();
+      notebooks.dispose();
+      await query.dispose();
+      await datasets.closeAll();
+    },
+  };
+}

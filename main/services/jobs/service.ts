@@ -1,0 +1,113 @@
+import type { JobEvent, JobKind, JobProgress, JobResults, JobsApi } from "../../../shared/ipc/contract";
+import { AppFailure } from "../../../shared/result";
+import { fail, guard, toAppError } from "../errors";
+
+export type Emit = (event: JobEvent) => void;
+
+export interface JobContext {
+  signal: AbortSignal;
+  /** Reports progress; throttled to a few events per second. `total` null when unknown. */
+  progress(done: number, total: number | null, message?: string): void;
+}
+
+const PROGRESS_INTERVAL_MS = 150;
+const KEEP_FINISHED = 200;
+
+/** Runs long work off the request: returns a job id at once, pushes progress, supports cancel and wait. */
+export class JobService implements JobsApi {
+  private readonly jobs = new Map<string, { event: JobEvent; controller: AbortController; done: Promise<JobEvent> }>();
+  private nextId = 1;
+
+  constructor(private readonly emit: Emit) {}
+
+  start<K extends JobKind>(kind: K, unit: string, work: (ctx: JobContext) => Promise<JobResults[K]>): string {
+    const jobId = `job${this.nextId++}`;
+    const controller = new AbortController();
+    const startedAt = Date.now();
+    const event: JobEvent = {
+      jobId,
+      kind,
+      state: "running",
+      progress: { done: 0, total: null, unit, ratePerSecond: null, etaSeconds: null },
+      startedAt,
+    };
+    let lastEmit = 0;
+    const ctx: JobContext = {
+      signal: controller.signal,
+      progress: (done, total, message) => {
+        const seconds = (Date.now() - startedAt) / 1000;
+        const rate = seconds > 0 ? done / seconds : null;
+        const progress: JobProgress = {
+          done,
+          total,
+          unit,
+          ratePerSecond: rate,
+          etaSeconds: rate && total !== null && rate > 0 ? Math.max(0, (total - done) / rate) : null,
+          message,
+        };
+        event.progress = progress;
+        const now = Date.now();
+        if (now - lastEmit >= PROGRESS_INTERVAL_MS) {
+          lastEmit = now;
+          this.emit({ ...event });
+        }
+      },
+    };
+    const done = (async () => {
+      // Let the caller receive the job id before the first progress event.
+      await Promise.resolve();
+      try {
+        const result = await work(ctx);
+        if (controller.signal.aborted) throw controller.signal.reason;
+        event.result = result;
+        event.state = "done";
+      } catch (e) {
+        const error = controller.signal.aborted ? cancelledError(kind, controller.signal.reason) : toAppError(e);
+        event.state = controller.signal.aborted ? "cancelled" : "failed";
+        event.error = error;
+      }
+      event.endedAt = Date.now();
+      this.emit({ ...event });
+      this.prune();
+      return { ...event };
+    })();
+    this.jobs.set(jobId, { event, controller, done });
+    return jobId;
+  }
+
+  wait(req: { jobId: string }) {
+    return guard(async () => this.entry(req.jobId).done);
+  }
+
+  cancel(req: { jobId: string }) {
+    return guard(async () => {
+      const job = this.entry(req.jobId);
+      if (job.event.state === "running") job.controller.abort(new AppFailure(job.event.kind === "query" ? "QUERY_CANCELLED" : "CONVERT_CANCELLED", "Cancelled by the user"));
+      return null;
+    });
+  }
+
+  list() {
+    return guard(async () => [...this.jobs.values()].map((j) => ({ ...j.event })));
+  }
+
+  cancelAll(): void {
+    for (const j of this.jobs.values()) if (j.event.state === "running") j.controller.abort();
+  }
+
+  private entry(jobId: string) {
+    const job = this.jobs.get(jobId);
+    if (!job) fail("JOB_NOT_FOUND", `No job with id ${jobId}`);
+    return job;
+  }
+
+  private prune(): void {
+    const finished = [...this.jobs.entries()].filter(([, j]) => j.event.state !== "running");
+    for (const [id] of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(id);
+  }
+}
+
+function cancelledError(kind: JobKind, reason: unknown) {
+  if (reason instanceof AppFailure) return reason.appError;
+  return { code: kind === "query" ? ("QUERY_CANCELLED" as const) : ("CONVERT_CANCELLED" as const), message: "Cancelled by the user" };
+}

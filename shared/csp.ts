@@ -1,0 +1,17 @@
+/**
+ * The renderer's Content Security Policy, one string for both modes. `connect-src 'self'` covers the
+ * browser-mode WebSocket in Chromium (ws: to the same host:port counts as 'self'); blob: workers are Monaco's.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");

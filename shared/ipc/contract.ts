@@ -1,0 +1,76 @@
+/**
+ * The one contract between the renderer and main. The Electron preload, the Electron IPC binding and the
+ * browser-mode WebSocket binding are all derived from METHODS and EVENT_NAMES below; nothing is listed twice.
+ */
+import type { AppApi } from "./types/app";
+import type { ConvertApi } from "./types/convert";
+import type { DatasetsApi } from "./types/datasets";
+import type { JobEvent, JobsApi } from "./types/jobs";
+import type { NotebooksApi } from "./types/notebooks";
+import type { QueryApi } from "./types/query";
+
+export type * from "./types/app";
+export type * from "./types/common";
+export type * from "./types/convert";
+export type * from "./types/datasets";
+export type * from "./types/jobs";
+export type * from "./types/notebooks";
+export type * from "./types/query";
+
+export interface Api {
+  app: AppApi;
+  datasets: DatasetsApi;
+  jobs: JobsApi;
+  query: QueryApi;
+  convert: ConvertApi;
+  notebooks: NotebooksApi;
+}
+
+export type Namespace = keyof Api;
+export type MethodName<N extends Namespace> = keyof Api[N] & string;
+
+type MethodList = { readonly [N in Namespace]: readonly MethodName<N>[] };
+
+export const METHODS = {
+  app: ["info", "pickPath"],
+  datasets: ["open", "openDemo", "close", "list", "readRows"],
+  jobs: ["wait", "cancel", "list"],
+  query: ["start", "preview", "page", "export", "release"],
+  convert: ["inspect", "start"],
+  notebooks: ["read", "write", "watch", "unwatch", "starter"],
+} as const satisfies MethodList;
+
+// A method of Api missing from METHODS is a compile error here.
+type Unlisted = { [N in Namespace]: Exclude<MethodName<N>, (typeof METHODS)[N][number]> }[Namespace];
+type AssertNever<T extends never> = T;
+export type _EveryMethodListed = AssertNever<Unlisted>;
+
+/** Push events from main to the renderer. */
+export interface Events {
+  job: JobEvent;
+  "notebook.changed": { path: string; mtimeMs: number | null };
+}
+export type EventName = keyof Events;
+export const EVENT_NAMES = ["job", "notebook.changed"] as const satisfies readonly EventName[];
+type UnlistedEvent = Exclude<EventName, (typeof EVENT_NAMES)[number]>;
+export type _EveryEventListed = AssertNever<UnlistedEvent>;
+
+export type Method<N extends Namespace, M extends MethodName<N>> = Api[N][M] extends (req: infer Q) => Promise<infer R>
+  ? (req: Q) => Promise<R>
+  : never;
+export type Request<N extends Namespace, M extends MethodName<N>> = Parameters<Method<N, M>>[0];
+
+/** What the renderer holds: the whole Api plus event subscription. */
+export type Client = Api & {
+  on<E extends EventName>(name: E, listener: (payload: Events[E]) => void): () => void;
+};
+
+/** Electron IPC channel of a method; the browser binding uses the same names. */
+export function channelOf(ns: Namespace, method: string): string {
+  return `slafwb:${ns}.${method}`;
+}
+export const EVENT_CHANNEL = "slafwb:event";
+
+export function allMethods(): { ns: Namespace; method: string }[] {
+  return (Object.keys(METHODS) as Namespace[]).flatMap((ns) => METHODS[ns].map((method) => ({ ns, method })));
+}

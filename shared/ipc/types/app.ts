@@ -1,0 +1,17 @@
+import type { Result } from "../../result";
+import type { Empty } from "./common";
+
+export interface AppInfo {
+  version: string;
+  mode: "electron" | "browser";
+  /** Dataset given on the command line, opened at start. */
+  initialDatasetUri: string | null;
+  userDataDir: string;
+  platform: string;
+}
+
+export interface AppApi {
+  info(req: Empty): Promise<Result<AppInfo>>;
+  /** Native file dialog in the desktop app; UNSUPPORTED_IN_MODE in browser mode (use the path field). */
+  pickPath(req: { kind: "directory" | "file" | "save"; title: string; defaultPath?: string }): Promise<Result<string | null>>;
+}

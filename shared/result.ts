@@ -1,0 +1,99 @@
+/** Result and error types that cross every process boundary. Nothing is thrown across the bridge. */
+
+export type ErrorCode =
+  | "DATASET_NOT_FOUND"
+  | "NOT_A_DIRECTORY"
+  | "NOT_A_SLAF_DATASET"
+  | "CONFIG_INVALID"
+  | "TABLE_MISSING"
+  | "TABLE_NOT_LANCE"
+  | "DATASET_NOT_OPEN"
+  | "TABLE_UNKNOWN"
+  | "SOURCE_UNSUPPORTED"
+  | "SOURCE_UNREACHABLE"
+  | "RATE_LIMITED"
+  | "OFFLINE_NOT_CACHED"
+  | "QUERY_INVALID"
+  | "QUERY_CANCELLED"
+  | "QUERY_NEEDS_CONFIRMATION"
+  | "RESULT_NOT_FOUND"
+  | "CONVERT_INPUT_INVALID"
+  | "CONVERT_OUTPUT_EXISTS"
+  | "CONVERT_OUTPUT_INVALID"
+  | "CONVERT_CANCELLED"
+  | "NOTEBOOK_NOT_FOUND"
+  | "NOTEBOOK_CONFLICT"
+  | "NOTEBOOK_INVALID"
+  | "JOB_NOT_FOUND"
+  | "INVALID_ARGUMENT"
+  | "UNSUPPORTED_IN_MODE"
+  | "DISK_FULL"
+  | "INTERNAL";
+
+/** A user-facing sentence for every code; `message` on an AppError adds the specifics (path, column...). */
+export const ERROR_TITLES: Record<ErrorCode, string> = {
+  DATASET_NOT_FOUND: "Dataset not found",
+  NOT_A_DIRECTORY: "Not a folder",
+  NOT_A_SLAF_DATASET: "Not a SLAF dataset",
+  CONFIG_INVALID: "config.json is not valid",
+  TABLE_MISSING: "A table listed in config.json is missing",
+  TABLE_NOT_LANCE: "A table is not a Lance dataset",
+  DATASET_NOT_OPEN: "Dataset is not open",
+  TABLE_UNKNOWN: "Unknown table",
+  SOURCE_UNSUPPORTED: "This kind of source is not supported yet",
+  SOURCE_UNREACHABLE: "The source cannot be reached",
+  RATE_LIMITED: "The source is rate limiting requests",
+  OFFLINE_NOT_CACHED: "Offline, and this data is not in the local cache",
+  QUERY_INVALID: "The query is not valid",
+  QUERY_CANCELLED: "The query was cancelled",
+  QUERY_NEEDS_CONFIRMATION: "This query reads a lot of data",
+  RESULT_NOT_FOUND: "The result is no longer available",
+  CONVERT_INPUT_INVALID: "The input cannot be converted",
+  CONVERT_OUTPUT_EXISTS: "The output already exists",
+  CONVERT_OUTPUT_INVALID: "The output location cannot be used",
+  CONVERT_CANCELLED: "The conversion was cancelled",
+  NOTEBOOK_NOT_FOUND: "Notebook not found",
+  NOTEBOOK_CONFLICT: "The notebook changed on disk",
+  NOTEBOOK_INVALID: "The notebook file is not valid",
+  JOB_NOT_FOUND: "No such job",
+  INVALID_ARGUMENT: "Invalid request",
+  UNSUPPORTED_IN_MODE: "Not available in this mode",
+  DISK_FULL: "The disk is full",
+  INTERNAL: "Something went wrong",
+};
+
+export interface AppError {
+  code: ErrorCode;
+  /** Specific, user-facing: names the path, table or column at fault. */
+  message: string;
+  detail?: string;
+  retryable?: boolean;
+  /** The file or folder the error is about, when there is one. */
+  path?: string;
+  /** 1-based position in a text input (SQL, notebook) when known. */
+  position?: { line: number; column: number; offset: number };
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: AppError };
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function err<T = never>(code: ErrorCode, message: string, extra: Omit<AppError, "code" | "message"> = {}): Result<T> {
+  return { ok: false, error: { code, message, ...extra } };
+}
+
+/** An Error carrying an AppError, thrown inside a process and turned into a Result at the boundary. */
+export class AppFailure extends Error {
+  readonly appError: AppError;
+  constructor(code: ErrorCode, message: string, extra: Omit<AppError, "code" | "message"> = {}) {
+    super(message);
+    this.name = "AppFailure";
+    this.appError = { code, message, ...extra };
+  }
+}
+
+export function isResult(x: unknown): x is Result<unknown> {
+  return typeof x === "object" && x !== null && "ok" in x && typeof (x as { ok: unknown }).ok === "boolean";
+}

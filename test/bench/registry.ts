@@ -1,0 +1,7 @@
+export interface Bench {
+  run(): Promise<void>;
+}
+
+export const BENCHES: Record<string, () => Promise<Bench>> = {
+  scan: () => import("./scan.bench"),
+};
