@@ -1,0 +1,69 @@
+/** What is open and shown: the dataset, the current view, the last error. Components read this; it calls the api. */
+import type { AppInfo, DatasetSummary } from "../../shared/ipc/contract";
+import type { AppError, Result } from "../../shared/result";
+import { api } from "../api/client";
+import { recents } from "./recents.svelte";
+
+export type View = { kind: "overview" } | { kind: "table"; table: string } | { kind: "notebook" };
+
+class Workspace {
+  info = $state<AppInfo | null>(null);
+  dataset = $state<DatasetSummary | null>(null);
+  view = $state<View>({ kind: "overview" });
+  busy = $state<string | null>(null);
+  error = $state<AppError | null>(null);
+  ready = $state(false);
+
+  async init(): Promise<void> {
+    const info = await api.app.info({});
+    if (info.ok) {
+      this.info = info.value;
+      if (info.value.initialDatasetUri) await this.open(info.value.initialDatasetUri);
+    } else this.error = info.error;
+    this.ready = true;
+  }
+
+  async open(uri: string): Promise<boolean> {
+    return this.load(`Opening ${uri}`, () => api.datasets.open({ uri }));
+  }
+
+  async openDemo(): Promise<boolean> {
+    return this.load("Preparing the PBMC 3k demo", () => api.datasets.openDemo({}));
+  }
+
+  async close(): Promise<void> {
+    if (this.dataset) await api.datasets.close({ datasetId: this.dataset.datasetId });
+    this.dataset = null;
+    this.view = { kind: "overview" };
+  }
+
+  show(view: View): void {
+    this.view = view;
+  }
+
+  dismissError(): void {
+    this.error = null;
+  }
+
+  private async load(label: string, run: () => Promise<Result<DatasetSummary>>): Promise<boolean> {
+    this.busy = label;
+    this.error = null;
+    try {
+      const r = await run();
+      if (!r.ok) {
+        this.error = r.error;
+        return false;
+      }
+      const previous = this.dataset;
+      this.dataset = r.value;
+      this.view = { kind: "overview" };
+      recents.add(r.value.uri, r.value.name);
+      if (previous && previous.datasetId !== r.value.datasetId) await api.datasets.close({ datasetId: previous.datasetId });
+      return true;
+    } finally {
+      this.busy = null;
+    }
+  }
+}
+
+export const workspace = new Workspace();
