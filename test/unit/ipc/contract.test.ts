@@ -1,0 +1,133 @@
+import { describe, expect, it, vi } from "vitest";
+import { METHODS, EVENT_NAMES, allMethods, channelOf, type Api, type Events, type MethodName, type Namespace, type Request } from "../../../shared/ipc/contract";
+import { decodeFrame, encodeFrame } from "../../../shared/ipc/wire";
+import { bindIpc } from "../../../main/electron/ipc";
+import { handlerTable } from "../../../main/services/dispatch";
+
+/** One sample request per method: a missing method is a type error here. */
+const REQUESTS: { [N in Namespace]: { [M in MethodName<N>]: Request<N, M> } } = {
+  app: { info: {}, pickPath: { kind: "directory", title: "Open" } },
+  datasets: {
+    open: { uri: "/data/pbmc.slaf" },
+    openDemo: {},
+    close: { datasetId: "ds1" },
+    list: {},
+    readRows: { datasetId: "ds1", table: "expression", offset: 100_000, limit: 200, columns: ["value"] },
+  },
+  jobs: { wait: { jobId: "job1" }, cancel: { jobId: "job1" }, list: {} },
+  query: {
+    start: { datasetId: "ds1", sql: "SELECT cell_type, COUNT(*) FROM cells GROUP BY 1", name: "cell_types", confirmed: false },
+    preview: { datasetId: "ds1", sql: "SELECT 1" },
+    page: { resultId: "r1", offset: 0, limit: 200 },
+    export: { resultId: "r1", format: "parquet", path: "/tmp/out.parquet" },
+    release: { resultId: "r1" },
+  },
+  convert: { inspect: { input: "/data/pbmc3k.h5ad" }, start: { input: "/data/pbmc3k.h5ad", output: "/data/pbmc3k.slaf", force: false } },
+  notebooks: {
+    read: { path: "/nb.slafnb.md" },
+    write: { path: "/nb.slafnb.md", text: "# hi\n", expectedMtimeMs: null },
+    watch: { path: "/nb.slafnb.md" },
+    unwatch: { path: "/nb.slafnb.md" },
+    starter: { datasetId: "ds1" },
+  },
+};
+
+const EVENTS: Events = {
+  job: {
+    jobId: "job1",
+    kind: "convert",
+    state: "running",
+    progress: { done: 10, total: 160, unit: "cells", ratePerSecond: 100.5, etaSeconds: 1.5 },
+    startedAt: 1,
+  },
+  "notebook.changed": { path: "/nb.slafnb.md", mtimeMs: 12.5 },
+};
+
+const RESPONSES = [
+  { ok: true, value: { offset: 0, numRows: 2, totalRows: 2, arrow: new Uint8Array([1, 2, 3, 255, 0]) } },
+  { ok: false, error: { code: "QUERY_INVALID", message: "syntax error at or near SELEC", position: { line: 1, column: 1, offset: 0 } } },
+  {
+    ok: true,
+    value: {
+      datasetId: "ds1",
+      uri: "/d.slaf",
+      name: "d",
+      source: "local",
+      config: { formatVersion: "0.5", nCells: 1, nGenes: 2, expressionCount: 1, sparsity: 0.5, density: 0.5, createdAt: null, raw: { a: [1] } },
+      tables: [{ name: "cells", path: "cells.lance", rows: 1, fragments: 1, bytes: 10, columns: [{ name: "x", type: "Utf8", nullable: true }] }],
+    },
+  },
+];
+
+function fakeApi(calls: string[]): Api {
+  const api: Record<string, Record<string, (arg: unknown) => Promise<unknown>>> = {};
+  for (const { ns, method } of allMethods()) {
+    api[ns] ??= {};
+    api[ns][method] = async (arg) => {
+      calls.push(`${ns}.${method}`);
+      return { ok: true, value: arg };
+    };
+  }
+  return api as unknown as Api;
+}
+
+describe("contract", () => {
+  it("lists every method once", () => {
+    const names = allMethods().map((m) => `${m.ns}.${m.method}`);
+    expect(new Set(names).size).toBe(names.length);
+    expect(Object.keys(METHODS).sort()).toEqual(Object.keys(REQUESTS).sort());
+    for (const ns of Object.keys(REQUESTS) as Namespace[]) expect([...METHODS[ns]].sort()).toEqual(Object.keys(REQUESTS[ns]).sort());
+    expect([...EVENT_NAMES].sort()).toEqual(Object.keys(EVENTS).sort());
+  });
+
+  it("binds every method in the browser binding, and each call reaches its service", async () => {
+    const calls: string[] = [];
+    const table = handlerTable(fakeApi(calls));
+    expect([...table.keys()].sort()).toEqual(allMethods().map((m) => channelOf(m.ns, m.method)).sort());
+    for (const { ns, method } of allMethods()) {
+      const arg = (REQUESTS[ns] as Record<string, unknown>)[method];
+      expect(await table.get(channelOf(ns, method))!(arg)).toEqual({ ok: true, value: arg });
+    }
+    expect(calls).toEqual(allMethods().map((m) => `${m.ns}.${m.method}`));
+  });
+
+  it("binds every method in the Electron IPC binding and refuses untrusted senders", async () => {
+    const handlers = new Map<string, (event: unknown, arg: unknown) => unknown>();
+    const ipcMain = { handle: (ch: string, fn: (event: unknown, arg: unknown) => unknown) => void handlers.set(ch, fn), removeHandler: (ch: string) => void handlers.delete(ch) };
+    let trusted = true;
+    const unbind = bindIpc(ipcMain as never, fakeApi([]), () => trusted);
+    expect([...handlers.keys()].sort()).toEqual(allMethods().map((m) => channelOf(m.ns, m.method)).sort());
+    expect(await handlers.get(channelOf("datasets", "open"))!({}, { uri: "/x" })).toEqual({ ok: true, value: { uri: "/x" } });
+    trusted = false;
+    expect(await handlers.get(channelOf("datasets", "open"))!({}, { uri: "/x" })).toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT" } });
+    unbind();
+    expect(handlers.size).toBe(0);
+  });
+
+  it("builds the preload bridge from the same list", async () => {
+    let exposed: Record<string, Record<string, (arg: unknown) => Promise<unknown>>> = {};
+    const invoke = vi.fn(async (channel: string, arg: unknown) => ({ ok: true, value: { channel, arg } }));
+    vi.doMock("electron", () => ({
+      contextBridge: { exposeInMainWorld: (_key: string, api: typeof exposed) => (exposed = api) },
+      ipcRenderer: { invoke, on: vi.fn() },
+    }));
+    await import("../../../preload/index");
+    for (const { ns, method } of allMethods()) {
+      expect(typeof exposed[ns][method]).toBe("function");
+      expect(await exposed[ns][method]({ n: 1 })).toEqual({ ok: true, value: { channel: channelOf(ns, method), arg: { n: 1 } } });
+    }
+    expect(typeof (exposed as unknown as { on: unknown }).on).toBe("function");
+    vi.doUnmock("electron");
+  });
+
+  it("sample payloads survive structuredClone (Electron IPC) and the WebSocket framing", () => {
+    const samples: unknown[] = [...Object.values(REQUESTS).flatMap((m) => Object.values(m)), ...Object.values(EVENTS), ...RESPONSES];
+    for (const s of samples) {
+      expect(structuredClone(s)).toEqual(s);
+      expect(decodeFrame(encodeFrame(s))).toEqual(s);
+    }
+    const bytes = decodeFrame(encodeFrame({ a: new Uint8Array([9, 8]), b: [new Uint8Array(0), new Uint8Array([7])] })) as { a: Uint8Array; b: Uint8Array[] };
+    expect(bytes.a).toBeInstanceOf(Uint8Array);
+    expect([...bytes.a, ...bytes.b[1]]).toEqual([9, 8, 7]);
+  });
+});
