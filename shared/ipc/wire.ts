@@ -11,7 +11,7 @@ type TextCodecs = {
 };
 const codecs = globalThis as unknown as TextCodecs;
 
-export function encodeFrame(value: unknown): Uint8Array {
+export function encodeFrame(value: unknown): Uint8Array<ArrayBuffer> {
   const blobs: Uint8Array[] = [];
   let offset = 0;
   const json = JSON.stringify(value, (_key, v: unknown) => {
