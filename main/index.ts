@@ -26,6 +26,7 @@ void app.whenReady().then(() => {
       version: APP_VERSION,
       mode: "electron",
       initialDatasetUri: datasetArg ? path.resolve(datasetArg) : null,
+      openDemoAtStart: !datasetArg,
       userDataDir: app.getPath("userData"),
       platform: process.platform,
     },

@@ -5,7 +5,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
+// Without a dataset argument, start on the bundled demo.
+const given = process.argv.slice(2);
+const args = given.some((a) => !a.startsWith("-")) ? given : [...given, "--demo"];
 const electronDir = path.join(root, "node_modules", "electron");
 const pathFile = path.join(electronDir, "path.txt");
 // Do not `require("electron")` to find out: without its binary that starts a download.

@@ -8,7 +8,7 @@ import { flagInt, flagString, parseArgs } from "./args";
 import { defaultUserDataDir } from "./user-data";
 import { APP_VERSION } from "./version";
 
-export const SERVE_USAGE = "slaf-workbench serve [DATASET] [--port N] [--user-data DIR]";
+export const SERVE_USAGE = "slaf-workbench serve [DATASET | --demo] [--port N] [--user-data DIR]";
 
 export interface RunningServer {
   server: BrowserServer;
@@ -17,7 +17,7 @@ export interface RunningServer {
 }
 
 export async function startServe(argv: string[]): Promise<RunningServer> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, ["demo"]);
   const dataset = args.positionals[0] ? path.resolve(args.positionals[0]) : null;
   const userDataDir = path.resolve(flagString(args, "user-data") ?? defaultUserDataDir());
   await fs.mkdir(userDataDir, { recursive: true });
@@ -29,7 +29,7 @@ export async function startServe(argv: string[]): Promise<RunningServer> {
     services: () => services as Services,
   });
   services = createServices({
-    info: { version: APP_VERSION, mode: "browser", initialDatasetUri: dataset, userDataDir, platform: process.platform },
+    info: { version: APP_VERSION, mode: "browser", initialDatasetUri: dataset, openDemoAtStart: !dataset && args.flags.has("demo"), userDataDir, platform: process.platform },
     emit: (name, payload) => server.broadcast(name, payload),
   });
   return {

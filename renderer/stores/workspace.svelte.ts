@@ -16,11 +16,15 @@ class Workspace {
 
   async init(): Promise<void> {
     const info = await api.app.info({});
-    if (info.ok) {
-      this.info = info.value;
-      if (info.value.initialDatasetUri) await this.open(info.value.initialDatasetUri);
-    } else this.error = info.error;
+    if (!info.ok) {
+      this.error = info.error;
+      this.ready = true;
+      return;
+    }
+    this.info = info.value;
+    const opening = info.value.initialDatasetUri ? this.open(info.value.initialDatasetUri) : info.value.openDemoAtStart ? this.openDemo() : null;
     this.ready = true;
+    await opening;
   }
 
   async open(uri: string): Promise<boolean> {

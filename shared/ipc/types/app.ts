@@ -6,6 +6,8 @@ export interface AppInfo {
   mode: "electron" | "browser";
   /** Dataset given on the command line, opened at start. */
   initialDatasetUri: string | null;
+  /** Open the bundled demo at start (desktop app and `npm start` without a dataset). */
+  openDemoAtStart: boolean;
   userDataDir: string;
   platform: string;
 }
