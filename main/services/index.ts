@@ -32,7 +32,7 @@ export function createServices(options: ServiceOptions): Services {
   const convert = new ConvertService(jobs, { userDataDir, demoInputDir: resourcePath("demo", "pbmc3k") });
   const datasets = new DatasetService({ ensureDemo: () => convert.ensureDemo() });
   const query = new QueryService(datasets, jobs, { tempDir: path.join(userDataDir, "tmp") });
-  const notebooks = new NotebookService(options.emit, datasets);
+  const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
   return {
     api: { app, datasets, jobs, query, convert, notebooks },
