@@ -112,7 +112,7 @@ function decodeScalar(raw: string): string | null {
 
 function isPlainSafe(v: string): boolean {
   if (v === "" || v !== v.trim()) return false;
-  if (/[\u0000-\u001f\u007f]/.test(v)) return false;
+  for (const ch of v) if (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) return false;
   if (/^[-?:,[\]{}#&*!|>'"%@`]/.test(v)) return false;
   if (/: |:$| #/.test(v)) return false;
   if (/^(~|null|true|false|yes|no|on|off)$/i.test(v)) return false;
@@ -272,7 +272,7 @@ function classifyFence(lines: string[], start: number, block: NonNullable<Return
     const name = parsed.attrs.get("name");
     return { kind: "sql", name: name ? name : null, text: body.join("\n"), explicitId: parsed.id };
   }
-  let spec: PlotSpec | null = null;
+  let spec: PlotSpec | null;
   try {
     spec = toPlotSpec(JSON.parse(body.join("\n")));
   } catch {

@@ -34,7 +34,8 @@ function isErrno(e: unknown, ...codes: string[]): boolean {
 
 /** A file name for a dataset's starter notebook: the dataset name without characters file systems refuse. */
 export function starterFileName(datasetName: string, n = 1): string {
-  const base = datasetName.replace(/[\\/:*?"<>|\u0000-\u001f]/g, "_").replace(/^[.\s]+|[.\s]+$/g, "") || "notebook";
+  const base = Array.from(datasetName, (ch) => (ch.charCodeAt(0) < 0x20 || '\\/:*?"<>|'.includes(ch) ? "_" : ch))
+    .join("").replace(/^[.\s]+|[.\s]+$/g, "") || "notebook";
   return `${base}${n > 1 ? `-${n}` : ""}${NOTEBOOK_EXTENSION}`;
 }
 

@@ -39,8 +39,11 @@ class Builder {
   private add(cell: Cell): void {
     this.nb = insertCell(this.nb, cell);
   }
+  /** Prose; two pieces in a row make one markdown cell (no separator line in the file). */
   markdown(text: string): void {
-    this.add(newCell(this.nb, "markdown", { text }));
+    const last = this.nb.cells[this.nb.cells.length - 1];
+    if (last?.kind === "markdown") this.nb = { ...this.nb, cells: [...this.nb.cells.slice(0, -1), { ...last, text: `${last.text}\n\n${text}` }] };
+    else this.add(newCell(this.nb, "markdown", { text }));
   }
   sql(name: string, text: string): void {
     this.add(newCell(this.nb, "sql", { name, text }));

@@ -6,7 +6,7 @@ import { DatasetService } from "../../../main/services/datasets/service";
 import { NotebookService, starterFileName } from "../../../main/services/notebooks/service";
 import type { OpenDataset } from "../../../main/services/datasets/open-dataset";
 import type { DatasetSummary } from "../../../shared/ipc/contract";
-import { parseNotebook } from "../../../shared/notebook/format";
+import { isCanonical, parseNotebook } from "../../../shared/notebook/format";
 import type { Cell } from "../../../shared/notebook/model";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { duckdbCopy, recorder, sleep, type Recorded } from "./helpers";
@@ -265,6 +265,8 @@ describe("NotebookService starter", () => {
     expect((await fs.stat(file.path)).mtimeMs).toBe(file.mtimeMs);
 
     const nb = parseNotebook(file.text);
+    expect(isCanonical(file.text)).toBe(true);
+    expect(file.text).not.toContain("<!-- cell -->");
     expect(nb.frontmatter.dataset).toBe(ds.summary.uri);
     expect(nb.frontmatter.title).toBe("pbmc3k");
     expect(nb.cells[0].kind).toBe("markdown");
