@@ -1,6 +1,12 @@
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
 import type { ConvertApi } from "../../../shared/ipc/contract";
+import { AppFailure } from "../../../shared/result";
 import { fail, guard } from "../errors";
 import type { JobService } from "../jobs/service";
+import { convertFile, inspectInput } from "./convert";
+import { detectFormat } from "./detect";
 
 export interface ConvertServiceOptions {
   userDataDir: string;
@@ -8,21 +14,60 @@ export interface ConvertServiceOptions {
   demoInputDir: string;
 }
 
-/** h5ad / 10x MTX / 10x HDF5 → SLAF 0.5, streaming. (Issue 4.) */
+/** The bundled demo: real PBMC 3k as AnnData (8 cell types in obs/cell_type, UMAP in obsm/X_umap). */
+export const DEMO_INPUT_FILE = "pbmc3k.h5ad";
+
+/** h5ad / 10x MTX / 10x HDF5 → SLAF 0.5, streaming, as jobs. */
 export class ConvertService implements ConvertApi {
+  private demo: Promise<string> | null = null;
+
   constructor(
     readonly jobs: JobService,
     readonly options: ConvertServiceOptions,
   ) {}
 
-  inspect() {
-    return guard(async () => fail("UNSUPPORTED_IN_MODE", "Conversion is not built yet"));
+  inspect(req: { input: string }) {
+    return guard(() => inspectInput(req.input));
   }
-  start() {
-    return guard(async (): Promise<{ jobId: string }> => fail("UNSUPPORTED_IN_MODE", "Conversion is not built yet"));
+
+  start(req: { input: string; output: string; force?: boolean }) {
+    return guard(async () => {
+      if (!req.input || !req.output) fail("INVALID_ARGUMENT", "Both an input and an output path are needed");
+      // Refuse the obvious mistakes at once rather than as a failed job.
+      await detectFormat(path.resolve(req.input));
+      const output = path.resolve(req.output);
+      if (!req.force && existsSync(output)) fail("CONVERT_OUTPUT_EXISTS", `${output} already exists; choose another name or replace it`, { path: output });
+      const jobId = this.jobs.start("convert", "cells", (ctx) =>
+        convertFile(req.input, output, {
+          force: req.force,
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(p.done, p.total, p.message),
+        }),
+      );
+      return { jobId };
+    });
   }
-  /** Path of the demo dataset, built on first use. */
-  async ensureDemo(): Promise<string> {
-    fail("UNSUPPORTED_IN_MODE", "The demo dataset is not built yet");
+
+  /** Path of the demo dataset, built on first use; concurrent callers share one build. */
+  ensureDemo(): Promise<string> {
+    this.demo ??= this.buildDemo().catch((e) => {
+      this.demo = null;
+      throw e;
+    });
+    return this.demo;
+  }
+
+  private async buildDemo(): Promise<string> {
+    const target = path.join(this.options.userDataDir, "demo", "pbmc3k.slaf");
+    if (existsSync(path.join(target, "config.json"))) return target;
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await convertFile(path.join(this.options.demoInputDir, DEMO_INPUT_FILE), target);
+    } catch (e) {
+      // Another app instance finished the same build first.
+      const raced = e instanceof AppFailure && e.appError.code === "CONVERT_OUTPUT_EXISTS" && existsSync(path.join(target, "config.json"));
+      if (!raced) throw e;
+    }
+    return target;
   }
 }

@@ -15,6 +15,7 @@ export const LANCE_WRITE_OPTIONS: Record<string, string> = {
 };
 
 export type ValueType = "uint16" | "float32";
+export type TableName = "cells" | "genes" | "layers";
 
 export interface ExpressionChunk {
   cell: Uint32Array | Int32Array;
@@ -22,25 +23,32 @@ export interface ExpressionChunk {
   value: Uint16Array | Float32Array;
 }
 
-/** Running min/max/sum/sum-of-squares over stored values, as SLAF's `_save_config` computes them. */
+/** Running min/max/sum/sum-of-squares over stored values, as SLAF's `_save_config` computes them (NaN skipped). */
 export class ValueStats {
   count = 0;
+  private finite = 0;
   min = Infinity;
   max = -Infinity;
   sum = 0;
   sumSq = 0;
   add(values: ArrayLike<number>): void {
+    let { min, max, sum, sumSq } = this;
+    let finite = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (v < this.min) this.min = v;
-      if (v > this.max) this.max = v;
-      this.sum += v;
-      this.sumSq += v * v;
+      if (v !== v) continue;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      sumSq += v * v;
+      finite++;
     }
+    Object.assign(this, { min, max, sum, sumSq });
+    this.finite += finite;
     this.count += values.length;
   }
   toJSON() {
-    const n = this.count;
+    const n = this.finite;
     const mean = n > 0 ? this.sum / n : 0;
     const std = n > 1 ? Math.sqrt(Math.max(0, (this.sumSq - n * mean * mean) / (n - 1))) : 0;
     return { min_value: n ? this.min : 0, max_value: n ? this.max : 0, mean_value: mean, std_value: std };
@@ -56,14 +64,52 @@ export function expressionSchema(valueType: ValueType, wideIds: boolean) {
   ]);
 }
 
+/** A one-batch Arrow table over typed arrays, without copying them. */
+export function columnsTable(schema: InstanceType<typeof arrow.Schema>, columns: ArrayBufferView[], length: number): ArrowTable {
+  const { makeData, RecordBatch, Table, Struct } = arrow;
+  const children = columns.map((values, i) => makeData({ type: schema.fields[i].type, length, data: values } as never));
+  return new Table([new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, children }))]);
+}
+
+/**
+ * `Table.add` re-reads the schema and copies the IPC bytes once more before handing them to the native
+ * writer; for expression chunks (tens of MB) that copy is a large share of the JS time, so we pass the
+ * serialized bytes straight to the native `add` when it is there.
+ */
+async function appendFast(table: lancedb.Table, data: ArrowTable): Promise<void> {
+  const inner = (table as unknown as { inner?: { add?: (buf: Buffer, mode: string, progress: undefined) => Promise<unknown> } }).inner;
+  if (typeof inner?.add !== "function") {
+    await table.add(data as never);
+    return;
+  }
+  const bytes = await arrow.RecordBatchFileWriter.writeAll(data).toUint8Array();
+  await inner.add(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), "append", undefined);
+}
+
+/** SLAF writes pandas `Timestamp.now().isoformat()`: local time, microseconds, no zone. */
+export function slafTimestamp(d = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
+}
+
+export interface FinishInfo {
+  nCells: number;
+  nGenes: number;
+  /** Extra top-level config blocks (layers, obsm, varm...). */
+  extra?: Record<string, unknown>;
+  /** Optional tables present besides expression/cells/genes. */
+  tables?: string[];
+}
+
 export class SlafWriter {
   private expression: lancedb.Table | null = null;
-  readonly stats = new ValueStats();
+  private readonly tables = new Map<string, lancedb.Table>();
+  stats = new ValueStats();
 
   private constructor(
     readonly root: string,
     private readonly db: lancedb.Connection,
-    readonly valueType: ValueType,
+    public valueType: ValueType,
     readonly wideIds: boolean,
   ) {}
 
@@ -75,28 +121,36 @@ export class SlafWriter {
     return new SlafWriter(root, db, opts.valueType, wideIds);
   }
 
-  async writeTable(name: "cells" | "genes" | "layers", table: ArrowTable): Promise<void> {
-    await this.db.createTable(name, table as never, { mode: "create", storageOptions: LANCE_WRITE_OPTIONS });
+  /** Creates the table from its first slice; later calls append. */
+  async writeTable(name: TableName, table: ArrowTable): Promise<void> {
+    const existing = this.tables.get(name);
+    if (existing) await existing.add(table as never);
+    else this.tables.set(name, await this.db.createTable(name, table as never, { mode: "create", storageOptions: LANCE_WRITE_OPTIONS }));
   }
 
   async appendExpression(chunk: ExpressionChunk): Promise<void> {
-    const { makeData, RecordBatch, Table, Struct } = arrow;
-    const schema = expressionSchema(this.valueType, this.wideIds);
-    const cols = [chunk.cell, chunk.gene, chunk.value].map((values, i) =>
-      makeData({ type: schema.fields[i].type, length: values.length, data: values as never }),
-    );
-    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: chunk.cell.length, children: cols }));
+    const table = columnsTable(expressionSchema(this.valueType, this.wideIds), [chunk.cell, chunk.gene, chunk.value], chunk.cell.length);
     this.stats.add(chunk.value);
-    const table = new Table([batch]);
     if (!this.expression) {
       this.expression = await this.db.createTable("expression", table as never, { mode: "create", storageOptions: LANCE_WRITE_OPTIONS });
     } else {
-      await this.expression.add(table as never);
+      await appendFast(this.expression, table);
     }
   }
 
+  /** Drops what was written of expression.lance so it can be written again with another value type. */
+  async restartExpression(valueType: ValueType): Promise<void> {
+    if (this.expression) {
+      this.expression.close();
+      this.expression = null;
+      await this.db.dropTable("expression");
+    }
+    this.valueType = valueType;
+    this.stats = new ValueStats();
+  }
+
   /** Writes config.json (SLAF 0.5 keys) and closes the handles. */
-  async finish(info: { nCells: number; nGenes: number; extra?: Record<string, unknown>; tables?: string[] }): Promise<Record<string, unknown>> {
+  async finish(info: FinishInfo): Promise<Record<string, unknown>> {
     if (!this.expression) await this.appendExpression({ cell: new Uint32Array(0), gene: new Uint16Array(0), value: this.valueType === "uint16" ? new Uint16Array(0) : new Float32Array(0) });
     const total = info.nCells * info.nGenes;
     const count = this.stats.count;
@@ -116,12 +170,19 @@ export class SlafWriter {
         total_possible_elements: total,
         expression_stats: this.stats.toJSON(),
       },
-      created_at: new Date().toISOString().replace("Z", ""),
+      created_at: slafTimestamp(),
       ...info.extra,
     };
     await fs.writeFile(path.join(this.root, "config.json"), JSON.stringify(config, null, 2));
-    this.expression?.close();
-    this.db.close();
+    this.close();
     return config;
+  }
+
+  close(): void {
+    this.expression?.close();
+    for (const t of this.tables.values()) t.close();
+    this.tables.clear();
+    this.expression = null;
+    this.db.close();
   }
 }

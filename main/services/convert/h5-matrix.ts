@@ -1,0 +1,155 @@
+/**
+ * Streaming row chunks out of an HDF5 matrix: CSR (AnnData X, Cell Ranger's CSC over barcodes is the same
+ * thing seen from the cell side), CSC over genes (regrouped through CellBuckets), or a dense 2-D dataset.
+ */
+import { fail } from "../errors";
+import { CellBuckets } from "./cell-buckets";
+import { attr, attrString, getEntity, isDataset, isGroup, numbers, readSlice, type H5Dataset } from "./hdf5";
+import type { RowChunk, RowsOptions } from "./source";
+
+export type H5Matrix =
+  | { kind: "by-cell"; nCells: number; nGenes: number; indptr: H5Dataset; indices: H5Dataset; data: H5Dataset }
+  | { kind: "by-gene"; nCells: number; nGenes: number; indptr: H5Dataset; indices: H5Dataset; data: H5Dataset }
+  | { kind: "dense"; nCells: number; nGenes: number; data: H5Dataset };
+
+/** An AnnData matrix entry (X or a layer): a csr/csc group or a dense dataset. */
+export function describeAnnDataMatrix(entity: unknown, where: string, file: string): H5Matrix {
+  if (isDataset(entity)) {
+    const shape = entity.shape ?? [];
+    if (shape.length !== 2) fail("CONVERT_INPUT_INVALID", `${file}: ${where} is a ${shape.length}-D array; expected a 2-D matrix`, { path: file });
+    return { kind: "dense", nCells: shape[0], nGenes: shape[1], data: entity };
+  }
+  if (!isGroup(entity)) fail("CONVERT_INPUT_INVALID", `${file}: ${where} is missing`, { path: file });
+  const enc = attrString(entity, "encoding-type") ?? `${attrString(entity, "h5sparse_format") ?? ""}_matrix`;
+  const shape = numbers(attr(entity, "shape") ?? attr(entity, "h5sparse_shape"));
+  const [indptr, indices, data] = ["indptr", "indices", "data"].map((k) => getEntity(entity, k));
+  if (!isDataset(indptr) || !isDataset(indices) || !isDataset(data) || shape.length !== 2) {
+    fail("CONVERT_INPUT_INVALID", `${file}: ${where} is a group but not a sparse matrix (needs data, indices, indptr and a shape attribute)`, { path: file });
+  }
+  if (enc !== "csr_matrix" && enc !== "csc_matrix") fail("CONVERT_INPUT_INVALID", `${file}: ${where} has encoding "${enc}"; expected csr_matrix or csc_matrix`, { path: file });
+  const kind = enc === "csr_matrix" ? "by-cell" : "by-gene";
+  const m = { kind, nCells: shape[0], nGenes: shape[1], indptr, indices, data } as H5Matrix;
+  checkSparse(m, where, file);
+  return m;
+}
+
+export function checkSparse(m: H5Matrix, where: string, file: string): void {
+  if (m.kind === "dense") return;
+  const major = m.kind === "by-cell" ? m.nCells : m.nGenes;
+  const n = m.indptr.shape?.[0] ?? 0;
+  if (n !== major + 1) fail("CONVERT_INPUT_INVALID", `${file}: ${where}/indptr has ${n} entries; the shape needs ${major + 1}`, { path: file });
+  const nnz = m.data.shape?.[0] ?? 0;
+  if ((m.indices.shape?.[0] ?? 0) !== nnz) fail("CONVERT_INPUT_INVALID", `${file}: ${where}/indices and ${where}/data differ in length`, { path: file });
+  const last = Number(readSlice(m.indptr, [[n - 1, n]], file)[0]);
+  if (last !== nnz) fail("CONVERT_INPUT_INVALID", `${file}: ${where}/indptr ends at ${last} but ${where}/data has ${nnz} entries`, { path: file });
+}
+
+export function storedEntries(m: H5Matrix): number | null {
+  return m.kind === "dense" ? null : (m.data.shape?.[0] ?? 0);
+}
+
+function toIndptr(raw: ArrayLike<number | bigint>): Uint32Array | Float64Array {
+  const base = Number(raw[0]);
+  const out = Number(raw[raw.length - 1]) - base < 2 ** 32 ? new Uint32Array(raw.length) : new Float64Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = Number(raw[i]) - base;
+  return out;
+}
+
+function checkIndices(idx: ArrayLike<number>, limit: number, what: string, file: string): void {
+  for (let i = 0; i < idx.length; i++) {
+    const v = idx[i];
+    if (!(v >= 0 && v < limit)) fail("CONVERT_INPUT_INVALID", `${file}: ${what} index ${v} is outside 0..${limit - 1}`, { path: file });
+  }
+}
+
+export async function* matrixRows(m: H5Matrix, where: string, file: string, opts: RowsOptions): AsyncGenerator<RowChunk> {
+  if (m.kind === "by-cell") yield* byCellRows(m, where, file, opts);
+  else if (m.kind === "dense") yield* denseRows(m, file, opts);
+  else yield* byGeneRows(m, where, file, opts);
+}
+
+function* byCellRows(m: Extract<H5Matrix, { kind: "by-cell" }>, where: string, file: string, opts: RowsOptions): Generator<RowChunk> {
+  for (let start = 0; start < m.nCells; start += opts.chunkCells) {
+    const end = Math.min(m.nCells, start + opts.chunkCells);
+    const raw = readSlice(m.indptr, [[start, end + 1]], file) as ArrayLike<number | bigint>;
+    const p0 = Number(raw[0]);
+    const p1 = Number(raw[raw.length - 1]);
+    const indptr = toIndptr(raw);
+    for (let i = 1; i < indptr.length; i++) {
+      if (indptr[i] < indptr[i - 1]) fail("CONVERT_INPUT_INVALID", `${file}: ${where}/indptr decreases at row ${start + i - 1}`, { path: file });
+    }
+    const genes = p1 > p0 ? readSlice(m.indices, [[p0, p1]], file) : new Int32Array(0);
+    const values = p1 > p0 ? readSlice(m.data, [[p0, p1]], file) : new Float32Array(0);
+    const g = genes instanceof Int32Array || genes instanceof Uint32Array || genes instanceof Uint16Array ? genes : Int32Array.from(genes as ArrayLike<number>, Number);
+    checkIndices(g, m.nGenes, `${where} gene`, file);
+    yield { start, end, indptr, genes: g, values: numericValues(values) };
+  }
+}
+
+function numericValues(v: ArrayLike<number | bigint>): RowChunk["values"] {
+  if (v instanceof BigInt64Array || v instanceof BigUint64Array) return Float64Array.from(v, Number);
+  return v as RowChunk["values"];
+}
+
+const DENSE_BLOCK_VALUES = 4 * 1024 * 1024;
+
+function* denseRows(m: Extract<H5Matrix, { kind: "dense" }>, file: string, opts: RowsOptions): Generator<RowChunk> {
+  const rowsPerRead = Math.max(1, Math.floor(DENSE_BLOCK_VALUES / Math.max(1, m.nGenes)));
+  for (let start = 0; start < m.nCells; start += opts.chunkCells) {
+    const end = Math.min(m.nCells, start + opts.chunkCells);
+    const indptr = new Float64Array(end - start + 1);
+    let genes = new Uint32Array(1 << 16);
+    let values = new Float32Array(1 << 16);
+    let n = 0;
+    for (let r0 = start; r0 < end; r0 += rowsPerRead) {
+      const r1 = Math.min(end, r0 + rowsPerRead);
+      const block = readSlice(m.data, [[r0, r1], [0, m.nGenes]], file) as ArrayLike<number>;
+      for (let r = r0; r < r1; r++) {
+        const base = (r - r0) * m.nGenes;
+        for (let g = 0; g < m.nGenes; g++) {
+          const v = Number(block[base + g]);
+          if (v === 0) continue;
+          if (n === genes.length) {
+            const g2 = new Uint32Array(n * 2);
+            g2.set(genes);
+            genes = g2;
+            const v2 = new Float32Array(n * 2);
+            v2.set(values);
+            values = v2;
+          }
+          genes[n] = g;
+          values[n++] = v;
+        }
+        indptr[r - start + 1] = n;
+      }
+    }
+    yield { start, end, indptr, genes: genes.subarray(0, n), values: values.subarray(0, n) };
+  }
+}
+
+const GENE_MAJOR_BLOCK = 4 * 1024 * 1024;
+
+function* byGeneRows(m: Extract<H5Matrix, { kind: "by-gene" }>, where: string, file: string, opts: RowsOptions): Generator<RowChunk> {
+  const buckets = new CellBuckets(m.nCells, opts.chunkCells, opts.scratchDir);
+  try {
+    const gp = readSlice(m.indptr, [], file) as ArrayLike<number | bigint>;
+    const nnz = Number(gp[gp.length - 1]);
+    let gene = 0;
+    let geneEnd = Number(gp[1]);
+    for (let p0 = 0; p0 < nnz; p0 += GENE_MAJOR_BLOCK) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const p1 = Math.min(nnz, p0 + GENE_MAJOR_BLOCK);
+      const cells = readSlice(m.indices, [[p0, p1]], file) as ArrayLike<number>;
+      const vals = readSlice(m.data, [[p0, p1]], file) as ArrayLike<number>;
+      checkIndices(cells, m.nCells, `${where} cell`, file);
+      for (let i = 0; i < cells.length; i++) {
+        while (p0 + i >= geneEnd) geneEnd = Number(gp[++gene + 1]);
+        buckets.add(cells[i], gene, Number(vals[i]));
+      }
+      opts.onPrepass?.(p1 / nnz);
+    }
+    yield* buckets.chunks();
+  } finally {
+    buckets.close();
+  }
+}

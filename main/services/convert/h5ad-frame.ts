@@ -1,0 +1,130 @@
+/** AnnData dataframes (obs / var, anndata ≥ 0.7 encoding) and obsm / varm arrays, read with h5wasm. */
+import { fail } from "../errors";
+import { attrString, attrStrings, getEntity, isDataset, isGroup, numbers, quietHdf5, readSlice, readStrings, type H5Dataset, type H5Group } from "./hdf5";
+import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
+
+export function readFrame(root: H5Group, name: "obs" | "var", file: string, warnings: string[]): Frame {
+  const g = getEntity(root, name);
+  if (isDataset(g)) fail("CONVERT_INPUT_INVALID", `${file}: ${name} is stored as a table (AnnData < 0.7 layout); re-save the file with anndata ≥ 0.7`, { path: file });
+  if (!isGroup(g)) fail("CONVERT_INPUT_INVALID", `${file} has no ${name} dataframe`, { path: file });
+  const indexName = attrString(g, "_index") ?? "_index";
+  const index = getEntity(g, indexName);
+  if (!isDataset(index)) fail("CONVERT_INPUT_INVALID", `${file}: ${name} has no index (${name}/${indexName})`, { path: file });
+  const length = index.shape?.[0] ?? 0;
+  const order = attrStrings(g, "column-order");
+  const columns: FrameColumn[] = [];
+  for (const col of order) {
+    if (col === indexName) continue;
+    const column = frameColumn(g, col, `${name}/${col}`, file, warnings);
+    if (column) columns.push(column);
+  }
+  return {
+    length,
+    readIndex: () => readStrings(index, file),
+    columns,
+  };
+}
+
+function frameColumn(g: H5Group, col: string, where: string, file: string, warnings: string[]): FrameColumn | null {
+  const e = getEntity(g, col);
+  if (isDataset(e)) return { name: col, read: () => datasetValues(e, file) };
+  if (isGroup(e)) {
+    const enc = attrString(e, "encoding-type");
+    if (enc === "categorical") {
+      const codes = getEntity(e, "codes");
+      const categories = getEntity(e, "categories");
+      if (isDataset(codes) && isDataset(categories)) {
+        return {
+          name: col,
+          read: () => {
+            const cats = categoryLabels(categories, file);
+            const c = readSlice(codes, [], file);
+            const values: (string | null)[] = new Array(c.length);
+            for (let i = 0; i < c.length; i++) {
+              const k = Number(c[i]);
+              values[i] = k >= 0 && k < cats.length ? cats[k] : null;
+            }
+            return { type: "string", values };
+          },
+        };
+      }
+    }
+    if (enc === "nullable-integer" || enc === "nullable-boolean") {
+      const values = getEntity(e, "values");
+      const mask = getEntity(e, "mask");
+      if (isDataset(values) && isDataset(mask)) {
+        return {
+          name: col,
+          read: (): ColumnValues => {
+            const v = toNumbers(readSlice(values, [], file));
+            const m = toNumbers(readSlice(mask, [], file));
+            if (enc === "nullable-boolean") return { type: "bool", values: Array.from(v, (x, i) => (m[i] ? null : Boolean(x))) };
+            return { type: "float64", values: Float64Array.from(v, (x, i) => (m[i] ? NaN : Number(x))) };
+          },
+        };
+      }
+    }
+    warnings.push(`${where}: encoding "${enc ?? "unknown"}" is not supported; column skipped`);
+    return null;
+  }
+  warnings.push(`${where} is listed in column-order but missing; skipped`);
+  return null;
+}
+
+function categoryLabels(ds: H5Dataset, file: string): string[] {
+  if (quietHdf5(() => ds.metadata.type) === 3) return readStrings(ds, file);
+  return toNumbers(readSlice(ds, [], file)).map(String);
+}
+
+export function datasetValues(ds: H5Dataset, file: string): ColumnValues {
+  const meta = quietHdf5(() => ds.metadata);
+  if (meta.type === 3) return { type: "string", values: readStrings(ds, file) };
+  const raw = readSlice(ds, [], file);
+  if (meta.type === 8 || (meta.type === 0 && meta.size === 1 && /bool/i.test(String(ds.attrs["encoding-type"]?.value ?? "")))) {
+    return { type: "bool", values: toNumbers(raw).map(Boolean) };
+  }
+  if (raw instanceof Float64Array) return { type: "float64", values: raw };
+  if (raw instanceof Float32Array) return { type: "float32", values: raw };
+  if (raw instanceof BigInt64Array) return { type: "int64", values: raw };
+  if (raw instanceof BigUint64Array || raw instanceof Uint32Array) return { type: "int64", values: BigInt64Array.from(toNumbers(raw), (x) => BigInt(x)) };
+  return { type: "int32", values: Int32Array.from(raw as ArrayLike<number>) };
+}
+
+/** Each 1-D or 2-D dataset under obsm / varm becomes a float32 embedding; anything else is skipped with a warning. */
+export function readEmbeddings(root: H5Group, name: "obsm" | "varm", rows: number, file: string, warnings: string[]): Embedding[] {
+  const g = getEntity(root, name);
+  if (!isGroup(g)) return [];
+  const out: Embedding[] = [];
+  for (const key of g.keys()) {
+    const ds = getEntity(g, key);
+    if (!isDataset(ds)) {
+      warnings.push(`${name}/${key} is not a dense array (dataframe or sparse); skipped`);
+      continue;
+    }
+    const shape = ds.shape ?? [];
+    if (shape.length < 1 || shape.length > 2 || quietHdf5(() => ds.metadata.type) > 1) {
+      warnings.push(`${name}/${key} is not a numeric 1-D or 2-D array; skipped`);
+      continue;
+    }
+    if (shape[0] !== rows) {
+      fail("CONVERT_INPUT_INVALID", `${file}: ${name}/${key} has ${shape[0]} rows but ${name === "obsm" ? "obs" : "var"} has ${rows}`, { path: file });
+    }
+    const dim = shape.length === 2 ? shape[1] : 1;
+    out.push({
+      name: key,
+      dim,
+      read: (start, end) => {
+        const ranges: [number, number][] = shape.length === 2 ? [[start, end], [0, dim]] : [[start, end]];
+        const raw = readSlice(ds, ranges, file);
+        return raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>, Number);
+      },
+    });
+  }
+  return out;
+}
+
+function toNumbers(raw: ArrayLike<number | bigint>): number[] {
+  return Array.from(raw, Number);
+}
+
+export { numbers };

@@ -1,0 +1,130 @@
+/** h5wasm access for the HDF5 readers: opening with clear errors, typed slices, strings, attributes. */
+import fs from "node:fs/promises";
+import h5wasm from "h5wasm/node";
+import { fail } from "../errors";
+
+export type H5File = InstanceType<typeof h5wasm.File>;
+export type H5Group = InstanceType<typeof h5wasm.Group>;
+export type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
+export type NumericArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+
+export { h5wasm };
+
+const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** HDF5 puts its signature at 0, 512, 1024, 2048... (a user block may precede it). */
+async function hasHdf5Signature(file: string, size: number): Promise<boolean> {
+  const fh = await fs.open(file, "r");
+  try {
+    const buf = Buffer.alloc(8);
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      await fh.read(buf, 0, 8, at);
+      if (buf.equals(SIGNATURE)) return true;
+      if (at > 1 << 20) break;
+    }
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** libhdf5 prints a diagnostic stack to stderr on every failed call; we report our own message instead. */
+export function quietHdf5<T>(body: () => T): T {
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : "";
+    if (/^(HDF5-DIAG|\s+#\d{3}:|\s+(major|minor):)/.test(text)) return true;
+    return (write as (...a: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    return body();
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+export async function openHdf5(file: string, what: string): Promise<H5File> {
+  let size: number;
+  try {
+    const stat = await fs.stat(file);
+    if (!stat.isFile()) fail("CONVERT_INPUT_INVALID", `${file} is not a file`, { path: file });
+    size = stat.size;
+  } catch (e) {
+    if ((e as { appError?: unknown }).appError) throw e;
+    fail("CONVERT_INPUT_INVALID", `No file at ${file}`, { path: file });
+  }
+  if (!(await hasHdf5Signature(file, size))) {
+    fail("CONVERT_INPUT_INVALID", `${file} is not an HDF5 file (no HDF5 signature), so it cannot be read as ${what}`, { path: file });
+  }
+  await h5wasm.ready;
+  try {
+    return quietHdf5(() => new h5wasm.File(file, "r"));
+  } catch {
+    fail("CONVERT_INPUT_INVALID", `${file} is a truncated or damaged HDF5 file (${size.toLocaleString("en-US")} bytes); it cannot be opened`, { path: file });
+  }
+}
+
+export function getEntity(parent: H5Group, name: string) {
+  return quietHdf5(() => parent.get(name));
+}
+
+export function isGroup(x: unknown): x is H5Group {
+  return x instanceof h5wasm.Group;
+}
+export function isDataset(x: unknown): x is H5Dataset {
+  return x instanceof h5wasm.Dataset;
+}
+
+export function attr(entity: { attrs: Record<string, { value: unknown }> }, name: string): unknown {
+  return quietHdf5(() => (name in entity.attrs ? entity.attrs[name].value : undefined));
+}
+
+export function attrString(entity: { attrs: Record<string, { value: unknown }> }, name: string): string | undefined {
+  const v = attr(entity, name);
+  if (typeof v === "string") return v;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  return undefined;
+}
+
+export function attrStrings(entity: { attrs: Record<string, { value: unknown }> }, name: string): string[] {
+  const v = attr(entity, name);
+  if (v === undefined || v === null) return [];
+  if (typeof v === "string") return [v];
+  if (Array.isArray(v)) return v.map(String);
+  return [];
+}
+
+export function numbers(v: unknown): number[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === "number" || typeof v === "bigint") return [Number(v)];
+  if (ArrayBuffer.isView(v) || Array.isArray(v)) return Array.from(v as ArrayLike<number | bigint>, Number);
+  return [];
+}
+
+/** A read that fails inside libhdf5 (damaged chunk, file cut short) becomes a message naming the dataset. */
+export function readSlice(ds: H5Dataset, ranges: [number, number][], file: string): NumericArray {
+  try {
+    const out = quietHdf5(() => ds.slice(ranges));
+    if (!ArrayBuffer.isView(out)) fail("CONVERT_INPUT_INVALID", `${file}: ${ds.path} does not hold numbers`, { path: file });
+    return out as NumericArray;
+  } catch (e) {
+    if ((e as { appError?: unknown }).appError) throw e;
+    fail("CONVERT_INPUT_INVALID", `${file}: cannot read ${ds.path} (the file is truncated or damaged)`, { path: file });
+  }
+}
+
+export function readStrings(ds: H5Dataset, file: string, start = 0, end?: number): string[] {
+  const n = ds.shape?.[0] ?? 0;
+  let out: unknown;
+  try {
+    out = quietHdf5(() => ds.slice([[start, end ?? n]]));
+  } catch {
+    fail("CONVERT_INPUT_INVALID", `${file}: cannot read ${ds.path} (the file is truncated or damaged)`, { path: file });
+  }
+  if (!Array.isArray(out)) fail("CONVERT_INPUT_INVALID", `${file}: ${ds.path} should hold strings`, { path: file });
+  return out.map((s) => (typeof s === "string" ? s : s instanceof Uint8Array ? Buffer.from(s).toString("utf8") : String(s)));
+}
+
+export function isFloatDtype(ds: H5Dataset): boolean {
+  return quietHdf5(() => ds.metadata.type) === 1;
+}

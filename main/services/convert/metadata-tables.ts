@@ -1,0 +1,91 @@
+/**
+ * cells.lance / genes.lance from a source frame (slaf-format.md §1.4–1.5): frame columns (names sanitized),
+ * then `<kind>_id`, `<kind>_integer_id` (int64), for cells `cell_start_index` (int64, counted from X), then
+ * one FixedSizeList<float32, d> column per obsm / varm key. Written in slices of rows.
+ */
+import { arrow } from "../arrow";
+import { makeUnique, sanitizeColumn } from "./names";
+import type { ColumnValues, Embedding, Frame } from "./source";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Vector = import("apache-arrow").Vector<any>;
+type ArrowTable = InstanceType<typeof arrow.Table>;
+
+const SLICE_ROWS = 100_000;
+
+export interface PreparedFrame {
+  ids: string[];
+  columns: { name: string; values: ColumnValues }[];
+  warnings: string[];
+}
+
+/** Reads the index and columns, makes names unique and column names Lance-safe. */
+export function prepareFrame(frame: Frame, kind: "cell" | "gene", label: "obs" | "var"): PreparedFrame {
+  const warnings: string[] = [];
+  const unique = makeUnique(frame.readIndex());
+  if (unique.changed > 0) warnings.push(`${label} names: ${unique.changed.toLocaleString("en-US")} duplicates made unique (e.g. ${unique.example})`);
+  const reserved = new Set([`${kind}_id`, `${kind}_integer_id`, ...(kind === "cell" ? ["cell_start_index"] : [])]);
+  const used = new Set<string>();
+  const columns: PreparedFrame["columns"] = [];
+  for (const col of frame.columns) {
+    let name = sanitizeColumn(col.name);
+    if (reserved.has(name)) {
+      warnings.push(`${label} column "${col.name}" is replaced by SLAF's own ${name}`);
+      continue;
+    }
+    if (used.has(name)) {
+      let k = 1;
+      while (used.has(`${name}_${k}`)) k++;
+      warnings.push(`${label} column "${col.name}" renamed to "${name}_${k}" (another column sanitizes to "${name}")`);
+      name = `${name}_${k}`;
+    }
+    used.add(name);
+    const values = col.read();
+    if (values.values.length !== frame.length) continue;
+    columns.push({ name, values });
+  }
+  return { ids: unique.names, columns, warnings };
+}
+
+function sliceVector(v: ColumnValues, s: number, e: number): Vector {
+  const { vectorFromArray, makeVector, Utf8, Bool } = arrow;
+  switch (v.type) {
+    case "string":
+      return vectorFromArray(v.values.slice(s, e), new Utf8());
+    case "bool":
+      return vectorFromArray(v.values.slice(s, e), new Bool());
+    default:
+      return makeVector(v.values.subarray(s, e)) as unknown as Vector;
+  }
+}
+
+export function embeddingVector(e: Embedding, s: number, end: number): Vector {
+  const { makeData, makeVector, FixedSizeList, Field, Float32 } = arrow;
+  const n = end - s;
+  const values = e.read(s, end);
+  const child = makeData({ type: new Float32(), length: n * e.dim, data: values });
+  const type = new FixedSizeList(e.dim, new Field("item", new Float32(), true));
+  return makeVector(makeData({ type, length: n, nullCount: 0, child })) as unknown as Vector;
+}
+
+/** Row slices of the table, each ready for one Lance write. */
+export function* metadataSlices(
+  kind: "cell" | "gene",
+  prepared: PreparedFrame,
+  embeddings: Embedding[],
+  startIndex: Float64Array | null,
+): Generator<ArrowTable> {
+  const { vectorFromArray, makeVector, Utf8, Table } = arrow;
+  const n = prepared.ids.length;
+  for (let s = 0; s < Math.max(n, 1); s += SLICE_ROWS) {
+    const e = Math.min(n, s + SLICE_ROWS);
+    const cols: Record<string, Vector> = {};
+    for (const c of prepared.columns) cols[c.name] = sliceVector(c.values, s, e);
+    cols[`${kind}_id`] = vectorFromArray(prepared.ids.slice(s, e), new Utf8());
+    cols[`${kind}_integer_id`] = makeVector(BigInt64Array.from({ length: e - s }, (_, i) => BigInt(s + i))) as unknown as Vector;
+    if (startIndex) cols.cell_start_index = makeVector(BigInt64Array.from(startIndex.subarray(s, e), (x) => BigInt(x))) as unknown as Vector;
+    for (const emb of embeddings) cols[sanitizeColumn(emb.name)] = embeddingVector(emb, s, e);
+    yield new Table(cols) as ArrowTable;
+    if (n === 0) return;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * 10x MTX folder (Cell Ranger v2 `genes.tsv` or v3 `features.tsv.gz`, `matrix.mtx[.gz]`, `barcodes.tsv[.gz]`,
+ * gzipped or not) as a conversion source. The matrix is streamed through a gunzip and the byte parser into
+ * CellBuckets, so no triple ever becomes a JS object and memory does not grow with the number of cells.
+ */
+import { createReadStream, existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { createGunzip } from "node:zlib";
+import { fail } from "../errors";
+import { CellBuckets } from "./cell-buckets";
+import { MtxError, MtxParser, type MtxHeader } from "./mtx-parse";
+import type { ColumnValues, Frame, RowChunk, RowsOptions, Source } from "./source";
+
+export interface MtxFiles {
+  matrix: string;
+  barcodes: string;
+  features: string;
+}
+
+function pick(dir: string, names: string[]): string | null {
+  for (const n of names) for (const name of [n, `${n}.gz`]) if (existsSync(path.join(dir, name))) return path.join(dir, name);
+  return null;
+}
+
+export function findMtxFiles(dir: string): MtxFiles | null {
+  const matrix = pick(dir, ["matrix.mtx"]);
+  const features = pick(dir, ["features.tsv", "genes.tsv"]);
+  const barcodes = pick(dir, ["barcodes.tsv"]);
+  if (!matrix || !features) return null;
+  if (!barcodes) fail("CONVERT_INPUT_INVALID", `${dir} has ${path.basename(matrix)} but no barcodes.tsv[.gz]`, { path: dir });
+  return { matrix, features, barcodes };
+}
+
+async function isGzip(file: string): Promise<boolean> {
+  const fh = await fs.open(file, "r");
+  try {
+    const b = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Decompressed bytes of a possibly gzipped file, with the compressed bytes read so far. */
+async function* bytesOf(file: string, progress?: (compressedBytes: number) => void): AsyncGenerator<Buffer> {
+  const gzip = await isGzip(file);
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  const stream = gzip ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
+  if (progress) raw.on("data", () => progress(raw.bytesRead));
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (e) {
+    fail("CONVERT_INPUT_INVALID", `${file} cannot be read: ${(e as Error).message} (a gzip file cut short?)`, { path: file });
+  } finally {
+    raw.destroy();
+  }
+}
+
+async function readLines(file: string): Promise<string[]> {
+  const parts: Buffer[] = [];
+  for await (const b of bytesOf(file)) parts.push(b);
+  const lines = Buffer.concat(parts).toString("utf8").split("\n");
+  while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
+  return lines.map((l) => l.replace(/\r$/, ""));
+}
+
+function mtxFail(file: string, e: unknown): never {
+  if (e instanceof MtxError) fail("CONVERT_INPUT_INVALID", `${file}: ${e.message}`, { path: file });
+  throw e;
+}
+
+export async function readMtxHeader(file: string): Promise<MtxHeader> {
+  const parser = new MtxParser(null);
+  try {
+    for await (const chunk of bytesOf(file)) if (!parser.feed(chunk)) break;
+    return parser.header ?? parser.end();
+  } catch (e) {
+    mtxFail(file, e);
+  }
+}
+
+function stringColumn(name: string, values: string[]): { name: string; read: () => ColumnValues } {
+  return { name, read: () => ({ type: "string", values }) };
+}
+
+export async function openMtxDir(dir: string): Promise<Source> {
+  const files = findMtxFiles(dir);
+  if (!files) fail("CONVERT_INPUT_INVALID", `${dir} is not a 10x MTX folder (needs matrix.mtx[.gz] and features.tsv[.gz] or genes.tsv[.gz])`, { path: dir });
+  const header = await readMtxHeader(files.matrix);
+  const barcodes = (await readLines(files.barcodes)).map((l) => l.split("\t")[0]);
+  const featureRows = (await readLines(files.features)).map((l) => l.split("\t"));
+  const nFeatures = featureRows.length;
+  const nBarcodes = barcodes.length;
+  // 10x writes genes × cells; accept the transpose when only it matches the tsv files.
+  let transposed = false;
+  if (header.nRows !== nFeatures || header.nCols !== nBarcodes) {
+    if (header.nRows === nBarcodes && header.nCols === nFeatures) transposed = true;
+    else {
+      fail(
+        "CONVERT_INPUT_INVALID",
+        `${files.matrix}: the header says ${header.nRows} × ${header.nCols} but ${path.basename(files.features)} has ${nFeatures} genes and ${path.basename(files.barcodes)} has ${nBarcodes} cells`,
+        { path: files.matrix },
+      );
+    }
+  }
+  const width = Math.max(...featureRows.map((r) => r.length));
+  const symbols = featureRows.map((r) => r[Math.min(1, r.length - 1)]);
+  const varFrame: Frame = {
+    length: nFeatures,
+    readIndex: () => symbols,
+    columns: width >= 2 ? [stringColumn("gene_ids", featureRows.map((r) => r[0]))] : [],
+  };
+  if (width >= 3) varFrame.columns.push(stringColumn("feature_types", featureRows.map((r) => r[2] ?? "")));
+  const obsFrame: Frame = { length: nBarcodes, readIndex: () => barcodes, columns: [] };
+  const matrixSize = (await fs.stat(files.matrix)).size;
+
+  async function* rows(opts: RowsOptions): AsyncGenerator<RowChunk> {
+    const buckets = new CellBuckets(nBarcodes, opts.chunkCells, opts.scratchDir);
+    try {
+      const sink = transposed ? (r: number, c: number, v: number) => buckets.add(r, c, v) : (r: number, c: number, v: number) => buckets.add(c, r, v);
+      const parser = new MtxParser(sink);
+      let seen = 0;
+      try {
+        for await (const chunk of bytesOf(files!.matrix, (n) => (seen = n))) {
+          if (opts.signal?.aborted) throw opts.signal.reason;
+          parser.feed(chunk);
+          opts.onPrepass?.(Math.min(1, seen / matrixSize));
+        }
+        parser.end();
+      } catch (e) {
+        mtxFail(files!.matrix, e);
+      }
+      yield* buckets.chunks();
+    } finally {
+      buckets.close();
+    }
+  }
+
+  return {
+    format: "10x_mtx",
+    path: dir,
+    nCells: nBarcodes,
+    nGenes: nFeatures,
+    obs: obsFrame,
+    var: varFrame,
+    obsm: [],
+    varm: [],
+    layers: [],
+    nnz: header.nnz,
+    warnings: [],
+    rows(matrix, opts) {
+      if (matrix !== "X") fail("INTERNAL", "10x MTX folders have no layers");
+      return rows(opts);
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,73 @@
+/** What every input reader (h5ad, 10x MTX, 10x HDF5, synthetic) offers the SLAF writer. */
+import type { InputFormat } from "../../../shared/ipc/types/convert";
+
+export type ColumnValues =
+  | { type: "string"; values: (string | null)[] }
+  | { type: "float64"; values: Float64Array }
+  | { type: "float32"; values: Float32Array }
+  | { type: "int64"; values: BigInt64Array }
+  | { type: "int32"; values: Int32Array }
+  | { type: "bool"; values: (boolean | null)[] };
+
+export interface FrameColumn {
+  name: string;
+  read(): ColumnValues;
+}
+
+/** obs or var: an index of names plus columns, read whole (metadata is small next to X). */
+export interface Frame {
+  length: number;
+  readIndex(): string[];
+  columns: FrameColumn[];
+}
+
+/** obsm / varm entry: `dim` float32 values per row, row-major. */
+export interface Embedding {
+  name: string;
+  dim: number;
+  read(start: number, end: number): Float32Array;
+}
+
+/**
+ * Cells [start, end) of a matrix in CSR form: row r's entries are genes[indptr[r]..indptr[r+1]) with the same
+ * values; genes within a row may come unsorted. `integral` is true when the source dtype is an integer type.
+ */
+export interface RowChunk {
+  start: number;
+  end: number;
+  indptr: Uint32Array | Int32Array | Float64Array;
+  genes: Int32Array | Uint32Array | Uint16Array;
+  values: Float32Array | Float64Array | Int32Array | Uint32Array | Uint16Array | Int16Array | Uint8Array | Int8Array;
+  /** Set by readers that saw every value before the first chunk: do all fit uint16 (integers in 0..65535)? */
+  allFitUint16?: boolean;
+}
+
+export type MatrixName = "X" | { layer: string };
+
+export interface RowsOptions {
+  chunkCells: number;
+  /** A folder the reader may spill to when the input is not stored cell by cell (removed by the caller). */
+  scratchDir: string;
+  signal?: AbortSignal;
+  /** Called as input is consumed by a reader that must see all of it before the first chunk (0..1). */
+  onPrepass?: (fraction: number) => void;
+}
+
+export interface Source {
+  format: InputFormat;
+  path: string;
+  nCells: number;
+  nGenes: number;
+  obs: Frame;
+  var: Frame;
+  obsm: Embedding[];
+  varm: Embedding[];
+  layers: string[];
+  /** Stored entries of X when known without a full read. */
+  nnz: number | null;
+  /** Found while opening (dropped columns, unsupported entries...). */
+  warnings: string[];
+  /** X (or a layer) in cell-order chunks of at most `chunkCells` cells. */
+  rows(matrix: MatrixName, opts: RowsOptions): AsyncIterable<RowChunk>;
+  close(): Promise<void>;
+}
