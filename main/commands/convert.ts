@@ -1,0 +1,73 @@
+import { AppFailure } from "../../shared/result";
+import { convertFile, type ConvertProgress } from "../services/convert/convert";
+import { flagInt, parseArgs, UsageError } from "./args";
+
+export const CONVERT_USAGE = "slaf-workbench convert INPUT OUTPUT.slaf [--force] [--chunk-cells N] [--stats] [--json]";
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** Progress on stderr: rewritten in place on a terminal, a line every few seconds otherwise. */
+export function progressPrinter(unit: string): { update(p: ConvertProgress): void; done(): void } {
+  const tty = process.stderr.isTTY;
+  const t0 = performance.now();
+  let last = 0;
+  let shown = false;
+  return {
+    update(p) {
+      const now = performance.now();
+      if (now - last < (tty ? 200 : 3000)) return;
+      last = now;
+      const seconds = (now - t0) / 1000;
+      const rate = seconds > 0 ? p.done / seconds : 0;
+      const eta = rate > 0 && p.done > 0 ? `  ETA ${fmt((p.total - p.done) / rate)} s` : "";
+      const line = p.message && p.done === 0 ? p.message : `${fmt(p.done)} / ${fmt(p.total)} ${unit}  ${fmt(rate)} ${unit}/s${eta}`;
+      process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+      shown = true;
+    },
+    done() {
+      if (tty && shown) process.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+/** Ctrl-C cancels the work (which then removes its temp output) instead of killing the process mid-write. */
+export function cancelOnSigint(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new AppFailure("CONVERT_CANCELLED", "Cancelled (interrupted)"));
+  process.once("SIGINT", onSigint);
+  return { signal: controller.signal, dispose: () => process.off("SIGINT", onSigint) };
+}
+
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export async function convertCommand(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, ["force", "stats", "json"]);
+  if (args.positionals.length !== 2) throw new UsageError("convert needs an INPUT and an OUTPUT path");
+  const [input, output] = args.positionals;
+  const printer = progressPrinter("cells");
+  const cancel = cancelOnSigint();
+  try {
+    const summary = await convertFile(input, output, {
+      force: args.flags.has("force"),
+      chunkCells: flagInt(args, "chunk-cells"),
+      signal: cancel.signal,
+      onProgress: (p) => printer.update(p),
+    });
+    printer.done();
+    for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
+    const rss = peakRssMb();
+    if (args.flags.has("json")) {
+      console.log(JSON.stringify({ ...summary, peakRssMb: rss }));
+      return;
+    }
+    const stats = args.flags.has("stats") ? `, peak RSS ${fmt(rss)} MB` : "";
+    console.log(
+      `Converted ${fmt(summary.nCells)} cells × ${fmt(summary.nGenes)} genes (${fmt(summary.nnz)} values, ${summary.valueType}) from ${summary.format} to ${summary.output} in ${(summary.elapsedMs / 1000).toFixed(2)} s (${fmt(summary.cellsPerSecond)} cells/s${stats})`,
+    );
+  } finally {
+    printer.done();
+    cancel.dispose();
+  }
+}
