@@ -31,8 +31,11 @@ class Workspace {
     return this.load(`Opening ${uri}`, () => api.datasets.open({ uri }));
   }
 
+  /** The demo opens on its starter notebook. */
   async openDemo(): Promise<boolean> {
-    return this.load("Preparing the PBMC 3k demo", () => api.datasets.openDemo({}));
+    const opened = await this.load("Preparing the PBMC 3k demo", () => api.datasets.openDemo({}));
+    if (opened) this.view = { kind: "notebook" };
+    return opened;
   }
 
   async close(): Promise<void> {

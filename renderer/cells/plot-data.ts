@@ -1,0 +1,35 @@
+/** Rows of a named result for plotting: paged from main, only the columns the plot uses, capped. */
+import type { QuerySummary } from "../../shared/ipc/contract";
+import { api } from "../api/client";
+import { decodePage } from "../api/arrow-rows";
+
+export const MAX_PLOT_POINTS = 250_000;
+const PAGE = 5_000;
+
+export interface PlotData {
+  columns: Record<string, unknown[]>;
+  length: number;
+  truncated: boolean;
+}
+
+function plain(v: unknown): unknown {
+  if (typeof v === "bigint") return Number(v);
+  return v;
+}
+
+export async function loadPlotData(summary: QuerySummary, names: string[], signal: { cancelled: boolean }): Promise<PlotData> {
+  const total = Math.min(summary.rowCount, MAX_PLOT_POINTS);
+  const columns: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(total)]));
+  for (let offset = 0; offset < total && !signal.cancelled; offset += PAGE) {
+    const r = await api.query.page({ resultId: summary.resultId, offset, limit: Math.min(PAGE, total - offset) });
+    if (!r.ok) throw new Error(r.error.message);
+    const t = decodePage(r.value.arrow);
+    for (const n of names) {
+      const vec = t.getChild(n);
+      if (!vec) throw new Error(`The result has no column "${n}"`);
+      const out = columns[n];
+      for (let i = 0; i < t.numRows; i++) out[offset + i] = plain(vec.get(i));
+    }
+  }
+  return { columns, length: total, truncated: summary.rowCount > total };
+}

@@ -1,0 +1,18 @@
+/** Asking for a path: the native dialog when there is one (desktop), else the in-page prompt (browser mode). */
+import { api } from "../api/client";
+
+export type PromptRequest = { title: string; initial: string; confirmLabel?: string; resolve: (path: string | null) => void };
+
+let showPrompt: ((req: PromptRequest) => void) | null = null;
+
+export function registerPathPrompt(fn: (req: PromptRequest) => void): void {
+  showPrompt = fn;
+}
+
+export async function askPath(kind: "file" | "save", title: string, initial: string, confirmLabel?: string): Promise<string | null> {
+  const native = await api.app.pickPath({ kind, title, defaultPath: initial });
+  if (native.ok) return native.value;
+  if (!showPrompt) return null;
+  const prompt = showPrompt;
+  return new Promise((resolve) => prompt({ title, initial, confirmLabel, resolve }));
+}
