@@ -4,7 +4,7 @@ import path from "node:path";
 import type { InputFormat } from "../../../shared/ipc/types/convert";
 import { fail } from "../errors";
 import { openH5ad } from "./h5ad-source";
-import { getEntity, openHdf5 } from "./hdf5";
+import { closeHdf5, getEntity, openHdf5 } from "./hdf5";
 import { findMtxFiles, openMtxDir } from "./mtx-source";
 import type { Source } from "./source";
 import { openTenxH5 } from "./tenx-h5-source";
@@ -29,7 +29,7 @@ export async function detectFormat(input: string): Promise<{ format: InputFormat
     try {
       return { format: getEntity(f, "X") !== null ? "h5ad" : "10x_h5", path: input };
     } finally {
-      f.close();
+      closeHdf5(f);
     }
   }
   fail("CONVERT_INPUT_INVALID", `${input}: unknown input type; expected an .h5ad, a Cell Ranger .h5, or a 10x MTX folder`, { path: input });

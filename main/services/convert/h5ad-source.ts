@@ -2,7 +2,7 @@
 import { fail } from "../errors";
 import { readEmbeddings, readFrame } from "./h5ad-frame";
 import { describeAnnDataMatrix, matrixRows, storedEntries, type H5Matrix } from "./h5-matrix";
-import { getEntity, isGroup, openHdf5 } from "./hdf5";
+import { closeHdf5, getEntity, isGroup, openHdf5 } from "./hdf5";
 import type { Source } from "./source";
 
 export async function openH5ad(file: string): Promise<Source> {
@@ -53,11 +53,11 @@ export async function openH5ad(file: string): Promise<Source> {
         return matrixRows(m, `layers/${matrix.layer}`, file, opts);
       },
       async close() {
-        f.close();
+        closeHdf5(f);
       },
     };
   } catch (e) {
-    f.close();
+    closeHdf5(f);
     throw e;
   }
 }

@@ -2,7 +2,7 @@
  * Writes a source as an AnnData .h5ad (anndata ≥ 0.8 layout, CSR X, uncompressed, chunked datasets grown
  * chunk by chunk): how `synth` makes large inputs for the conversion benchmark.
  */
-import { h5wasm, type H5Group } from "./hdf5";
+import { closeHdf5, h5wasm, type H5Group } from "./hdf5";
 import type { ColumnValues, Embedding, Frame, RowsOptions, Source } from "./source";
 
 const CHUNK = 1 << 20;
@@ -71,6 +71,6 @@ export async function writeH5ad(source: Source, file: string, opts: RowsOptions 
     for (const name of ["layers", "obsp", "varp", "uns"]) setAttrs(f.create_group(name), { "encoding-type": "dict", "encoding-version": "0.1.0" });
     return { nnz };
   } finally {
-    f.close();
+    closeHdf5(f);
   }
 }

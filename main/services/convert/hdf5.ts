@@ -12,17 +12,30 @@ export { h5wasm };
 
 const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** HDF5 puts its signature at 0, 512, 1024, 2048... (a user block may precede it). */
-async function hasHdf5Signature(file: string, size: number): Promise<boolean> {
+/**
+ * Finds the superblock (HDF5 puts its signature at 0, 512, 1024, 2048...) and the file length it records,
+ * so a file cut short is reported as such (libhdf5 may open it and fail later on some object).
+ */
+async function superblock(file: string, size: number): Promise<{ eof: number } | null> {
   const fh = await fs.open(file, "r");
   try {
-    const buf = Buffer.alloc(8);
+    const buf = Buffer.alloc(64);
     for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
-      await fh.read(buf, 0, 8, at);
-      if (buf.equals(SIGNATURE)) return true;
-      if (at > 1 << 20) break;
+      await fh.read(buf, 0, 64, at);
+      if (!buf.subarray(0, 8).equals(SIGNATURE)) {
+        if (at > 1 << 20) break;
+        continue;
+      }
+      const version = buf[8];
+      const offsetSize = version <= 1 ? buf[13] : buf[9];
+      const read = (pos: number) => (offsetSize === 8 ? Number(buf.readBigUInt64LE(pos)) : offsetSize === 4 ? buf.readUInt32LE(pos) : NaN);
+      // v0/v1: base, free-space, EOF addresses after 16 (v0) or 20 (v1) bytes; v2/v3: base, extension, EOF after 12.
+      const first = version === 0 ? 24 : version === 1 ? 28 : 12;
+      const base = read(first);
+      const eof = read(first + 2 * offsetSize);
+      return { eof: Number.isFinite(base + eof) ? base + eof : 0 };
     }
-    return false;
+    return null;
   } finally {
     await fh.close();
   }
@@ -53,8 +66,10 @@ export async function openHdf5(file: string, what: string): Promise<H5File> {
     if ((e as { appError?: unknown }).appError) throw e;
     fail("CONVERT_INPUT_INVALID", `No file at ${file}`, { path: file });
   }
-  if (!(await hasHdf5Signature(file, size))) {
-    fail("CONVERT_INPUT_INVALID", `${file} is not an HDF5 file (no HDF5 signature), so it cannot be read as ${what}`, { path: file });
+  const sb = await superblock(file, size);
+  if (!sb) fail("CONVERT_INPUT_INVALID", `${file} is not an HDF5 file (no HDF5 signature), so it cannot be read as ${what}`, { path: file });
+  if (sb.eof > size) {
+    fail("CONVERT_INPUT_INVALID", `${file} is truncated or damaged: HDF5 records ${sb.eof.toLocaleString("en-US")} bytes but the file has ${size.toLocaleString("en-US")}`, { path: file });
   }
   await h5wasm.ready;
   try {
@@ -127,4 +142,8 @@ export function readStrings(ds: H5Dataset, file: string, start = 0, end?: number
 
 export function isFloatDtype(ds: H5Dataset): boolean {
   return quietHdf5(() => ds.metadata.type) === 1;
+}
+
+export function closeHdf5(f: H5File): void {
+  quietHdf5(() => f.close());
 }

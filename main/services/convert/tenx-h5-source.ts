@@ -5,7 +5,7 @@
  */
 import { fail } from "../errors";
 import { checkSparse, matrixRows, type H5Matrix } from "./h5-matrix";
-import { getEntity, isDataset, isGroup, numbers, openHdf5, readSlice, readStrings, type H5Dataset, type H5Group } from "./hdf5";
+import { closeHdf5, getEntity, isDataset, isGroup, numbers, openHdf5, readSlice, readStrings, type H5Dataset, type H5Group } from "./hdf5";
 import type { ColumnValues, Frame, Source } from "./source";
 
 function stringFrame(length: number, index: () => string[], cols: [string, H5Dataset][], file: string): Frame {
@@ -85,11 +85,11 @@ export async function openTenxH5(file: string): Promise<Source> {
         return matrixRows(m, group.path.replace(/^\//, ""), file, opts);
       },
       async close() {
-        f.close();
+        closeHdf5(f);
       },
     };
   } catch (e) {
-    f.close();
+    closeHdf5(f);
     throw e;
   }
 }
