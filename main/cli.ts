@@ -1,6 +1,7 @@
 /** `slaf-workbench` command line: one entry, one module per command. */
 import { UsageError } from "./commands/args";
 import { SERVE_USAGE, serveCommand } from "./commands/serve";
+import { QUERY_USAGE, queryCommand } from "./commands/query";
 import { CONVERT_USAGE, convertCommand } from "./commands/convert";
 import { SYNTH_USAGE, synthCommand } from "./commands/synth";
 
@@ -9,6 +10,7 @@ export type Command = { usage: string; summary: string; run: (argv: string[]) =>
 
 const COMMANDS: Record<string, Command> = {
   serve: { usage: SERVE_USAGE, summary: "serve the app in a browser on 127.0.0.1 (token in the printed URL)", run: serveCommand },
+  query: { usage: QUERY_USAGE, summary: "run SQL over a SLAF dataset's cells, genes, expression (and layers)", run: (argv) => queryCommand(argv) },
   convert: { usage: CONVERT_USAGE, summary: "convert an .h5ad, a 10x MTX folder or a Cell Ranger .h5 into a SLAF dataset", run: convertCommand },
   synth: { usage: SYNTH_USAGE, summary: "write N cells resampled from real ones (Poisson counts), as SLAF or .h5ad", run: synthCommand },
 };

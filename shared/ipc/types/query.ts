@@ -1,21 +1,26 @@
 import type { Result } from "../../result";
 import type { ColumnInfo, RowPage } from "./common";
 
-/** What one SLAF table contributed to a query: exactly what was read from Lance. */
+/**
+ * What one SLAF table contributed to a query: exactly what was read from Lance. Bytes are Arrow bytes as Lance
+ * delivers them (decoded column data, validity bitmaps not counted), so scanned and table bytes compare directly.
+ */
 export interface ScanReport {
   table: string;
   columns: string[];
-  /** The predicate pushed into Lance, in Lance's SQL, or null for a full scan. */
+  /** The predicate pushed into Lance, in Lance's SQL (ids derived from cells/genes filters included), or null for a full scan. */
   filter: string | null;
   rowsScanned: number;
   bytesScanned: number;
   tableRows: number;
+  /** Arrow bytes a scan of every row and every column would deliver (strings estimated from a sample). */
   tableBytes: number;
 }
 
 export interface ScanEstimate {
   table: string;
   columns: string[];
+  /** The pushed predicate; ids that come from a cells/genes filter show as `col IN <... of cells where ...>`. */
   filter: string | null;
   estimatedRows: number;
   estimatedBytes: number;
@@ -38,14 +43,24 @@ export interface QuerySummary {
   rowCount: number;
   elapsedMs: number;
   scans: ScanReport[];
+  /** Of elapsedMs: reading from Lance into the engine, and running the SQL. */
+  scanMs?: number;
+  sqlMs?: number;
 }
 
 export type ExportFormat = "csv" | "parquet";
 
 export interface QueryApi {
-  /** Starts a query job; the job's result is a QuerySummary. */
+  /**
+   * Starts a query job; the job's result is a QuerySummary. Syntax errors, unknown tables and over-threshold
+   * queries (QUERY_NEEDS_CONFIRMATION, detail = the QueryPreview as JSON) fail here at once; errors found while
+   * running (unknown columns, type errors: QUERY_INVALID) fail the job. Positions are 1-based (line, column,
+   * and offset = character index + 1). With `name`, later queries on the same dataset can read the result as a
+   * table of that name; running a query with the same name again replaces it.
+   */
   start(req: { datasetId: string; sql: string; name?: string | null; confirmed?: boolean }): Promise<Result<{ jobId: string }>>;
   preview(req: { datasetId: string; sql: string }): Promise<Result<QueryPreview>>;
+  /** At most 5,000 rows per page. */
   page(req: { resultId: string; offset: number; limit: number }): Promise<Result<RowPage>>;
   export(req: { resultId: string; format: ExportFormat; path: string }): Promise<Result<{ path: string; bytes: number }>>;
   release(req: { resultId: string }): Promise<Result<null>>;

@@ -1,0 +1,130 @@
+/** `slaf-workbench query DATASET "SQL"`: the app's SQL engine on the command line. */
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { QuerySummary } from "../../shared/ipc/contract";
+import { AppFailure, type Result } from "../../shared/result";
+import { arrow } from "../services/arrow";
+import { DatasetService } from "../services/datasets/service";
+import { JobService } from "../services/jobs/service";
+import { MAX_QUERY_PAGE_ROWS, QueryService } from "../services/query/service";
+import { flagInt, flagString, parseArgs, UsageError } from "./args";
+
+export const QUERY_USAGE = 'slaf-workbench query DATASET "SQL" [--format table|csv|json] [--limit N]';
+
+const FORMATS = ["table", "csv", "json"] as const;
+type Format = (typeof FORMATS)[number];
+
+export interface QueryIo {
+  out(text: string): void;
+}
+
+function unwrap<T>(r: Result<T>): T {
+  if (!r.ok) throw new AppFailure(r.error.code, r.error.message, { position: r.error.position, detail: r.error.detail });
+  return r.value;
+}
+
+export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => void process.stdout.write(t) }): Promise<void> {
+  const args = parseArgs(argv);
+  const [dataset, sql, ...extra] = args.positionals;
+  if (!dataset || sql === undefined || extra.length) throw new UsageError("query needs a DATASET and one SQL string (quote it)");
+  const format = (flagString(args, "format") ?? "table") as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+  const limit = flagInt(args, "limit") ?? (format === "table" ? 100 : Infinity);
+
+  const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-query-"));
+  const datasets = new DatasetService();
+  const jobs = new JobService(() => undefined);
+  const query = new QueryService(datasets, jobs, { tempDir });
+  try {
+    const ds = await datasets.acquire(path.resolve(dataset));
+    const { jobId } = unwrap(await query.start({ datasetId: ds.summary.datasetId, sql, confirmed: true }));
+    const event = unwrap(await jobs.wait({ jobId }));
+    if (event.state !== "done" || !event.result) {
+      const e = event.error ?? { code: "INTERNAL" as const, message: `The query ended ${event.state}` };
+      throw new AppFailure(e.code, e.position ? `${e.message} (line ${e.position.line}, column ${e.position.column})` : e.message, { detail: e.detail });
+    }
+    const summary = event.result as QuerySummary;
+    const names = summary.columns.map((c) => c.name);
+    const rows: unknown[][] = [];
+    const wanted = Math.min(limit, summary.rowCount);
+    const emit = format === "table" ? (batch: unknown[][]) => void rows.push(...batch) : streamWriter(format, names, io);
+    for (let offset = 0; offset < wanted; offset += MAX_QUERY_PAGE_ROWS) {
+      const page = unwrap(await query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_QUERY_PAGE_ROWS, wanted - offset) }));
+      emit(decodeRows(page.arrow));
+    }
+    if (format === "table") io.out(renderTable(names, rows, summary));
+    else if (format === "json") {
+      if (wanted === 0) io.out("[]\n");
+      else io.out("\n]\n");
+    } else if (wanted === 0) io.out(csvLine(names));
+  } finally {
+    await query.dispose();
+    await datasets.closeAll();
+    await fs.rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+/** Rows of an Arrow IPC page as plain JS values. */
+export function decodeRows(ipc: Uint8Array): unknown[][] {
+  const table = arrow.tableFromIPC(ipc);
+  const cols = table.schema.fields.map((_, i) => table.getChildAt(i)!);
+  const out: unknown[][] = [];
+  for (let r = 0; r < table.numRows; r++) out.push(cols.map((c) => plain(c.get(r))));
+  return out;
+}
+
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (typeof v === "object" && typeof (v as { toArray?: unknown }).toArray === "function") return Array.from((v as { toArray(): ArrayLike<unknown> }).toArray(), plain);
+  if (typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function") return (v as { toJSON(): unknown }).toJSON();
+  return v;
+}
+
+function text(v: unknown): string {
+  if (v === null) return "NULL";
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(10)));
+  return JSON.stringify(v);
+}
+
+function csvField(v: unknown): string {
+  if (v === null) return "";
+  const s = typeof v === "string" ? v : typeof v === "number" ? String(v) : JSON.stringify(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+function csvLine(values: unknown[]): string {
+  return `${values.map(csvField).join(",")}\n`;
+}
+
+function streamWriter(format: "csv" | "json", names: string[], io: QueryIo): (rows: unknown[][]) => void {
+  let first = true;
+  return (rows) => {
+    let chunk = "";
+    for (const r of rows) {
+      if (format === "csv") {
+        if (first) chunk += csvLine(names);
+        chunk += csvLine(r);
+      } else {
+        const obj: Record<string, unknown> = {};
+        names.forEach((n, i) => (obj[n] = r[i]));
+        chunk += `${first ? "[\n" : ",\n"}${JSON.stringify(obj)}`;
+      }
+      first = false;
+    }
+    io.out(chunk);
+  };
+}
+
+function renderTable(names: string[], rows: unknown[][], summary: QuerySummary): string {
+  const cells = [names, ...rows.map((r) => r.map(text))];
+  const widths = names.map((_, i) => Math.min(60, Math.max(...cells.map((r) => r[i].length))));
+  const fmt = (r: string[]) => r.map((c, i) => (c.length > widths[i] ? `${c.slice(0, widths[i] - 1)}…` : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const lines = [fmt(names), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => fmt(r.map(text)))];
+  const shown = rows.length < summary.rowCount ? `, showing ${rows.length}` : "";
+  const scans = summary.scans.map((s) => `${s.table} ${s.rowsScanned.toLocaleString("en-US")}/${s.tableRows.toLocaleString("en-US")} rows`).join(", ");
+  lines.push("", `${summary.rowCount.toLocaleString("en-US")} rows${shown} in ${Math.round(summary.elapsedMs)} ms${scans ? `; scanned ${scans}` : ""}`);
+  return `${lines.join("\n")}\n`;
+}
