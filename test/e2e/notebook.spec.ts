@@ -1,0 +1,109 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { expect, test, type Locator, type Page } from "@playwright/test";
+import { parseNotebook } from "../../shared/notebook/format";
+import { env, openApp, screenshot } from "./helpers";
+
+async function openDemoNotebook(page: Page): Promise<void> {
+  await openApp(page);
+  await page.getByTestId("demo-button").click();
+  await expect(page.getByTestId("notebook")).toBeVisible();
+  await expect(page.getByTestId("sql-cell").first()).toBeVisible();
+}
+
+/** Replaces the text of a SQL cell by typing into its Monaco editor, as a user would. */
+async function typeSql(cell: Locator, sql: string): Promise<void> {
+  const editor = cell.getByTestId("sql-editor");
+  await editor.locator(".view-lines").click();
+  await cell.page().keyboard.press("ControlOrMeta+A");
+  await cell.page().keyboard.press("Delete");
+  await cell.page().keyboard.type(sql, { delay: 5 });
+  await cell.page().keyboard.press("Escape"); // close any suggestion widget
+}
+
+async function addSqlCellAtEnd(page: Page): Promise<Locator> {
+  const before = await page.getByTestId("sql-cell").count();
+  await page.locator(".adder").last().getByRole("button", { name: "+ SQL" }).click();
+  await expect(page.getByTestId("sql-cell")).toHaveCount(before + 1);
+  return page.getByTestId("sql-cell").last();
+}
+
+test("the demo's starter notebook runs: results, scans and plots", async ({ page }) => {
+  await openDemoNotebook(page);
+  await page.getByTestId("run-all").click();
+  const cellTypes = page.locator('[data-testid="sql-cell"]').filter({ has: page.locator('input[value="cell_types"]') });
+  await expect(cellTypes.getByTestId("result-count")).toHaveText("8 rows");
+  await expect(cellTypes.getByTestId("scan-cells")).toContainText("160 / 160 rows");
+  // every SQL cell of the starter ends done
+  for (const cell of await page.getByTestId("sql-cell").all()) await expect(cell).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  const plots = page.getByTestId("plot-figure");
+  await expect(plots.first().locator("svg").first()).toBeVisible();
+  await expect(plots.first().locator("svg rect").nth(7)).toBeVisible(); // 8 bars
+  await expect(plots.last().locator("svg circle").nth(159)).toBeAttached(); // UMAP: 160 dots
+  await screenshot(page, "08-demo-notebook-run");
+});
+
+test("type a query in Monaco, run it, plot it, save, and reopen the same cells", async ({ page }) => {
+  await openDemoNotebook(page);
+  const cell = await addSqlCellAtEnd(page);
+  await cell.getByTestId("cell-name").fill("per_type");
+  await cell.getByTestId("cell-name").press("Enter");
+  await typeSql(cell, "SELECT cell_type, AVG(nCount_RNA) AS mean_umis, COUNT(*) AS n FROM cells GROUP BY cell_type ORDER BY n DESC");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await expect(cell.getByTestId("result-count")).toHaveText("8 rows");
+  await expect(cell.getByTestId("data-grid").locator('[data-row="0"]')).toContainText("20");
+
+  await page.locator(".adder").last().getByRole("button", { name: "+ Plot" }).click();
+  const plot = page.getByTestId("plot-cell").last();
+  await plot.getByTestId("plot-source").selectOption("per_type");
+  await plot.getByTestId("plot-mark").selectOption("bar");
+  await plot.getByTestId("plot-x").selectOption("cell_type");
+  await plot.getByTestId("plot-y").selectOption("mean_umis");
+  await expect(plot.getByTestId("plot-figure").locator("svg rect").nth(7)).toBeVisible();
+  await screenshot(page, "09-typed-query-and-plot");
+
+  const target = path.join(env("E2E_DIR"), "saved", "my-analysis.slafnb.md");
+  await page.getByTestId("save-as-notebook").click();
+  await page.getByTestId("path-prompt-input").fill(target);
+  await page.getByTestId("path-prompt-confirm").click();
+  await expect(page.getByTestId("notebook-name")).toHaveText("my-analysis.slafnb.md");
+  await expect(page.getByTestId("dirty-marker")).toHaveCount(0);
+  const saved = parseNotebook(await fs.readFile(target, "utf8"));
+  const kinds = saved.cells.map((c) => c.kind);
+  expect(saved.cells.find((c) => c.kind === "sql" && c.name === "per_type")).toMatchObject({ text: expect.stringContaining("AVG(nCount_RNA)") });
+  expect(saved.cells.at(-1)).toMatchObject({ kind: "plot", source: "per_type", spec: { mark: "bar", x: "cell_type", y: "mean_umis" } });
+
+  // A fresh page: open the saved file and find the same cells.
+  await page.reload();
+  await expect(page.locator('[data-app-state="ready"]')).toBeVisible();
+  await expect(page.getByTestId("notebook")).toBeVisible();
+  await page.getByRole("button", { name: "Open…" }).click();
+  await page.getByTestId("path-prompt-input").fill(target);
+  await page.getByTestId("path-prompt-confirm").click();
+  await expect(page.getByTestId("notebook-name")).toHaveText("my-analysis.slafnb.md");
+  const cellsNow = page.locator("article.cell");
+  await expect(cellsNow).toHaveCount(kinds.length);
+  expect(await cellsNow.evaluateAll((els) => els.map((e) => e.getAttribute("data-kind")))).toEqual(kinds);
+  await expect(page.getByTestId("cell-name").last()).toHaveValue("per_type");
+});
+
+test("a syntax error is marked in the editor; a long query can be cancelled", async ({ page }) => {
+  await openDemoNotebook(page);
+  const cell = await addSqlCellAtEnd(page);
+  await typeSql(cell, "SELECT cell_type FROM cells WHERE");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await expect(cell.getByTestId("error")).toHaveAttribute("data-error-code", "QUERY_INVALID");
+  await expect(cell.locator(".squiggly-error")).toBeVisible();
+  await screenshot(page, "10-syntax-error");
+
+  await typeSql(cell, "SELECT COUNT(*) FROM expression a JOIN expression b ON a.value < b.value");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  const confirm = cell.getByTestId("confirm-run");
+  const cancel = cell.getByTestId("cancel-cell");
+  await expect(confirm.or(cancel)).toBeVisible();
+  if (await confirm.isVisible()) await confirm.getByRole("button", { name: "Run anyway" }).click();
+  await expect(cell).toHaveAttribute("data-state", "running");
+  await cancel.click();
+  await expect(cell).toHaveAttribute("data-state", "cancelled");
+  await expect(cell.getByTestId("cell-cancelled")).toBeVisible();
+});
