@@ -45,41 +45,34 @@ function sortRows(indptr: ArrayLike<number>, genes: Uint32Array | Int32Array | U
   }
 }
 
-function cellColumn(chunk: RowChunk, wide: boolean, counts: Uint32Array): Uint32Array | Int32Array {
-  const n = chunk.indptr[chunk.indptr.length - 1];
-  const cell = wide ? new Int32Array(n) : new Uint32Array(n);
+function fillCells(chunk: RowChunk, out: Uint32Array | Int32Array, counts: Uint32Array): void {
   for (let r = 0; r < chunk.end - chunk.start; r++) {
     const s = chunk.indptr[r];
     const e = chunk.indptr[r + 1];
     counts[chunk.start + r] = e - s;
-    cell.fill(chunk.start + r, s, e);
+    out.fill(chunk.start + r, s, e);
   }
-  return cell;
 }
 
-function geneColumn(genes: RowChunk["genes"], wide: boolean): Uint16Array | Int32Array {
-  if (wide) return genes instanceof Int32Array ? genes : Int32Array.from(genes);
-  return genes instanceof Uint16Array ? genes : Uint16Array.from(genes);
-}
-
-function valueColumn(values: RowChunk["values"], type: ValueType, flags: { negative: number; nan: number }): Uint16Array | Float32Array {
-  if (type === "uint16") {
-    if (values instanceof Uint16Array || values instanceof Uint8Array) return Uint16Array.from(values);
-    const out = new Uint16Array(values.length);
+function fillValues(values: RowChunk["values"], out: Uint16Array | Float32Array, flags: { negative: number; nan: number }): void {
+  if (out instanceof Uint16Array) {
+    if (values instanceof Uint16Array || values instanceof Uint8Array) {
+      out.set(values);
+      return;
+    }
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (!(v >= 0 && v <= 65535 && Math.floor(v) === v)) throw new NeedsFloat32();
       out[i] = v;
     }
-    return out;
+    return;
   }
-  const out = values instanceof Float32Array ? values : Float32Array.from(values);
+  out.set(values);
   for (let i = 0; i < out.length; i++) {
     const v = out[i];
     if (v < 0) flags.negative++;
     else if (v !== v) flags.nan++;
   }
-  return out;
 }
 
 async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOptions): Promise<ExpressionResult> {
@@ -92,12 +85,14 @@ async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOpt
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (writer.valueType === "uint16" && chunk.allFitUint16 === false) throw new NeedsFloat32();
       sortRows(chunk.indptr, chunk.genes, chunk.values);
-      const value = valueColumn(chunk.values, writer.valueType, flags);
-      const cell = cellColumn(chunk, writer.wideIds, counts);
-      const gene = geneColumn(chunk.genes, writer.wideIds);
-      nnz += cell.length;
+      const n = chunk.indptr[chunk.indptr.length - 1];
+      const slot = await writer.expressionSlot(n);
+      fillValues(chunk.values, slot.value, flags);
+      slot.gene.set(chunk.genes);
+      fillCells(chunk, slot.cell, counts);
+      nnz += n;
       if (pending) await pending;
-      pending = writer.appendExpression({ cell, gene, value });
+      pending = slot.commit();
       pending.catch(() => {});
       opts.onCells?.(chunk.end);
     }

@@ -6,6 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { arrow } from "../arrow";
+import { IpcChunkPool } from "./ipc-file";
 
 type ArrowTable = InstanceType<typeof arrow.Table>;
 
@@ -71,19 +72,21 @@ export function columnsTable(schema: InstanceType<typeof arrow.Schema>, columns:
   return new Table([new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, children }))]);
 }
 
+type NativeAdd = (buf: Buffer, mode: string, progress: undefined) => Promise<unknown>;
+
 /**
- * `Table.add` re-reads the schema and copies the IPC bytes once more before handing them to the native
- * writer; for expression chunks (tens of MB) that copy is a large share of the JS time, so we pass the
- * serialized bytes straight to the native `add` when it is there.
+ * `Table.add` re-reads the schema, serializes the Arrow table and copies the bytes once more before handing
+ * them to the native writer; for expression chunks (tens of MB) that is a large share of the JS time, so we
+ * pass our own IPC bytes (ipc-file.ts) straight to the native `add` when it is there.
  */
-async function appendFast(table: lancedb.Table, data: ArrowTable): Promise<void> {
-  const inner = (table as unknown as { inner?: { add?: (buf: Buffer, mode: string, progress: undefined) => Promise<unknown> } }).inner;
-  if (typeof inner?.add !== "function") {
-    await table.add(data as never);
-    return;
-  }
-  const bytes = await arrow.RecordBatchFileWriter.writeAll(data).toUint8Array();
-  await inner.add(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), "append", undefined);
+function nativeAdd(table: lancedb.Table): NativeAdd | null {
+  const inner = (table as unknown as { inner?: { add?: NativeAdd } }).inner;
+  return typeof inner?.add === "function" ? inner.add.bind(inner) : null;
+}
+
+/** Expression rows to fill in place; `commit` writes them as one Lance append. */
+export interface ExpressionSlot extends ExpressionChunk {
+  commit(): Promise<void>;
 }
 
 /** SLAF writes pandas `Timestamp.now().isoformat()`: local time, microseconds, no zone. */
@@ -103,6 +106,7 @@ export interface FinishInfo {
 
 export class SlafWriter {
   private expression: lancedb.Table | null = null;
+  private pool: IpcChunkPool | null = null;
   private readonly tables = new Map<string, lancedb.Table>();
   stats = new ValueStats();
 
@@ -129,13 +133,47 @@ export class SlafWriter {
   }
 
   async appendExpression(chunk: ExpressionChunk): Promise<void> {
-    const table = columnsTable(expressionSchema(this.valueType, this.wideIds), [chunk.cell, chunk.gene, chunk.value], chunk.cell.length);
-    this.stats.add(chunk.value);
+    const slot = await this.expressionSlot(chunk.cell.length);
+    slot.cell.set(chunk.cell);
+    slot.gene.set(chunk.gene);
+    slot.value.set(chunk.value);
+    await slot.commit();
+  }
+
+  /** Like SLAF, the table is created empty (schema only) and every chunk is an append. */
+  private async expressionTable(): Promise<lancedb.Table> {
     if (!this.expression) {
-      this.expression = await this.db.createTable("expression", table as never, { mode: "create", storageOptions: LANCE_WRITE_OPTIONS });
-    } else {
-      await appendFast(this.expression, table);
+      const schema = expressionSchema(this.valueType, this.wideIds);
+      const empty = columnsTable(schema, [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)], 0);
+      this.expression = await this.db.createTable("expression", empty as never, { mode: "create", storageOptions: LANCE_WRITE_OPTIONS });
+      this.pool = new IpcChunkPool(schema, [4, this.wideIds ? 4 : 2, this.valueType === "uint16" ? 2 : 4]);
     }
+    return this.expression;
+  }
+
+  async expressionSlot(n: number): Promise<ExpressionSlot> {
+    const table = await this.expressionTable();
+    const add = nativeAdd(table);
+    const chunk = this.pool!.take(n);
+    const { buffer, byteOffset } = chunk.bytes;
+    const [c, g, v] = chunk.offsets.map((o) => byteOffset + o);
+    const slot: ExpressionChunk = {
+      cell: this.wideIds ? new Int32Array(buffer, c, n) : new Uint32Array(buffer, c, n),
+      gene: this.wideIds ? new Int32Array(buffer, g, n) : new Uint16Array(buffer, g, n),
+      value: this.valueType === "uint16" ? new Uint16Array(buffer, v, n) : new Float32Array(buffer, v, n),
+    };
+    return {
+      ...slot,
+      commit: async () => {
+        this.stats.add(slot.value);
+        try {
+          if (add) await add(chunk.bytes, "append", undefined);
+          else await table.add(columnsTable(expressionSchema(this.valueType, this.wideIds), [slot.cell, slot.gene, slot.value], n) as never);
+        } finally {
+          chunk.release();
+        }
+      },
+    };
   }
 
   /** Drops what was written of expression.lance so it can be written again with another value type. */
@@ -143,6 +181,7 @@ export class SlafWriter {
     if (this.expression) {
       this.expression.close();
       this.expression = null;
+      this.pool = null;
       await this.db.dropTable("expression");
     }
     this.valueType = valueType;
@@ -151,7 +190,7 @@ export class SlafWriter {
 
   /** Writes config.json (SLAF 0.5 keys) and closes the handles. */
   async finish(info: FinishInfo): Promise<Record<string, unknown>> {
-    if (!this.expression) await this.appendExpression({ cell: new Uint32Array(0), gene: new Uint16Array(0), value: this.valueType === "uint16" ? new Uint16Array(0) : new Float32Array(0) });
+    await this.expressionTable();
     const total = info.nCells * info.nGenes;
     const count = this.stats.count;
     const tables: Record<string, string> = { expression: "expression.lance", cells: "cells.lance", genes: "genes.lance" };
