@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { QuerySummary } from "../../shared/ipc/contract";
-import { AppFailure, type Result } from "../../shared/result";
+import { AppFailure, type AppError, type Result } from "../../shared/result";
 import { arrow } from "../services/arrow";
 import { DatasetService } from "../services/datasets/service";
 import { JobService } from "../services/jobs/service";
@@ -19,8 +19,13 @@ export interface QueryIo {
   out(text: string): void;
 }
 
+function failWith(e: AppError): never {
+  const at = e.position ? ` (line ${e.position.line}, column ${e.position.column})` : "";
+  throw new AppFailure(e.code, `${e.message}${at}`, { position: e.position, detail: e.detail });
+}
+
 function unwrap<T>(r: Result<T>): T {
-  if (!r.ok) throw new AppFailure(r.error.code, r.error.message, { position: r.error.position, detail: r.error.detail });
+  if (!r.ok) failWith(r.error);
   return r.value;
 }
 
@@ -41,8 +46,7 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
     const { jobId } = unwrap(await query.start({ datasetId: ds.summary.datasetId, sql, confirmed: true }));
     const event = unwrap(await jobs.wait({ jobId }));
     if (event.state !== "done" || !event.result) {
-      const e = event.error ?? { code: "INTERNAL" as const, message: `The query ended ${event.state}` };
-      throw new AppFailure(e.code, e.position ? `${e.message} (line ${e.position.line}, column ${e.position.column})` : e.message, { detail: e.detail });
+      failWith(event.error ?? { code: "INTERNAL", message: `The query ended ${event.state}` });
     }
     const summary = event.result as QuerySummary;
     const names = summary.columns.map((c) => c.name);
@@ -77,9 +81,13 @@ export function decodeRows(ipc: Uint8Array): unknown[][] {
 function plain(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (typeof v === "object" && typeof (v as { toArray?: unknown }).toArray === "function") return Array.from((v as { toArray(): ArrayLike<unknown> }).toArray(), plain);
-  if (typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function") return (v as { toJSON(): unknown }).toJSON();
-  return v;
+  if (typeof v !== "object") return v;
+  if (v instanceof Uint8Array) return Array.from(v);
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
+  if (Array.isArray(v)) return v.map(plain);
+  // Arrow list values (vectors) and struct rows.
+  if (typeof (v as { toJSON?: unknown }).toJSON === "function") return plain((v as { toJSON(): unknown }).toJSON());
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
 }
 
 function text(v: unknown): string {

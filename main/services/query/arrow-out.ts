@@ -99,7 +99,8 @@ export function readerToIpc(reader: DuckDBResultReader): Uint8Array {
   const datas: InstanceType<typeof arrow.Data>[] = [];
   names.forEach((name, i) => {
     const col = arrowColumn(types[i]);
-    const values = col.convert === id ? (columns[i] as unknown[]) : (columns[i] as unknown[]).map(col.convert);
+    const raw = (columns[i] ?? []) as unknown[];
+    const values = col.convert === id ? raw : raw.map(col.convert);
     const vector = arrow.vectorFromArray(values as never[], col.type as never);
     fields.push(new arrow.Field(name, col.type, true));
     datas.push(vector.data[0] ?? arrow.makeData({ type: col.type as never, length: 0 } as never));

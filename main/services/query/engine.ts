@@ -41,6 +41,8 @@ export interface QueryPlan {
 export interface RunContext {
   signal: AbortSignal;
   onRows(rowsScanned: number): void;
+  /** Called when scanning is done and the SQL starts. */
+  onSql?(): void;
 }
 
 export interface RunReport {
@@ -244,6 +246,7 @@ export class SqlEngine {
       for (const needs of order) reports.set(needs.table.name, await this.scanTable(ds, conn, schema, needs, plan.analysis, ctx));
       scanMs = performance.now() - t0;
       const body = withoutStatementTerminators(plan.parsed.sql);
+      ctx.onSql?.();
       await conn.run(`SET search_path = '${schema}'`);
       for (let attempt = 0; ; attempt++) {
         this.checkAborted(ctx.signal);

@@ -116,6 +116,7 @@ export class QueryService implements QueryApi {
         scanned += n;
         ctx.progress(scanned, Math.max(total, scanned), "Scanning");
       },
+      onSql: () => ctx.progress(scanned, scanned, "Running SQL"),
     });
     const conn = await this.engine.connect();
     let summary: QuerySummary;

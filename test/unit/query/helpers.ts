@@ -1,0 +1,172 @@
+/** Test harness for the SQL engine: a PBMC SLAF fixture, the real services, and an independent DuckDB oracle. */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { arrayValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
+import * as lancedb from "@lancedb/lancedb";
+import type { JobEvent, QuerySummary } from "../../../shared/ipc/contract";
+import type { AppError, Result } from "../../../shared/result";
+import { arrow } from "../../../main/services/arrow";
+import { decodeRows } from "../../../main/commands/query";
+import { DatasetService } from "../../../main/services/datasets/service";
+import { JobService } from "../../../main/services/jobs/service";
+import { QueryService, type QueryServiceOptions } from "../../../main/services/query/service";
+import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
+
+export function value<T>(r: Result<T>): T {
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
+
+export function error<T>(r: Result<T>): AppError {
+  if (r.ok) throw new Error("expected an error, got a value");
+  return r.error;
+}
+
+export interface Env {
+  dir: string;
+  root: string;
+  datasets: DatasetService;
+  jobs: JobService;
+  query: QueryService;
+  datasetId: string;
+  events: JobEvent[];
+  onEvent: ((e: JobEvent) => void) | null;
+  close(): Promise<void>;
+}
+
+export async function writeFixture(opts: { nCells?: number } = {}): Promise<{ dir: string; root: string }> {
+  const dir = await tempDir("slafwb-query-");
+  const root = path.join(dir, "pbmc.slaf");
+  await writePbmcSlaf(root, opts);
+  return { dir, root };
+}
+
+export async function openEnv(fixture: { dir: string; root: string }, options: Partial<QueryServiceOptions> = {}): Promise<Env> {
+  const events: JobEvent[] = [];
+  const env = { onEvent: null } as Env;
+  const datasets = new DatasetService();
+  const jobs = new JobService((e) => {
+    events.push(e);
+    env.onEvent?.(e);
+  });
+  const workDir = await fs.mkdtemp(path.join(fixture.dir, "duck-"));
+  const query = new QueryService(datasets, jobs, { tempDir: workDir, ...options });
+  const ds = await datasets.acquire(fixture.root);
+  Object.assign(env, {
+    ...fixture,
+    datasets,
+    jobs,
+    query,
+    datasetId: ds.summary.datasetId,
+    events,
+    async close() {
+      await query.dispose();
+      await datasets.closeAll();
+      await fs.rm(workDir, { recursive: true, force: true });
+    },
+  });
+  return env;
+}
+
+/** Runs a query to completion; returns the job's final event. */
+export async function runJob(env: Env, sql: string, extra: { name?: string; confirmed?: boolean } = {}): Promise<JobEvent> {
+  const { jobId } = value(await env.query.start({ datasetId: env.datasetId, sql, confirmed: true, ...extra }));
+  return value(await env.jobs.wait({ jobId }));
+}
+
+export async function run(env: Env, sql: string, extra: { name?: string } = {}): Promise<{ summary: QuerySummary; rows: unknown[][] }> {
+  const event = await runJob(env, sql, extra);
+  if (event.state !== "done") throw new Error(`${event.state}: ${event.error?.code}: ${event.error?.message}`);
+  const summary = event.result as QuerySummary;
+  return { summary, rows: await allRows(env, summary) };
+}
+
+export async function allRows(env: Env, summary: QuerySummary): Promise<unknown[][]> {
+  const rows: unknown[][] = [];
+  for (let offset = 0; offset < summary.rowCount; offset += 5000) {
+    const page = value(await env.query.page({ resultId: summary.resultId, offset, limit: 5000 }));
+    rows.push(...decodeRows(page.arrow));
+  }
+  return rows;
+}
+
+/** The oracle: every table loaded whole, row by row, into a separate DuckDB; the same SQL run there. */
+export class Oracle {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  static async load(root: string): Promise<Oracle> {
+    const instance = await DuckDBInstance.create(":memory:");
+    const conn = await instance.connect();
+    const db = await lancedb.connect(root);
+    for (const name of await db.tableNames()) {
+      const table = await db.openTable(name);
+      const data = await table.toArrow();
+      const fields = data.schema.fields;
+      await conn.run(`CREATE TABLE "${name}" (${fields.map((f) => `"${f.name}" ${oracleType(f.type)}`).join(", ")})`);
+      const appender = await conn.createAppender(name);
+      const cols = fields.map((f) => data.getChild(f.name)!);
+      for (let r = 0; r < data.numRows; r++) {
+        cols.forEach((c, i) => {
+          const v = c.get(r);
+          if (v === null) appender.appendNull();
+          else appender.appendValue(oracleValue(v, fields[i].type), appender.columnType(i));
+        });
+        appender.endRow();
+      }
+      appender.closeSync();
+      table.close();
+    }
+    db.close();
+    return new Oracle(instance, conn);
+  }
+
+  async rows(sql: string): Promise<unknown[][]> {
+    const reader = await this.conn.runAndReadAll(sql);
+    return reader.getRowsJS().map((r) => r.map(plainJs));
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function oracleType(t: InstanceType<typeof arrow.DataType>): string {
+  const s = String(t);
+  const map: Record<string, string> = {
+    Int8: "TINYINT", Int16: "SMALLINT", Int32: "INTEGER", Int64: "BIGINT",
+    Uint8: "UTINYINT", Uint16: "USMALLINT", Uint32: "UINTEGER", Uint64: "UBIGINT",
+    Float32: "FLOAT", Float64: "DOUBLE", Utf8: "VARCHAR", Bool: "BOOLEAN",
+  };
+  if (map[s]) return map[s];
+  const fsl = /^FixedSizeList\[(\d+)\]<Float32>$/.exec(s);
+  if (fsl) return `FLOAT[${fsl[1]}]`;
+  throw new Error(`oracle: no DuckDB type for ${s}`);
+}
+
+function oracleValue(v: unknown, t: InstanceType<typeof arrow.DataType>): DuckDBValue {
+  if (String(t).startsWith("FixedSizeList")) return arrayValue(Array.from((v as { toArray(): Float32Array }).toArray()));
+  return v as DuckDBValue;
+}
+
+function plainJs(v: unknown): unknown {
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (Array.isArray(v)) return v.map(plainJs);
+  return v;
+}
+
+/** Rows as comparable strings: numbers to 9 significant digits (sums may differ in the last bits), sorted. */
+export function canonical(rows: unknown[][], sort = true): string[] {
+  const norm = (v: unknown): unknown => {
+    if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+    if (typeof v === "number") return Number.isInteger(v) ? v : Number(v.toPrecision(9));
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
+    return v;
+  };
+  const out = rows.map((r) => JSON.stringify(r.map(norm)));
+  return sort ? out.sort() : out;
+}
