@@ -1,0 +1,116 @@
+/** What the analysis reads from DuckDB's parse tree: columns per table, pushed predicates, id links, errors. */
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { arrow } from "../../../main/services/arrow";
+import { analyzeQuery, type Analysis } from "../../../main/services/query/analyze";
+import { catalogTable, type Catalog } from "../../../main/services/query/catalog";
+import { parseSql, positionAt, withoutStatementTerminators } from "../../../main/services/query/parse";
+import { andOf, LANCE, renderPred } from "../../../main/services/query/pushdown";
+import { AppFailure } from "../../../shared/result";
+
+const { Schema, Field, Utf8, Int64, Uint32, Uint16, Float64, Float32, Bool } = arrow;
+const catalog: Catalog = {
+  tables: new Map([
+    ["cells", catalogTable("cells", new Schema([new Field("cell_type", new Utf8()), new Field("nCount_RNA", new Float64()), new Field("percent_mt", new Float32()), new Field("cell_integer_id", new Int64())]))],
+    ["genes", catalogTable("genes", new Schema([new Field("gene_id", new Utf8()), new Field("highly_variable", new Bool()), new Field("gene_integer_id", new Int64())]))],
+    ["expression", catalogTable("expression", new Schema([new Field("cell_integer_id", new Uint32()), new Field("gene_integer_id", new Uint16()), new Field("value", new Uint16())]))],
+  ]),
+  namedResults: new Set(["my_cell"]),
+};
+
+let inst: DuckDBInstance;
+let conn: DuckDBConnection;
+beforeAll(async () => {
+  inst = await DuckDBInstance.create(":memory:");
+  conn = await inst.connect();
+});
+afterAll(() => {
+  conn.closeSync();
+  inst.closeSync();
+});
+
+async function analyze(sql: string): Promise<Analysis> {
+  return analyzeQuery(await parseSql(conn, sql), catalog);
+}
+
+function columns(a: Analysis, table: string): string[] {
+  return [...(a.tables.get(table)?.columns ?? [])].sort();
+}
+
+function filters(a: Analysis, table: string): (string | null)[] {
+  return a.tables.get(table)!.refs.map((r) => (r.preds.length ? renderPred(andOf(r.preds)!, LANCE) : null));
+}
+
+describe("columns", () => {
+  it("takes qualified, unqualified and case-insensitive names from the right tables", async () => {
+    const a = await analyze("SELECT C.CELL_TYPE, avg(value) FROM cells c JOIN expression e ON c.cell_integer_id = e.cell_integer_id GROUP BY 1");
+    expect(columns(a, "cells")).toEqual(["cell_integer_id", "cell_type"]);
+    expect(columns(a, "expression")).toEqual(["cell_integer_id", "value"]);
+    expect(a.tables.has("genes")).toBe(false);
+  });
+
+  it("reads all columns for *, alias.*, whole-row references and NATURAL joins, not for stars over subqueries", async () => {
+    expect((await analyze("SELECT * FROM genes")).tables.get("genes")!.allColumns).toBe(true);
+    const q = await analyze("SELECT g.*, e.value FROM genes g JOIN expression e USING (gene_integer_id)");
+    expect(q.tables.get("genes")!.allColumns).toBe(true);
+    expect(columns(q, "expression")).toEqual(["gene_integer_id", "value"]);
+    expect((await analyze("SELECT c FROM cells c")).tables.get("cells")!.allColumns).toBe(true);
+    expect((await analyze("SELECT 1 FROM cells NATURAL JOIN genes")).tables.get("genes")!.allColumns).toBe(true);
+    const sub = await analyze("SELECT * FROM (SELECT cell_type FROM cells) t");
+    expect(sub.tables.get("cells")!.allColumns).toBe(false);
+    expect(columns(sub, "cells")).toEqual(["cell_type"]);
+  });
+
+  it("treats CTE names as CTEs, named results as named, and unknown tables as errors with a position", async () => {
+    const a = await analyze("WITH cells AS (SELECT gene_id FROM genes) SELECT * FROM cells, my_cell");
+    expect(a.tables.has("cells")).toBe(false);
+    expect(columns(a, "genes")).toEqual(["gene_id"]);
+    expect(a.namedResults).toEqual(["my_cell"]);
+    const e = await analyze("SELECT 1\nFROM  nope").catch((x: unknown) => x);
+    expect((e as AppFailure).appError).toMatchObject({ code: "QUERY_INVALID", position: { line: 2, column: 7, offset: 16 } });
+    expect((e as AppFailure).appError.message).toContain("cells, genes, expression; named results: my_cell");
+  });
+});
+
+describe("predicates", () => {
+  it("pushes simple predicates and leaves the rest", async () => {
+    const a = await analyze(
+      "SELECT 1 FROM cells WHERE cell_type IN ('B', 'NK') AND nCount_RNA BETWEEN 10 AND 20.5 AND cell_type IS NOT NULL AND lower(cell_type) = 'b' AND percent_mt < 0.5 AND percent_mt > 2",
+    );
+    expect(filters(a, "cells")).toEqual(["(`cell_type` IN ('B', 'NK') AND `nCount_RNA` BETWEEN 10 AND 20.5 AND `cell_type` IS NOT NULL AND `percent_mt` > 2)"]);
+  });
+
+  it("never pushes constants a column cannot hold, or mixed-table ORs", async () => {
+    const a = await analyze("SELECT 1 FROM expression e JOIN cells c ON c.cell_integer_id = e.cell_integer_id WHERE e.value > -1 AND e.value < 70000 AND e.value > 2.5 AND (e.value = 1 OR c.cell_type = 'B') AND 5 < e.value");
+    expect(filters(a, "expression")).toEqual(["`value` > 5"]);
+  });
+
+  it("links expression ids to filtered cells and genes through inner joins and IN subqueries only", async () => {
+    const a = await analyze(
+      "SELECT 1 FROM cells c JOIN expression e ON c.cell_integer_id = e.cell_integer_id JOIN genes g ON g.gene_integer_id = e.gene_integer_id WHERE c.cell_type = 'B'",
+    );
+    const e = a.tables.get("expression")!.refs[0];
+    expect(e.links.map((l) => `${l.column}<-${a.refs.get(l.sourceRefId)!.table}.${l.sourceColumn}`).sort()).toEqual([
+      "cell_integer_id<-cells.cell_integer_id",
+      "gene_integer_id<-genes.gene_integer_id",
+    ]);
+    const left = await analyze("SELECT 1 FROM cells c LEFT JOIN expression e ON c.cell_integer_id = e.cell_integer_id WHERE c.cell_type = 'B'");
+    expect(left.tables.get("expression")!.refs[0].links).toEqual([]);
+    const sub = await analyze("SELECT 1 FROM expression WHERE gene_integer_id IN (SELECT gene_integer_id FROM genes WHERE highly_variable = true)");
+    expect(sub.tables.get("expression")!.refs[0].links).toEqual([{ column: "gene_integer_id", sourceRefId: expect.any(Number), sourceColumn: "gene_integer_id" }]);
+    expect(filters(sub, "genes")).toEqual(["`highly_variable` = true"]);
+  });
+});
+
+describe("parse helpers", () => {
+  it("maps character offsets to 1-based positions (code points, like DuckDB)", () => {
+    expect(positionAt("ab\ncd", 0)).toEqual({ line: 1, column: 1, offset: 1 });
+    expect(positionAt("ab\ncd", 4)).toEqual({ line: 2, column: 2, offset: 5 });
+    expect(positionAt("'é€'\nx", 5)).toEqual({ line: 2, column: 1, offset: 6 });
+  });
+
+  it("drops statement terminators but not semicolons in strings or comments", () => {
+    expect(withoutStatementTerminators("SELECT ';' -- x;\n;")).toBe("SELECT ';' -- x;\n ");
+    expect(withoutStatementTerminators('SELECT "a;b" /* ; */ ;')).toBe('SELECT "a;b" /* ; */  ');
+  });
+});

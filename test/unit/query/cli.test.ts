@@ -1,0 +1,90 @@
+/** `slaf-workbench query`: the command function, and the built CLI spawned for exit codes and stderr. */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppFailure } from "../../../shared/result";
+import { queryCommand } from "../../../main/commands/query";
+import { PROJECT_ROOT } from "../../fixtures/pbmc";
+import { writeFixture } from "./helpers";
+
+let fixture: { dir: string; root: string };
+let cliDir: string;
+let cli: string;
+
+beforeAll(async () => {
+  fixture = await writeFixture();
+  // Built next to node_modules so the bundle's external packages resolve; removed afterwards.
+  cliDir = path.join(PROJECT_ROOT, "node_modules", ".cache", `slafwb-cli-test-${process.pid}`);
+  cli = path.join(cliDir, "cli.mjs");
+  await build({
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: ["main/cli.ts"],
+    outfile: cli,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    packages: "external",
+    define: { __APP_VERSION__: '"test"' },
+    logLevel: "silent",
+  });
+});
+afterAll(async () => {
+  await fs.rm(cliDir, { recursive: true, force: true });
+  await fs.rm(fixture.dir, { recursive: true, force: true });
+});
+
+async function capture(argv: string[]): Promise<string> {
+  let out = "";
+  await queryCommand(argv, { out: (t) => (out += t) });
+  return out;
+}
+
+const SQL = "SELECT cell_type, COUNT(*) AS n, MIN(nFeature_RNA) AS lo FROM cells WHERE cell_type IN ('B', 'NK', 'DC') GROUP BY 1 ORDER BY 1";
+
+describe("query command", () => {
+  it("prints CSV", async () => {
+    const out = await capture([fixture.root, SQL, "--format", "csv"]);
+    expect(out).toBe("cell_type,n,lo\nB,20,412\nDC,20,751\nNK,20,604\n");
+  });
+
+  it("prints JSON and honours --limit", async () => {
+    const out = await capture([fixture.root, SQL, "--format=json", "--limit", "2"]);
+    const rows = JSON.parse(out) as { cell_type: string; n: number }[];
+    expect(rows).toEqual([expect.objectContaining({ cell_type: "B", n: 20 }), expect.objectContaining({ cell_type: "DC", n: 20 })]);
+  });
+
+  it("prints a table with the row count and what was scanned", async () => {
+    const out = await capture([fixture.root, SQL]);
+    expect(out.split("\n")[0]).toMatch(/^cell_type\s+n\s+lo$/);
+    expect(out).toContain("3 rows");
+    expect(out).toContain("scanned cells 60/160 rows");
+  });
+
+  it("throws QUERY_INVALID with the position for a bad query", async () => {
+    const e = await capture([fixture.root, "SELECT nope FROM cells"]).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AppFailure);
+    expect((e as AppFailure).appError.code).toBe("QUERY_INVALID");
+    expect((e as AppFailure).message).toMatch(/Unknown column "nope".*line 1, column 8/);
+  });
+});
+
+describe("built CLI", () => {
+  it("answers on stdout and exits 0", () => {
+    const r = spawnSync(process.execPath, [cli, "query", fixture.root, "SELECT COUNT(*) AS n FROM expression WHERE value > 100", "--format", "csv"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n")[0]).toBe("n");
+    expect(Number(r.stdout.trim().split("\n")[1])).toBeGreaterThan(0);
+  });
+
+  it("exits 1 with CODE: message on error", () => {
+    const r = spawnSync(process.execPath, [cli, "query", fixture.root, "SELECT * FROM nowhere"], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^QUERY_INVALID: Unknown table "nowhere"/);
+    const missing = spawnSync(process.execPath, [cli, "query", path.join(fixture.dir, "absent.slaf"), "SELECT 1"], { encoding: "utf8" });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^DATASET_NOT_FOUND: /);
+  });
+});
