@@ -5,4 +5,5 @@ export interface Bench {
 export const BENCHES: Record<string, () => Promise<Bench>> = {
   scan: () => import("./scan.bench"),
   convert: () => import("./convert.bench"),
+  query: () => import("./query.bench"),
 };
