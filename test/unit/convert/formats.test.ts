@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertFile } from "../../../main/services/convert/convert";
 import { DATA_DIR } from "../../fixtures/pbmc";
 import { tempDir } from "../../fixtures/slaf-fixture";
-import { writeCellRangerH5, writeTestH5ad } from "./h5-files";
+import { writeCellRangerH5, writeCellRangerV2H5, writeTestH5ad } from "./h5-files";
 import { readBack, triples } from "./read-back";
 
 let dir: string;
@@ -72,6 +72,40 @@ describe("input formats", () => {
     expect(data.genes.gene_ids).toEqual(features.map((f) => f.id));
     expect(data.genes.genome).toEqual(features.map(() => "GRCh38"));
     expect(data.fragments).toBe(3);
+  });
+
+  it("reads the Cell Ranger 2 HDF5 layout (genome group with genes and gene_names)", async () => {
+    const file = path.join(dir, "v2.h5");
+    const barcodes = ROWS.map((_, i) => `TTTC${i}-1`);
+    const genes = ROWS[0].map((_, g) => ({ id: `ENSG9${g}`, name: `S${g}` }));
+    await writeCellRangerV2H5(file, ROWS, barcodes, genes);
+    const { data } = await convert("cellranger-v2", file);
+    expect(triples(data)).toEqual(expectedTriples(ROWS));
+    expect(data.genes.gene_id).toEqual(genes.map((g) => g.name));
+    expect(data.genes.gene_ids).toEqual(genes.map((g) => g.id));
+  });
+
+  it("reads a Cell Ranger 2 MTX folder (uncompressed, genes.tsv with two columns)", async () => {
+    const d = path.join(dir, "v2-mtx");
+    await fs.mkdir(d);
+    const entries = ROWS.flatMap((r, c) => r.flatMap((v, g) => (v ? [`${g + 1} ${c + 1} ${v}`] : [])));
+    await fs.writeFile(path.join(d, "matrix.mtx"), `%%MatrixMarket matrix coordinate integer general\n${ROWS[0].length} ${ROWS.length} ${entries.length}\n${entries.join("\n")}\n`);
+    await fs.writeFile(path.join(d, "genes.tsv"), ROWS[0].map((_, g) => `ENSG${g}\tG${g}`).join("\n") + "\n");
+    await fs.writeFile(path.join(d, "barcodes.tsv"), ROWS.map((_, c) => `B${c}-1`).join("\n") + "\n");
+    const { data } = await convert("v2-mtx", d, 3);
+    expect(triples(data)).toEqual(expectedTriples(ROWS));
+    expect(data.genes.gene_id).toEqual(ROWS[0].map((_, g) => `G${g}`));
+    expect(data.genes.gene_ids).toEqual(ROWS[0].map((_, g) => `ENSG${g}`));
+  });
+
+  it("keeps varm as FixedSizeList columns of genes.lance", async () => {
+    const file = path.join(dir, "varm.h5ad");
+    const pcs = ROWS[0].map((_, g) => [g, g * 2, g * 3]);
+    await writeTestH5ad(file, { rows: ROWS, varm: { PCs: pcs } });
+    const { data } = await convert("varm", file);
+    expect(data.config.varm).toEqual({ available: ["PCs"], immutable: ["PCs"], mutable: [], dimensions: { PCs: 3 } });
+    expect(data.genes.PCs).toEqual(pcs);
+    expect(data.geneTypes.PCs).toMatch(/FixedSizeList\[3\]<Float32>/);
   });
 
   it("sorts CSC input into cell-major, gene-sorted rows (SLAF keeps CSC column order)", async () => {

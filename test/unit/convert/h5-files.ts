@@ -71,6 +71,7 @@ export interface H5adSpec {
   varNames?: string[];
   obs?: Record<string, string[] | number[]>;
   obsm?: Record<string, number[][]>;
+  varm?: Record<string, number[][]>;
   layers?: Record<string, number[][]>;
   omitX?: boolean;
 }
@@ -87,6 +88,8 @@ export async function writeTestH5ad(file: string, spec: H5adSpec): Promise<void>
     writeFrame(f, "var", spec.varNames ?? Array.from({ length: nGenes }, (_, i) => `gene${i}`), {});
     const obsm = f.create_group("obsm");
     for (const [k, v] of Object.entries(spec.obsm ?? {})) obsm.create_dataset({ name: k, data: Float64Array.from(v.flat()), shape: [v.length, v[0].length] });
+    const varm = f.create_group("varm");
+    for (const [k, v] of Object.entries(spec.varm ?? {})) varm.create_dataset({ name: k, data: Float64Array.from(v.flat()), shape: [v.length, v[0].length] });
     const layers = f.create_group("layers");
     for (const [k, v] of Object.entries(spec.layers ?? {})) writeMatrix(layers, k, v, "csr", "f");
   } finally {
@@ -117,6 +120,25 @@ export async function writeCellRangerH5(file: string, rows: number[][], barcodes
     fg.create_dataset({ name: "feature_type", data: types, dtype: width(types) });
     fg.create_dataset({ name: "genome", data: genome, dtype: width(genome) });
     fg.create_dataset({ name: "_all_tag_keys", data: ["genome"], dtype: "S6" });
+  } finally {
+    f.close();
+  }
+}
+
+/** Cell Ranger 2 layout: one group per genome with genes / gene_names instead of /matrix/features. */
+export async function writeCellRangerV2H5(file: string, rows: number[][], barcodes: string[], genes: { id: string; name: string }[]): Promise<void> {
+  await h5wasm.ready;
+  const f = new h5wasm.File(file, "w");
+  try {
+    const m = f.create_group("hg19");
+    const c = csr(rows);
+    m.create_dataset({ name: "barcodes", data: barcodes, dtype: "S16" });
+    m.create_dataset({ name: "data", data: Int32Array.from(c.data) });
+    m.create_dataset({ name: "indices", data: BigInt64Array.from(c.indices.map(BigInt)) });
+    m.create_dataset({ name: "indptr", data: BigInt64Array.from(c.indptr.map(BigInt)) });
+    m.create_dataset({ name: "shape", data: Int32Array.from([genes.length, rows.length]) });
+    m.create_dataset({ name: "genes", data: genes.map((g) => g.id), dtype: "S16" });
+    m.create_dataset({ name: "gene_names", data: genes.map((g) => g.name), dtype: "S16" });
   } finally {
     f.close();
   }
