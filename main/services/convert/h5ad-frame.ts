@@ -27,18 +27,19 @@ export function readFrame(root: H5Group, name: "obs" | "var", file: string, warn
 
 function frameColumn(g: H5Group, col: string, where: string, file: string, warnings: string[]): FrameColumn | null {
   const e = getEntity(g, col);
-  if (isDataset(e)) return { name: col, read: () => datasetValues(e, file) };
+  if (isDataset(e)) return { name: col, read: (s, end) => datasetValues(e, file, s, end) };
   if (isGroup(e)) {
     const enc = attrString(e, "encoding-type");
     if (enc === "categorical") {
       const codes = getEntity(e, "codes");
       const categories = getEntity(e, "categories");
       if (isDataset(codes) && isDataset(categories)) {
+        let cats: string[] | null = null;
         return {
           name: col,
-          read: () => {
-            const cats = categoryLabels(categories, file);
-            const c = readSlice(codes, [], file);
+          read: (s, end) => {
+            cats ??= categoryLabels(categories, file);
+            const c = readSlice(codes, [[s, end]], file);
             const values: (string | null)[] = new Array(c.length);
             for (let i = 0; i < c.length; i++) {
               const k = Number(c[i]);
@@ -55,9 +56,9 @@ function frameColumn(g: H5Group, col: string, where: string, file: string, warni
       if (isDataset(values) && isDataset(mask)) {
         return {
           name: col,
-          read: (): ColumnValues => {
-            const v = toNumbers(readSlice(values, [], file));
-            const m = toNumbers(readSlice(mask, [], file));
+          read: (s, end): ColumnValues => {
+            const v = toNumbers(readSlice(values, [[s, end]], file));
+            const m = toNumbers(readSlice(mask, [[s, end]], file));
             if (enc === "nullable-boolean") return { type: "bool", values: Array.from(v, (x, i) => (m[i] ? null : Boolean(x))) };
             return { type: "float64", values: Float64Array.from(v, (x, i) => (m[i] ? NaN : Number(x))) };
           },
@@ -76,10 +77,10 @@ function categoryLabels(ds: H5Dataset, file: string): string[] {
   return toNumbers(readSlice(ds, [], file)).map(String);
 }
 
-export function datasetValues(ds: H5Dataset, file: string): ColumnValues {
+export function datasetValues(ds: H5Dataset, file: string, start: number, end: number): ColumnValues {
   const meta = quietHdf5(() => ds.metadata);
-  if (meta.type === 3) return { type: "string", values: readStrings(ds, file) };
-  const raw = readSlice(ds, [], file);
+  if (meta.type === 3) return { type: "string", values: readStrings(ds, file, start, end) };
+  const raw = end > start ? readSlice(ds, [[start, end]], file) : new Float64Array(0);
   if (meta.type === 8 || (meta.type === 0 && meta.size === 1 && /bool/i.test(String(ds.attrs["encoding-type"]?.value ?? "")))) {
     return { type: "bool", values: toNumbers(raw).map(Boolean) };
   }

@@ -28,7 +28,7 @@ function writeFrame(f: H5Group, name: string, frame: Frame): void {
   setAttrs(g, { _index: "_index", "encoding-type": "dataframe", "encoding-version": "0.2.0" });
   if (cols.length) setAttrs(g, { "column-order": cols });
   writeColumn(g, "_index", { type: "string", values: frame.readIndex() });
-  for (const c of frame.columns) writeColumn(g, c.name, c.read());
+  for (const c of frame.columns) writeColumn(g, c.name, c.read(0, frame.length));
 }
 
 function writeEmbeddings(f: H5Group, name: string, list: Embedding[], rows: number): void {

@@ -5,7 +5,8 @@
  */
 import { arrow } from "../arrow";
 import { makeUnique, sanitizeColumn } from "./names";
-import type { ColumnValues, Embedding, Frame } from "./source";
+import { fail } from "../errors";
+import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Vector = import("apache-arrow").Vector<any>;
@@ -15,7 +16,8 @@ const SLICE_ROWS = 100_000;
 
 export interface PreparedFrame {
   ids: string[];
-  columns: { name: string; values: ColumnValues }[];
+  /** Source columns under their SLAF names. */
+  columns: { name: string; column: FrameColumn }[];
   warnings: string[];
 }
 
@@ -40,22 +42,20 @@ export function prepareFrame(frame: Frame, kind: "cell" | "gene", label: "obs" |
       name = `${name}_${k}`;
     }
     used.add(name);
-    const values = col.read();
-    if (values.values.length !== frame.length) continue;
-    columns.push({ name, values });
+    columns.push({ name, column: col });
   }
   return { ids: unique.names, columns, warnings };
 }
 
-function sliceVector(v: ColumnValues, s: number, e: number): Vector {
+function columnVector(v: ColumnValues): Vector {
   const { vectorFromArray, makeVector, Utf8, Bool } = arrow;
   switch (v.type) {
     case "string":
-      return vectorFromArray(v.values.slice(s, e), new Utf8());
+      return vectorFromArray(v.values, new Utf8());
     case "bool":
-      return vectorFromArray(v.values.slice(s, e), new Bool());
+      return vectorFromArray(v.values, new Bool());
     default:
-      return makeVector(v.values.subarray(s, e)) as unknown as Vector;
+      return makeVector(v.values) as unknown as Vector;
   }
 }
 
@@ -80,7 +80,11 @@ export function* metadataSlices(
   for (let s = 0; s < Math.max(n, 1); s += SLICE_ROWS) {
     const e = Math.min(n, s + SLICE_ROWS);
     const cols: Record<string, Vector> = {};
-    for (const c of prepared.columns) cols[c.name] = sliceVector(c.values, s, e);
+    for (const c of prepared.columns) {
+      const values = c.column.read(s, e);
+      if (values.values.length !== e - s) fail("CONVERT_INPUT_INVALID", `${kind === "cell" ? "obs" : "var"} column "${c.column.name}" has ${values.values.length} values for rows ${s}..${e - 1}`);
+      cols[c.name] = columnVector(values);
+    }
     cols[`${kind}_id`] = vectorFromArray(prepared.ids.slice(s, e), new Utf8());
     cols[`${kind}_integer_id`] = makeVector(BigInt64Array.from({ length: e - s }, (_, i) => BigInt(s + i))) as unknown as Vector;
     if (startIndex) cols.cell_start_index = makeVector(BigInt64Array.from(startIndex.subarray(s, e), (x) => BigInt(x))) as unknown as Vector;

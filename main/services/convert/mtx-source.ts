@@ -10,7 +10,7 @@ import { createGunzip } from "node:zlib";
 import { fail } from "../errors";
 import { CellBuckets } from "./cell-buckets";
 import { MtxError, MtxParser, type MtxHeader } from "./mtx-parse";
-import type { ColumnValues, Frame, RowChunk, RowsOptions, Source } from "./source";
+import type { Frame, FrameColumn, RowChunk, RowsOptions, Source } from "./source";
 
 export interface MtxFiles {
   matrix: string;
@@ -81,8 +81,8 @@ export async function readMtxHeader(file: string): Promise<MtxHeader> {
   }
 }
 
-function stringColumn(name: string, values: string[]): { name: string; read: () => ColumnValues } {
-  return { name, read: () => ({ type: "string", values }) };
+function stringColumn(name: string, values: string[]): FrameColumn {
+  return { name, read: (s, e) => ({ type: "string", values: values.slice(s, e) }) };
 }
 
 export async function openMtxDir(dir: string): Promise<Source> {

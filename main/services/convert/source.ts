@@ -11,10 +11,11 @@ export type ColumnValues =
 
 export interface FrameColumn {
   name: string;
-  read(): ColumnValues;
+  /** Rows [start, end): columns are read a slice at a time so memory does not grow with the row count. */
+  read(start: number, end: number): ColumnValues;
 }
 
-/** obs or var: an index of names plus columns, read whole (metadata is small next to X). */
+/** obs or var: an index of names (read whole, to make them unique) plus columns. */
 export interface Frame {
   length: number;
   readIndex(): string[];

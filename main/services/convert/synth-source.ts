@@ -92,7 +92,10 @@ export async function synthSource(template: Source, nCells: number, opts: { seed
   const obsFrame: Frame = {
     length: nCells,
     readIndex: () => Array.from(picks, (p, i) => `${barcodes[p]}_${i}`),
-    columns: obs.columns.map((c) => ({ name: c.name, read: () => pickColumn(c.values, picks) })),
+    columns: obs.columns.map((c) => {
+      const template = c.column.read(0, t.nCells);
+      return { name: c.name, read: (s: number, e: number) => pickColumn(template, picks.subarray(s, e)) };
+    }),
   };
   const obsm: Embedding[] = template.obsm.map((e) => {
     const all = e.read(0, t.nCells);
@@ -110,7 +113,7 @@ export async function synthSource(template: Source, nCells: number, opts: { seed
     };
   });
   const vars = prepareFrame(template.var, "gene", "var");
-  const varFrame: Frame = { length: template.nGenes, readIndex: () => vars.ids, columns: vars.columns.map((c) => ({ name: c.name, read: () => c.values })) };
+  const varFrame: Frame = { length: template.nGenes, readIndex: () => vars.ids, columns: vars.columns.map((c) => ({ name: c.name, read: c.column.read })) };
 
   async function* rows(chunkCells: number, signal?: AbortSignal): AsyncGenerator<RowChunk> {
     for (let start = 0; start < nCells; start += chunkCells) {

@@ -12,7 +12,7 @@ function stringFrame(length: number, index: () => string[], cols: [string, H5Dat
   return {
     length,
     readIndex: index,
-    columns: cols.map(([name, ds]) => ({ name, read: (): ColumnValues => ({ type: "string", values: readStrings(ds, file) }) })),
+    columns: cols.map(([name, ds]) => ({ name, read: (s, e): ColumnValues => ({ type: "string", values: readStrings(ds, file, s, e) }) })),
   };
 }
 
