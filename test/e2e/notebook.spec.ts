@@ -31,7 +31,7 @@ async function addSqlCellAtEnd(page: Page): Promise<Locator> {
 test("the demo's starter notebook runs: results, scans and plots", async ({ page }) => {
   await openDemoNotebook(page);
   await page.getByTestId("run-all").click();
-  const cellTypes = page.locator('[data-testid="sql-cell"]').filter({ has: page.locator('input[value="cell_types"]') });
+  const cellTypes = page.locator('[data-testid="sql-cell"][data-name="cell_types"]');
   await expect(cellTypes.getByTestId("result-count")).toHaveText("8 rows");
   await expect(cellTypes.getByTestId("scan-cells")).toContainText("160 / 160 rows");
   // every SQL cell of the starter ends done
@@ -75,8 +75,7 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
 
   // A fresh page: open the saved file and find the same cells.
   await page.reload();
-  await expect(page.locator('[data-app-state="ready"]')).toBeVisible();
-  await expect(page.getByTestId("notebook")).toBeVisible();
+  await openDemoNotebook(page);
   await page.getByRole("button", { name: "Open…" }).click();
   await page.getByTestId("path-prompt-input").fill(target);
   await page.getByTestId("path-prompt-confirm").click();
