@@ -50,8 +50,10 @@ export class IpcChunkPool {
     const footer: Uint8Array = Footer.encode(new Footer(this.schema, MetadataVersion.V5, [new FileBlock(metaSize, body, 8)], []));
     const total = bodyStart + body + 8 + footer.byteLength + 4 + MAGIC.length;
 
+    // One buffer is filled while the previous one is being written; free buffers too small are dropped.
     const index = this.free.findIndex((b) => b.length >= total);
-    const buf = index >= 0 ? this.free.splice(index, 1)[0] : Buffer.allocUnsafeSlow(Math.ceil(total * 1.2));
+    const buf = index >= 0 ? this.free.splice(index, 1)[0] : Buffer.allocUnsafeSlow(Math.ceil(total * 1.25));
+    if (index < 0) this.free = [];
     buf.fill(0, 0, bodyStart);
     MAGIC.copy(buf, 0);
     buf.writeInt32LE(-1, 8);
@@ -76,7 +78,7 @@ export class IpcChunkPool {
       release: () => {
         if (released) return;
         released = true;
-        if (this.free.length < 3) this.free.push(buf);
+        if (this.free.length < 2) this.free.push(buf);
       },
     };
   }

@@ -12,7 +12,7 @@ import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 type Vector = import("apache-arrow").Vector<any>;
 type ArrowTable = InstanceType<typeof arrow.Table>;
 
-const SLICE_ROWS = 100_000;
+const SLICE_ROWS = 25_000;
 
 export interface PreparedFrame {
   ids: string[];
