@@ -118,9 +118,28 @@ function renderDotCanvas(spec: PlotSpec, data: PlotData, width: number, common: 
   return { element, canvas };
 }
 
+/** Puts a rendered plot (or nothing) into `host`, replacing what was there; the canvas layer sits over the frame. */
+export function mountPlot(host: HTMLElement, rendered: RenderedPlot | null): RenderedPlot | null {
+  host.replaceChildren();
+  if (!rendered) return null;
+  const wrap = document.createElement("div");
+  wrap.className = "plot-stack";
+  wrap.append(rendered.element);
+  if (rendered.canvas) {
+    plotSvg(rendered).after(rendered.canvas);
+    rendered.canvas.className = "plot-canvas";
+  }
+  host.append(wrap);
+  return rendered;
+}
+
+function plotSvg(rendered: RenderedPlot): SVGSVGElement {
+  return (rendered.element instanceof SVGSVGElement ? rendered.element : rendered.element.querySelector("svg:last-of-type")) as SVGSVGElement;
+}
+
 /** The figure as a standalone SVG string; a canvas layer is embedded as an image over the plot's frame. */
 export function toSvgString(rendered: RenderedPlot): string {
-  const svg = (rendered.element instanceof SVGSVGElement ? rendered.element : rendered.element.querySelector("svg:last-of-type")) as SVGSVGElement;
+  const svg = plotSvg(rendered);
   const clone = svg.cloneNode(true) as SVGSVGElement;
   clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
   if (rendered.canvas) {

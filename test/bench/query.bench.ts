@@ -21,9 +21,9 @@ import { ingestLanceScan } from "../../main/services/query/lance-to-duckdb";
 import { QueryService } from "../../main/services/query/service";
 import { loadPbmc } from "../fixtures/pbmc";
 import { peakRssMb, table, time } from "./util";
+import type * as Polars from "nodejs-polars";
 
-type Polars = typeof import("nodejs-polars");
-const pl = createRequire(import.meta.url)("nodejs-polars") as Polars;
+const pl = createRequire(import.meta.url)("nodejs-polars") as typeof Polars;
 
 const N_CELLS = 1_000_000;
 const KEEP_EVERY = 16;
@@ -151,7 +151,7 @@ export async function run(): Promise<void> {
 
   // (a) nodejs-polars: read every table whole from Lance, hand it over as Arrow IPC, SQLContext.
   const readPolars = async () => {
-    const frames: Record<string, ReturnType<Polars["readIPCStream"]>> = {};
+    const frames: Record<string, ReturnType<typeof Polars.readIPCStream>> = {};
     for (const name of ["cells", "genes", "expression"]) {
       const t = await ds.tables.get(name)!.query().toArrow({ maxBatchLength: SCAN_BATCH_ROWS });
       frames[name] = pl.readIPCStream(Buffer.from(arrow.tableToIPC(t as never, "stream")));

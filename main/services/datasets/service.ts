@@ -1,5 +1,5 @@
 import type * as lancedb from "@lancedb/lancedb";
-import type { DatasetSummary, DatasetsApi, RowPage, TableInfo } from "../../../shared/ipc/contract";
+import type { DatasetSummary, DatasetsApi, Empty, RowPage, TableInfo } from "../../../shared/ipc/contract";
 import { arrow } from "../arrow";
 import { fail, guard } from "../errors";
 import { configFacts, readLocalConfig, type SlafConfig } from "./config";
@@ -44,7 +44,7 @@ export class DatasetService implements DatasetsApi {
     });
   }
 
-  list() {
+  list(_req: Empty = {}) {
     return guard(async () => [...this.byId.values()].map((d) => d.summary));
   }
 

@@ -235,8 +235,8 @@ export class SqlEngine {
     const onAbort = () => conn.interrupt();
     ctx.signal.addEventListener("abort", onAbort);
     const reports = new Map<string, ScanReport>();
-    let scanMs = 0;
-    let sqlMs = 0;
+    let scanMs: number;
+    let sqlMs: number;
     try {
       await conn.run(`CREATE SCHEMA ${schema}`);
       for (const [name, table] of named) await conn.run(`CREATE VIEW ${schema}.${quoteIdent(name)} AS SELECT * FROM ${RESULTS_SCHEMA}.${quoteIdent(table)}`);

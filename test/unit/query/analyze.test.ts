@@ -6,7 +6,7 @@ import { analyzeQuery, type Analysis } from "../../../main/services/query/analyz
 import { catalogTable, type Catalog } from "../../../main/services/query/catalog";
 import { parseSql, positionAt, withoutStatementTerminators } from "../../../main/services/query/parse";
 import { andOf, LANCE, renderPred } from "../../../main/services/query/pushdown";
-import { AppFailure } from "../../../shared/result";
+import { type AppFailure } from "../../../shared/result";
 
 const { Schema, Field, Utf8, Int64, Uint32, Uint16, Float64, Float32, Bool } = arrow;
 const catalog: Catalog = {

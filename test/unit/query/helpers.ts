@@ -5,7 +5,7 @@ import { arrayValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } f
 import * as lancedb from "@lancedb/lancedb";
 import type { JobEvent, QuerySummary } from "../../../shared/ipc/contract";
 import type { AppError, Result } from "../../../shared/result";
-import { arrow } from "../../../main/services/arrow";
+import { type arrow } from "../../../main/services/arrow";
 import { decodeRows } from "../../../main/commands/query";
 import { DatasetService } from "../../../main/services/datasets/service";
 import { JobService } from "../../../main/services/jobs/service";
