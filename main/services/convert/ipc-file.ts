@@ -6,7 +6,7 @@
  * apache-arrow's RecordBatchFileWriter: magic, record batch message, body, EOS, footer, footer size, magic.
  */
 import { createRequire } from "node:module";
-import { arrow } from "../arrow";
+import type { arrow } from "../arrow";
 
 const require = createRequire(import.meta.url);
 const { Message, RecordBatch: BatchHeader, FieldNode, BufferRegion } = require("apache-arrow/ipc/metadata/message");

@@ -3,13 +3,14 @@
  * then `<kind>_id`, `<kind>_integer_id` (int64), for cells `cell_start_index` (int64, counted from X), then
  * one FixedSizeList<float32, d> column per obsm / varm key. Written in slices of rows.
  */
+import type { Vector as ArrowVector } from "apache-arrow";
 import { arrow } from "../arrow";
 import { makeUnique, sanitizeColumn } from "./names";
 import { fail } from "../errors";
 import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Vector = import("apache-arrow").Vector<any>;
+type Vector = ArrowVector<any>;
 type ArrowTable = InstanceType<typeof arrow.Table>;
 
 const SLICE_ROWS = 25_000;

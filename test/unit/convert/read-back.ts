@@ -5,6 +5,7 @@ import * as lancedb from "@lancedb/lancedb";
 import { SCAN_BATCH_ROWS } from "../../../main/services/arrow";
 
 export interface ReadBack {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- config.json is checked field by field in the tests
   config: Record<string, any>;
   expression: { cell: number[]; gene: number[]; value: number[]; types: Record<string, string> };
   cells: Record<string, unknown[]>;
