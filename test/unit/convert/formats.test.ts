@@ -108,6 +108,18 @@ describe("input formats", () => {
     expect(data.geneTypes.PCs).toMatch(/FixedSizeList\[3\]<Float32>/);
   });
 
+  it("uses int32 ids when there are more than 65,535 genes", async () => {
+    const rows = [new Array(70_000).fill(0), new Array(70_000).fill(0)];
+    rows[0][69_999] = 3;
+    rows[1][5] = 1;
+    rows[1][66_000] = 2;
+    const file = path.join(dir, "wide.h5ad");
+    await writeTestH5ad(file, { rows });
+    const { data } = await convert("wide", file);
+    expect(data.expression.types).toEqual({ cell_integer_id: "Int32", gene_integer_id: "Int32", value: "Uint16" });
+    expect(triples(data)).toEqual(["0:69999=3", "1:5=1", "1:66000=2"]);
+  });
+
   it("sorts CSC input into cell-major, gene-sorted rows (SLAF keeps CSC column order)", async () => {
     const file = path.join(dir, "csc.h5ad");
     await writeTestH5ad(file, { rows: ROWS, layout: "csc" });
