@@ -150,3 +150,58 @@ test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PN
   const pngBytes = await fs.readFile((await png.path())!);
   expect([...pngBytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
 });
+
+test("completion offers the dataset's tables and columns; a named result is queried by a later cell", async ({ page }) => {
+  await openDemoNotebook(page);
+  const first = await addSqlCellAtEnd(page);
+  await first.getByTestId("cell-name").fill("busy_cells");
+  await first.getByTestId("cell-name").press("Enter");
+  await typeSql(first, "SELECT cell_id, cell_type, nCount_RNA FROM cells WHERE nCount_RNA > 3000");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await expect(first).toHaveAttribute("data-state", "done");
+
+  const second = await addSqlCellAtEnd(page);
+  await typeSql(second, "SELECT cell_type, COUNT(*) AS n FROM busy_");
+  await page.keyboard.press("Control+Space");
+  const suggest = page.locator(".suggest-widget[monaco-visible-content-widget]");
+  await expect(suggest).toBeVisible();
+  await expect(suggest).toContainText("busy_cells");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type(" GROUP BY cell_type ORDER BY n DESC", { delay: 5 });
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await expect(second).toHaveAttribute("data-state", "done");
+  await expect(second.getByTestId("sql-editor")).toContainText("FROM busy_cells GROUP BY");
+
+  // Column names of the open dataset complete too.
+  const third = await addSqlCellAtEnd(page);
+  await typeSql(third, "SELECT percent_");
+  await page.keyboard.press("Control+Space");
+  await expect(page.locator(".suggest-widget[monaco-visible-content-widget]")).toContainText("percent_mt");
+  await page.keyboard.press("Escape");
+});
+
+test("a notebook changed on disk reloads, or asks first when there are unsaved edits", async ({ page }) => {
+  await openDemoNotebook(page);
+  const file = path.join(env("E2E_USER_DATA"), "notebooks", "pbmc3k.slafnb.md");
+  const original = await fs.readFile(file, "utf8");
+  try {
+    await page.locator(".autosave input").uncheck();
+    await fs.writeFile(file, `${original}\nAdded from another editor.\n`);
+    await expect(page.getByTestId("notebook")).toContainText("Added from another editor.");
+    await expect(page.getByTestId("notebook-conflict")).toHaveCount(0);
+
+    const cell = await addSqlCellAtEnd(page);
+    await typeSql(cell, "SELECT 42 AS answer");
+    await expect(page.getByTestId("dirty-marker")).toBeVisible();
+    await fs.writeFile(file, `${original}\nChanged again outside.\n`);
+    await expect(page.getByTestId("notebook-conflict")).toBeVisible();
+    await screenshot(page, "12-notebook-conflict");
+    await page.getByTestId("notebook-conflict").getByRole("button", { name: "Reload from disk" }).click();
+    await expect(page.getByTestId("notebook")).toContainText("Changed again outside.");
+    await expect(page.getByTestId("notebook")).not.toContainText("SELECT 42 AS answer");
+    await expect(page.getByTestId("dirty-marker")).toHaveCount(0);
+  } finally {
+    await fs.writeFile(file, original);
+  }
+});
