@@ -6,7 +6,7 @@
 import { AppFailure } from "../../../shared/result";
 import { arrow } from "../arrow";
 import { sanitizeColumn } from "./names";
-import { columnsTable, type SlafWriter, type ValueType } from "./slaf-writer";
+import { columnsTable, type SlafWriter, type ValueStats, type ValueType } from "./slaf-writer";
 import type { RowChunk, RowsOptions, Source } from "./source";
 
 class NeedsFloat32 extends Error {}
@@ -54,25 +54,40 @@ function fillCells(chunk: RowChunk, out: Uint32Array | Int32Array, counts: Uint3
   }
 }
 
-function fillValues(values: RowChunk["values"], out: Uint16Array | Float32Array, flags: { negative: number; nan: number }): void {
+/** Copies values into the slot (checking they fit uint16 when that is the type) and sums them for the stats. */
+function fillValues(values: RowChunk["values"], out: Uint16Array | Float32Array, flags: { negative: number; nan: number }, stats: ValueStats): void {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let sumSq = 0;
+  let nan = 0;
   if (out instanceof Uint16Array) {
-    if (values instanceof Uint16Array || values instanceof Uint8Array) {
-      out.set(values);
-      return;
-    }
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (!(v >= 0 && v <= 65535 && Math.floor(v) === v)) throw new NeedsFloat32();
       out[i] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      sumSq += v * v;
     }
-    return;
+  } else {
+    out.set(values);
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i];
+      if (v !== v) {
+        nan++;
+        continue;
+      }
+      if (v < 0) flags.negative++;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      sumSq += v * v;
+    }
+    flags.nan += nan;
   }
-  out.set(values);
-  for (let i = 0; i < out.length; i++) {
-    const v = out[i];
-    if (v < 0) flags.negative++;
-    else if (v !== v) flags.nan++;
-  }
+  stats.merge({ min, max, sum, sumSq, finite: values.length - nan, count: values.length });
 }
 
 async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOptions): Promise<ExpressionResult> {
@@ -87,12 +102,12 @@ async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOpt
       sortRows(chunk.indptr, chunk.genes, chunk.values);
       const n = chunk.indptr[chunk.indptr.length - 1];
       const slot = await writer.expressionSlot(n);
-      fillValues(chunk.values, slot.value, flags);
+      fillValues(chunk.values, slot.value, flags, writer.stats);
       slot.gene.set(chunk.genes);
       fillCells(chunk, slot.cell, counts);
       nnz += n;
       if (pending) await pending;
-      pending = slot.commit();
+      pending = slot.commit(true);
       pending.catch(() => {});
       opts.onCells?.(chunk.end);
     }

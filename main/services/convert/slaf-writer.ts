@@ -32,6 +32,15 @@ export class ValueStats {
   max = -Infinity;
   sum = 0;
   sumSq = 0;
+  /** Folds in a range already summed by the caller (NaN excluded from all but `count`). */
+  merge(r: { min: number; max: number; sum: number; sumSq: number; finite: number; count: number }): void {
+    if (r.min < this.min) this.min = r.min;
+    if (r.max > this.max) this.max = r.max;
+    this.sum += r.sum;
+    this.sumSq += r.sumSq;
+    this.finite += r.finite;
+    this.count += r.count;
+  }
   add(values: ArrayLike<number>): void {
     let { min, max, sum, sumSq } = this;
     let finite = 0;
@@ -86,7 +95,8 @@ function nativeAdd(table: lancedb.Table): NativeAdd | null {
 
 /** Expression rows to fill in place; `commit` writes them as one Lance append. */
 export interface ExpressionSlot extends ExpressionChunk {
-  commit(): Promise<void>;
+  /** `statsDone`: the caller already added the values to `writer.stats` while filling them. */
+  commit(statsDone?: boolean): Promise<void>;
 }
 
 /** SLAF writes pandas `Timestamp.now().isoformat()`: local time, microseconds, no zone. */
@@ -164,8 +174,8 @@ export class SlafWriter {
     };
     return {
       ...slot,
-      commit: async () => {
-        this.stats.add(slot.value);
+      commit: async (statsDone = false) => {
+        if (!statsDone) this.stats.add(slot.value);
         try {
           if (add) await add(chunk.bytes, "append", undefined);
           else await table.add(columnsTable(expressionSchema(this.valueType, this.wideIds), [slot.cell, slot.gene, slot.value], n) as never);
