@@ -93,6 +93,7 @@ test("a syntax error is marked in the editor; a long query can be cancelled", as
   await page.keyboard.press("ControlOrMeta+Enter");
   await expect(cell.getByTestId("error")).toHaveAttribute("data-error-code", "QUERY_INVALID");
   await expect(cell.locator(".squiggly-error")).toBeVisible();
+  await cell.getByTestId("error").scrollIntoViewIfNeeded();
   await screenshot(page, "10-syntax-error");
 
   await typeSql(cell, "SELECT COUNT(*) FROM expression a JOIN expression b ON a.value < b.value");
