@@ -1,4 +1,5 @@
 /** SQL over SLAF tables: DuckDB over Lance scans with projection and predicate pushdown (see engine.ts). */
+import { formatBytes } from "../../../shared/format";
 import type { QueryApi, QueryPreview, QuerySummary, RowPage } from "../../../shared/ipc/contract";
 import type { DatasetService } from "../datasets/service";
 import type { OpenDataset } from "../datasets/open-dataset";
@@ -154,15 +155,4 @@ export class QueryService implements QueryApi {
       conn.closeSync();
     }
   }
-}
-
-function formatBytes(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 && u > 0 ? 1 : 0)} ${units[u]}`;
 }
