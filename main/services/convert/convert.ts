@@ -5,7 +5,8 @@ import type { ConvertInspection, ConvertSummary } from "../../../shared/ipc/type
 import { AppFailure } from "../../../shared/result";
 import { fail } from "../errors";
 import { openSource } from "./detect";
-import { writeExpression, writeLayers } from "./expression";
+import { writeExpression } from "./expression";
+import { writeLayers } from "./layers";
 import { metadataSlices, prepareFrame } from "./metadata-tables";
 import { sanitizeColumn } from "./names";
 import { prepareOutput, type FsProbe } from "./output";
