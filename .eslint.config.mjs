@@ -58,7 +58,7 @@ export default tseslint.config(
         "error",
         {
           paths: [electron],
-          patterns: [nodeBuiltins, { group: ["**/main/**", "@lancedb/*", "@duckdb/*"], message: "Renderer code never imports main." }, { group: ["**/api/ws-client*"], message: "Components reach main through stores and api/client.ts only." }],
+          patterns: [nodeBuiltins, { group: ["**/main/**", "@lancedb/*", "@duckdb/*"], message: "Renderer code never imports main." }, { group: ["**/api/*", "**/api/**"], message: "Components reach main only through stores (DESIGN.md layering)." }],
         },
       ],
     },

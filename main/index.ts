@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { EVENT_CHANNEL } from "../shared/ipc/contract";
 import { APP_VERSION } from "./commands/version";
 import { bindIpc } from "./electron/ipc";
+import { installMenu } from "./electron/menu";
 import { registerScheme, serveRenderer } from "./electron/protocol";
 import { createMainWindow, isTrustedSender } from "./electron/window";
 import { createServices } from "./services/index";
@@ -47,6 +48,7 @@ void app.whenReady().then(() => {
     },
   });
   const unbind = bindIpc(ipcMain, services.api, (event) => isTrustedSender(win, event));
+  installMenu(win);
   app.on("window-all-closed", () => {
     unbind();
     void services.dispose().finally(() => app.quit());

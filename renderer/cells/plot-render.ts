@@ -4,7 +4,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { PlotSpec } from "../../shared/notebook/model";
-import type { PlotData } from "./plot-data";
+import type { PlotData } from "../stores/plot-data";
 
 export const CANVAS_THRESHOLD = 5_000;
 

@@ -3,7 +3,7 @@
  * outputs of its cells, which live only here (never in the file).
  */
 import type { DatasetSummary, QueryPreview, QuerySummary } from "../../shared/ipc/contract";
-import { parseNotebook, serializeNotebook } from "../../shared/notebook/format";
+import { NOTEBOOK_EXTENSION, parseNotebook, serializeNotebook } from "../../shared/notebook/format";
 import {
   cellIndex,
   emptyNotebook,
@@ -20,6 +20,7 @@ import {
 import type { AppError } from "../../shared/result";
 import { api } from "../api/client";
 import { jobs } from "./jobs.svelte";
+import { askPath } from "./paths";
 
 export type OutputState = "previewing" | "confirm" | "running" | "done" | "error" | "cancelled";
 
@@ -121,6 +122,24 @@ class NotebookStore {
     } finally {
       this.saving = false;
     }
+  }
+
+  /** Save as: asks for the path (native dialog on the desktop, a prompt in browser mode). */
+  async saveAsWithPrompt(): Promise<boolean> {
+    const name = this.dataset?.name ?? "notebook";
+    const dir = this.path ? this.path.replace(/\/[^/]*$/, "") : "~";
+    const path = await askPath("save", "Save notebook as", this.path ?? `${dir}/${name}${NOTEBOOK_EXTENSION}`);
+    return path ? this.save(path) : false;
+  }
+
+  /** Save, asking for a path the first time. */
+  async saveOrAsk(): Promise<boolean> {
+    return this.path ? this.save() : this.saveAsWithPrompt();
+  }
+
+  async openWithPrompt(): Promise<boolean> {
+    const path = await askPath("file", "Open notebook", this.path ?? "", "Open");
+    return path ? this.open(path) : false;
   }
 
   /** Keep our version: write over the file that changed on disk. */

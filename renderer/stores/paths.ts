@@ -9,6 +9,12 @@ export function registerPathPrompt(fn: (req: PromptRequest) => void): void {
   showPrompt = fn;
 }
 
+/** The native picker only (desktop); null in browser mode or when cancelled. */
+export async function pickNative(kind: "directory" | "file", title: string): Promise<string | null> {
+  const r = await api.app.pickPath({ kind, title });
+  return r.ok ? r.value : null;
+}
+
 export async function askPath(kind: "file" | "save", title: string, initial: string, confirmLabel?: string): Promise<string | null> {
   const native = await api.app.pickPath({ kind, title, defaultPath: initial });
   if (native.ok) return native.value;

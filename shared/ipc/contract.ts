@@ -2,7 +2,7 @@
  * The one contract between the renderer and main. The Electron preload, the Electron IPC binding and the
  * browser-mode WebSocket binding are all derived from METHODS and EVENT_NAMES below; nothing is listed twice.
  */
-import type { AppApi } from "./types/app";
+import type { AppApi, AppCommand } from "./types/app";
 import type { ConvertApi } from "./types/convert";
 import type { DatasetsApi } from "./types/datasets";
 import type { JobEvent, JobsApi } from "./types/jobs";
@@ -10,6 +10,7 @@ import type { NotebooksApi } from "./types/notebooks";
 import type { QueryApi } from "./types/query";
 
 export type * from "./types/app";
+export { APP_COMMANDS } from "./types/app";
 export type * from "./types/common";
 export type * from "./types/convert";
 export type * from "./types/datasets";
@@ -49,9 +50,10 @@ export type _EveryMethodListed = AssertNever<Unlisted>;
 export interface Events {
   job: JobEvent;
   "notebook.changed": { path: string; mtimeMs: number | null };
+  "app.command": { command: AppCommand };
 }
 export type EventName = keyof Events;
-export const EVENT_NAMES = ["job", "notebook.changed"] as const satisfies readonly EventName[];
+export const EVENT_NAMES = ["job", "notebook.changed", "app.command"] as const satisfies readonly EventName[];
 type UnlistedEvent = Exclude<EventName, (typeof EVENT_NAMES)[number]>;
 export type _EveryEventListed = AssertNever<UnlistedEvent>;
 

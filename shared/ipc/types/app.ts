@@ -12,6 +12,10 @@ export interface AppInfo {
   platform: string;
 }
 
+/** Menu commands of the desktop app, pushed to the renderer (browser mode has the same actions as buttons). */
+export const APP_COMMANDS = ["open-dataset", "open-demo", "convert", "close-dataset", "new-notebook", "open-notebook", "save-notebook", "save-notebook-as", "run-all"] as const;
+export type AppCommand = (typeof APP_COMMANDS)[number];
+
 export interface AppApi {
   info(req: Empty): Promise<Result<AppInfo>>;
   /** Native file dialog in the desktop app; UNSUPPORTED_IN_MODE in browser mode (use the path field). */

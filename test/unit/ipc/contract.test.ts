@@ -41,6 +41,7 @@ const EVENTS: Events = {
     startedAt: 1,
   },
   "notebook.changed": { path: "/nb.slafnb.md", mtimeMs: 12.5 },
+  "app.command": { command: "open-dataset" },
 };
 
 const RESPONSES = [

@@ -1,0 +1,12 @@
+/** The Convert dialog's calls: inspect an input, start a conversion job (progress and cancel via the jobs store). */
+import type { ConvertInspection } from "../../shared/ipc/contract";
+import type { Result } from "../../shared/result";
+import { api } from "../api/client";
+
+export function inspectInput(input: string): Promise<Result<ConvertInspection>> {
+  return api.convert.inspect({ input });
+}
+
+export function startConversion(input: string, output: string, force: boolean): Promise<Result<{ jobId: string }>> {
+  return api.convert.start({ input, output, force });
+}
