@@ -20,6 +20,7 @@ import { catalogTable } from "../../main/services/query/catalog";
 import { ingestLanceScan } from "../../main/services/query/lance-to-duckdb";
 import { QueryService } from "../../main/services/query/service";
 import { loadPbmc } from "../fixtures/pbmc";
+import { pbmcGenesTable } from "../fixtures/slaf-fixture";
 import { peakRssMb, table, time } from "./util";
 import type * as Polars from "nodejs-polars";
 
@@ -88,15 +89,7 @@ async function ensureDataset(): Promise<void> {
     columns.X_umap = vectorFromArray(ids.map((c) => [obs(c)[u1] as number, obs(c)[u1 + 1] as number]), new FixedSizeList(2, new Field("item", new Float32(), true)));
     await writer.writeTable("cells", new Table(columns) as never);
   }
-  await writer.writeTable(
-    "genes",
-    new Table({
-      gene: vectorFromArray(pbmc.genes, new Utf8()),
-      highly_variable: vectorFromArray(pbmc.highlyVariable),
-      gene_id: vectorFromArray(pbmc.genes, new Utf8()),
-      gene_integer_id: vectorFromArray(pbmc.genes.map((_, g) => BigInt(g)), new Int64()),
-    }) as never,
-  );
+  await writer.writeTable("genes", pbmcGenesTable() as never);
   const CHUNK = 5000;
   for (let c0 = 0; c0 < N_CELLS; c0 += CHUNK) {
     const c1 = Math.min(N_CELLS, c0 + CHUNK);

@@ -5,22 +5,9 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueryPreview, QuerySummary, ScanReport } from "../../../shared/ipc/contract";
 import { arrow } from "../../../main/services/arrow";
-import { canonical, error, openEnv, Oracle, run, runJob, value, writeFixture, type Env } from "./helpers";
+import { canonical, error, openEnv, run, runJob, useQueryEnvironment, value } from "./helpers";
 
-let fixture: { dir: string; root: string };
-let env: Env;
-let oracle: Oracle;
-
-beforeAll(async () => {
-  fixture = await writeFixture();
-  env = await openEnv(fixture);
-  oracle = await Oracle.load(fixture.root);
-});
-afterAll(async () => {
-  oracle?.close();
-  await env?.close();
-  await fs.rm(fixture.dir, { recursive: true, force: true });
-});
+const q = useQueryEnvironment({ beforeAll, afterAll });
 
 function scan(summary: QuerySummary, table: string): ScanReport {
   const s = summary.scans.find((x) => x.table === table);
@@ -29,8 +16,8 @@ function scan(summary: QuerySummary, table: string): ScanReport {
 }
 
 async function checkAgainstOracle(sql: string): Promise<QuerySummary> {
-  const { summary, rows } = await run(env, sql);
-  expect(canonical(rows), sql).toEqual(canonical(await oracle.rows(sql)));
+  const { summary, rows } = await run(q.env, sql);
+  expect(canonical(rows), sql).toEqual(canonical(await q.oracle.rows(sql)));
   return summary;
 }
 
@@ -138,61 +125,61 @@ describe("projection and predicate pushdown", () => {
 
 describe("named results", () => {
   it("are readable by name by later queries, replaced on re-run, and released", async () => {
-    const first = await run(env, "SELECT * FROM cells WHERE cell_type = 'B'", { name: "my_cell" });
+    const first = await run(q.env, "SELECT * FROM cells WHERE cell_type = 'B'", { name: "my_cell" });
     expect(first.summary.name).toBe("my_cell");
-    const count = await run(env, "SELECT COUNT(*) FROM my_cell");
+    const count = await run(q.env, "SELECT COUNT(*) FROM my_cell");
     expect(count.rows).toEqual([[20]]);
-    const joined = await run(env, "SELECT COUNT(*) FROM my_cell m JOIN expression e ON m.cell_integer_id = e.cell_integer_id");
-    expect(joined.rows).toEqual(await oracle.rows("SELECT COUNT(*) FROM cells m JOIN expression e ON m.cell_integer_id = e.cell_integer_id WHERE m.cell_type = 'B'"));
-    const preview = value(await env.query.preview({ datasetId: env.datasetId, sql: "SELECT * FROM my_cell" }));
+    const joined = await run(q.env, "SELECT COUNT(*) FROM my_cell m JOIN expression e ON m.cell_integer_id = e.cell_integer_id");
+    expect(joined.rows).toEqual(await q.oracle.rows("SELECT COUNT(*) FROM cells m JOIN expression e ON m.cell_integer_id = e.cell_integer_id WHERE m.cell_type = 'B'"));
+    const preview = value(await q.env.query.preview({ datasetId: q.env.datasetId, sql: "SELECT * FROM my_cell" }));
     expect(preview.namedResults).toEqual(["my_cell"]);
 
-    await run(env, "SELECT * FROM cells WHERE cell_type IN ('NK', 'DC')", { name: "my_cell" });
-    expect((await run(env, "SELECT COUNT(*) FROM MY_CELL")).rows).toEqual([[40]]);
+    await run(q.env, "SELECT * FROM cells WHERE cell_type IN ('NK', 'DC')", { name: "my_cell" });
+    expect((await run(q.env, "SELECT COUNT(*) FROM MY_CELL")).rows).toEqual([[40]]);
     // The replaced result stays readable until released.
-    expect(value(await env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).numRows).toBe(5);
-    value(await env.query.release({ resultId: first.summary.resultId }));
-    expect(error(await env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).code).toBe("RESULT_NOT_FOUND");
+    expect(value(await q.env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).numRows).toBe(5);
+    value(await q.env.query.release({ resultId: first.summary.resultId }));
+    expect(error(await q.env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).code).toBe("RESULT_NOT_FOUND");
   });
 
   it("refuses names that are not identifiers or are SLAF tables", async () => {
-    expect(error(await env.query.start({ datasetId: env.datasetId, sql: "SELECT 1", name: "cells" })).code).toBe("INVALID_ARGUMENT");
-    expect(error(await env.query.start({ datasetId: env.datasetId, sql: "SELECT 1", name: "my cell" })).code).toBe("INVALID_ARGUMENT");
+    expect(error(await q.env.query.start({ datasetId: q.env.datasetId, sql: "SELECT 1", name: "cells" })).code).toBe("INVALID_ARGUMENT");
+    expect(error(await q.env.query.start({ datasetId: q.env.datasetId, sql: "SELECT 1", name: "my cell" })).code).toBe("INVALID_ARGUMENT");
   });
 });
 
 describe("paging and export", () => {
   it("pages at most 5,000 rows of Arrow IPC at a time", async () => {
-    const event = await runJob(env, "SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id");
+    const event = await runJob(q.env, "SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id");
     const summary = event.result as QuerySummary;
     expect(summary.rowCount).toBe(151_815);
-    const page = value(await env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 100_000 }));
+    const page = value(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 100_000 }));
     expect(page.numRows).toBe(1_815);
     expect(page.totalRows).toBe(151_815);
-    const big = value(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 100_000 }));
+    const big = value(await q.env.query.page({ resultId: summary.resultId, offset: 0, limit: 100_000 }));
     expect(big.numRows).toBe(5_000);
     const t = arrow.tableFromIPC(big.arrow);
     expect(t.numRows).toBe(5_000);
     expect(t.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(["cell_integer_id:Uint32", "gene_integer_id:Uint16", "value:Uint16", "cell_type:Utf8"]);
     expect(summary.columns.map((c) => c.type)).toEqual(["Uint32", "Uint16", "Uint16", "Utf8"]);
-    const expected = await oracle.rows("SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id LIMIT 3 OFFSET 150000");
-    const at = value(await env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 3 }));
+    const expected = await q.oracle.rows("SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id LIMIT 3 OFFSET 150000");
+    const at = value(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 3 }));
     const rows = arrow.tableFromIPC(at.arrow).toArray().map((r) => Object.values(r.toJSON()));
     expect(rows).toEqual(expected);
-    expect(value(await env.query.page({ resultId: summary.resultId, offset: 200_000, limit: 10 })).numRows).toBe(0);
+    expect(value(await q.env.query.page({ resultId: summary.resultId, offset: 200_000, limit: 10 })).numRows).toBe(0);
   });
 
   it("exports CSV and Parquet that read back to the same rows", async () => {
-    const { summary } = await run(env, "SELECT cell_type, COUNT(*) AS n, AVG(nCount_RNA) AS mean FROM cells GROUP BY 1 ORDER BY 1");
-    const csv = path.join(fixture.dir, "out.csv");
-    const parquet = path.join(fixture.dir, "out.parquet");
-    const a = value(await env.query.export({ resultId: summary.resultId, format: "csv", path: csv }));
-    const b = value(await env.query.export({ resultId: summary.resultId, format: "parquet", path: parquet }));
+    const { summary } = await run(q.env, "SELECT cell_type, COUNT(*) AS n, AVG(nCount_RNA) AS mean FROM cells GROUP BY 1 ORDER BY 1");
+    const csv = path.join(q.fixture.dir, "out.csv");
+    const parquet = path.join(q.fixture.dir, "out.parquet");
+    const a = value(await q.env.query.export({ resultId: summary.resultId, format: "csv", path: csv }));
+    const b = value(await q.env.query.export({ resultId: summary.resultId, format: "parquet", path: parquet }));
     expect(a.bytes).toBe((await fs.stat(csv)).size);
     expect(b.bytes).toBe((await fs.stat(parquet)).size);
     const text = await fs.readFile(csv, "utf8");
     expect(text.split("\n")[0]).toBe("cell_type,n,mean");
-    const expected = await oracle.rows("SELECT cell_type, COUNT(*) AS n, AVG(nCount_RNA) AS mean FROM cells GROUP BY 1 ORDER BY 1");
+    const expected = await q.oracle.rows("SELECT cell_type, COUNT(*) AS n, AVG(nCount_RNA) AS mean FROM cells GROUP BY 1 ORDER BY 1");
     const inst = await DuckDBInstance.create(":memory:");
     const conn = await inst.connect();
     for (const file of [csv, parquet]) {
@@ -201,13 +188,13 @@ describe("paging and export", () => {
     }
     conn.closeSync();
     inst.closeSync();
-    expect(error(await env.query.export({ resultId: summary.resultId, format: "csv", path: "relative.csv" })).code).toBe("INVALID_ARGUMENT");
-    expect((await fs.readdir(fixture.dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    expect(error(await q.env.query.export({ resultId: summary.resultId, format: "csv", path: "relative.csv" })).code).toBe("INVALID_ARGUMENT");
+    expect((await fs.readdir(q.fixture.dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 });
 
 describe("errors point at the problem", () => {
-  const start = (sql: string) => env.query.start({ datasetId: env.datasetId, sql });
+  const start = (sql: string) => q.env.query.start({ datasetId: q.env.datasetId, sql });
 
   it("gives syntax errors a 1-based line and column", async () => {
     const e = error(await start("SELECT cell_type,\n  COUNT(*)\nFRM cells"));
@@ -226,7 +213,7 @@ describe("errors point at the problem", () => {
   });
 
   it("names the available columns for an unknown column", async () => {
-    const event = await runJob(env, "SELECT cell_type,\n  total_counts FROM cells");
+    const event = await runJob(q.env, "SELECT cell_type,\n  total_counts FROM cells");
     expect(event.state).toBe("failed");
     expect(event.error?.code).toBe("QUERY_INVALID");
     expect(event.error?.message).toContain('"total_counts"');
@@ -235,7 +222,7 @@ describe("errors point at the problem", () => {
   });
 
   it("passes type errors through readably", async () => {
-    const event = await runJob(env, "SELECT cell_type + 1 FROM cells");
+    const event = await runJob(q.env, "SELECT cell_type + 1 FROM cells");
     expect(event.error?.code).toBe("QUERY_INVALID");
     expect(event.error?.message).toMatch(/^Binder Error: No function matches/);
     expect(event.error?.message).not.toContain("Candidate functions");
@@ -249,14 +236,14 @@ describe("errors point at the problem", () => {
   });
 
   it("accepts a trailing semicolon and comments", async () => {
-    const { rows } = await run(env, "SELECT COUNT(*) FROM cells; -- all of them");
+    const { rows } = await run(q.env, "SELECT COUNT(*) FROM cells; -- all of them");
     expect(rows).toEqual([[160]]);
   });
 });
 
 describe("cost preview and confirmation", () => {
   it("estimates rows and bytes per scan and asks to confirm over the threshold", async () => {
-    const small = await openEnv(fixture, { confirmBytes: 1000 });
+    const small = await openEnv(q.fixture, { confirmBytes: 1000 });
     try {
       const sql = "SELECT c.cell_type, SUM(e.value) FROM cells c JOIN expression e ON c.cell_integer_id = e.cell_integer_id WHERE c.cell_type = 'B' GROUP BY 1";
       const p = value(await small.query.preview({ datasetId: small.datasetId, sql }));
@@ -278,16 +265,16 @@ describe("cost preview and confirmation", () => {
     } finally {
       await small.close();
     }
-    const p = value(await env.query.preview({ datasetId: env.datasetId, sql: "SELECT * FROM expression" }));
+    const p = value(await q.env.query.preview({ datasetId: q.env.datasetId, sql: "SELECT * FROM expression" }));
     expect(p.needsConfirmation).toBe(false);
   });
 });
 
 describe("progress and cancel", () => {
   it("streams rows-scanned progress and ends with the summary", async () => {
-    const before = env.events.length;
-    const event = await runJob(env, "SELECT COUNT(*) FROM expression");
-    const mine = env.events.slice(before).filter((e) => e.jobId === event.jobId);
+    const before = q.env.events.length;
+    const event = await runJob(q.env, "SELECT COUNT(*) FROM expression");
+    const mine = q.env.events.slice(before).filter((e) => e.jobId === event.jobId);
     expect(mine[0].state).toBe("running");
     expect(mine[0].progress.unit).toBe("rows");
     expect(mine.at(-1)!.state).toBe("done");
@@ -295,7 +282,7 @@ describe("progress and cancel", () => {
   });
 
   it("stops the Lance scan when cancelled", async () => {
-    const slow = await openEnv(fixture, { batchRows: 512 });
+    const slow = await openEnv(q.fixture, { batchRows: 512 });
     try {
       slow.onEvent = (e) => {
         if (e.state === "running") void slow.jobs.cancel({ jobId: e.jobId });
@@ -313,20 +300,20 @@ describe("progress and cancel", () => {
   });
 
   it("interrupts DuckDB when cancelled while the SQL runs", async () => {
-    const { jobId } = value(await env.query.start({
-      datasetId: env.datasetId,
+    const { jobId } = value(await q.env.query.start({
+      datasetId: q.env.datasetId,
       sql: "SELECT COUNT(*) FROM expression a JOIN expression b ON a.value + b.value > 3 * (a.gene_integer_id % 7)",
       confirmed: true,
     }));
     for (;;) {
-      const job = value(await env.jobs.list()).find((j) => j.jobId === jobId)!;
+      const job = value(await q.env.jobs.list()).find((j) => j.jobId === jobId)!;
       if (job.progress.message === "Running SQL" || job.state !== "running") break;
       await new Promise((r) => setTimeout(r, 10));
     }
-    value(await env.jobs.cancel({ jobId }));
-    const end = value(await env.jobs.wait({ jobId }));
+    value(await q.env.jobs.cancel({ jobId }));
+    const end = value(await q.env.jobs.wait({ jobId }));
     expect(end.state).toBe("cancelled");
     expect(end.error?.code).toBe("QUERY_CANCELLED");
-    expect((await run(env, "SELECT COUNT(*) FROM genes")).rows).toEqual([[8674]]);
+    expect((await run(q.env, "SELECT COUNT(*) FROM genes")).rows).toEqual([[8674]]);
   });
 });

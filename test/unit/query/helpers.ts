@@ -69,6 +69,22 @@ export async function openEnv(fixture: { dir: string; root: string }, options: P
 }
 
 /** Runs a query to completion; returns the job's final event. */
+/** A PBMC fixture, an engine over it and a DuckDB oracle of its full tables, for one test file (vitest hooks). */
+export function useQueryEnvironment(hooks: { beforeAll: (fn: () => Promise<void>) => void; afterAll: (fn: () => Promise<void>) => void }) {
+  const state = {} as { fixture: { dir: string; root: string }; env: Env; oracle: Oracle };
+  hooks.beforeAll(async () => {
+    state.fixture = await writeFixture();
+    state.env = await openEnv(state.fixture);
+    state.oracle = await Oracle.load(state.fixture.root);
+  });
+  hooks.afterAll(async () => {
+    state.oracle?.close();
+    await state.env?.close();
+    if (state.fixture) await fs.rm(state.fixture.dir, { recursive: true, force: true });
+  });
+  return state;
+}
+
 export async function runJob(env: Env, sql: string, extra: { name?: string; confirmed?: boolean } = {}): Promise<JobEvent> {
   const { jobId } = value(await env.query.start({ datasetId: env.datasetId, sql, confirmed: true, ...extra }));
   return value(await env.jobs.wait({ jobId }));

@@ -1,14 +1,13 @@
 /**
- * Every query of slaf-format.md §3.2 that is valid on the fixture's columns runs through the engine and gives
- * DuckDB's answer over the fully loaded tables (sorted rows compared). Adaptations to the PBMC fixture:
+ * Every query of slaf-format.md §3.2 that is valid on the q.fixture's columns runs through the engine and gives
+ * DuckDB's answer over the fully loaded tables (sorted rows compared). Adaptations to the PBMC q.fixture:
  * total_counts → nCount_RNA, gene_count → nFeature_RNA, batch → seurat_clusters, donor → orig_ident,
  * cytokine → seurat_clusters, gene_type → highly_variable, 'T cells' → 'CD8 T', CD3G → CD8A, `e.value > 10` → `> 5`
  * (CD3D never exceeds 10 in these 160 cells), ROW_NUMBER gets tie-breakers so its answer is deterministic.
  * The README's `COUNT(e.gene_id)` forms are not valid on default SLAF tables (expression has integer ids only).
  */
-import fs from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonical, openEnv, Oracle, run, writeFixture, type Env } from "./helpers";
+import { canonical, run, useQueryEnvironment } from "./helpers";
 
 const T = "c.cell_integer_id = e.cell_integer_id";
 const G = "e.gene_integer_id = g.gene_integer_id";
@@ -75,25 +74,12 @@ WHERE g.gene_id IN ('MS4A1', 'CD3D', 'CD8A')`,
 const ORDERED = new Set(["cell_range", "parse10m_seed", "cells_in_batch"]);
 
 describe("SLAF documentation queries", () => {
-  let fixture: { dir: string; root: string };
-  let env: Env;
-  let oracle: Oracle;
-
-  beforeAll(async () => {
-    fixture = await writeFixture();
-    env = await openEnv(fixture);
-    oracle = await Oracle.load(fixture.root);
-  });
-  afterAll(async () => {
-    oracle?.close();
-    await env?.close();
-    await fs.rm(fixture.dir, { recursive: true, force: true });
-  });
+  const q = useQueryEnvironment({ beforeAll, afterAll });
 
   for (const [name, sql] of Object.entries(DOC_QUERIES)) {
     it(`${name} equals DuckDB over the whole tables`, async () => {
-      const { summary, rows } = await run(env, sql);
-      const expected = await oracle.rows(sql.replace(/;\s*$/, ""));
+      const { summary, rows } = await run(q.env, sql);
+      const expected = await q.oracle.rows(sql.replace(/;\s*$/, ""));
       expect(summary.rowCount).toBe(expected.length);
       expect(expected.length).toBeGreaterThan(0);
       expect(canonical(rows)).toEqual(canonical(expected));
