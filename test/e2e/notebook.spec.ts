@@ -11,6 +11,13 @@ async function openDemoNotebook(page: Page): Promise<void> {
   await expect(page.getByTestId("sql-cell").first()).toBeVisible();
 }
 
+/** A new, unsaved notebook on the open dataset, so a test's edits never reach the shared starter file. */
+async function newNotebook(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "New", exact: true }).click();
+  await expect(page.getByTestId("notebook-name")).toHaveText("Untitled notebook");
+  await expect(page.getByTestId("sql-cell")).toHaveCount(1);
+}
+
 /** Replaces the text of a SQL cell by typing into its Monaco editor, as a user would. */
 async function typeSql(cell: Locator, sql: string): Promise<void> {
   const editor = cell.getByTestId("sql-editor");
@@ -45,6 +52,7 @@ test("the demo's starter notebook runs: results, scans and plots", async ({ page
 
 test("type a query in Monaco, run it, plot it, save, and reopen the same cells", async ({ page }) => {
   await openDemoNotebook(page);
+  await newNotebook(page);
   const cell = await addSqlCellAtEnd(page);
   await cell.getByTestId("cell-name").fill("per_type");
   await cell.getByTestId("cell-name").press("Enter");
@@ -52,6 +60,23 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
   await page.keyboard.press("ControlOrMeta+Enter");
   await expect(cell.getByTestId("result-count")).toHaveText("8 rows");
   await expect(cell.getByTestId("data-grid").locator('[data-row="0"]')).toContainText("20");
+
+  // Export the result, as CSV and as Parquet.
+  const csvPath = path.join(env("E2E_DIR"), "exports", "per_type.csv");
+  await fs.mkdir(path.dirname(csvPath), { recursive: true });
+  await cell.getByRole("button", { name: "CSV" }).click();
+  await page.getByTestId("path-prompt-input").fill(csvPath);
+  await page.getByTestId("path-prompt-confirm").click();
+  await expect(cell).toContainText(new RegExp(`Saved [\\d.]+ [KM]?B to ${csvPath}`));
+  const csv = (await fs.readFile(csvPath, "utf8")).trim().split("\n");
+  expect(csv[0]).toBe("cell_type,mean_umis,n");
+  expect(csv).toHaveLength(9);
+  const parquetPath = path.join(env("E2E_DIR"), "exports", "per_type.parquet");
+  await cell.getByRole("button", { name: "Parquet" }).click();
+  await page.getByTestId("path-prompt-input").fill(parquetPath);
+  await page.getByTestId("path-prompt-confirm").click();
+  await expect(cell).toContainText(new RegExp(`Saved [\\d.]+ [KM]?B to ${parquetPath}`));
+  expect((await fs.readFile(parquetPath)).subarray(0, 4).toString()).toBe("PAR1");
 
   await page.locator(".adder").last().getByRole("button", { name: "+ Plot" }).click();
   const plot = page.getByTestId("plot-cell").last();
@@ -88,6 +113,7 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
 
 test("a syntax error is marked in the editor; a long query can be cancelled", async ({ page }) => {
   await openDemoNotebook(page);
+  await newNotebook(page);
   const cell = await addSqlCellAtEnd(page);
   await typeSql(cell, "SELECT cell_type FROM cells WHERE");
   await page.keyboard.press("ControlOrMeta+Enter");
@@ -114,6 +140,7 @@ test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PN
   await page.getByTestId("open-button").click();
   await page.getByTestId("nav-notebook").click();
   await expect(page.getByTestId("sql-cell").first()).toBeVisible();
+  await newNotebook(page);
   const cell = await addSqlCellAtEnd(page);
   await cell.getByTestId("cell-name").fill("points");
   await cell.getByTestId("cell-name").press("Enter");
@@ -154,6 +181,7 @@ test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PN
 
 test("completion offers the dataset's tables and columns; a named result is queried by a later cell", async ({ page }) => {
   await openDemoNotebook(page);
+  await newNotebook(page);
   const first = await addSqlCellAtEnd(page);
   await first.getByTestId("cell-name").fill("busy_cells");
   await first.getByTestId("cell-name").press("Enter");
