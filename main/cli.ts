@@ -1,4 +1,5 @@
 /** `slaf-workbench` command line: one entry, one module per command. */
+import { isAppFailure } from "../shared/result";
 import { UsageError } from "./commands/args";
 import { SERVE_USAGE, serveCommand } from "./commands/serve";
 import { QUERY_USAGE, queryCommand } from "./commands/query";
@@ -37,8 +38,7 @@ export async function main(argv: string[]): Promise<number | "running"> {
       console.error(`${e.message}\nUsage: ${command.usage}`);
       return 2;
     }
-    const appError = (e as { appError?: { code: string; message: string } }).appError;
-    console.error(appError ? `${appError.code}: ${appError.message}` : e instanceof Error ? e.message : String(e));
+    console.error(isAppFailure(e) ? `${e.appError.code}: ${e.appError.message}` : e instanceof Error ? e.message : String(e));
     return 1;
   }
 }

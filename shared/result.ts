@@ -94,6 +94,8 @@ export class AppFailure extends Error {
   }
 }
 
-export function isResult(x: unknown): x is Result<unknown> {
-  return typeof x === "object" && x !== null && "ok" in x && typeof (x as { ok: unknown }).ok === "boolean";
+/** An AppFailure, optionally of one code (works across module copies, unlike a bare instanceof). */
+export function isAppFailure(e: unknown, code?: ErrorCode): e is AppFailure {
+  const appError = (e as { appError?: AppError } | null)?.appError;
+  return typeof appError?.code === "string" && (code === undefined || appError.code === code);
 }

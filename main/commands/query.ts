@@ -7,7 +7,8 @@ import { AppFailure, type AppError, type Result } from "../../shared/result";
 import { arrow } from "../services/arrow";
 import { DatasetService } from "../services/datasets/service";
 import { JobService } from "../services/jobs/service";
-import { MAX_QUERY_PAGE_ROWS, QueryService } from "../services/query/service";
+import { MAX_PAGE_ROWS } from "../../shared/ipc/contract";
+import { QueryService } from "../services/query/service";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
 
 export const QUERY_USAGE = 'slaf-workbench query DATASET "SQL" [--format table|csv|json] [--limit N]';
@@ -53,8 +54,8 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
     const rows: unknown[][] = [];
     const wanted = Math.min(limit, summary.rowCount);
     const emit = format === "table" ? (batch: unknown[][]) => void rows.push(...batch) : streamWriter(format, names, io);
-    for (let offset = 0; offset < wanted; offset += MAX_QUERY_PAGE_ROWS) {
-      const page = unwrap(await query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_QUERY_PAGE_ROWS, wanted - offset) }));
+    for (let offset = 0; offset < wanted; offset += MAX_PAGE_ROWS) {
+      const page = unwrap(await query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, wanted - offset) }));
       emit(decodeRows(page.arrow));
     }
     if (format === "table") io.out(renderTable(names, rows, summary));

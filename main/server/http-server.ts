@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { EVENT_NAMES, channelOf, type EventName, type Events, type Namespace } from "../../shared/ipc/contract";
 import { decodeFrame, encodeFrame, type WireMessage } from "../../shared/ipc/wire";
 import { handlerTable } from "../services/dispatch";
+import { toAppError } from "../services/errors";
 import type { Services } from "../services/index";
 import { TOKEN_COOKIE, presentedToken, tokenMatches } from "./auth";
 import { serveStatic } from "./static-files";
@@ -54,7 +55,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   server.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const origin = req.headers.origin;
-    const sameOrigin = !origin || origin === `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const port = (server.address() as AddressInfo).port;
+    const sameOrigin = !origin || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
     if (url.pathname !== "/ws" || !sameOrigin || !tokenMatches(presentedToken(req), token)) {
       socket.end("HTTP/1.1 401 Unauthorized\r\nconnection: close\r\n\r\n");
       return;
@@ -77,11 +79,18 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return;
     }
     if (msg.t !== "call") return;
-    const handler = table().get(channelOf(msg.ns as Namespace, msg.method));
-    const result = handler
-      ? await handler(msg.arg)
-      : { ok: false, error: { code: "INVALID_ARGUMENT", message: `Unknown method ${msg.ns}.${msg.method}` } };
-    if (ws.readyState === ws.OPEN) ws.send(encodeFrame({ t: "result", id: msg.id, result } satisfies WireMessage));
+    let frame: Uint8Array;
+    try {
+      const handler = table().get(channelOf(msg.ns as Namespace, msg.method));
+      const result = handler
+        ? await handler(msg.arg)
+        : { ok: false, error: { code: "INVALID_ARGUMENT", message: `Unknown method ${msg.ns}.${msg.method}` } };
+      frame = encodeFrame({ t: "result", id: msg.id, result } satisfies WireMessage);
+    } catch (e) {
+      // Whatever goes wrong answers this call; it never takes the server down.
+      frame = encodeFrame({ t: "result", id: msg.id, result: { ok: false, error: toAppError(e) } } satisfies WireMessage);
+    }
+    if (ws.readyState === ws.OPEN) ws.send(frame);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { AppFailure, err, type AppError, type Result } from "../../shared/result";
+import { AppFailure, err, isAppFailure, type AppError, type ErrorCode, type Result } from "../../shared/result";
 
 /** Runs a service body, turning thrown AppFailures (and anything else) into a Result. */
 export async function guard<T>(body: () => Promise<T>): Promise<Result<T>> {
@@ -9,16 +9,28 @@ export async function guard<T>(body: () => Promise<T>): Promise<Result<T>> {
   }
 }
 
+/** ENOSPC from Node, or the same failure reported as text by a native library (Lance, DuckDB). */
+export function isDiskFull(e: unknown): boolean {
+  if ((e as NodeJS.ErrnoException)?.code === "ENOSPC") return true;
+  return /No space left on device|ENOSPC/i.test(e instanceof Error ? e.message : String(e));
+}
+
 export function toAppError(e: unknown): AppError {
-  if (e instanceof AppFailure) return e.appError;
+  if (isAppFailure(e)) return e.appError;
   const error = e as NodeJS.ErrnoException;
-  if (error?.code === "ENOSPC") return { code: "DISK_FULL", message: `No space left on device${error.path ? `: ${error.path}` : ""}`, path: error.path };
+  if (isDiskFull(e)) return { code: "DISK_FULL", message: `No space left on device${error?.path ? `: ${error.path}` : ""}`, path: error?.path };
   const message = e instanceof Error ? e.message : String(e);
   return { code: "INTERNAL", message, detail: e instanceof Error ? e.stack : undefined };
 }
 
 export function fail(code: AppError["code"], message: string, extra: Omit<AppError, "code" | "message"> = {}): never {
   throw new AppFailure(code, message, extra);
+}
+
+/** Throws the abort reason (an AppFailure from jobs.cancel) or a `code` failure once `signal` is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, code: Extract<ErrorCode, "QUERY_CANCELLED" | "CONVERT_CANCELLED">): void {
+  if (!signal?.aborted) return;
+  throw isAppFailure(signal.reason) ? signal.reason : new AppFailure(code, "Cancelled by the user");
 }
 
 export { err };

@@ -29,8 +29,12 @@ export interface Services {
 export function createServices(options: ServiceOptions): Services {
   const userDataDir = options.info.userDataDir;
   const jobs = new JobService((event) => options.emit("job", event));
-  const convert = new ConvertService(jobs, { userDataDir, demoInputDir: resourcePath("demo", "pbmc3k") });
-  const datasets = new DatasetService({ ensureDemo: () => convert.ensureDemo() });
+  const datasets: DatasetService = new DatasetService({ ensureDemo: () => convert.ensureDemo() });
+  const convert = new ConvertService(jobs, {
+    userDataDir,
+    demoInputDir: resourcePath("demo", "pbmc3k"),
+    refuseOutput: (output) => datasets.refuseWriteInside(output, "Cannot convert into an open dataset"),
+  });
   const query = new QueryService(datasets, jobs, { tempDir: path.join(userDataDir, "tmp") });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);

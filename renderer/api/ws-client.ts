@@ -1,5 +1,6 @@
 /** Browser mode: the contract over one WebSocket to the loopback server (binary frames, see shared/ipc/wire). */
-import { EVENT_NAMES, METHODS, type Client, type EventName, type Events, type Namespace } from "../../shared/ipc/contract";
+import { METHODS, type Client, type Namespace } from "../../shared/ipc/contract";
+import { createListeners } from "../../shared/ipc/listeners";
 import { decodeFrame, encodeFrame, type WireMessage } from "../../shared/ipc/wire";
 import type { Result } from "../../shared/result";
 
@@ -7,13 +8,14 @@ export type ConnectionState = "connecting" | "open" | "closed";
 
 export function createWsClient(onState: (s: ConnectionState) => void): Client {
   const pending = new Map<number, (r: Result<unknown>) => void>();
-  const listeners = new Map<string, Set<(p: unknown) => void>>();
+  const listeners = createListeners();
   let nextId = 1;
   let socket: WebSocket | null = null;
-  let ready: Promise<WebSocket> | null = null;
+  let ready: Promise<WebSocket | null> | null = null;
   let retryMs = 250;
 
-  function connect(): Promise<WebSocket> {
+  /** Resolves with the open socket, or null when this attempt closed before opening (a retry is scheduled). */
+  function connect(): Promise<WebSocket | null> {
     if (ready) return ready;
     onState("connecting");
     const token = new URLSearchParams(location.search).get("token");
@@ -32,11 +34,10 @@ export function createWsClient(onState: (s: ConnectionState) => void): Client {
         if (msg.t === "result") {
           pending.get(msg.id)?.(msg.result as Result<unknown>);
           pending.delete(msg.id);
-        } else if (msg.t === "event") {
-          for (const fn of listeners.get(msg.name) ?? []) fn(msg.payload);
-        }
+        } else if (msg.t === "event") listeners.emit(msg.name, msg.payload);
       };
       ws.onclose = () => {
+        resolve(null);
         socket = null;
         ready = null;
         onState("closed");
@@ -53,6 +54,7 @@ export function createWsClient(onState: (s: ConnectionState) => void): Client {
 
   async function call(ns: string, method: string, arg: unknown): Promise<Result<unknown>> {
     const ws = socket ?? (await connect());
+    if (!ws) return { ok: false, error: { code: "SOURCE_UNREACHABLE", message: "Cannot reach the SLAF Workbench server; retrying", retryable: true } };
     const id = nextId++;
     return new Promise((resolve) => {
       pending.set(id, resolve);
@@ -60,15 +62,7 @@ export function createWsClient(onState: (s: ConnectionState) => void): Client {
     });
   }
 
-  const client: Record<string, unknown> = {
-    on<E extends EventName>(name: E, listener: (payload: Events[E]) => void) {
-      if (!(EVENT_NAMES as readonly string[]).includes(name)) throw new Error(`Unknown event ${name}`);
-      const set = listeners.get(name) ?? new Set();
-      set.add(listener as (p: unknown) => void);
-      listeners.set(name, set);
-      return () => set.delete(listener as (p: unknown) => void);
-    },
-  };
+  const client: Record<string, unknown> = { on: listeners.on };
   for (const ns of Object.keys(METHODS) as Namespace[]) {
     client[ns] = Object.fromEntries(METHODS[ns].map((m: string) => [m, (arg: unknown) => call(ns, m, arg ?? {})]));
   }

@@ -15,12 +15,23 @@ class Jobs {
     return Object.values(this.byId).filter((j) => j.state === "running");
   }
 
-  /** Resolves with the final event of a job; progress arrives meanwhile through `byId`. */
+  /** Resolves with the final event of a job (a failed one when main cannot say); progress arrives through `byId`. */
   async wait(jobId: string): Promise<JobEvent> {
     const r = await api.jobs.wait({ jobId });
-    if (!r.ok) throw new Error(r.error.message);
-    this.byId = { ...this.byId, [jobId]: r.value };
-    return r.value;
+    const known = this.byId[jobId];
+    const final: JobEvent = r.ok
+      ? r.value
+      : {
+          jobId,
+          kind: known?.kind ?? "query",
+          state: "failed",
+          progress: known?.progress ?? { done: 0, total: null, unit: "", ratePerSecond: null, etaSeconds: null },
+          startedAt: known?.startedAt ?? Date.now(),
+          endedAt: Date.now(),
+          error: r.error,
+        };
+    this.byId = { ...this.byId, [jobId]: final };
+    return final;
   }
 
   async cancel(jobId: string): Promise<void> {

@@ -20,7 +20,7 @@ import {
 import type { AppError } from "../../shared/result";
 import { api } from "../api/client";
 import { jobs } from "./jobs.svelte";
-import { askPath } from "./paths";
+import { askPath, dirOf } from "./paths";
 
 export type OutputState = "previewing" | "confirm" | "running" | "done" | "error" | "cancelled";
 
@@ -50,6 +50,9 @@ class NotebookStore {
   autosave = $state(true);
 
   private dataset: DatasetSummary | null = null;
+  /** Bumped on every edit: a save only marks the notebook clean if nothing changed while it was writing. */
+  private edits = 0;
+  private saving$: Promise<unknown> = Promise.resolve();
   private autosaveTimer: ReturnType<typeof setTimeout> | null = null;
   private unwatchPath: string | null = null;
 
@@ -65,7 +68,7 @@ class NotebookStore {
   async attach(dataset: DatasetSummary): Promise<void> {
     if (this.dataset?.datasetId === dataset.datasetId && this.path) return;
     this.dataset = dataset;
-    this.outputs = {};
+    this.releaseOutputs();
     const r = await api.notebooks.starter({ datasetId: dataset.datasetId });
     if (r.ok) await this.adopt(r.value.path, r.value.text, r.value.mtimeMs);
     else {
@@ -75,6 +78,7 @@ class NotebookStore {
   }
 
   detach(): void {
+    this.releaseOutputs();
     this.dataset = null;
     void this.watch(null);
     this.reset(emptyNotebook(null), null, null);
@@ -101,10 +105,18 @@ class NotebookStore {
     return true;
   }
 
-  async save(as?: string): Promise<boolean> {
+  /** Saves (one save at a time: autosave and Ctrl+S never race on the file's mtime). */
+  save(as?: string): Promise<boolean> {
+    const next = this.saving$.then(() => this.saveNow(as));
+    this.saving$ = next.catch(() => undefined);
+    return next;
+  }
+
+  private async saveNow(as?: string): Promise<boolean> {
     const path = as ?? this.path;
     if (!path) return false;
     this.saving = true;
+    const editsAtStart = this.edits;
     try {
       const sameFile = path === this.path;
       const r = await api.notebooks.write({ path, text: serializeNotebook(this.nb), expectedMtimeMs: sameFile ? this.mtimeMs : null, overwrite: !sameFile });
@@ -115,7 +127,7 @@ class NotebookStore {
       }
       this.path = path;
       this.mtimeMs = r.value.mtimeMs;
-      this.dirty = false;
+      this.dirty = this.edits !== editsAtStart;
       this.conflict = false;
       if (!sameFile) await this.watch(path);
       return true;
@@ -127,7 +139,7 @@ class NotebookStore {
   /** Save as: asks for the path (native dialog on the desktop, a prompt in browser mode). */
   async saveAsWithPrompt(): Promise<boolean> {
     const name = this.dataset?.name ?? "notebook";
-    const dir = this.path ? this.path.replace(/\/[^/]*$/, "") : "~";
+    const dir = this.path ? dirOf(this.path) : "~";
     const path = await askPath("save", "Save notebook as", this.path ?? `${dir}/${name}${NOTEBOOK_EXTENSION}`);
     return path ? this.save(path) : false;
   }
@@ -182,11 +194,8 @@ class NotebookStore {
   }
 
   remove(id: string): void {
-    const out = this.outputs[id];
-    if (out?.summary) void api.query.release({ resultId: out.summary.resultId });
+    this.release(id);
     this.nb = removeCell(this.nb, id);
-    const { [id]: _gone, ...rest } = this.outputs;
-    this.outputs = rest;
     this.touch();
   }
 
@@ -225,8 +234,7 @@ class NotebookStore {
   }
 
   dismiss(id: string): void {
-    const { [id]: _gone, ...rest } = this.outputs;
-    this.outputs = rest;
+    this.release(id);
   }
 
   /** Runs the SQL cells in order, stopping at the first failure. `upTo` excludes that cell and those after it. */
@@ -258,7 +266,20 @@ class NotebookStore {
     this.outputs = { ...this.outputs, [id]: output };
   }
 
+  /** Drops a cell's output and frees its result in main. */
+  private release(id: string): void {
+    const summary = this.outputs[id]?.summary;
+    if (summary) void api.query.release({ resultId: summary.resultId });
+    const { [id]: _gone, ...rest } = this.outputs;
+    this.outputs = rest;
+  }
+
+  private releaseOutputs(): void {
+    for (const id of Object.keys(this.outputs)) this.release(id);
+  }
+
   private touch(): void {
+    this.edits++;
     this.dirty = true;
     if (this.autosaveTimer) clearTimeout(this.autosaveTimer);
     if (this.autosave && this.path) this.autosaveTimer = setTimeout(() => void (this.dirty && !this.conflict && this.save()), AUTOSAVE_MS);
@@ -274,7 +295,7 @@ class NotebookStore {
 
   private async adopt(path: string, text: string, mtimeMs: number): Promise<void> {
     this.reset(parseNotebook(text), path, mtimeMs);
-    this.outputs = {};
+    this.releaseOutputs();
     await this.watch(path);
   }
 

@@ -1,6 +1,12 @@
 /** Asking for a path: the native dialog when there is one (desktop), else the in-page prompt (browser mode). */
 import { api } from "../api/client";
 
+/** The folder part of a path ("" when there is none); / and \\ both separate. */
+export function dirOf(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i > 0 ? path.slice(0, i) : "";
+}
+
 export type PromptRequest = { title: string; initial: string; confirmLabel?: string; resolve: (path: string | null) => void };
 
 let showPrompt: ((req: PromptRequest) => void) | null = null;

@@ -1,10 +1,9 @@
 /** Rows of a named result for plotting: paged from main, only the columns the plot uses, capped. */
-import type { QuerySummary } from "../../shared/ipc/contract";
+import { MAX_PAGE_ROWS, type QuerySummary } from "../../shared/ipc/contract";
 import { api } from "../api/client";
 import { decodePage } from "../api/arrow-rows";
 
 export const MAX_PLOT_POINTS = 250_000;
-const PAGE = 5_000;
 
 export interface PlotData {
   columns: Record<string, unknown[]>;
@@ -20,8 +19,8 @@ function plain(v: unknown): unknown {
 export async function loadPlotData(summary: QuerySummary, names: string[], signal: { cancelled: boolean }): Promise<PlotData> {
   const total = Math.min(summary.rowCount, MAX_PLOT_POINTS);
   const columns: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(total)]));
-  for (let offset = 0; offset < total && !signal.cancelled; offset += PAGE) {
-    const r = await api.query.page({ resultId: summary.resultId, offset, limit: Math.min(PAGE, total - offset) });
+  for (let offset = 0; offset < total && !signal.cancelled; offset += MAX_PAGE_ROWS) {
+    const r = await api.query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, total - offset) });
     if (!r.ok) throw new Error(r.error.message);
     const t = decodePage(r.value.arrow);
     for (const n of names) {

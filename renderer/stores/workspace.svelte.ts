@@ -2,6 +2,7 @@
 import type { AppInfo, DatasetSummary } from "../../shared/ipc/contract";
 import type { AppError, Result } from "../../shared/result";
 import { api } from "../api/client";
+import { notebook } from "./notebook.svelte";
 import { recents } from "./recents.svelte";
 
 export type View = { kind: "overview" } | { kind: "table"; table: string } | { kind: "notebook" };
@@ -40,6 +41,7 @@ class Workspace {
 
   async close(): Promise<void> {
     if (this.dataset) await api.datasets.close({ datasetId: this.dataset.datasetId });
+    notebook.detach();
     this.dataset = null;
     this.view = { kind: "overview" };
   }
@@ -65,7 +67,8 @@ class Workspace {
       this.dataset = r.value;
       this.view = { kind: "overview" };
       recents.add(r.value.uri, r.value.name);
-      if (previous && previous.datasetId !== r.value.datasetId) await api.datasets.close({ datasetId: previous.datasetId });
+      // Every open adds a reference in main: keep exactly one for what is shown.
+      if (previous) await api.datasets.close({ datasetId: previous.datasetId });
       return true;
     } finally {
       this.busy = null;

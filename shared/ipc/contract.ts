@@ -67,6 +67,9 @@ export type Client = Api & {
   on<E extends EventName>(name: E, listener: (payload: Events[E]) => void): () => void;
 };
 
+/** The most rows one page (datasets.readRows, query.page) carries; the renderer never receives more at once. */
+export const MAX_PAGE_ROWS = 5_000;
+
 /** Electron IPC channel of a method; the browser binding uses the same names. */
 export function channelOf(ns: Namespace, method: string): string {
   return `slafwb:${ns}.${method}`;

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { ConvertInspection, ConvertSummary } from "../../../shared/ipc/types/convert";
 import { AppFailure } from "../../../shared/result";
-import { fail } from "../errors";
+import { fail, isDiskFull, throwIfAborted } from "../errors";
 import { openSource } from "./detect";
 import { writeExpression } from "./expression";
 import { writeLayers } from "./layers";
@@ -35,9 +35,6 @@ function embeddingBlock(list: Embedding[]) {
   return { available: keys, immutable: keys, mutable: [], dimensions: Object.fromEntries(list.map((e, i) => [keys[i], e.dim])) };
 }
 
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof AppFailure ? signal.reason : new AppFailure("CONVERT_CANCELLED", "Cancelled by the user");
-}
 
 /** Writes `source` as a SLAF dataset at `root` (which must not exist). */
 export async function writeSlaf(source: Source, root: string, opts: ConvertOptions = {}): Promise<Omit<ConvertSummary, "output">> {
@@ -54,7 +51,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
   const report = (done: number, message?: string) => opts.onProgress?.({ done, total, message });
   try {
     for (const slice of metadataSlices("gene", vars, source.varm, null)) await writer.writeTable("genes", slice);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     const rowsOpts = {
       chunkCells,
       scratchDir,
@@ -63,13 +60,13 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
     };
     const expr = await writeExpression(source, writer, { ...rowsOpts, onCells: (done) => report(done) });
     warnings.push(...expr.warnings);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     const starts = new Float64Array(source.nCells);
     for (let c = 1; c < source.nCells; c++) starts[c] = starts[c - 1] + expr.counts[c - 1];
     for (const slice of metadataSlices("cell", obs, source.obsm, starts)) await writer.writeTable("cells", slice);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     await writeLayers(source, writer, rowsOpts);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     await fs.rm(scratchDir, { recursive: true, force: true });
     const extra: Record<string, unknown> = {};
     if (source.layers.length) {
@@ -96,25 +93,21 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
   }
 }
 
-function diskFull(e: unknown): boolean {
-  return /No space left on device|ENOSPC/i.test(e instanceof Error ? e.message : String(e));
-}
-
 export async function convertFile(input: string, output: string, opts: ConvertOptions = {}): Promise<ConvertSummary> {
   const target = path.resolve(output);
   const pending = await prepareOutput(target, { force: opts.force, probe: opts.probe });
   let source: Source | null = null;
   try {
     source = await openSource(input);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     const summary = await writeSlaf(source, pending.root, opts);
-    checkAborted(opts.signal);
+    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     await pending.commit();
     return { output: target, ...summary };
   } catch (e) {
     await pending.abort();
-    if (opts.signal?.aborted) checkAborted(opts.signal);
-    if (!(e instanceof AppFailure) && diskFull(e)) fail("DISK_FULL", `No space left while writing ${target}`, { path: target });
+    if (opts.signal?.aborted) throwIfAborted(opts.signal, "CONVERT_CANCELLED");
+    if (!(e instanceof AppFailure) && isDiskFull(e)) fail("DISK_FULL", `No space left while writing ${target}`, { path: target });
     throw e;
   } finally {
     await source?.close();

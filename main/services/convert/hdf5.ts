@@ -1,4 +1,5 @@
 /** h5wasm access for the HDF5 readers: opening with clear errors, typed slices, strings, attributes. */
+import { isAppFailure } from "../../../shared/result";
 import fs from "node:fs/promises";
 import h5wasm from "h5wasm/node";
 import { fail } from "../errors";
@@ -63,7 +64,7 @@ export async function openHdf5(file: string, what: string): Promise<H5File> {
     if (!stat.isFile()) fail("CONVERT_INPUT_INVALID", `${file} is not a file`, { path: file });
     size = stat.size;
   } catch (e) {
-    if ((e as { appError?: unknown }).appError) throw e;
+    if (isAppFailure(e)) throw e;
     fail("CONVERT_INPUT_INVALID", `No file at ${file}`, { path: file });
   }
   const sb = await superblock(file, size);
@@ -123,7 +124,7 @@ export function readSlice(ds: H5Dataset, ranges: [number, number][], file: strin
     if (!ArrayBuffer.isView(out)) fail("CONVERT_INPUT_INVALID", `${file}: ${ds.path} does not hold numbers`, { path: file });
     return out as NumericArray;
   } catch (e) {
-    if ((e as { appError?: unknown }).appError) throw e;
+    if (isAppFailure(e)) throw e;
     fail("CONVERT_INPUT_INVALID", `${file}: cannot read ${ds.path} (the file is truncated or damaged)`, { path: file });
   }
 }
@@ -140,9 +141,6 @@ export function readStrings(ds: H5Dataset, file: string, start = 0, end?: number
   return out.map((s) => (typeof s === "string" ? s : s instanceof Uint8Array ? Buffer.from(s).toString("utf8") : String(s)));
 }
 
-export function isFloatDtype(ds: H5Dataset): boolean {
-  return quietHdf5(() => ds.metadata.type) === 1;
-}
 
 export function closeHdf5(f: H5File): void {
   quietHdf5(() => f.close());

@@ -12,6 +12,8 @@ export interface ConvertServiceOptions {
   userDataDir: string;
   /** Folder with the bundled demo input (PBMC 3k), shipped inside the app. */
   demoInputDir: string;
+  /** Throws when a conversion may not write to this output (it is, or is inside, an open dataset). */
+  refuseOutput?: (output: string) => void;
 }
 
 /** The bundled demo: real PBMC 3k as AnnData (8 cell types in obs/cell_type, UMAP in obsm/X_umap). */
@@ -37,6 +39,7 @@ export class ConvertService implements ConvertApi {
       await detectFormat(path.resolve(req.input));
       const output = path.resolve(req.output);
       if (!req.force && existsSync(output)) fail("CONVERT_OUTPUT_EXISTS", `${output} already exists; choose another name or replace it`, { path: output });
+      this.options.refuseOutput?.(output);
       const jobId = this.jobs.start("convert", "cells", (ctx) =>
         convertFile(req.input, output, {
           force: req.force,

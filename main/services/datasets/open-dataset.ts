@@ -8,5 +8,7 @@ export interface OpenDataset {
   config: SlafConfig;
   root: string;
   tables: Map<string, lancedb.Table>;
+  /** LanceDB connections behind `tables`, closed with them. */
+  connections: lancedb.Connection[];
   refs: number;
 }

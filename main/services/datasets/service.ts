@@ -1,5 +1,7 @@
+import { isAppFailure } from "../../../shared/result";
+import path from "node:path";
 import type * as lancedb from "@lancedb/lancedb";
-import type { DatasetSummary, DatasetsApi, Empty, RowPage, TableInfo } from "../../../shared/ipc/contract";
+import { MAX_PAGE_ROWS, type DatasetSummary, type DatasetsApi, type Empty, type RowPage, type TableInfo } from "../../../shared/ipc/contract";
 import { arrow } from "../arrow";
 import { fail, guard } from "../errors";
 import { configFacts, readLocalConfig, type SlafConfig } from "./config";
@@ -7,7 +9,6 @@ import { describeTable, explainLocalOpenFailure, openLanceTable } from "./lance-
 import type { OpenDataset } from "./open-dataset";
 import { locate, tablePath } from "./uri";
 
-export const MAX_PAGE_ROWS = 5_000;
 
 export interface DatasetServiceOptions {
   /** Builds the demo dataset if needed and returns its path (provided by the convert service). */
@@ -19,7 +20,6 @@ export class DatasetService implements DatasetsApi {
   private readonly byId = new Map<string, OpenDataset>();
   private readonly byRoot = new Map<string, OpenDataset>();
   private readonly opening = new Map<string, Promise<OpenDataset>>();
-  private readonly connections = new Map<string, lancedb.Connection[]>();
   private nextId = 1;
 
   constructor(private readonly options: DatasetServiceOptions = {}) {}
@@ -62,9 +62,20 @@ export class DatasetService implements DatasetsApi {
         if (unknown.length) fail("INVALID_ARGUMENT", `Table "${req.table}" has no column ${unknown.join(", ")}`);
         query = query.select(req.columns);
       }
-      const result = offsets.length > 0 ? await query.toArrow() : emptyTable(await table.schema());
+      const result = offsets.length > 0 ? await query.toArrow() : emptyTable(await table.schema(), req.columns);
       return { offset, numRows: result.numRows, totalRows: info.rows, arrow: arrow.tableToIPC(result as never, "stream") };
     });
+  }
+
+  /** Refuses a write to `target` when it is, or is inside, an open local dataset: nothing ever writes into a dataset. */
+  refuseWriteInside(target: string, what: string): void {
+    const resolved = path.resolve(target);
+    for (const ds of this.byRoot.values()) {
+      if (ds.summary.source !== "local") continue;
+      if (resolved === ds.root || resolved.startsWith(`${ds.root}${path.sep}`)) {
+        fail("INVALID_ARGUMENT", `${what}: ${resolved} is inside the open dataset ${ds.root}, and SLAF Workbench never writes into a dataset; choose another place`, { path: resolved });
+      }
+    }
   }
 
   /** For other services: the open dataset behind an id. */
@@ -122,7 +133,7 @@ export class DatasetService implements DatasetsApi {
         try {
           opened = await openLanceTable(full);
         } catch (e) {
-          if ((e as { appError?: unknown }).appError) throw e;
+          if (isAppFailure(e)) throw e;
           await explainLocalOpenFailure(full, tableName, e);
         }
         const { db, table } = opened as Awaited<ReturnType<typeof openLanceTable>>;
@@ -140,25 +151,25 @@ export class DatasetService implements DatasetsApi {
       throw e;
     }
     const datasetId = `ds${this.nextId++}`;
-    this.connections.set(datasetId, conns);
     return {
       summary: { datasetId, uri: root, name, source, config: configFacts(config), tables: infos },
       config,
       root,
       tables,
+      connections: conns,
       refs: 0,
     };
   }
 
   private dispose(ds: OpenDataset): void {
     for (const t of ds.tables.values()) if (t.isOpen()) t.close();
-    for (const c of this.connections.get(ds.summary.datasetId) ?? []) if (c.isOpen()) c.close();
-    this.connections.delete(ds.summary.datasetId);
+    for (const c of ds.connections) if (c.isOpen()) c.close();
     this.byId.delete(ds.summary.datasetId);
     this.byRoot.delete(ds.root);
   }
 }
 
-function emptyTable(schema: unknown) {
-  return new arrow.Table(schema as InstanceType<typeof arrow.Schema>);
+function emptyTable(schema: unknown, columns?: string[]) {
+  const full = schema as InstanceType<typeof arrow.Schema>;
+  return new arrow.Table(columns ? full.select(columns) : full);
 }

@@ -1,6 +1,6 @@
 import type { JobEvent, JobKind, JobProgress, JobResults, JobsApi } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
-import { fail, guard, toAppError } from "../errors";
+import { fail, guard, throwIfAborted, toAppError } from "../errors";
 
 export type Emit = (event: JobEvent) => void;
 
@@ -58,11 +58,11 @@ export class JobService implements JobsApi {
       await Promise.resolve();
       try {
         const result = await work(ctx);
-        if (controller.signal.aborted) throw controller.signal.reason;
+        throwIfAborted(controller.signal, cancelCode(kind));
         event.result = result;
         event.state = "done";
       } catch (e) {
-        const error = controller.signal.aborted ? cancelledError(kind, controller.signal.reason) : toAppError(e);
+        const error = controller.signal.aborted ? cancelledError(kind, controller.signal) : toAppError(e);
         event.state = controller.signal.aborted ? "cancelled" : "failed";
         event.error = error;
       }
@@ -82,7 +82,7 @@ export class JobService implements JobsApi {
   cancel(req: { jobId: string }) {
     return guard(async () => {
       const job = this.entry(req.jobId);
-      if (job.event.state === "running") job.controller.abort(new AppFailure(job.event.kind === "query" ? "QUERY_CANCELLED" : "CONVERT_CANCELLED", "Cancelled by the user"));
+      if (job.event.state === "running") job.controller.abort(new AppFailure(cancelCode(job.event.kind), "Cancelled by the user"));
       return null;
     });
   }
@@ -107,7 +107,15 @@ export class JobService implements JobsApi {
   }
 }
 
-function cancelledError(kind: JobKind, reason: unknown) {
-  if (reason instanceof AppFailure) return reason.appError;
-  return { code: kind === "query" ? ("QUERY_CANCELLED" as const) : ("CONVERT_CANCELLED" as const), message: "Cancelled by the user" };
+function cancelCode(kind: JobKind) {
+  return kind === "query" ? ("QUERY_CANCELLED" as const) : ("CONVERT_CANCELLED" as const);
+}
+
+function cancelledError(kind: JobKind, signal: AbortSignal) {
+  try {
+    throwIfAborted(signal, cancelCode(kind));
+  } catch (e) {
+    return toAppError(e);
+  }
+  return toAppError(new AppFailure(cancelCode(kind), "Cancelled by the user"));
 }

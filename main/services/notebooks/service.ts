@@ -1,3 +1,4 @@
+import { isAppFailure } from "../../../shared/result";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
@@ -64,6 +65,8 @@ export class NotebookService implements NotebooksApi {
   write(req: { path: string; text: string; expectedMtimeMs: number | null; overwrite?: boolean }) {
     return guard(async () => {
       const file = checkPath(req?.path);
+      if (!file.endsWith(".md")) fail("INVALID_ARGUMENT", `A notebook is saved as Markdown: ${file} should end in ${NOTEBOOK_EXTENSION}`, { path: file });
+      this.datasets.refuseWriteInside(file, "Cannot save the notebook there");
       if (typeof req.text !== "string") fail("INVALID_ARGUMENT", `No text to write to ${file}`, { path: file });
       const expected = req.expectedMtimeMs ?? null;
       if (expected !== null && typeof expected !== "number") fail("INVALID_ARGUMENT", `expectedMtimeMs must be a number or null (writing ${file})`);
@@ -133,7 +136,7 @@ export class NotebookService implements NotebooksApi {
       for (let n = 1; n < 100; n++) {
         const file = path.join(dir, starterFileName(summary.name, n));
         const existing = await readFile(file).catch((e) => {
-          if ((e as { appError?: { code?: string } }).appError?.code === "NOTEBOOK_NOT_FOUND") return null;
+          if (isAppFailure(e, "NOTEBOOK_NOT_FOUND")) return null;
           throw e;
         });
         if (existing) {

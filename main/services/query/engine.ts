@@ -7,7 +7,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type * as lancedb from "@lancedb/lancedb";
 import type { QueryPreview, ScanEstimate, ScanReport } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
-import { fail } from "../errors";
+import { fail, throwIfAborted } from "../errors";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { analyzeQuery, type Analysis, type IdLink, type SlafRef, type TableNeeds } from "./analyze";
 import { catalogTable, FACT_TABLES, SLAF_SQL_TABLES, type Catalog, type CatalogColumn, type CatalogTable } from "./catalog";
@@ -249,14 +249,14 @@ export class SqlEngine {
       ctx.onSql?.();
       await conn.run(`SET search_path = '${schema}'`);
       for (let attempt = 0; ; attempt++) {
-        this.checkAborted(ctx.signal);
+        throwIfAborted(ctx.signal, "QUERY_CANCELLED");
         const t1 = performance.now();
         try {
           await conn.run(`CREATE OR REPLACE TABLE ${RESULTS_SCHEMA}.${quoteIdent(resultTable)} AS\n${body}\n`);
           sqlMs = performance.now() - t1;
           break;
         } catch (e) {
-          this.checkAborted(ctx.signal);
+          throwIfAborted(ctx.signal, "QUERY_CANCELLED");
           const message = e instanceof Error ? e.message : String(e);
           const missing = missingColumn(message);
           // A column our analysis did not see (it errs towards reading more, but never guesses wrong silently):
@@ -274,7 +274,7 @@ export class SqlEngine {
         }
       }
     } catch (e) {
-      this.checkAborted(ctx.signal);
+      throwIfAborted(ctx.signal, "QUERY_CANCELLED");
       throw e;
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
@@ -284,11 +284,6 @@ export class SqlEngine {
     return { scans: [...reports.values()], scanMs, sqlMs };
   }
 
-  private checkAborted(signal: AbortSignal): void {
-    if (!signal.aborted) return;
-    if (signal.reason instanceof AppFailure) throw signal.reason;
-    throw new AppFailure("QUERY_CANCELLED", "Cancelled by the user");
-  }
 
   private async scanTable(ds: OpenDataset, conn: DuckDBConnection, schema: string, needs: TableNeeds, analysis: Analysis, ctx: RunContext): Promise<ScanReport> {
     const name = needs.table.name;
@@ -325,14 +320,14 @@ export class SqlEngine {
       try {
         result = await ingest(filter);
       } catch (e) {
-        this.checkAborted(ctx.signal);
+        throwIfAborted(ctx.signal, "QUERY_CANCELLED");
         if (!filter) throw e;
         // Lance refused the predicate (a type it compares differently): read unfiltered, DuckDB filters anyway.
         filter = null;
         result = await ingest(null);
       }
     }
-    this.checkAborted(ctx.signal);
+    throwIfAborted(ctx.signal, "QUERY_CANCELLED");
     report.filter = filter;
     report.rowsScanned = result.rows;
     report.bytesScanned = result.bytes;

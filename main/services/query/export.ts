@@ -4,7 +4,6 @@ import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ExportFormat } from "../../../shared/ipc/contract";
 import { fail } from "../errors";
-import { quoteIdent } from "./lance-to-duckdb";
 
 function stringLiteral(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
@@ -28,4 +27,3 @@ export async function exportTable(conn: DuckDBConnection, qualifiedTable: string
   return { path: target, bytes: (await fs.stat(target)).size };
 }
 
-export { quoteIdent };

@@ -7,7 +7,7 @@ import duckdb from "@duckdb/node-bindings";
 import { DuckDBDataChunk, type DuckDBConnection } from "@duckdb/node-api";
 import type * as lancedb from "@lancedb/lancedb";
 import { arrow, SCAN_BATCH_ROWS } from "../arrow";
-import { fail } from "../errors";
+import { fail, throwIfAborted } from "../errors";
 import type { CatalogColumn } from "./catalog";
 
 type DataType = InstanceType<typeof arrow.DataType>;
@@ -133,7 +133,7 @@ export async function ingestLanceScan(
   let bytes = 0;
   try {
     for await (const batch of batches) {
-      if (opts.signal.aborted) break;
+      throwIfAborted(opts.signal, "QUERY_CANCELLED");
       const datas = plans.map((p) => {
         const child = batch.getChild(p.name);
         if (!child) fail("INTERNAL", `Lance returned no column "${p.name}"`);
@@ -154,7 +154,6 @@ export async function ingestLanceScan(
       opts.onRows?.(batch.numRows);
     }
   } finally {
-    if (opts.signal.aborted) await batches.return(undefined);
     appender.closeSync();
   }
   return { rows, bytes };

@@ -1,9 +1,9 @@
 /** SQL over SLAF tables: DuckDB over Lance scans with projection and predicate pushdown (see engine.ts). */
 import { formatBytes } from "../../../shared/format";
-import type { QueryApi, QueryPreview, QuerySummary, RowPage } from "../../../shared/ipc/contract";
+import { MAX_PAGE_ROWS, type QueryApi, type QueryPreview, type QuerySummary, type RowPage } from "../../../shared/ipc/contract";
 import type { DatasetService } from "../datasets/service";
 import type { OpenDataset } from "../datasets/open-dataset";
-import { fail, guard } from "../errors";
+import { fail, guard, throwIfAborted } from "../errors";
 import type { JobContext, JobService } from "../jobs/service";
 import { describeColumns, readerToIpc } from "./arrow-out";
 import { RESULTS_SCHEMA, SqlEngine, type EngineOptions, type QueryPlan } from "./engine";
@@ -11,7 +11,6 @@ import { exportTable } from "./export";
 import { quoteIdent } from "./lance-to-duckdb";
 import { ResultStore, validateName } from "./results";
 
-export const MAX_QUERY_PAGE_ROWS = 5_000;
 
 export type QueryServiceOptions = EngineOptions;
 
@@ -65,7 +64,7 @@ export class QueryService implements QueryApi {
     return guard(async (): Promise<RowPage> => {
       const r = this.store.get(req.resultId);
       const offset = Math.max(0, Math.floor(Number(req.offset) || 0));
-      const limit = Math.min(MAX_QUERY_PAGE_ROWS, Math.max(0, Math.floor(Number(req.limit) || 0)));
+      const limit = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(Number(req.limit) || 0)));
       const conn = await this.engine.connect();
       try {
         const reader = await conn.runAndReadAll(`SELECT * FROM ${RESULTS_SCHEMA}.${quoteIdent(r.table)} LIMIT ${limit} OFFSET ${offset}`);
@@ -79,6 +78,7 @@ export class QueryService implements QueryApi {
   export(req: { resultId: string; format: "csv" | "parquet"; path: string }) {
     return guard(async () => {
       const r = this.store.get(req.resultId);
+      this.datasets.refuseWriteInside(req.path, "Cannot export there");
       const conn = await this.engine.connect();
       try {
         return await exportTable(conn, `${RESULTS_SCHEMA}.${quoteIdent(r.table)}`, req.format, req.path);
@@ -119,6 +119,11 @@ export class QueryService implements QueryApi {
       },
       onSql: () => ctx.progress(scanned, scanned, "Running SQL"),
     });
+    if (ctx.signal.aborted) {
+      // Cancelled after the SQL finished: nobody will receive this result, so drop it now.
+      await this.drop(table);
+      throwIfAborted(ctx.signal, "QUERY_CANCELLED");
+    }
     const conn = await this.engine.connect();
     let summary: QuerySummary;
     try {

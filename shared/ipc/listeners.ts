@@ -1,0 +1,18 @@
+import { EVENT_NAMES, type EventName, type Events } from "./contract";
+
+/** Push-event subscriptions, for both renderer-side bindings (Electron preload and the browser WebSocket client). */
+export function createListeners() {
+  const byName = new Map<string, Set<(payload: unknown) => void>>();
+  return {
+    on<E extends EventName>(name: E, listener: (payload: Events[E]) => void): () => void {
+      if (!(EVENT_NAMES as readonly string[]).includes(name)) throw new Error(`Unknown event ${name}`);
+      const set = byName.get(name) ?? new Set();
+      set.add(listener as (payload: unknown) => void);
+      byName.set(name, set);
+      return () => set.delete(listener as (payload: unknown) => void);
+    },
+    emit(name: string, payload: unknown): void {
+      for (const fn of byName.get(name) ?? []) fn(payload);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServices, type Services } from "../../../main/services/index";
+import { DATA_DIR } from "../../fixtures/pbmc";
+import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
+import { snapshotTree } from "../../fixtures/tree-snapshot";
+
+let dir: string;
+let root: string;
+let services: Services;
+let datasetId: string;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  root = path.join(dir, "pbmc.slaf");
+  await writePbmcSlaf(root);
+  services = createServices({
+    info: { version: "test", mode: "browser", initialDatasetUri: null, openDemoAtStart: false, userDataDir: path.join(dir, "user"), platform: process.platform },
+    emit: () => undefined,
+  });
+  const opened = await services.api.datasets.open({ uri: root });
+  if (!opened.ok) throw new Error(opened.error.message);
+  datasetId = opened.value.datasetId;
+});
+afterAll(async () => {
+  await services.dispose();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe("nothing writes into an open dataset", () => {
+  it("refuses an export, a notebook and a conversion aimed inside it, and the dataset stays as it was", async () => {
+    const before = await snapshotTree(root);
+    const started = await services.api.query.start({ datasetId, sql: "SELECT cell_type, COUNT(*) AS n FROM cells GROUP BY 1" });
+    if (!started.ok) throw new Error(started.error.message);
+    const done = await services.api.jobs.wait({ jobId: started.value.jobId });
+    if (!done.ok || !done.value.result) throw new Error("query failed");
+    const resultId = (done.value.result as { resultId: string }).resultId;
+
+    const exported = await services.api.query.export({ resultId, format: "csv", path: path.join(root, "config.json") });
+    expect(exported).toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT", message: expect.stringContaining("never writes into a dataset") } });
+
+    const notebook = await services.api.notebooks.write({ path: path.join(root, "cells.lance", "nb.slafnb.md"), text: "# hi\n", expectedMtimeMs: null });
+    expect(notebook).toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT", message: expect.stringContaining(root) } });
+
+    const converted = await services.api.convert.start({ input: path.join(DATA_DIR, "pbmc_small.h5ad"), output: root, force: true });
+    expect(converted).toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT", message: expect.stringContaining("open dataset") } });
+
+    expect(await snapshotTree(root)).toEqual(before);
+  });
+
+  it("saves notebooks only as Markdown files", async () => {
+    const r = await services.api.notebooks.write({ path: path.join(dir, ".bashrc"), text: "x", expectedMtimeMs: null });
+    expect(r).toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT", message: expect.stringContaining(".slafnb.md") } });
+    const ok = await services.api.notebooks.write({ path: path.join(dir, "notes", "a.slafnb.md"), text: "# a\n", expectedMtimeMs: null });
+    expect(ok.ok).toBe(true);
+  });
+});
