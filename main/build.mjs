@@ -20,7 +20,7 @@ mkdirSync(path.join(root, "dist"), { recursive: true });
 await Promise.all([
   build({
     ...common,
-    entryPoints: { "main/cli": "main/cli.ts", "main/bench": "test/bench/index.ts" },
+    entryPoints: { "main/cli": "main/cli.ts", "main/bench": "test/bench/index.ts", "main/convert-worker": "main/services/convert/worker-entry.ts" },
     outdir: "dist",
     format: "esm",
     outExtension: { ".js": ".mjs" },

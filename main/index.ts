@@ -9,6 +9,7 @@ import { installMenu } from "./electron/menu";
 import { registerScheme, serveRenderer } from "./electron/protocol";
 import { createMainWindow, isTrustedSender } from "./electron/window";
 import { createServices } from "./services/index";
+import { convertWorkerPath } from "./services/resources";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Bundled layout: dist/electron/main.mjs, dist/preload/index.cjs, dist/renderer/.
@@ -31,6 +32,7 @@ void app.whenReady().then(() => {
       userDataDir: app.getPath("userData"),
       platform: process.platform,
     },
+    convertWorker: convertWorkerPath(),
     emit: (name, payload) => {
       if (!win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, name, payload);
     },

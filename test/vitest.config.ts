@@ -8,6 +8,7 @@ export default defineConfig({
   root,
   test: {
     include: ["test/unit/**/*.test.ts", "test/renderer/**/*.test.ts"],
+    globalSetup: ["test/unit/build-main.setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createServices, type Services } from "../services/index";
-import { packageRoot } from "../services/resources";
+import { convertWorkerPath, packageRoot } from "../services/resources";
 import { startBrowserServer, type BrowserServer } from "../server/http-server";
 import { newToken } from "../server/auth";
 import { flagInt, flagString, parseArgs } from "./args";
@@ -31,6 +31,7 @@ export async function startServe(argv: string[]): Promise<RunningServer> {
   services = createServices({
     info: { version: APP_VERSION, mode: "browser", initialDatasetUri: dataset, openDemoAtStart: !dataset && args.flags.has("demo"), userDataDir, platform: process.platform },
     emit: (name, payload) => server.broadcast(name, payload),
+    convertWorker: convertWorkerPath(),
   });
   return {
     server,

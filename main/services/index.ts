@@ -14,6 +14,8 @@ export interface ServiceOptions {
   info: AppInfo;
   emit: EmitEvent;
   pickPath?: PickPath | null;
+  /** Run conversions in this worker bundle (the app does; unit tests may run them inline). */
+  convertWorker?: string | null;
 }
 
 export interface Services {
@@ -34,6 +36,7 @@ export function createServices(options: ServiceOptions): Services {
     userDataDir,
     demoInputDir: resourcePath("demo", "pbmc3k"),
     refuseOutput: (output) => datasets.refuseWriteInside(output, "Cannot convert into an open dataset"),
+    workerFile: options.convertWorker,
   });
   const query = new QueryService(datasets, jobs, { tempDir: path.join(userDataDir, "tmp") });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });

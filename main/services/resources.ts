@@ -16,6 +16,11 @@ export function packageRoot(): string {
   }
 }
 
+/** The conversion worker bundle; in a packaged app it runs from the unpacked copy beside the asar archive. */
+export function convertWorkerPath(): string {
+  return path.join(packageRoot(), "dist", "main", "convert-worker.mjs").replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+}
+
 export function resourcePath(...parts: string[]): string {
   return path.join(packageRoot(), "main", "resources", ...parts);
 }

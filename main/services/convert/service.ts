@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { ConvertApi } from "../../../shared/ipc/contract";
+import type { ConvertApi, ConvertSummary } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
 import { fail, guard } from "../errors";
 import type { JobService } from "../jobs/service";
-import { convertFile, inspectInput } from "./convert";
+import { convertFile, inspectInput, type ConvertOptions } from "./convert";
 import { detectFormat } from "./detect";
+import { convertInWorker } from "./run-in-worker";
 
 export interface ConvertServiceOptions {
   userDataDir: string;
@@ -14,6 +15,8 @@ export interface ConvertServiceOptions {
   demoInputDir: string;
   /** Throws when a conversion may not write to this output (it is, or is inside, an open dataset). */
   refuseOutput?: (output: string) => void;
+  /** The bundled worker (dist/main/convert-worker.mjs): conversions then run off the main thread. */
+  workerFile?: string | null;
 }
 
 /** The bundled demo: real PBMC 3k as AnnData (8 cell types in obs/cell_type, UMAP in obsm/X_umap). */
@@ -41,11 +44,7 @@ export class ConvertService implements ConvertApi {
       if (!req.force && existsSync(output)) fail("CONVERT_OUTPUT_EXISTS", `${output} already exists; choose another name or replace it`, { path: output });
       this.options.refuseOutput?.(output);
       const jobId = this.jobs.start("convert", "cells", (ctx) =>
-        convertFile(req.input, output, {
-          force: req.force,
-          signal: ctx.signal,
-          onProgress: (p) => ctx.progress(p.done, p.total, p.message),
-        }),
+        this.run(req.input, output, { force: req.force, signal: ctx.signal, onProgress: (p) => ctx.progress(p.done, p.total, p.message) }),
       );
       return { jobId };
     });
@@ -60,12 +59,17 @@ export class ConvertService implements ConvertApi {
     return this.demo;
   }
 
+  private run(input: string, output: string, opts: Pick<ConvertOptions, "force" | "signal" | "onProgress"> = {}): Promise<ConvertSummary> {
+    const worker = this.options.workerFile;
+    return worker ? convertInWorker(worker, input, output, opts) : convertFile(input, output, opts);
+  }
+
   private async buildDemo(): Promise<string> {
     const target = path.join(this.options.userDataDir, "demo", "pbmc3k.slaf");
     if (existsSync(path.join(target, "config.json"))) return target;
     await fs.mkdir(path.dirname(target), { recursive: true });
     try {
-      await convertFile(path.join(this.options.demoInputDir, DEMO_INPUT_FILE), target);
+      await this.run(path.join(this.options.demoInputDir, DEMO_INPUT_FILE), target);
     } catch (e) {
       // Another app instance finished the same build first.
       const raced = e instanceof AppFailure && e.appError.code === "CONVERT_OUTPUT_EXISTS" && existsSync(path.join(target, "config.json"));

@@ -1,0 +1,71 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobEvent } from "../../../shared/ipc/contract";
+import { ConvertService } from "../../../main/services/convert/service";
+import { JobService } from "../../../main/services/jobs/service";
+import { convertWorkerPath, resourcePath } from "../../../main/services/resources";
+import { DATA_DIR, PBMC_DIR } from "../../fixtures/pbmc";
+import { tempDir } from "../../fixtures/slaf-fixture";
+import { readBack, triples } from "./read-back";
+
+let dir: string;
+let events: JobEvent[];
+let inWorker: ConvertService;
+
+beforeAll(async () => {
+  dir = await tempDir("slafwb-worker-");
+  events = [];
+  inWorker = new ConvertService(new JobService((e) => events.push(e)), {
+    userDataDir: path.join(dir, "user"),
+    demoInputDir: resourcePath("demo", "pbmc3k"),
+    workerFile: convertWorkerPath(),
+  });
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function finish(service: ConvertService, input: string, output: string): Promise<JobEvent> {
+  const started = await service.start({ input, output });
+  if (!started.ok) throw new Error(started.error.message);
+  const end = await service.jobs.wait({ jobId: started.value.jobId });
+  if (!end.ok) throw new Error(end.error.message);
+  return end.value;
+}
+
+describe("conversion in the worker thread (the app's path)", () => {
+  it("writes exactly what the inline converter writes, with progress", async () => {
+    const inline = new ConvertService(new JobService(() => undefined), { userDataDir: path.join(dir, "user2"), demoInputDir: resourcePath("demo", "pbmc3k") });
+    const a = await finish(inWorker, PBMC_DIR, path.join(dir, "worker.slaf"));
+    const b = await finish(inline, PBMC_DIR, path.join(dir, "inline.slaf"));
+    expect(a.state).toBe("done");
+    expect(a.result).toMatchObject({ nCells: 160, nGenes: 8674, nnz: 151_815 });
+    expect(triples(await readBack(path.join(dir, "worker.slaf")))).toEqual(triples(await readBack(path.join(dir, "inline.slaf"))));
+    expect(b.state).toBe("done");
+    expect(events.some((e) => e.jobId === a.jobId && e.state === "done" && e.progress.done === 160)).toBe(true);
+  });
+
+  it("keeps error codes and messages from the worker", async () => {
+    const bad = path.join(dir, "not-hdf5.h5ad");
+    await fs.writeFile(bad, "this is not HDF5");
+    const end = await finish(inWorker, bad, path.join(dir, "bad.slaf"));
+    expect(end).toMatchObject({ state: "failed", error: { code: "CONVERT_INPUT_INVALID", message: expect.stringContaining(bad) } });
+    expect((await fs.readdir(dir)).filter((f) => f.startsWith(".bad.slaf"))).toEqual([]);
+  });
+
+  it("cancels, leaving nothing behind", async () => {
+    const output = path.join(dir, "cancelled.slaf");
+    const started = await inWorker.start({ input: path.join(DATA_DIR, "pbmc3k.h5ad"), output });
+    if (!started.ok) throw new Error(started.error.message);
+    await inWorker.jobs.cancel({ jobId: started.value.jobId });
+    const end = await inWorker.jobs.wait({ jobId: started.value.jobId });
+    expect(end.ok && end.value).toMatchObject({ state: "cancelled", error: { code: "CONVERT_CANCELLED" } });
+    expect((await fs.readdir(dir)).filter((f) => f.includes("cancelled"))).toEqual([]);
+  });
+
+  it("builds the demo through the worker", async () => {
+    const demo = await inWorker.ensureDemo();
+    expect((await readBack(demo)).cells.cell_type.length).toBe(160);
+  });
+});
