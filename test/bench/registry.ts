@@ -6,4 +6,5 @@ export const BENCHES: Record<string, () => Promise<Bench>> = {
   scan: () => import("./scan.bench"),
   convert: () => import("./convert.bench"),
   query: () => import("./query.bench"),
+  ingest: () => import("./ingest.bench"),
 };
