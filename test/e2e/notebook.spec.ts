@@ -28,6 +28,16 @@ async function typeSql(cell: Locator, sql: string): Promise<void> {
   await cell.page().keyboard.press("Escape"); // close any suggestion widget
 }
 
+/** Adds a SQL cell at the end, names it, types the query and runs it in place (Ctrl/Cmd+Enter). */
+async function runNamedSql(page: Page, name: string, sql: string): Promise<Locator> {
+  const cell = await addSqlCellAtEnd(page);
+  await cell.getByTestId("cell-name").fill(name);
+  await cell.getByTestId("cell-name").press("Enter");
+  await typeSql(cell, sql);
+  await page.keyboard.press("ControlOrMeta+Enter");
+  return cell;
+}
+
 async function addSqlCellAtEnd(page: Page): Promise<Locator> {
   const before = await page.getByTestId("sql-cell").count();
   await page.locator(".adder").last().getByRole("button", { name: "+ SQL" }).click();
@@ -53,11 +63,7 @@ test("the demo's starter notebook runs: results, scans and plots", async ({ page
 test("type a query in Monaco, run it, plot it, save, and reopen the same cells", async ({ page }) => {
   await openDemoNotebook(page);
   await newNotebook(page);
-  const cell = await addSqlCellAtEnd(page);
-  await cell.getByTestId("cell-name").fill("per_type");
-  await cell.getByTestId("cell-name").press("Enter");
-  await typeSql(cell, "SELECT cell_type, AVG(nCount_RNA) AS mean_umis, COUNT(*) AS n FROM cells GROUP BY cell_type ORDER BY n DESC");
-  await page.keyboard.press("ControlOrMeta+Enter");
+  const cell = await runNamedSql(page, "per_type", "SELECT cell_type, AVG(nCount_RNA) AS mean_umis, COUNT(*) AS n FROM cells GROUP BY cell_type ORDER BY n DESC");
   await expect(cell.getByTestId("result-count")).toHaveText("8 rows");
   await expect(cell.getByTestId("data-grid").locator('[data-row="0"]')).toContainText("20");
 
@@ -141,11 +147,7 @@ test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PN
   await page.getByTestId("nav-notebook").click();
   await expect(page.getByTestId("sql-cell").first()).toBeVisible();
   await newNotebook(page);
-  const cell = await addSqlCellAtEnd(page);
-  await cell.getByTestId("cell-name").fill("points");
-  await cell.getByTestId("cell-name").press("Enter");
-  await typeSql(cell, "SELECT gene_integer_id AS gene, cell_integer_id AS cell, value FROM expression WHERE cell_integer_id < 130");
-  await page.keyboard.press("ControlOrMeta+Enter");
+  const cell = await runNamedSql(page, "points", "SELECT gene_integer_id AS gene, cell_integer_id AS cell, value FROM expression WHERE cell_integer_id < 130");
   await expect(cell.getByTestId("result-count")).toHaveText(/^1\d\d,\d{3} rows$/);
   // The id range was pushed down into Lance: fewer rows read than the table has.
   const scanned = await cell.getByTestId("scan-expression").innerText();
@@ -182,11 +184,7 @@ test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PN
 test("completion offers the dataset's tables and columns; a named result is queried by a later cell", async ({ page }) => {
   await openDemoNotebook(page);
   await newNotebook(page);
-  const first = await addSqlCellAtEnd(page);
-  await first.getByTestId("cell-name").fill("busy_cells");
-  await first.getByTestId("cell-name").press("Enter");
-  await typeSql(first, "SELECT cell_id, cell_type, nCount_RNA FROM cells WHERE nCount_RNA > 3000");
-  await page.keyboard.press("ControlOrMeta+Enter");
+  const first = await runNamedSql(page, "busy_cells", "SELECT cell_id, cell_type, nCount_RNA FROM cells WHERE nCount_RNA > 3000");
   await expect(first).toHaveAttribute("data-state", "done");
 
   const second = await addSqlCellAtEnd(page);
