@@ -232,3 +232,25 @@ test("a notebook changed on disk reloads, or asks first when there are unsaved e
     await fs.writeFile(file, original);
   }
 });
+
+test("cells can be added, written in Markdown, moved and deleted", async ({ page }) => {
+  await openDemoNotebook(page);
+  await newNotebook(page);
+  const kinds = () => page.locator("article.cell").evaluateAll((els) => els.map((e) => e.getAttribute("data-kind")));
+  await page.locator(".adder").last().getByRole("button", { name: "+ Text" }).click();
+  const note = page.getByTestId("markdown-cell");
+  await note.locator("textarea").fill("## Marker genes\n\nA **short** note.");
+  await note.locator("textarea").press("Shift+Enter");
+  await expect(note.locator("h2")).toHaveText("Marker genes");
+  await expect(note.locator("strong")).toHaveText("short");
+  expect(await kinds()).toEqual(["sql", "markdown"]);
+
+  await page.locator('article.cell[data-kind="markdown"]').hover();
+  await page.locator('article.cell[data-kind="markdown"]').getByRole("button", { name: "Move cell up" }).click();
+  expect(await kinds()).toEqual(["markdown", "sql"]);
+  await expect(page.getByTestId("dirty-marker")).toBeVisible();
+
+  await page.locator('article.cell[data-kind="sql"]').hover();
+  await page.locator('article.cell[data-kind="sql"]').getByRole("button", { name: "Delete cell" }).click();
+  expect(await kinds()).toEqual(["markdown"]);
+});
