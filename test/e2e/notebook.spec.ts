@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import { parseNotebook } from "../../shared/notebook/format";
-import { env, openApp, screenshot } from "./helpers";
+import { env, openApp, openDataset, screenshot } from "./helpers";
 
 async function openDemoNotebook(page: Page): Promise<void> {
   await openApp(page);
@@ -26,6 +26,15 @@ async function typeSql(cell: Locator, sql: string): Promise<void> {
   await cell.page().keyboard.press("Delete");
   await cell.page().keyboard.type(sql, { delay: 5 });
   await cell.page().keyboard.press("Escape"); // close any suggestion widget
+}
+
+/** Adds a plot cell at the end, drawing `source` with the given mark and channels, from the form. */
+async function addPlot(page: Page, source: string, choices: Record<string, string>): Promise<Locator> {
+  await page.locator(".adder").last().getByRole("button", { name: "+ Plot" }).click();
+  const plot = page.getByTestId("plot-cell").last();
+  await plot.getByTestId("plot-source").selectOption(source);
+  for (const [field, value] of Object.entries(choices)) await plot.getByTestId(`plot-${field}`).selectOption(value);
+  return plot;
 }
 
 /** Adds a SQL cell at the end, names it, types the query and runs it in place (Ctrl/Cmd+Enter). */
@@ -84,12 +93,7 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
   await expect(cell).toContainText(new RegExp(`Saved [\\d.]+ [KM]?B to ${parquetPath}`));
   expect((await fs.readFile(parquetPath)).subarray(0, 4).toString()).toBe("PAR1");
 
-  await page.locator(".adder").last().getByRole("button", { name: "+ Plot" }).click();
-  const plot = page.getByTestId("plot-cell").last();
-  await plot.getByTestId("plot-source").selectOption("per_type");
-  await plot.getByTestId("plot-mark").selectOption("bar");
-  await plot.getByTestId("plot-x").selectOption("cell_type");
-  await plot.getByTestId("plot-y").selectOption("mean_umis");
+  const plot = await addPlot(page, "per_type", { mark: "bar", x: "cell_type", y: "mean_umis" });
   await expect(plot.getByTestId("plot-figure").locator("svg rect").nth(7)).toBeVisible();
   await screenshot(page, "09-typed-query-and-plot");
 
@@ -142,8 +146,7 @@ test("a syntax error is marked in the editor; a long query can be cancelled", as
 
 test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PNG", async ({ page }) => {
   await openApp(page);
-  await page.getByTestId("open-path").fill(env("E2E_BIG"));
-  await page.getByTestId("open-button").click();
+  await openDataset(page, env("E2E_BIG"));
   await page.getByTestId("nav-notebook").click();
   await expect(page.getByTestId("sql-cell").first()).toBeVisible();
   await newNotebook(page);
@@ -154,12 +157,7 @@ test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PN
   const [read, total] = scanned.match(/([\d,]+) \/ ([\d,]+) rows/)!.slice(1).map((s) => Number(s.replaceAll(",", "")));
   expect(read).toBeLessThan(total);
 
-  await page.locator(".adder").last().getByRole("button", { name: "+ Plot" }).click();
-  const plot = page.getByTestId("plot-cell").last();
-  await plot.getByTestId("plot-source").selectOption("points");
-  await plot.getByTestId("plot-x").selectOption("gene");
-  await plot.getByTestId("plot-y").selectOption("cell");
-  await plot.getByTestId("plot-fill").selectOption("value");
+  const plot = await addPlot(page, "points", { x: "gene", y: "cell", fill: "value" });
   const canvas = plot.locator("canvas.plot-canvas");
   await expect(canvas).toBeVisible({ timeout: 30_000 });
   const painted = await canvas.evaluate((c: HTMLCanvasElement) => {
