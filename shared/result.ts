@@ -7,6 +7,7 @@ export type ErrorCode =
   | "CONFIG_INVALID"
   | "TABLE_MISSING"
   | "TABLE_NOT_LANCE"
+  | "TABLE_CORRUPT"
   | "DATASET_NOT_OPEN"
   | "TABLE_UNKNOWN"
   | "SOURCE_UNSUPPORTED"
@@ -28,6 +29,8 @@ export type ErrorCode =
   | "INVALID_ARGUMENT"
   | "UNSUPPORTED_IN_MODE"
   | "DISK_FULL"
+  | "PERMISSION_DENIED"
+  | "WRITE_INSIDE_DATASET"
   | "INTERNAL";
 
 /** A user-facing sentence for every code; `message` on an AppError adds the specifics (path, column...). */
@@ -38,6 +41,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   CONFIG_INVALID: "config.json is not valid",
   TABLE_MISSING: "A table listed in config.json is missing",
   TABLE_NOT_LANCE: "A table is not a Lance dataset",
+  TABLE_CORRUPT: "A table's files are damaged",
   DATASET_NOT_OPEN: "Dataset is not open",
   TABLE_UNKNOWN: "Unknown table",
   SOURCE_UNSUPPORTED: "This kind of source is not supported yet",
@@ -59,6 +63,8 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: "Invalid request",
   UNSUPPORTED_IN_MODE: "Not available in this mode",
   DISK_FULL: "The disk is full",
+  PERMISSION_DENIED: "Permission denied",
+  WRITE_INSIDE_DATASET: "SLAF Workbench never writes inside a dataset",
   INTERNAL: "Something went wrong",
 };
 
