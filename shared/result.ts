@@ -8,6 +8,7 @@ export type ErrorCode =
   | "TABLE_MISSING"
   | "TABLE_NOT_LANCE"
   | "TABLE_CORRUPT"
+  | "TABLE_OUTSIDE_DATASET"
   | "DATASET_NOT_OPEN"
   | "TABLE_UNKNOWN"
   | "SOURCE_UNSUPPORTED"
@@ -42,6 +43,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   TABLE_MISSING: "A table listed in config.json is missing",
   TABLE_NOT_LANCE: "A table is not a Lance dataset",
   TABLE_CORRUPT: "A table's files are damaged",
+  TABLE_OUTSIDE_DATASET: "A table lies outside the dataset folder",
   DATASET_NOT_OPEN: "Dataset is not open",
   TABLE_UNKNOWN: "Unknown table",
   SOURCE_UNSUPPORTED: "This kind of source is not supported yet",
