@@ -49,7 +49,7 @@ void app.whenReady().then(() => {
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
   });
-  const unbind = bindIpc(ipcMain, services.api, (event) => isTrustedSender(win, event));
+  const unbind = bindIpc(ipcMain, services.dispatcher, (event) => isTrustedSender(win, event));
   installMenu(win);
   app.on("window-all-closed", () => {
     unbind();

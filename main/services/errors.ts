@@ -19,8 +19,19 @@ export function toAppError(e: unknown): AppError {
   if (isAppFailure(e)) return e.appError;
   const error = e as NodeJS.ErrnoException;
   if (isDiskFull(e)) return { code: "DISK_FULL", message: `No space left on device${error?.path ? `: ${error.path}` : ""}`, path: error?.path };
-  const message = e instanceof Error ? e.message : String(e);
-  return { code: "INTERNAL", message, detail: e instanceof Error ? e.stack : undefined };
+  // The page gets one line, never a stack (it may name source paths); the stack goes to main's log.
+  logInternal(e);
+  return { code: "INTERNAL", message: firstLine(e instanceof Error ? e.message : String(e)) };
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n")[0].replace(/\s+at\s+\S+\s*\(?[^)]*\)?\s*$/, "").trim();
+  return (line.length > 300 ? `${line.slice(0, 300)}…` : line) || "Unexpected error";
+}
+
+function logInternal(e: unknown): void {
+  if (process.env.VITEST) return;
+  console.error("[slaf-workbench] internal error:", e instanceof Error ? (e.stack ?? e.message) : e);
 }
 
 export function fail(code: AppError["code"], message: string, extra: Omit<AppError, "code" | "message"> = {}): never {

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Api, AppInfo } from "../../shared/ipc/contract";
 import { AppService, type PickPath } from "./app";
 import { ConvertService } from "./convert/service";
+import { createDispatcher, ownersOf, type Dispatcher } from "./dispatch";
 import { DatasetService } from "./datasets/service";
 import type { EmitEvent } from "./events";
 import { JobService } from "./jobs/service";
@@ -25,6 +26,8 @@ export interface Services {
   query: QueryService;
   convert: ConvertService;
   notebooks: NotebookService;
+  /** The door every page's call comes through (argument checks, per-page holdings). */
+  dispatcher: Dispatcher;
   dispose(): Promise<void>;
 }
 
@@ -41,8 +44,10 @@ export function createServices(options: ServiceOptions): Services {
   const query = new QueryService(datasets, jobs, { tempDir: path.join(userDataDir, "tmp") });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
+  const api = { app, datasets, jobs, query, convert, notebooks };
   return {
-    api: { app, datasets, jobs, query, convert, notebooks },
+    api,
+    dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs }) }),
     datasets,
     jobs,
     query,

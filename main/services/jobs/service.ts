@@ -75,8 +75,29 @@ export class JobService implements JobsApi {
     return jobId;
   }
 
-  wait(req: { jobId: string }) {
-    return guard(async () => this.entry(req.jobId).done);
+  wait(req: { jobId: string; timeoutMs?: number }) {
+    return guard(async () => {
+      const job = this.entry(req.jobId);
+      if (req.timeoutMs === undefined) return job.done;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<JobEvent>((resolve) => (timer = setTimeout(() => resolve({ ...job.event }), req.timeoutMs)));
+      try {
+        return await Promise.race([job.done, timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  /** The job's final event (for main's own bookkeeping); rejects with JOB_NOT_FOUND for an unknown id. */
+  async settled(jobId: string): Promise<JobEvent> {
+    return this.entry(jobId).done;
+  }
+
+  /** Cancels a running job (no-op once it ended). */
+  cancelJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (job?.event.state === "running") job.controller.abort(new AppFailure(cancelCode(job.event.kind), "Cancelled because the page that started it closed"));
   }
 
   cancel(req: { jobId: string }) {

@@ -21,20 +21,30 @@ export interface JobProgress {
   message?: string;
 }
 
-export interface JobEvent<K extends JobKind = JobKind> {
+/** A job's state as pushed on the `job` event; `result` is typed by the job's kind (narrow on `kind`). */
+export type JobEvent = { [K in JobKind]: JobEventOf<K> }[JobKind];
+
+export interface JobEventOf<K extends JobKind> {
   jobId: string;
   kind: K;
   state: JobState;
   progress: JobProgress;
   startedAt: number;
   endedAt?: number;
+  /** Present when state is "done". */
   result?: JobResults[K];
+  /** Present when state is "failed" or "cancelled". */
   error?: AppError;
 }
 
 export interface JobsApi {
-  /** Resolves when the job ends (any state); the job's final event. */
-  wait(req: { jobId: string }): Promise<Result<JobEvent>>;
+  /**
+   * The job's event once it ends, or after `timeoutMs` with its current (running) event, whichever is first:
+   * callers loop while the state is "running". Through the bridge the wait is bounded (default 20 s, at most
+   * 60 s, see shared/ipc/schemas.ts), so no call is left open for long; without `timeoutMs` inside main it
+   * waits for the end.
+   */
+  wait(req: { jobId: string; timeoutMs?: number }): Promise<Result<JobEvent>>;
   cancel(req: { jobId: string }): Promise<Result<null>>;
   list(req: Empty): Promise<Result<JobEvent[]>>;
 }

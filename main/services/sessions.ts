@@ -1,0 +1,119 @@
+/**
+ * What each page (a browser tab's WebSocket session, an Electron webContents) holds in main: dataset
+ * references, query results, notebook watches and running queries. When the page goes, `end` gives them all
+ * back, so a long-running server does not grow with page reloads, and one page cannot close or release what
+ * another page holds.
+ */
+import type { Result } from "../../shared/result";
+import type { JobEvent } from "../../shared/ipc/contract";
+
+/** The services a session's holdings are returned to. */
+export interface SessionOwners {
+  closeDataset(datasetId: string): Promise<unknown>;
+  releaseResult(resultId: string): Promise<unknown>;
+  unwatch(path: string): Promise<unknown>;
+  settled(jobId: string): Promise<JobEvent>;
+  cancelJob(jobId: string): void;
+}
+
+interface Holdings {
+  /** Dataset id → references this session added. */
+  datasets: Map<string, number>;
+  results: Set<string>;
+  /** Notebook path → watches this session added. */
+  watches: Map<string, number>;
+  queries: Set<string>;
+  ended: boolean;
+}
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  const n = (map.get(key) ?? 0) + by;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
+}
+
+export class SessionLedger {
+  private readonly sessions = new Map<string, Holdings>();
+
+  constructor(private readonly owners: SessionOwners) {}
+
+  private of(session: string): Holdings {
+    let h = this.sessions.get(session);
+    if (!h) this.sessions.set(session, (h = { datasets: new Map(), results: new Set(), watches: new Map(), queries: new Set(), ended: false }));
+    return h;
+  }
+
+  holdsDataset(session: string, datasetId: string): boolean {
+    return (this.sessions.get(session)?.datasets.get(datasetId) ?? 0) > 0;
+  }
+
+  holdsResult(session: string, resultId: string): boolean {
+    return this.sessions.get(session)?.results.has(resultId) ?? false;
+  }
+
+  holdsWatch(session: string, path: string): boolean {
+    return (this.sessions.get(session)?.watches.get(path) ?? 0) > 0;
+  }
+
+  /** Called after a method answered: records what the answer gave this session, or what it gave back. */
+  record(session: string, ns: string, method: string, arg: Record<string, unknown>, result: Result<unknown>): void {
+    if (!result.ok) return;
+    const h = this.of(session);
+    const value = result.value as Record<string, unknown>;
+    switch (`${ns}.${method}`) {
+      case "datasets.open":
+      case "datasets.openDemo":
+        bump(h.datasets, String(value.datasetId), 1);
+        break;
+      case "datasets.close":
+        bump(h.datasets, String(arg.datasetId), -1);
+        break;
+      case "notebooks.watch":
+        bump(h.watches, String(arg.path), 1);
+        break;
+      case "notebooks.unwatch":
+        bump(h.watches, String(arg.path), -1);
+        break;
+      case "query.release":
+        h.results.delete(String(arg.resultId));
+        break;
+      case "query.start":
+        this.trackQuery(session, h, String(value.jobId));
+        break;
+    }
+  }
+
+  /** A query's result belongs to the session that started it, even if the page never waits for it. */
+  private trackQuery(session: string, h: Holdings, jobId: string): void {
+    h.queries.add(jobId);
+    void this.owners.settled(jobId).then(
+      (event) => {
+        h.queries.delete(jobId);
+        const resultId = event.kind === "query" && event.state === "done" ? event.result?.resultId : undefined;
+        if (!resultId) return;
+        if (h.ended) void this.owners.releaseResult(resultId).catch(() => undefined);
+        else h.results.add(resultId);
+      },
+      () => h.queries.delete(jobId),
+    );
+  }
+
+  /** Gives back everything the session holds; later results of its queries are released as they arrive. */
+  async end(session: string): Promise<void> {
+    const h = this.sessions.get(session);
+    if (!h) return;
+    this.sessions.delete(session);
+    h.ended = true;
+    for (const jobId of h.queries) this.owners.cancelJob(jobId);
+    const work: Promise<unknown>[] = [];
+    for (const resultId of h.results) work.push(this.owners.releaseResult(resultId));
+    for (const [path, n] of h.watches) for (let i = 0; i < n; i++) work.push(this.owners.unwatch(path));
+    for (const [datasetId, n] of h.datasets) for (let i = 0; i < n; i++) work.push(this.owners.closeDataset(datasetId));
+    await Promise.allSettled(work);
+  }
+
+  /** Sessions currently holding something (for tests and diagnostics). */
+  size(): number {
+    return this.sessions.size;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * One argument schema per contract method, checked at the door by the dispatcher for both bindings (Electron
+ * IPC and the browser WebSocket): a malformed call is INVALID_ARGUMENT naming the field and never reaches a
+ * service. The type check at the bottom fails to compile when a schema and its request type drift apart.
+ */
+import type { Empty, MethodName, Namespace, Request } from "./contract";
+import { array, boolean, clamped, nullable, number, object, oneOf, optional, string, withDefault, type Infer, type Schema } from "./schema";
+
+const id = (what: string) => string({ pattern: /^[A-Za-z0-9_-]{1,64}$/, patternText: `a ${what} id (letters, digits, _ and -)` });
+const path = string({ nonEmpty: true, maxLength: 4096 });
+const offset = number({ integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+/** The longest SQL text a cell may send. */
+export const MAX_SQL_CHARS = 1_000_000;
+/** The largest notebook text a save may send (the same cap the service applies to reads). */
+export const MAX_NOTEBOOK_CHARS = 16 * 1024 * 1024;
+/** `jobs.wait` through the bridge answers within this long, with the running job's event if it has not ended. */
+export const JOB_WAIT_DEFAULT_MS = 20_000;
+export const JOB_WAIT_MAX_MS = 60_000;
+
+/** Methods that take no arguments: `{}` and nothing else. */
+const empty = object({}) as Schema<Empty>;
+
+export const SCHEMAS = {
+  app: {
+    info: empty,
+    pickPath: object({ kind: oneOf(["directory", "file", "save"] as const), title: string({ maxLength: 200 }), defaultPath: optional(string()) }),
+  },
+  datasets: {
+    open: object({ uri: path }),
+    openDemo: empty,
+    close: object({ datasetId: id("dataset") }),
+    list: empty,
+    readRows: object({
+      datasetId: id("dataset"),
+      table: string({ nonEmpty: true, maxLength: 256 }),
+      offset,
+      limit: offset,
+      columns: optional(array(string({ maxLength: 1024 }), { maxItems: 4096 })),
+    }),
+  },
+  jobs: {
+    wait: object({ jobId: id("job"), timeoutMs: withDefault(clamped(number({ min: 0 }), 0, JOB_WAIT_MAX_MS), JOB_WAIT_DEFAULT_MS) }),
+    cancel: object({ jobId: id("job") }),
+    list: empty,
+  },
+  query: {
+    start: object({
+      datasetId: id("dataset"),
+      sql: string({ maxLength: MAX_SQL_CHARS }),
+      name: optional(nullable(string({ maxLength: 128 }))),
+      confirmed: optional(boolean()),
+    }),
+    preview: object({ datasetId: id("dataset"), sql: string({ maxLength: MAX_SQL_CHARS }) }),
+    page: object({ resultId: id("result"), offset, limit: offset }),
+    export: object({ resultId: id("result"), format: oneOf(["csv", "parquet"] as const), path }),
+    release: object({ resultId: id("result") }),
+  },
+  convert: {
+    inspect: object({ input: path }),
+    start: object({ input: path, output: path, force: optional(boolean()) }),
+  },
+  notebooks: {
+    read: object({ path }),
+    write: object({ path, text: string({ maxLength: MAX_NOTEBOOK_CHARS }), expectedMtimeMs: nullable(number()), overwrite: optional(boolean()) }),
+    watch: object({ path }),
+    unwatch: object({ path }),
+    starter: object({ datasetId: id("dataset") }),
+  },
+} as const;
+
+/** The schema of a method, or undefined for a name outside the contract. */
+export function schemaOf(ns: string, method: string): Schema<unknown> | undefined {
+  if (!Object.hasOwn(SCHEMAS, ns)) return undefined;
+  const methods = SCHEMAS[ns as Namespace] as Record<string, Schema<unknown>>;
+  return Object.hasOwn(methods, method) ? methods[method] : undefined;
+}
+
+// ---- compile-time proof that every method has a schema and each schema accepts exactly its request type
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type SchemaMatches = { [N in Namespace]: { [M in MethodName<N>]: M extends keyof (typeof SCHEMAS)[N] ? Same<Infer<(typeof SCHEMAS)[N][M]>, Request<N, M>> : "missing schema" } };
+type Mismatched = { [N in Namespace]: { [M in MethodName<N>]: SchemaMatches[N][M] extends true ? never : `${N}.${M}` }[MethodName<N>] }[Namespace];
+type AssertNever<T extends never> = T;
+export type _EverySchemaMatches = AssertNever<Mismatched>;
