@@ -8,7 +8,7 @@ const nodeBuiltins = { group: ["node:*"], message: "No Node built-ins here (see 
 const electron = { name: "electron", message: "Only main/electron/**, main/index.ts and preload/ may import electron." };
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "test-results/**", ".tmp/**", "playwright-report/**", "**/*.tmp.*", "**/.probe*"] },
+  { ignores: ["dist/**", "dist-bench/**", "node_modules/**", "test-results/**", ".tmp/**", "playwright-report/**", "**/*.tmp.*", "**/.probe*"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs["flat/recommended"],

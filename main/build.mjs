@@ -1,4 +1,5 @@
-// Bundles the Node side: the CLI (browser mode, convert, query...), the Electron main and its preload.
+// Bundles the Node side: the CLI (browser mode, convert, query...), the Electron main and its preload. What ships
+// is only this; benchmarks (which use dev-only packages such as nodejs-polars) are built apart by test/bench/build.mjs.
 import { build } from "esbuild";
 import { readFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
@@ -20,7 +21,7 @@ mkdirSync(path.join(root, "dist"), { recursive: true });
 await Promise.all([
   build({
     ...common,
-    entryPoints: { "main/cli": "main/cli.ts", "main/bench": "test/bench/index.ts", "main/convert-worker": "main/services/convert/worker-entry.ts" },
+    entryPoints: { "main/cli": "main/cli.ts", "main/convert-worker": "main/services/convert/worker-entry.ts" },
     outdir: "dist",
     format: "esm",
     outExtension: { ".js": ".mjs" },
