@@ -69,6 +69,8 @@ export type Client = Api & {
 
 /** The most rows one page (datasets.readRows, query.page) carries; the renderer never receives more at once. */
 export const MAX_PAGE_ROWS = 5_000;
+/** The most bytes of rows one page carries (wide rows give fewer rows; numRows says how many): at most this plus one row. */
+export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 
 /** Electron IPC channel of a method; the browser binding uses the same names. */
 export function channelOf(ns: Namespace, method: string): string {
