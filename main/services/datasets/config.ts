@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { SlafConfigFacts } from "../../../shared/ipc/contract";
 import { fail } from "../errors";
+import { FileReadError, readRegularFile } from "../fs/read-regular-file";
 
 /** config.json of a SLAF dataset, as SLAF writes it (../shared/notes/slaf-format.md §1.2); only what we read is typed. */
 export interface SlafConfig {
@@ -22,23 +23,36 @@ export interface SlafConfig {
 
 export const REQUIRED_TABLES = ["cells", "genes", "expression"] as const;
 
+/** config.json is a few KB; anything near this is not a SLAF config (and is not read whole into memory). */
+export const CONFIG_MAX_BYTES = 4 * 1024 * 1024;
+
 /** Reads and validates `<root>/config.json` of a local dataset, with one distinct error per failure. */
 export async function readLocalConfig(root: string): Promise<SlafConfig> {
   let stat;
   try {
     stat = await fs.stat(root);
-  } catch {
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM") fail("PERMISSION_DENIED", `Permission denied opening ${root}: a folder on the way is not readable by you`, { path: root, detail: String(e) });
+    if (code === "ENOTDIR") fail("DATASET_NOT_FOUND", `No folder at ${root}: a part of the path is a file, not a folder`, { path: root });
+    if (code === "ELOOP") fail("DATASET_NOT_FOUND", `${root} is a link that loops back on itself`, { path: root });
     fail("DATASET_NOT_FOUND", `No file or folder at ${root}`, { path: root });
   }
   if (!stat.isDirectory()) fail("NOT_A_DIRECTORY", `${root} is a file; a SLAF dataset is a folder holding config.json`, { path: root });
   const configPath = path.join(root, "config.json");
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fs.readFile(configPath, "utf8");
-  } catch {
-    fail("NOT_A_SLAF_DATASET", `${root} has no config.json, so it is not a SLAF dataset`, { path: configPath });
+    ({ bytes } = await readRegularFile(configPath, { maxBytes: CONFIG_MAX_BYTES, what: "config.json" }));
+  } catch (e) {
+    if (!(e instanceof FileReadError)) throw e;
+    const extra = { path: configPath, detail: e.cause === undefined ? undefined : String(e.cause) };
+    if (e.problem === "missing") fail("NOT_A_SLAF_DATASET", `${root} has no config.json, so it is not a SLAF dataset`, extra);
+    if (e.problem === "permission") fail("PERMISSION_DENIED", `Permission denied reading ${configPath}; check who owns the dataset's files and their permissions`, extra);
+    if (e.problem === "directory") fail("CONFIG_INVALID", `${configPath} is a folder; a SLAF dataset's config.json is a JSON file`, extra);
+    if (e.problem === "stalled") fail("SOURCE_UNREACHABLE", e.message, { ...extra, retryable: true });
+    fail("CONFIG_INVALID", e.message, extra);
   }
-  return parseConfig(text, configPath);
+  return parseConfig(bytes.toString("utf8"), configPath);
 }
 
 export function parseConfig(text: string, configPath: string): SlafConfig {
