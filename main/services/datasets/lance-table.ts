@@ -1,7 +1,10 @@
 import fs from "node:fs/promises";
+import path from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import type { ColumnInfo, TableInfo } from "../../../shared/ipc/contract";
+import { isAppFailure } from "../../../shared/result";
 import { fail } from "../errors";
+import { lanceTableFailure } from "./lance-errors";
 
 /**
  * Opens a Lance dataset by its path. LanceDB has no open-by-path: connect to the parent folder and open the
@@ -22,12 +25,32 @@ export async function openLanceTable(fullPath: string, storageOptions?: Record<s
   }
 }
 
-/** Distinguishes "missing" from "present but not Lance" for a local table path. */
+/** Refuses a table folder that is (or lies behind) a link leading out of the dataset folder: tables must live inside it. */
+export async function checkTableInsideDataset(root: string, fullPath: string, tableName: string): Promise<void> {
+  const real = await fs.realpath(fullPath).catch(() => null);
+  if (real === null) return; // Missing or unreadable: the open reports it.
+  const realRoot = await fs.realpath(root).catch(() => root);
+  if (real === realRoot || real.startsWith(`${realRoot}${path.sep}`)) return;
+  fail("TABLE_OUTSIDE_DATASET", `Table "${tableName}" at ${fullPath} is a link to ${real}, outside the dataset folder ${root}; tables must live inside the dataset folder`, {
+    path: fullPath,
+  });
+}
+
+/** Names why a local table did not open: missing, unreadable, damaged (TABLE_CORRUPT) or not Lance at all. */
 export async function explainLocalOpenFailure(fullPath: string, tableName: string, cause: unknown): Promise<never> {
-  const stat = await fs.stat(fullPath).catch(() => null);
-  if (!stat) fail("TABLE_MISSING", `config.json lists table "${tableName}" at ${fullPath}, but nothing is there`, { path: fullPath });
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  fail("TABLE_NOT_LANCE", `Table "${tableName}" at ${fullPath} is not a readable Lance dataset`, { path: fullPath, detail });
+  if (isAppFailure(cause)) throw cause;
+  const where = { path: fullPath, detail: cause instanceof Error ? cause.message : String(cause) };
+  const lstat = await fs.lstat(fullPath).catch((e: NodeJS.ErrnoException) => e);
+  if (lstat instanceof Error) {
+    if (lstat.code === "EACCES" || lstat.code === "EPERM") fail("PERMISSION_DENIED", `Permission denied reading table "${tableName}" at ${fullPath}`, where);
+    fail("TABLE_MISSING", `config.json lists table "${tableName}" at ${fullPath}, but nothing is there`, where);
+  }
+  if (lstat.isSymbolicLink() && !(await fs.stat(fullPath).then(() => true, () => false))) {
+    fail("TABLE_MISSING", `Table "${tableName}" at ${fullPath} is a link to ${await fs.readlink(fullPath).catch(() => "?")}, which does not exist`, where);
+  }
+  const mapped = lanceTableFailure(cause, { table: tableName, tablePath: fullPath });
+  if (mapped) throw mapped;
+  fail("TABLE_NOT_LANCE", `Table "${tableName}" at ${fullPath} is not a readable Lance dataset`, where);
 }
 
 export function describeColumns(schema: { fields: { name: string; type: { toString(): string }; nullable: boolean }[] }): ColumnInfo[] {

@@ -1,11 +1,11 @@
-import { isAppFailure } from "../../../shared/result";
 import path from "node:path";
 import type * as lancedb from "@lancedb/lancedb";
 import { MAX_PAGE_ROWS, type DatasetSummary, type DatasetsApi, type Empty, type RowPage, type TableInfo } from "../../../shared/ipc/contract";
 import { arrow } from "../arrow";
 import { fail, guard } from "../errors";
 import { configFacts, readLocalConfig, type SlafConfig } from "./config";
-import { describeTable, explainLocalOpenFailure, openLanceTable } from "./lance-table";
+import { checkTableInsideDataset, describeTable, explainLocalOpenFailure, openLanceTable } from "./lance-table";
+import { takeRowsCapped } from "./read-rows";
 import type { OpenDataset } from "./open-dataset";
 import { locate, tablePath } from "./uri";
 
@@ -56,13 +56,12 @@ export class DatasetService implements DatasetsApi {
       const offset = Math.max(0, Math.floor(req.offset));
       const end = Math.min(info.rows, offset + Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(req.limit))));
       const offsets = Array.from({ length: Math.max(0, end - offset) }, (_, i) => offset + i);
-      let query = table.takeOffsets(offsets);
       if (req.columns) {
         const unknown = req.columns.filter((c) => !info.columns.some((col) => col.name === c));
         if (unknown.length) fail("INVALID_ARGUMENT", `Table "${req.table}" has no column ${unknown.join(", ")}`);
-        query = query.select(req.columns);
       }
-      const result = offsets.length > 0 ? await query.toArrow() : emptyTable(await table.schema(), req.columns);
+      const where = { table: req.table, tablePath: tablePath(ds.root, info.path) ?? ds.root };
+      const result = (await takeRowsCapped(table, offsets, req.columns, where)) ?? emptyTable(await table.schema(), req.columns);
       return { offset, numRows: result.numRows, totalRows: info.rows, arrow: arrow.tableToIPC(result as never, "stream") };
     });
   }
@@ -129,11 +128,11 @@ export class DatasetService implements DatasetsApi {
       for (const [tableName, rel] of Object.entries(config.tables)) {
         const full = tablePath(root, rel);
         if (!full) fail("CONFIG_INVALID", `config.json: tables.${tableName} = "${rel}" points outside the dataset folder`, { path: `${root}/config.json` });
+        await checkTableInsideDataset(root, full, tableName);
         let opened;
         try {
           opened = await openLanceTable(full);
         } catch (e) {
-          if (isAppFailure(e)) throw e;
           await explainLocalOpenFailure(full, tableName, e);
         }
         const { db, table } = opened as Awaited<ReturnType<typeof openLanceTable>>;
