@@ -19,6 +19,7 @@ export type ErrorCode =
   | "QUERY_CANCELLED"
   | "QUERY_NEEDS_CONFIRMATION"
   | "RESULT_NOT_FOUND"
+  | "EXPORT_TARGET_EXISTS"
   | "CONVERT_INPUT_INVALID"
   | "CONVERT_OUTPUT_EXISTS"
   | "CONVERT_OUTPUT_INVALID"
@@ -54,6 +55,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   QUERY_CANCELLED: "The query was cancelled",
   QUERY_NEEDS_CONFIRMATION: "This query reads a lot of data",
   RESULT_NOT_FOUND: "The result is no longer available",
+  EXPORT_TARGET_EXISTS: "The export file already exists",
   CONVERT_INPUT_INVALID: "The input cannot be converted",
   CONVERT_OUTPUT_EXISTS: "The output already exists",
   CONVERT_OUTPUT_INVALID: "The output location cannot be used",
