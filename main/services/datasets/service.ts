@@ -1,8 +1,8 @@
-import path from "node:path";
 import type * as lancedb from "@lancedb/lancedb";
 import { MAX_PAGE_ROWS, type DatasetSummary, type DatasetsApi, type Empty, type RowPage, type TableInfo } from "../../../shared/ipc/contract";
 import { arrow } from "../arrow";
 import { fail, guard } from "../errors";
+import { refuseWriteIntoDataset } from "../fs/write-guard";
 import { configFacts, readLocalConfig, type SlafConfig } from "./config";
 import { checkTableInsideDataset, describeTable, explainLocalOpenFailure, openLanceTable } from "./lance-table";
 import { takeRowsCapped } from "./read-rows";
@@ -66,15 +66,13 @@ export class DatasetService implements DatasetsApi {
     });
   }
 
-  /** Refuses a write to `target` when it is, or is inside, an open local dataset: nothing ever writes into a dataset. */
-  refuseWriteInside(target: string, what: string): void {
-    const resolved = path.resolve(target);
-    for (const ds of this.byRoot.values()) {
-      if (ds.summary.source !== "local") continue;
-      if (resolved === ds.root || resolved.startsWith(`${ds.root}${path.sep}`)) {
-        fail("INVALID_ARGUMENT", `${what}: ${resolved} is inside the open dataset ${ds.root}, and SLAF Workbench never writes into a dataset; choose another place`, { path: resolved });
-      }
-    }
+  /**
+   * Refuses a write to `target` when it would land inside any SLAF dataset (links resolved), or when it is, or
+   * holds, an open local dataset: nothing ever writes into a dataset.
+   */
+  async refuseWriteInside(target: string, what: string): Promise<void> {
+    const openRoots = [...this.byRoot.values()].filter((ds) => ds.summary.source === "local").map((ds) => ds.root);
+    await refuseWriteIntoDataset(target, what, openRoots);
   }
 
   /** For other services: the open dataset behind an id. */

@@ -66,7 +66,7 @@ export class NotebookService implements NotebooksApi {
     return guard(async () => {
       const file = checkPath(req?.path);
       if (!file.endsWith(".md")) fail("INVALID_ARGUMENT", `A notebook is saved as Markdown: ${file} should end in ${NOTEBOOK_EXTENSION}`, { path: file });
-      this.datasets.refuseWriteInside(file, "Cannot save the notebook there");
+      await this.datasets.refuseWriteInside(req.path, "Cannot save the notebook there");
       if (typeof req.text !== "string") fail("INVALID_ARGUMENT", `No text to write to ${file}`, { path: file });
       const expected = req.expectedMtimeMs ?? null;
       if (expected !== null && typeof expected !== "number") fail("INVALID_ARGUMENT", `expectedMtimeMs must be a number or null (writing ${file})`);
