@@ -38,7 +38,7 @@ export function createServices(options: ServiceOptions): Services {
   const convert = new ConvertService(jobs, {
     userDataDir,
     demoInputDir: resourcePath("demo", "pbmc3k"),
-    refuseOutput: (output) => datasets.refuseWriteInside(output, "Cannot convert into an open dataset"),
+    refuseOutput: (output) => datasets.refuseWriteInside(output, "Cannot convert there"),
     workerFile: options.convertWorker,
   });
   const query = new QueryService(datasets, jobs, { tempDir: path.join(userDataDir, "tmp") });

@@ -14,7 +14,7 @@ export interface ConvertServiceOptions {
   /** Folder with the bundled demo input (PBMC 3k), shipped inside the app. */
   demoInputDir: string;
   /** Throws when a conversion may not write to this output (it is, or is inside, an open dataset). */
-  refuseOutput?: (output: string) => void;
+  refuseOutput?: (output: string) => Promise<void>;
   /** The bundled worker (dist/main/convert-worker.mjs): conversions then run off the main thread. */
   workerFile?: string | null;
 }
@@ -42,7 +42,7 @@ export class ConvertService implements ConvertApi {
       await detectFormat(path.resolve(req.input));
       const output = path.resolve(req.output);
       if (!req.force && existsSync(output)) fail("CONVERT_OUTPUT_EXISTS", `${output} already exists; choose another name or replace it`, { path: output });
-      this.options.refuseOutput?.(output);
+      await this.options.refuseOutput?.(output);
       const jobId = this.jobs.start("convert", "cells", (ctx) =>
         this.run(req.input, output, { force: req.force, signal: ctx.signal, onProgress: (p) => ctx.progress(p.done, p.total, p.message) }),
       );

@@ -78,7 +78,7 @@ export class QueryService implements QueryApi {
   export(req: { resultId: string; format: "csv" | "parquet"; path: string }) {
     return guard(async () => {
       const r = this.store.get(req.resultId);
-      this.datasets.refuseWriteInside(req.path, "Cannot export there");
+      await this.datasets.refuseWriteInside(req.path, "Cannot export there");
       const conn = await this.engine.connect();
       try {
         return await exportTable(conn, `${RESULTS_SCHEMA}.${quoteIdent(r.table)}`, req.format, req.path);
