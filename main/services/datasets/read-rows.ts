@@ -1,7 +1,7 @@
 /** One page of a Lance table by row offsets, capped by rows and by bytes (a page of very wide rows carries fewer rows). */
 import type * as lancedb from "@lancedb/lancedb";
 import { MAX_PAGE_BYTES } from "../../../shared/ipc/contract";
-import { arrow } from "../arrow";
+import type { arrow } from "../arrow";
 import { rethrowLanceError, type LanceErrorContext } from "./lance-errors";
 import { tableRowBytes } from "./row-bytes";
 
