@@ -1,7 +1,6 @@
 /** Desktop menu commands arrive as `app.command` events from main. */
-import type { AppCommand } from "../../shared/ipc/contract";
-import { api } from "../api/client";
+import type { AppCommand, Client } from "../../shared/ipc/contract";
 
-export function onAppCommand(handler: (command: AppCommand) => void): () => void {
-  return api.on("app.command", (e) => handler(e.command));
+export function appCommands(client: Client): (handler: (command: AppCommand) => void) => () => void {
+  return (handler) => client.on("app.command", (e) => handler(e.command));
 }

@@ -1,5 +1,5 @@
 /** Asking for a path: the native dialog when there is one (desktop), else the in-page prompt (browser mode). */
-import { api } from "../api/client";
+import type { Client } from "../../shared/ipc/contract";
 
 /** The folder part of a path ("" when there is none); / and \\ both separate. */
 export function dirOf(path: string): string {
@@ -9,22 +9,29 @@ export function dirOf(path: string): string {
 
 export type PromptRequest = { title: string; initial: string; confirmLabel?: string; resolve: (path: string | null) => void };
 
-let showPrompt: ((req: PromptRequest) => void) | null = null;
+export type AskPath = (kind: "file" | "save", title: string, initial: string, confirmLabel?: string) => Promise<string | null>;
 
-export function registerPathPrompt(fn: (req: PromptRequest) => void): void {
-  showPrompt = fn;
-}
+export class Paths {
+  private showPrompt: ((req: PromptRequest) => void) | null = null;
 
-/** The native picker only (desktop); null in browser mode or when cancelled. */
-export async function pickNative(kind: "directory" | "file", title: string): Promise<string | null> {
-  const r = await api.app.pickPath({ kind, title });
-  return r.ok ? r.value : null;
-}
+  constructor(private readonly client: Client) {}
 
-export async function askPath(kind: "file" | "save", title: string, initial: string, confirmLabel?: string): Promise<string | null> {
-  const native = await api.app.pickPath({ kind, title, defaultPath: initial });
-  if (native.ok) return native.value;
-  if (!showPrompt) return null;
-  const prompt = showPrompt;
-  return new Promise((resolve) => prompt({ title, initial, confirmLabel, resolve }));
+  /** The page's prompt (browser mode), registered by the component that shows it. */
+  registerPrompt(fn: (req: PromptRequest) => void): void {
+    this.showPrompt = fn;
+  }
+
+  /** The native picker only (desktop); null in browser mode or when cancelled. */
+  async pickNative(kind: "directory" | "file", title: string): Promise<string | null> {
+    const r = await this.client.app.pickPath({ kind, title });
+    return r.ok ? r.value : null;
+  }
+
+  askPath: AskPath = async (kind, title, initial, confirmLabel) => {
+    const native = await this.client.app.pickPath({ kind, title, defaultPath: initial });
+    if (native.ok) return native.value;
+    const prompt = this.showPrompt;
+    if (!prompt) return null;
+    return new Promise((resolve) => prompt({ title, initial, confirmLabel, resolve }));
+  };
 }

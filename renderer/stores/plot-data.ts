@@ -1,6 +1,5 @@
 /** Rows of a named result for plotting: paged from main, only the columns the plot uses, capped. */
-import { MAX_PAGE_ROWS, type QuerySummary } from "../../shared/ipc/contract";
-import { api } from "../api/client";
+import { MAX_PAGE_ROWS, type Client, type QuerySummary } from "../../shared/ipc/contract";
 import { decodePage } from "../api/arrow-rows";
 
 export const MAX_PLOT_POINTS = 250_000;
@@ -16,19 +15,23 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-export async function loadPlotData(summary: QuerySummary, names: string[], signal: { cancelled: boolean }): Promise<PlotData> {
-  const total = Math.min(summary.rowCount, MAX_PLOT_POINTS);
-  const columns: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(total)]));
-  for (let offset = 0; offset < total && !signal.cancelled; offset += MAX_PAGE_ROWS) {
-    const r = await api.query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, total - offset) });
-    if (!r.ok) throw new Error(r.error.message);
-    const t = decodePage(r.value.arrow);
-    for (const n of names) {
-      const vec = t.getChild(n);
-      if (!vec) throw new Error(`The result has no column "${n}"`);
-      const out = columns[n];
-      for (let i = 0; i < t.numRows; i++) out[offset + i] = plain(vec.get(i));
+export type LoadPlotData = (summary: QuerySummary, names: string[], signal: { cancelled: boolean }) => Promise<PlotData>;
+
+export function plotDataLoader(client: Client): LoadPlotData {
+  return async (summary, names, signal) => {
+    const total = Math.min(summary.rowCount, MAX_PLOT_POINTS);
+    const columns: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(total)]));
+    for (let offset = 0; offset < total && !signal.cancelled; offset += MAX_PAGE_ROWS) {
+      const r = await client.query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, total - offset) });
+      if (!r.ok) throw new Error(r.error.message);
+      const t = decodePage(r.value.arrow);
+      for (const n of names) {
+        const vec = t.getChild(n);
+        if (!vec) throw new Error(`The result has no column "${n}"`);
+        const out = columns[n];
+        for (let i = 0; i < t.numRows; i++) out[offset + i] = plain(vec.get(i));
+      }
     }
-  }
-  return { columns, length: total, truncated: summary.rowCount > total };
+    return { columns, length: total, truncated: summary.rowCount > total };
+  };
 }

@@ -1,13 +1,15 @@
 /** What is open and shown: the dataset, the current view, the last error. Components read this; it calls the api. */
-import type { AppInfo, DatasetSummary } from "../../shared/ipc/contract";
+import type { AppInfo, Client, DatasetSummary } from "../../shared/ipc/contract";
 import type { AppError, Result } from "../../shared/result";
-import { api } from "../api/client";
-import { notebook } from "./notebook.svelte";
-import { recents } from "./recents.svelte";
+import type { NotebookFile } from "./notebook-file.svelte";
 
 export type View = { kind: "overview" } | { kind: "table"; table: string } | { kind: "notebook" };
 
-class Workspace {
+export interface RecentList {
+  add(uri: string, name: string): void;
+}
+
+export class Workspace {
   info = $state<AppInfo | null>(null);
   dataset = $state<DatasetSummary | null>(null);
   view = $state<View>({ kind: "overview" });
@@ -15,8 +17,14 @@ class Workspace {
   error = $state<AppError | null>(null);
   ready = $state(false);
 
+  constructor(
+    private readonly client: Client,
+    private readonly notebookFile: NotebookFile,
+    private readonly recents: RecentList,
+  ) {}
+
   async init(): Promise<void> {
-    const info = await api.app.info({});
+    const info = await this.client.app.info({});
     if (!info.ok) {
       this.error = info.error;
       this.ready = true;
@@ -29,19 +37,20 @@ class Workspace {
   }
 
   async open(uri: string): Promise<boolean> {
-    return this.load(`Opening ${uri}`, () => api.datasets.open({ uri }));
+    return this.load(`Opening ${uri}`, () => this.client.datasets.open({ uri }));
   }
 
   /** The demo opens on its starter notebook. */
   async openDemo(): Promise<boolean> {
-    const opened = await this.load("Preparing the PBMC 3k demo", () => api.datasets.openDemo({}));
+    const opened = await this.load("Preparing the PBMC 3k demo", () => this.client.datasets.openDemo({}));
     if (opened) this.view = { kind: "notebook" };
     return opened;
   }
 
   async close(): Promise<void> {
-    if (this.dataset) await api.datasets.close({ datasetId: this.dataset.datasetId });
-    notebook.detach();
+    // The notebook's results go first, while their dataset is still open in main.
+    this.notebookFile.detach();
+    if (this.dataset) await this.client.datasets.close({ datasetId: this.dataset.datasetId });
     this.dataset = null;
     this.view = { kind: "overview" };
   }
@@ -64,16 +73,16 @@ class Workspace {
         return false;
       }
       const previous = this.dataset;
+      // Another dataset: the notebook of the previous one goes (its outputs released); the new one's loads when shown.
+      if (previous?.datasetId !== r.value.datasetId) this.notebookFile.detach();
       this.dataset = r.value;
       this.view = { kind: "overview" };
-      recents.add(r.value.uri, r.value.name);
+      this.recents.add(r.value.uri, r.value.name);
       // Every open adds a reference in main: keep exactly one for what is shown.
-      if (previous) await api.datasets.close({ datasetId: previous.datasetId });
+      if (previous) await this.client.datasets.close({ datasetId: previous.datasetId });
       return true;
     } finally {
       this.busy = null;
     }
   }
 }
-
-export const workspace = new Workspace();

@@ -69,6 +69,23 @@ test("the demo's starter notebook runs: results, scans and plots", async ({ page
   await screenshot(page, "08-demo-notebook-run");
 });
 
+test("New after Run all starts with no outputs: a new SQL cell does not show the starter's result", async ({ page }) => {
+  await openDemoNotebook(page);
+  await page.getByTestId("run-all").click();
+  for (const cell of await page.getByTestId("sql-cell").all()) await expect(cell).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  const ranIds = await page.getByTestId("sql-cell").evaluateAll((els) => els.map((e) => e.getAttribute("data-cell-id")));
+
+  await newNotebook(page);
+  const first = page.getByTestId("sql-cell").first();
+  await expect(first).toHaveAttribute("data-state", "idle");
+  const added = await addSqlCellAtEnd(page);
+  // The new cells reuse the starter's cell ids, and show none of its results.
+  expect(ranIds).toContain(await added.getAttribute("data-cell-id"));
+  await expect(added).toHaveAttribute("data-state", "idle");
+  await expect(page.getByTestId("result")).toHaveCount(0);
+  await expect(page.getByTestId("plot-figure")).toHaveCount(0);
+});
+
 test("type a query in Monaco, run it, plot it, save, and reopen the same cells", async ({ page }) => {
   await openDemoNotebook(page);
   await newNotebook(page);

@@ -1,0 +1,18 @@
+/** The app's stores, wired to the real client (the Electron bridge or the browser-mode WebSocket). */
+import { api } from "../api/client";
+import { appCommands } from "./commands";
+import { Jobs } from "./jobs.svelte";
+import { createNotebook } from "./notebook";
+import { Paths } from "./paths";
+import { plotDataLoader } from "./plot-data";
+import { recents } from "./recents.svelte";
+import { Rows } from "./rows";
+import { Workspace } from "./workspace.svelte";
+
+export const paths = new Paths(api);
+export const jobs = new Jobs(api);
+export const notebook = createNotebook(api, jobs, { askPath: paths.askPath });
+export const workspace = new Workspace(api, notebook.file, recents);
+export const rows = new Rows(api);
+export const loadPlotData = plotDataLoader(api);
+export const onAppCommand = appCommands(api);
