@@ -2,16 +2,18 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { QuerySummary } from "../../shared/ipc/contract";
+import { formatBytes } from "../../shared/format";
+import { MAX_PAGE_ROWS, type ExportFormat, type QuerySummary } from "../../shared/ipc/contract";
 import { AppFailure, type AppError, type Result } from "../../shared/result";
 import { arrow } from "../services/arrow";
 import { DatasetService } from "../services/datasets/service";
 import { JobService } from "../services/jobs/service";
-import { MAX_PAGE_ROWS } from "../../shared/ipc/contract";
+import { checkExportTarget } from "../services/query/export";
 import { QueryService } from "../services/query/service";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
 
-export const QUERY_USAGE = 'slaf-workbench query DATASET "SQL" [--format table|csv|json] [--limit N]';
+export const QUERY_USAGE =
+  'slaf-workbench query DATASET "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]...';
 
 const FORMATS = ["table", "csv", "json"] as const;
 type Format = (typeof FORMATS)[number];
@@ -22,7 +24,7 @@ export interface QueryIo {
 
 function failWith(e: AppError): never {
   const at = e.position ? ` (line ${e.position.line}, column ${e.position.column})` : "";
-  throw new AppFailure(e.code, `${e.message}${at}`, { position: e.position, detail: e.detail });
+  throw new AppFailure(e.code, `${e.message}${at}`, { position: e.position, detail: e.detail, path: e.path });
 }
 
 function unwrap<T>(r: Result<T>): T {
@@ -30,18 +32,65 @@ function unwrap<T>(r: Result<T>): T {
   return r.value;
 }
 
+/** Values of a flag that may be given several times (`--allow-dir A --allow-dir B`), and the other arguments. */
+function takeRepeated(argv: string[], flag: string): { values: string[]; rest: string[] } {
+  const values: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === `--${flag}`) {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) throw new UsageError(`--${flag} needs a folder`);
+      values.push(argv[++i]);
+    } else if (a.startsWith(`--${flag}=`)) values.push(a.slice(flag.length + 3));
+    else rest.push(a);
+  }
+  return { values, rest };
+}
+
+/** Folders SQL may read: existing folders, by real path (DuckDB compares path prefixes). */
+async function allowedFolders(given: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of given) {
+    const real = await fs.realpath(path.resolve(dir)).catch(() => null);
+    if (!real || !(await fs.stat(real)).isDirectory()) throw new UsageError(`--allow-dir ${dir}: not an existing folder`);
+    if (real === path.parse(real).root) throw new UsageError(`--allow-dir ${dir}: the root of the file system would let SQL read every file; name a folder`);
+    out.push(real);
+  }
+  return out;
+}
+
+function exportFormat(file: string): ExportFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === ".csv") return "csv";
+  if (ext === ".parquet" || ext === ".pq") return "parquet";
+  throw new UsageError(`--out ${file}: the file name must end in .csv or .parquet`);
+}
+
 export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => void process.stdout.write(t) }): Promise<void> {
-  const args = parseArgs(argv);
+  const { values: allowDirs, rest } = takeRepeated(argv, "allow-dir");
+  const args = parseArgs(rest, ["force"]);
   const [dataset, sql, ...extra] = args.positionals;
   if (!dataset || sql === undefined || extra.length) throw new UsageError("query needs a DATASET and one SQL string (quote it)");
   const format = (flagString(args, "format") ?? "table") as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
   const limit = flagInt(args, "limit") ?? (format === "table" ? 100 : Infinity);
+  const outFlag = args.flags.get("out");
+  if (outFlag === true) throw new UsageError("--out needs a file name");
+  const force = args.flags.get("force") === true;
+  if (force && !outFlag) throw new UsageError("--force only applies to --out");
+  const out = outFlag ? { path: path.resolve(outFlag), format: exportFormat(outFlag), overwrite: force } : null;
+  const allowedDirectories = await allowedFolders(allowDirs);
+  // Refuse an existing file before running the query, not after.
+  if (out) await checkExportTarget(out);
 
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-query-"));
   const datasets = new DatasetService();
   const jobs = new JobService(() => undefined);
-  const query = new QueryService(datasets, jobs, { tempDir });
+  const query = new QueryService(datasets, jobs, { tempDir, allowedDirectories });
   try {
     const ds = await datasets.acquire(path.resolve(dataset));
     const { jobId } = unwrap(await query.start({ datasetId: ds.summary.datasetId, sql, confirmed: true }));
@@ -50,13 +99,21 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
       failWith(event.error ?? { code: "INTERNAL", message: `The query ended ${event.state}` });
     }
     const summary = event.result as QuerySummary;
+    if (out) {
+      const written = unwrap(await query.export({ resultId: summary.resultId, ...out }));
+      io.out(`Wrote ${summary.rowCount.toLocaleString("en-US")} rows to ${written.path} (${formatBytes(written.bytes)})\n`);
+      return;
+    }
     const names = summary.columns.map((c) => c.name);
     const rows: unknown[][] = [];
     const wanted = Math.min(limit, summary.rowCount);
     const emit = format === "table" ? (batch: unknown[][]) => void rows.push(...batch) : streamWriter(format, names, io);
-    for (let offset = 0; offset < wanted; offset += MAX_PAGE_ROWS) {
+    // Pages may hold fewer rows than asked (wide rows): continue from what came.
+    for (let offset = 0; offset < wanted; ) {
       const page = unwrap(await query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, wanted - offset) }));
+      if (page.numRows === 0) break;
       emit(decodeRows(page.arrow));
+      offset += page.numRows;
     }
     if (format === "table") io.out(renderTable(names, rows, summary));
     else if (format === "json") {

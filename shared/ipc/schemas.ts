@@ -52,7 +52,7 @@ export const SCHEMAS = {
     }),
     preview: object({ datasetId: id("dataset"), sql: string({ maxLength: MAX_SQL_CHARS }) }),
     page: object({ resultId: id("result"), offset, limit: offset }),
-    export: object({ resultId: id("result"), format: oneOf(["csv", "parquet"] as const), path }),
+    export: object({ resultId: id("result"), format: oneOf(["csv", "parquet"] as const), path, overwrite: optional(boolean()) }),
     release: object({ resultId: id("result") }),
   },
   convert: {

@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import type { ColumnInfo, TableInfo } from "../../../shared/ipc/contract";
+import { columnTypeKind, type DataType } from "../arrow-types";
 import { isAppFailure } from "../../../shared/result";
 import { fail } from "../errors";
 import { lanceTableFailure } from "./lance-errors";
@@ -53,8 +54,8 @@ export async function explainLocalOpenFailure(fullPath: string, tableName: strin
   fail("TABLE_NOT_LANCE", `Table "${tableName}" at ${fullPath} is not a readable Lance dataset`, where);
 }
 
-export function describeColumns(schema: { fields: { name: string; type: { toString(): string }; nullable: boolean }[] }): ColumnInfo[] {
-  return schema.fields.map((f) => ({ name: f.name, type: String(f.type), nullable: f.nullable }));
+export function describeColumns(schema: { fields: { name: string; type: DataType; nullable: boolean }[] }): ColumnInfo[] {
+  return schema.fields.map((f) => ({ name: f.name, type: String(f.type), kind: columnTypeKind(f.type), nullable: f.nullable }));
 }
 
 export async function describeTable(name: string, relPath: string, table: lancedb.Table): Promise<TableInfo> {

@@ -1,7 +1,5 @@
 /** What the SQL engine knows about a dataset's SLAF tables: names, Arrow fields, and how each column may be filtered. */
-import { arrow } from "../arrow";
-
-type DataType = InstanceType<typeof arrow.DataType>;
+import { arrowTypeInfo, type DataType } from "../arrow-types";
 
 /** The tables SLAF registers for SQL (slaf-format.md §3.1). */
 export const SLAF_SQL_TABLES = ["cells", "genes", "expression", "layers"] as const;
@@ -36,24 +34,20 @@ export interface Catalog {
 }
 
 export function columnKind(type: DataType): ColumnKind {
-  const t = arrow.Type;
-  switch (type.typeId) {
-    case t.Int: {
-      const { bitWidth, isSigned } = type as unknown as { bitWidth: number; isSigned: boolean };
-      const max = isSigned ? 2 ** (bitWidth - 1) - 1 : 2 ** bitWidth - 1;
-      const min = isSigned ? -(2 ** (bitWidth - 1)) : 0;
+  const info = arrowTypeInfo(type);
+  switch (info.kind) {
+    case "int": {
+      const { bits, signed } = info;
+      const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+      const min = signed ? -(2 ** (bits - 1)) : 0;
       // Constants beyond 2^53 are not pushed (JSON numbers lose precision there).
-      return { kind: "int", min: Math.max(min, -(2 ** 53)), max: Math.min(max, 2 ** 53), bits: bitWidth, signed: isSigned };
+      return { kind: "int", min: Math.max(min, -(2 ** 53)), max: Math.min(max, 2 ** 53), bits, signed };
     }
-    case t.Float: {
-      const precision = (type as unknown as { precision: number }).precision;
-      return precision === arrow.Precision.SINGLE ? { kind: "float", bits: 32 } : precision === arrow.Precision.DOUBLE ? { kind: "float", bits: 64 } : { kind: "other" };
-    }
-    case t.Utf8:
-    case t.LargeUtf8:
-      return { kind: "string" };
-    case t.Bool:
-      return { kind: "bool" };
+    case "float":
+      return info.bits === 16 ? { kind: "other" } : { kind: "float", bits: info.bits };
+    case "string":
+    case "bool":
+      return { kind: info.kind };
     default:
       return { kind: "other" };
   }

@@ -4,7 +4,7 @@
  * delivers them, the same unit as ScanReport.bytesScanned.
  */
 import type * as lancedb from "@lancedb/lancedb";
-import { arrow } from "../arrow";
+import { arrowTypeInfo, fixedWidth } from "../arrow-types";
 import type { CatalogTable } from "./catalog";
 import type { Pred } from "./pushdown";
 
@@ -25,35 +25,11 @@ export class ColumnWidths {
   }
 }
 
-function fixedWidth(type: InstanceType<typeof arrow.DataType>): number | null {
-  const t = arrow.Type;
-  switch (type.typeId) {
-    case t.Int:
-      return (type as unknown as { bitWidth: number }).bitWidth / 8;
-    case t.Float: {
-      const p = (type as unknown as { precision: number }).precision;
-      return p === arrow.Precision.HALF ? 2 : p === arrow.Precision.SINGLE ? 4 : 8;
-    }
-    case t.Bool:
-      return 1 / 8;
-    case t.FixedSizeList: {
-      const f = type as unknown as { listSize: number; children: { type: InstanceType<typeof arrow.DataType> }[] };
-      const child = fixedWidth(f.children[0].type);
-      return child === null ? null : child * f.listSize;
-    }
-    case t.Date:
-    case t.Timestamp:
-      return 8;
-    default:
-      return null;
-  }
-}
-
 async function measure(lance: lancedb.Table, table: CatalogTable): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const variable: string[] = [];
   for (const c of table.columns) {
-    const w = fixedWidth(c.type);
+    const w = fixedWidth(arrowTypeInfo(c.type));
     if (w === null) variable.push(c.name);
     else out.set(c.name, w);
   }

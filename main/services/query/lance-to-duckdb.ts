@@ -6,11 +6,12 @@
 import duckdb from "@duckdb/node-bindings";
 import { DuckDBDataChunk, type DuckDBConnection } from "@duckdb/node-api";
 import type * as lancedb from "@lancedb/lancedb";
-import { arrow, SCAN_BATCH_ROWS } from "../arrow";
+import { type arrow, SCAN_BATCH_ROWS } from "../arrow";
+import { arrowTypeInfo, duckdbNumberType, fixedWidth, type DataType } from "../arrow-types";
 import { fail, throwIfAborted } from "../errors";
+import { quoteIdent } from "../sql-text";
 import type { CatalogColumn } from "./catalog";
 
-type DataType = InstanceType<typeof arrow.DataType>;
 type ArrowData = InstanceType<typeof arrow.Data>;
 type RecordBatch = InstanceType<typeof arrow.RecordBatch>;
 
@@ -27,46 +28,24 @@ interface ColumnPlan {
   listSize: number;
 }
 
-function fixedSqlType(type: DataType): { sql: string; bytes: number } | null {
-  const t = arrow.Type;
-  if (type.typeId === t.Int) {
-    const { bitWidth, isSigned } = type as unknown as { bitWidth: number; isSigned: boolean };
-    const names: Record<number, [string, string]> = { 8: ["TINYINT", "UTINYINT"], 16: ["SMALLINT", "USMALLINT"], 32: ["INTEGER", "UINTEGER"], 64: ["BIGINT", "UBIGINT"] };
-    return { sql: names[bitWidth][isSigned ? 0 : 1], bytes: bitWidth / 8 };
-  }
-  if (type.typeId === t.Float) {
-    const precision = (type as unknown as { precision: number }).precision;
-    if (precision === arrow.Precision.SINGLE) return { sql: "FLOAT", bytes: 4 };
-    if (precision === arrow.Precision.DOUBLE) return { sql: "DOUBLE", bytes: 8 };
-  }
-  return null;
-}
-
 export function planColumn(col: { name: string; type: DataType }): ColumnPlan {
-  const t = arrow.Type;
   const base = { name: col.name, bytesPerValue: 0, listSize: 0 };
-  const fixed = fixedSqlType(col.type);
-  if (fixed) return { ...base, sqlType: fixed.sql, copier: "fixed", bytesPerValue: fixed.bytes };
-  switch (col.type.typeId) {
-    case t.Bool:
+  const info = arrowTypeInfo(col.type);
+  const number = duckdbNumberType(info);
+  if (number) return { ...base, sqlType: number, copier: "fixed", bytesPerValue: fixedWidth(info)! };
+  switch (info.kind) {
+    case "bool":
       return { ...base, sqlType: "BOOLEAN", copier: "bool" };
-    case t.Utf8:
-      return { ...base, sqlType: "VARCHAR", copier: "utf8" };
-    case t.LargeUtf8:
-      return { ...base, sqlType: "VARCHAR", copier: "largeutf8" };
-    case t.FixedSizeList: {
-      const fsl = col.type as unknown as { listSize: number; children: { type: DataType }[] };
-      const child = fixedSqlType(fsl.children[0].type);
-      if (child) return { ...base, sqlType: `${child.sql}[${fsl.listSize}]`, copier: "array", bytesPerValue: child.bytes, listSize: fsl.listSize };
+    case "string":
+      return { ...base, sqlType: "VARCHAR", copier: info.large ? "largeutf8" : "utf8" };
+    case "fixed-list": {
+      const child = duckdbNumberType(info.child);
+      if (child) return { ...base, sqlType: `${child}[${info.size}]`, copier: "array", bytesPerValue: fixedWidth(info.child)!, listSize: info.size };
       break;
     }
   }
   // Anything else (dates, lists, structs, dictionaries...) arrives as text: rare in SLAF tables.
   return { ...base, sqlType: "VARCHAR", copier: "generic" };
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Arrow bytes a slice of a column occupies (validity bitmaps not counted). */

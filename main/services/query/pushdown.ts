@@ -3,6 +3,7 @@
  * and AND/OR of those, on one table. Lance applies them while scanning; DuckDB applies the user's full WHERE again
  * afterwards, so a pushed predicate only has to keep every row the query could need (never drop one).
  */
+import { quoteIdent, stringLiteral } from "../sql-text";
 import type { CatalogColumn } from "./catalog";
 import type { SqlNode } from "./parse";
 
@@ -160,10 +161,6 @@ export interface Dialect {
   literal(lit: Literal): string;
 }
 
-function stringLiteral(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
 function numberLiteral(v: number): string {
   return Number.isInteger(v) ? v.toFixed(0) : String(v);
 }
@@ -175,7 +172,7 @@ export const LANCE: Dialect = {
 };
 
 export const DUCKDB: Dialect = {
-  column: (name) => `"${name.replaceAll('"', '""')}"`,
+  column: (name) => quoteIdent(name),
   literal: (lit) => (lit.kind === "string" ? stringLiteral(lit.value) : lit.kind === "bool" ? String(lit.value) : numberLiteral(lit.value)),
 };
 

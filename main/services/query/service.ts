@@ -1,22 +1,29 @@
 /** SQL over SLAF tables: DuckDB over Lance scans with projection and predicate pushdown (see engine.ts). */
 import { formatBytes } from "../../../shared/format";
-import { MAX_PAGE_ROWS, type QueryApi, type QueryPreview, type QuerySummary, type RowPage } from "../../../shared/ipc/contract";
+import { MAX_PAGE_BYTES, type ExportFormat, type QueryApi, type QueryPreview, type QuerySummary, type RowPage } from "../../../shared/ipc/contract";
 import type { DatasetService } from "../datasets/service";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { fail, guard, throwIfAborted } from "../errors";
 import type { JobContext, JobService } from "../jobs/service";
-import { describeColumns, readerToIpc } from "./arrow-out";
+import { qualifiedName } from "../sql-text";
+import { describeColumns } from "./arrow-out";
 import { RESULTS_SCHEMA, SqlEngine, type EngineOptions, type QueryPlan } from "./engine";
-import { exportTable } from "./export";
-import { quoteIdent } from "./lance-to-duckdb";
+import { checkExportTarget, exportTable } from "./export";
+import { clampPage, readPage } from "./pages";
+import { rowSizing, tableBytes } from "./result-size";
 import { ResultStore, validateName } from "./results";
+import { defaultMemoryLimit } from "./sandbox";
 
-
-export type QueryServiceOptions = EngineOptions;
+export interface QueryServiceOptions extends EngineOptions {
+  /** The most bytes one page of rows carries. Default MAX_PAGE_BYTES. */
+  maxPageBytes?: number;
+  /** The most bytes unreleased results hold before the least recently used are evicted. Default: half the memory limit. */
+  resultBudgetBytes?: number;
+}
 
 export class QueryService implements QueryApi {
   readonly engine: SqlEngine;
-  private readonly store = new ResultStore();
+  private readonly store: ResultStore;
 
   constructor(
     readonly datasets: DatasetService,
@@ -24,6 +31,7 @@ export class QueryService implements QueryApi {
     readonly options: QueryServiceOptions,
   ) {
     this.engine = new SqlEngine(options);
+    this.store = new ResultStore(options.resultBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 2));
   }
 
   start(req: { datasetId: string; sql: string; name?: string | null; confirmed?: boolean }) {
@@ -32,6 +40,8 @@ export class QueryService implements QueryApi {
       const name = validateName(req.name);
       if (typeof req.sql !== "string") fail("INVALID_ARGUMENT", "sql must be a string");
       const plan = await this.plan(ds, req.sql);
+      // A named result this query reads may have been evicted: say so now rather than fail the job.
+      this.store.holdNamed(ds.summary.datasetId, plan.analysis.namedResults).release();
       if (!req.confirmed && (await this.engine.mayNeedConfirmation(ds, plan))) {
         const preview = await this.engine.preview(ds, plan);
         if (preview.needsConfirmation) {
@@ -62,29 +72,33 @@ export class QueryService implements QueryApi {
 
   page(req: { resultId: string; offset: number; limit: number }) {
     return guard(async (): Promise<RowPage> => {
-      const r = this.store.get(req.resultId);
-      const offset = Math.max(0, Math.floor(Number(req.offset) || 0));
-      const limit = Math.min(MAX_PAGE_ROWS, Math.max(0, Math.floor(Number(req.limit) || 0)));
-      const conn = await this.engine.connect();
-      try {
-        const reader = await conn.runAndReadAll(`SELECT * FROM ${RESULTS_SCHEMA}.${quoteIdent(r.table)} LIMIT ${limit} OFFSET ${offset}`);
-        return { offset, numRows: reader.currentRowCount, totalRows: r.rowCount, arrow: readerToIpc(reader) };
-      } finally {
-        conn.closeSync();
-      }
+      const page = clampPage(req);
+      return this.store.use(req.resultId, async (r) => {
+        const conn = await this.engine.connect();
+        try {
+          return await readPage(conn, qualifiedName(RESULTS_SCHEMA, r.table), r.sizing, r.rowCount, page, this.options.maxPageBytes ?? MAX_PAGE_BYTES);
+        } finally {
+          conn.closeSync();
+        }
+      });
     });
   }
 
-  export(req: { resultId: string; format: "csv" | "parquet"; path: string }) {
+  export(req: { resultId: string; format: ExportFormat; path: string; overwrite?: boolean }) {
     return guard(async () => {
-      const r = this.store.get(req.resultId);
+      const target = { format: req.format, path: req.path, overwrite: req.overwrite === true };
+      this.store.get(req.resultId);
+      await checkExportTarget(target);
       await this.datasets.refuseWriteInside(req.path, "Cannot export there");
-      const conn = await this.engine.connect();
-      try {
-        return await exportTable(conn, `${RESULTS_SCHEMA}.${quoteIdent(r.table)}`, req.format, req.path);
-      } finally {
-        conn.closeSync();
-      }
+      const { stagingDir } = await this.engine.sandbox();
+      return this.store.use(req.resultId, async (r) => {
+        const conn = await this.engine.connect();
+        try {
+          return await exportTable(conn, qualifiedName(RESULTS_SCHEMA, r.table), target, stagingDir);
+        } finally {
+          conn.closeSync();
+        }
+      });
     });
   }
 
@@ -100,25 +114,29 @@ export class QueryService implements QueryApi {
   }
 
   private plan(ds: OpenDataset, sql: string): Promise<QueryPlan> {
-    return this.engine.plan(ds, sql, this.store.namedTables(ds.summary.datasetId).keys());
+    return this.engine.plan(ds, sql, this.store.named(ds.summary.datasetId).keys());
   }
 
   private async execute(ds: OpenDataset, plan: QueryPlan, name: string | null, ctx: JobContext): Promise<QuerySummary> {
     const t0 = performance.now();
     const { id, table } = this.store.allocate();
-    const namedAll = this.store.namedTables(ds.summary.datasetId);
-    const named = new Map(plan.analysis.namedResults.map((n) => [n, namedAll.get(n)!] as [string, string]).filter(([, t]) => t));
+    const named = this.store.holdNamed(ds.summary.datasetId, plan.analysis.namedResults);
     const total = this.engine.roughRows(ds, plan);
     let scanned = 0;
     ctx.progress(0, total, "Scanning");
-    const report = await this.engine.run(ds, plan, table, named, {
-      signal: ctx.signal,
-      onRows: (n) => {
-        scanned += n;
-        ctx.progress(scanned, Math.max(total, scanned), "Scanning");
-      },
-      onSql: () => ctx.progress(scanned, scanned, "Running SQL"),
-    });
+    let report;
+    try {
+      report = await this.engine.run(ds, plan, table, named.tables, {
+        signal: ctx.signal,
+        onRows: (n) => {
+          scanned += n;
+          ctx.progress(scanned, Math.max(total, scanned), "Scanning");
+        },
+        onSql: () => ctx.progress(scanned, scanned, "Running SQL"),
+      });
+    } finally {
+      named.release();
+    }
     if (ctx.signal.aborted) {
       // Cancelled after the SQL finished: nobody will receive this result, so drop it now.
       await this.drop(table);
@@ -126,13 +144,16 @@ export class QueryService implements QueryApi {
     }
     const conn = await this.engine.connect();
     let summary: QuerySummary;
+    let evicted: string[];
     try {
-      const qualified = `${RESULTS_SCHEMA}.${quoteIdent(table)}`;
+      const qualified = qualifiedName(RESULTS_SCHEMA, table);
       const head = await conn.runAndReadAll(`SELECT * FROM ${qualified} LIMIT 0`);
       const count = await conn.runAndReadAll(`SELECT count(*)::DOUBLE FROM ${qualified}`);
       const rowCount = Number(count.getRows()[0][0]);
       const columns = describeColumns(head.columnNames(), head.columnTypes());
-      this.store.add({ id, table, datasetId: ds.summary.datasetId, name, columns, rowCount, released: false });
+      const sizing = rowSizing(head.columnNames(), head.columnTypes());
+      const bytes = await tableBytes(conn, qualified, sizing, rowCount);
+      evicted = this.store.add({ id, table, datasetId: ds.summary.datasetId, name, columns, rowCount, bytes, sizing });
       summary = {
         resultId: id,
         name,
@@ -146,6 +167,7 @@ export class QueryService implements QueryApi {
     } finally {
       conn.closeSync();
     }
+    for (const t of evicted) await this.drop(t);
     if (name) await this.drop(this.store.setName(ds.summary.datasetId, name, id));
     ctx.progress(scanned, scanned, "Done");
     return summary;
@@ -155,7 +177,7 @@ export class QueryService implements QueryApi {
     if (!table) return;
     const conn = await this.engine.connect();
     try {
-      await conn.run(`DROP TABLE IF EXISTS ${RESULTS_SCHEMA}.${quoteIdent(table)}`);
+      await conn.run(`DROP TABLE IF EXISTS ${qualifiedName(RESULTS_SCHEMA, table)}`);
     } finally {
       conn.closeSync();
     }

@@ -1,7 +1,12 @@
+/** What kind of values a column holds, for display (alignment, widths) and for choosing plots and filters. */
+export type ColumnTypeKind = "int" | "float" | "string" | "bool" | "list" | "binary" | "temporal" | "struct" | "other";
+
 export interface ColumnInfo {
   name: string;
-  /** Arrow type as Arrow prints it, e.g. `Uint32`, `Utf8`, `FixedSizeList[2]<Float32>`. */
+  /** Arrow type as Arrow prints it, e.g. `Uint32`, `Utf8`, `FixedSizeList[2]<Float32>`: for people to read. */
   type: string;
+  /** The type's kind: what code should branch on, never the printed `type`. */
+  kind: ColumnTypeKind;
   nullable: boolean;
 }
 

@@ -60,8 +60,12 @@ export interface QueryApi {
    */
   start(req: { datasetId: string; sql: string; name?: string | null; confirmed?: boolean }): Promise<Result<{ jobId: string }>>;
   preview(req: { datasetId: string; sql: string }): Promise<Result<QueryPreview>>;
-  /** At most 5,000 rows per page. */
+  /** At most MAX_PAGE_ROWS rows and about MAX_PAGE_BYTES per page: wide rows give fewer rows than asked (numRows says how many; a row larger than the cap comes alone). */
   page(req: { resultId: string; offset: number; limit: number }): Promise<Result<RowPage>>;
-  export(req: { resultId: string; format: ExportFormat; path: string }): Promise<Result<{ path: string; bytes: number }>>;
+  /**
+   * Writes the result to `path` (absolute) as CSV or Parquet. An existing file is replaced only with `overwrite:
+   * true`; otherwise EXPORT_TARGET_EXISTS (the renderer asks "Replace?" and calls again).
+   */
+  export(req: { resultId: string; format: ExportFormat; path: string; overwrite?: boolean }): Promise<Result<{ path: string; bytes: number }>>;
   release(req: { resultId: string }): Promise<Result<null>>;
 }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { arrow } from "../../../main/services/arrow";
 import { analyzeQuery, type Analysis } from "../../../main/services/query/analyze";
 import { catalogTable, type Catalog } from "../../../main/services/query/catalog";
-import { parseSql, positionAt, withoutStatementTerminators } from "../../../main/services/query/parse";
+import { createTableAs } from "../../../main/services/query/execute";
+import { parseSql, positionAt } from "../../../main/services/query/parse";
 import { andOf, LANCE, renderPred } from "../../../main/services/query/pushdown";
 import { type AppFailure } from "../../../shared/result";
 
@@ -109,8 +110,24 @@ describe("parse helpers", () => {
     expect(positionAt("'é€'\nx", 5)).toEqual({ line: 2, column: 1, offset: 6 });
   });
 
-  it("drops statement terminators but not semicolons in strings or comments", () => {
-    expect(withoutStatementTerminators("SELECT ';' -- x;\n;")).toBe("SELECT ';' -- x;\n ");
-    expect(withoutStatementTerminators('SELECT "a;b" /* ; */ ;')).toBe('SELECT "a;b" /* ; */  ');
+  it("runs a query into a table through DuckDB's own statement splitting: `;` in strings, quotes and comments stays", async () => {
+    const cases: [string, string, unknown][] = [
+      ["SELECT E'\\';' AS x", "x", "';"],
+      ["SELECT E'\\';' AS x;", "x", "';"],
+      ["SELECT E'a\\'b;c' AS x ; ;", "x", "a'b;c"],
+      ["SELECT $$a;b$$ AS x ;  ; ", "x", "a;b"],
+      ["SELECT $tag$ ; $$ ; $tag$ AS x;", "x", " ; $$ ; "],
+      ['SELECT 1 AS "a;b"; -- the end;', "a;b", 1],
+      ["SELECT 'x' AS y -- a comment; no newline", "y", "x"],
+      ["SELECT 'x' /* ; */ AS y; /* ; */ ;", "y", "x"],
+      ["SELECT ';' AS z -- x;\n;", "z", ";"],
+    ];
+    for (const [sql, column, expected] of cases) {
+      await createTableAs(conn, "split_test", sql);
+      const reader = await conn.runAndReadAll("SELECT * FROM split_test");
+      expect([reader.columnNames(), reader.getRowsJS()], sql).toEqual([[column], [[expected]]]);
+    }
+    const e = await createTableAs(conn, "split_test", "SELECT 1; SELECT 2").catch((x: AppFailure) => x);
+    expect((e as AppFailure).appError?.code).toBe("QUERY_INVALID");
   });
 });

@@ -5,6 +5,7 @@ import path from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppFailure } from "../../../shared/result";
+import { UsageError } from "../../../main/commands/args";
 import { queryCommand } from "../../../main/commands/query";
 import { PROJECT_ROOT } from "../../fixtures/pbmc";
 import { writeFixture } from "./helpers";
@@ -68,6 +69,40 @@ describe("query command", () => {
     expect(e).toBeInstanceOf(AppFailure);
     expect((e as AppFailure).appError.code).toBe("QUERY_INVALID");
     expect((e as AppFailure).message).toMatch(/Unknown column "nope".*line 1, column 8/);
+  });
+});
+
+describe("query --out and --allow-dir", () => {
+  it("writes CSV or Parquet by the file's extension, and refuses an existing file without --force", async () => {
+    const csv = path.join(fixture.dir, "cli-out.csv");
+    expect(await capture([fixture.root, SQL, "--out", csv])).toMatch(/^Wrote 3 rows to .*cli-out\.csv \(\d+ B\)\n$/);
+    expect(await fs.readFile(csv, "utf8")).toBe("cell_type,n,lo\nB,20,412.0\nDC,20,751.0\nNK,20,604.0\n");
+    const e = await capture([fixture.root, "SELECT 1 AS x", "--out", csv]).catch((x: unknown) => x);
+    expect((e as AppFailure).appError.code).toBe("EXPORT_TARGET_EXISTS");
+    expect((e as AppFailure).message).toContain(csv);
+    expect(await fs.readFile(csv, "utf8")).toMatch(/^cell_type,n,lo\n/);
+    await capture([fixture.root, "SELECT 1 AS x", "--out", csv, "--force"]);
+    expect(await fs.readFile(csv, "utf8")).toBe("x\n1\n");
+    const parquet = path.join(fixture.dir, "cli-out.parquet");
+    await capture([fixture.root, SQL, `--out=${parquet}`]);
+    expect((await fs.readFile(parquet)).subarray(0, 4).toString()).toBe("PAR1");
+    await expect(capture([fixture.root, SQL, "--out", path.join(fixture.dir, "x.txt")])).rejects.toThrow(UsageError);
+    await expect(capture([fixture.root, SQL, "--force"])).rejects.toThrow(UsageError);
+  });
+
+  it("reads files only in folders given with --allow-dir (repeatable)", async () => {
+    const a = path.join(fixture.dir, "dir-a");
+    const b = path.join(fixture.dir, "dir-b");
+    await fs.mkdir(a, { recursive: true });
+    await fs.mkdir(b, { recursive: true });
+    await fs.writeFile(path.join(a, "a.csv"), "k\n1\n");
+    await fs.writeFile(path.join(b, "b.csv"), "k\n2\n");
+    const sql = `SELECT k FROM read_csv('${a}/a.csv') UNION ALL SELECT k FROM read_csv('${b}/b.csv') ORDER BY 1`;
+    const refused = await capture([fixture.root, sql, "--format", "csv"]).catch((x: unknown) => x);
+    expect((refused as AppFailure).appError.code).toBe("QUERY_INVALID");
+    expect((refused as AppFailure).message).toMatch(/^SQL cannot read files/);
+    expect(await capture([fixture.root, sql, "--format", "csv", "--allow-dir", a, `--allow-dir=${b}`])).toBe("k\n1\n2\n");
+    await expect(capture([fixture.root, sql, "--allow-dir", path.join(fixture.dir, "absent")])).rejects.toThrow(UsageError);
   });
 });
 

@@ -239,6 +239,53 @@ describe("errors point at the problem", () => {
     const { rows } = await run(q.env, "SELECT COUNT(*) FROM cells; -- all of them");
     expect(rows).toEqual([[160]]);
   });
+
+  it("keeps semicolons inside E'' strings, dollar quotes and quoted names", async () => {
+    expect((await run(q.env, "SELECT E'\\';' AS x")).rows).toEqual([["';"]]);
+    expect((await run(q.env, "SELECT $$;$$ AS x, cell_type AS \"a;b\" FROM cells WHERE cell_type = E'B;' ; -- ;")).rows).toEqual([]);
+  });
+
+});
+
+describe("running a plan", () => {
+  it("does not change the plan it runs, even when it widens a scan for a column the analysis missed", async () => {
+    const ds = q.env.datasets.get(q.env.datasetId);
+    const plan = await q.env.query.engine.plan(ds, "SELECT cell_type, nCount_RNA FROM cells WHERE cell_type = 'B'", []);
+    // As if the analysis had missed nCount_RNA: the run must find it missing and read cells whole.
+    const needs = plan.analysis.tables.get("cells")!;
+    needs.columns.delete("nCount_RNA");
+    const before = { columns: [...needs.columns].sort(), allColumns: needs.allColumns, tables: [...plan.analysis.tables.keys()] };
+    const conn = await q.env.query.engine.connect();
+    try {
+      const report = await q.env.query.engine.run(ds, plan, "plan_test", new Map(), { signal: new AbortController().signal, onRows: () => undefined });
+      expect(report.scans.find((s) => s.table === "cells")!.columns).toContain("nCount_RNA");
+      expect((await conn.runAndReadAll("SELECT count(*)::INTEGER FROM results.plan_test")).getRows()).toEqual([[20]]);
+      await conn.run("DROP TABLE results.plan_test");
+    } finally {
+      conn.closeSync();
+    }
+    const after = plan.analysis.tables.get("cells")!;
+    expect(after).toBe(needs);
+    expect({ columns: [...after.columns].sort(), allColumns: after.allColumns, tables: [...plan.analysis.tables.keys()] }).toEqual(before);
+  });
+
+  it("reads a table unfiltered only when Lance refuses the pushed predicate", async () => {
+    const ds = q.env.datasets.get(q.env.datasetId);
+    const plan = await q.env.query.engine.plan(ds, "SELECT COUNT(*) FROM cells WHERE cell_type = 'B'", []);
+    // A predicate Lance cannot resolve (a number against a list column): planning it fails, so the scan goes unfiltered.
+    plan.analysis.tables.get("cells")!.refs[0].preds = [{ op: "cmp", column: "X_umap", cmp: "=", value: { kind: "number", value: 1 } }];
+    const conn = await q.env.query.engine.connect();
+    try {
+      const report = await q.env.query.engine.run(ds, plan, "refused_test", new Map(), { signal: new AbortController().signal, onRows: () => undefined });
+      const cells = report.scans.find((s) => s.table === "cells")!;
+      expect(cells.filter).toBeNull();
+      expect(cells.rowsScanned).toBe(160);
+      expect((await conn.runAndReadAll("SELECT * FROM results.refused_test")).getRowsJS()).toEqual([[20n]]);
+      await conn.run("DROP TABLE results.refused_test");
+    } finally {
+      conn.closeSync();
+    }
+  });
 });
 
 describe("cost preview and confirmation", () => {

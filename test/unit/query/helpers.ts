@@ -99,9 +99,12 @@ export async function run(env: Env, sql: string, extra: { name?: string } = {}):
 
 export async function allRows(env: Env, summary: QuerySummary): Promise<unknown[][]> {
   const rows: unknown[][] = [];
-  for (let offset = 0; offset < summary.rowCount; offset += 5000) {
+  // A page may hold fewer rows than asked (wide rows): continue from what came.
+  for (let offset = 0; offset < summary.rowCount; ) {
     const page = value(await env.query.page({ resultId: summary.resultId, offset, limit: 5000 }));
+    if (page.numRows === 0) throw new Error(`empty page at ${offset} of ${summary.rowCount}`);
     rows.push(...decodeRows(page.arrow));
+    offset += page.numRows;
   }
   return rows;
 }

@@ -1,0 +1,106 @@
+/**
+ * What a query will read before it runs: rows and bytes per scan (exact counts on small local tables, rules of
+ * thumb otherwise), and whether it is over the confirmation threshold.
+ */
+import type { QueryPreview, ScanEstimate } from "../../../shared/ipc/contract";
+import type { Analysis, TableNeeds } from "./analyze";
+import { scanColumns, type DatasetTables } from "./dataset-tables";
+import type { QueryPlan } from "./engine";
+import { rowBytes, selectivity } from "./estimate";
+import { andOf, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
+
+export interface EstimateOptions {
+  /** Estimated bytes above which a query needs `confirmed: true`: local datasets. */
+  confirmBytes?: number;
+  /** Same, for remote datasets (hf://, s3://). */
+  confirmBytesRemote?: number;
+  /** Tables up to this many rows are counted exactly (countRows with the filter) for previews, when local. */
+  exactCountRows?: number;
+}
+
+const DEFAULT_CONFIRM = 2 * 1024 ** 3;
+const DEFAULT_CONFIRM_REMOTE = 256 * 1024 ** 2;
+
+function threshold(tables: DatasetTables, options: EstimateOptions): number {
+  return tables.remote ? (options.confirmBytesRemote ?? DEFAULT_CONFIRM_REMOTE) : (options.confirmBytes ?? DEFAULT_CONFIRM);
+}
+
+/** The fraction of a table's rows a predicate keeps: counted by Lance when `exact`, else guessed. */
+async function fraction(tables: DatasetTables, table: string, pred: Pred | null, exact: boolean): Promise<number> {
+  if (!pred) return 1;
+  const rows = tables.rows(table);
+  const filter = renderPred(pred, LANCE);
+  if (exact && filter && rows > 0) {
+    try {
+      return (await tables.lance(table).countRows(filter)) / rows;
+    } catch {
+      // An estimate only: fall through to the rule of thumb.
+    }
+  }
+  return selectivity(pred, tables.idRanges());
+}
+
+export async function previewQuery(tables: DatasetTables, plan: QueryPlan, options: EstimateOptions): Promise<QueryPreview> {
+  const exactMax = options.exactCountRows ?? 5_000_000;
+  const exact = (table: string) => !tables.remote && tables.rows(table) <= exactMax;
+  const scans: ScanEstimate[] = [];
+  for (const needs of plan.analysis.tables.values()) {
+    const name = needs.table.name;
+    let frac = 0;
+    for (const ref of needs.refs) {
+      let f = await fraction(tables, name, andOf(ref.preds), exact(name));
+      for (const link of ref.links) {
+        const src = plan.analysis.refs.get(link.sourceRefId)!;
+        f *= await fraction(tables, src.table, andOf(src.preds), exact(src.table));
+      }
+      frac = Math.min(1, frac + f);
+    }
+    const columns = scanColumns(needs).map((c) => c.name);
+    const estimatedRows = Math.round(tables.rows(name) * frac);
+    scans.push({
+      table: name,
+      columns,
+      filter: describeFilter(needs, plan.analysis),
+      estimatedRows,
+      estimatedBytes: Math.round(estimatedRows * rowBytes(await tables.widths(needs), columns)),
+    });
+  }
+  const estimatedRows = scans.reduce((s, x) => s + x.estimatedRows, 0);
+  const estimatedBytes = scans.reduce((s, x) => s + x.estimatedBytes, 0);
+  return { scans, estimatedRows, estimatedBytes, needsConfirmation: estimatedBytes > threshold(tables, options), namedResults: plan.analysis.namedResults };
+}
+
+/** Whether a query could be over the confirmation threshold at all: reading every row of what it needs. */
+export async function mayNeedConfirmation(tables: DatasetTables, plan: QueryPlan, options: EstimateOptions): Promise<boolean> {
+  let upper = 0;
+  for (const needs of plan.analysis.tables.values()) {
+    upper += tables.rows(needs.table.name) * rowBytes(await tables.widths(needs), scanColumns(needs).map((c) => c.name));
+  }
+  return upper > threshold(tables, options);
+}
+
+/** A cheap row estimate (no counting) for progress totals. */
+export function roughRows(tables: DatasetTables, plan: QueryPlan): number {
+  let total = 0;
+  for (const needs of plan.analysis.tables.values()) {
+    const own = orOfRefs(needs.refs.map((r) => andOf(r.preds)));
+    total += tables.rows(needs.table.name) * selectivity(own, tables.idRanges());
+  }
+  return Math.round(total);
+}
+
+/** The pushed filter as the preview shows it; ids that come from a cells/genes filter show as `col IN <...>`. */
+function describeFilter(needs: TableNeeds, analysis: Analysis): string | null {
+  const parts: (string | null)[] = needs.refs.map((ref) => {
+    const own = ref.preds.length ? renderPred(andOf(ref.preds)!, LANCE) : null;
+    const derived = ref.links
+      .map((l) => ({ l, src: analysis.refs.get(l.sourceRefId)! }))
+      .filter(({ src }) => src.preds.length > 0)
+      .map(({ l, src }) => `\`${l.column}\` IN <${l.sourceColumn} of ${src.table} where ${renderPred(andOf(src.preds)!, LANCE)}>`);
+    const all = [own, ...derived].filter((x): x is string => Boolean(x));
+    return all.length ? all.join(" AND ") : null;
+  });
+  if (parts.some((p) => p === null)) return null;
+  const unique = [...new Set(parts as string[])];
+  return unique.length === 1 ? unique[0] : unique.map((p) => `(${p})`).join(" OR ");
+}
