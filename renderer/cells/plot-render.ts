@@ -89,13 +89,13 @@ function renderDotCanvas(spec: PlotSpec, data: PlotData, width: number, common: 
     color: colors ? { domain: colorDomain, legend: true, type: categorical ? "categorical" : "linear" } : undefined,
     marks: [Plot.frame({ stroke: "#e5e7eb" })],
   });
-  const svg = element instanceof SVGSVGElement ? element : (element.querySelector("svg:not([class$='-swatches']):last-of-type") as SVGSVGElement | null) ?? element.querySelector("svg");
+  const svg = plotSvg(element);
   const plotWithScales = element as unknown as { scale(name: string): { apply(v: unknown): unknown } | undefined };
   const sx = plotWithScales.scale("x");
   const sy = plotWithScales.scale("y");
   const sc = colors ? plotWithScales.scale("color") : undefined;
-  const w = Number(svg?.getAttribute("width") ?? width);
-  const h = Number(svg?.getAttribute("height") ?? 420);
+  const w = Number(svg.getAttribute("width") ?? width);
+  const h = Number(svg.getAttribute("height") ?? 420);
   const ratio = window.devicePixelRatio || 1;
   const canvas = document.createElement("canvas");
   canvas.width = Math.round(w * ratio);
@@ -126,20 +126,28 @@ export function mountPlot(host: HTMLElement, rendered: RenderedPlot | null): Ren
   wrap.className = "plot-stack";
   wrap.append(rendered.element);
   if (rendered.canvas) {
-    plotSvg(rendered).after(rendered.canvas);
+    plotSvg(rendered.element).after(rendered.canvas);
     rendered.canvas.className = "plot-canvas";
   }
   host.append(wrap);
   return rendered;
 }
 
-function plotSvg(rendered: RenderedPlot): SVGSVGElement {
-  return (rendered.element instanceof SVGSVGElement ? rendered.element : rendered.element.querySelector("svg:last-of-type")) as SVGSVGElement;
+/**
+ * The plot's own svg. With a legend or a title Plot returns a <figure> holding the legends first (a colour ramp is
+ * an svg, each categorical swatch an svg inside a span) and the plot's svg after them, as its last svg child.
+ */
+function plotSvg(element: HTMLElement | SVGSVGElement): SVGSVGElement {
+  if (element instanceof SVGSVGElement) return element;
+  const own = [...element.children].filter((el): el is SVGSVGElement => el instanceof SVGSVGElement).at(-1);
+  if (!own) throw new Error("Plot returned a figure without its svg");
+  return own;
 }
+
 
 /** The figure as a standalone SVG string; a canvas layer is embedded as an image over the plot's frame. */
 export function toSvgString(rendered: RenderedPlot): string {
-  const svg = plotSvg(rendered);
+  const svg = plotSvg(rendered.element);
   const clone = svg.cloneNode(true) as SVGSVGElement;
   clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
   if (rendered.canvas) {
