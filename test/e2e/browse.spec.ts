@@ -2,11 +2,14 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { loadPbmc } from "../fixtures/pbmc";
 import { snapshotTree } from "../fixtures/tree-snapshot";
+import { useAppServer } from "./app-server";
 import { startCliServer } from "./server";
 import { env, openApp, openDataset, screenshot } from "./helpers";
 
+const app = useAppServer();
+
 test("opens a dataset from the path field and shows its tables, columns, row counts and config", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, app.url);
   await expect(page.getByTestId("start-screen")).toBeVisible();
   await screenshot(page, "01-start-screen");
   await openDataset(page, env("E2E_PBMC"));
@@ -41,7 +44,7 @@ test("scrolls the expression grid of a 1.1M-row table past row 100,000, paging r
     total += src.genes.length;
     src.genes.forEach((g, k) => flat.push(`${c}|${g}|${src.values[k]}`));
   }
-  await openApp(page);
+  await openApp(page, app.url);
   await openDataset(page, env("E2E_BIG"));
   await page.getByTestId("table-expression").getByTitle("Browse expression").click();
   const grid = page.getByTestId("data-grid");
@@ -76,7 +79,7 @@ test("scrolls the expression grid of a 1.1M-row table past row 100,000, paging r
 });
 
 test("a broken dataset shows an error that names the problem and the path", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, app.url);
   await page.getByTestId("open-path").fill(env("E2E_NO_CONFIG"));
   await page.getByTestId("open-button").click();
   const error = page.getByTestId("error");
@@ -99,7 +102,7 @@ test("a broken dataset shows an error that names the problem and the path", asyn
 test("browsing a dataset changes no byte of it", async ({ page }) => {
   const root = env("E2E_PBMC");
   const before = await snapshotTree(root);
-  await openApp(page);
+  await openApp(page, app.url);
   await openDataset(page, root);
   for (const t of ["expression", "genes", "cells"]) {
     await page.getByTestId(`table-${t}`).getByTitle(`Browse ${t}`).click();
@@ -109,7 +112,7 @@ test("browsing a dataset changes no byte of it", async ({ page }) => {
 });
 
 test("serve DATASET opens that dataset at start, and refuses requests without the token", async ({ page }) => {
-  const server = await startCliServer([env("E2E_PBMC")], { SLAFWB_USER_DATA: env("E2E_USER_DATA") });
+  const server = await startCliServer([env("E2E_PBMC")], { SLAFWB_USER_DATA: path.join(app.dir, "user-data-2") });
   try {
     const res = await fetch(server.url.replace(/\?token=.*/, ""));
     expect(res.status).toBe(401);

@@ -2,11 +2,14 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { DATA_DIR } from "../fixtures/pbmc";
-import { env, openApp, screenshot } from "./helpers";
+import { useAppServer } from "./app-server";
+import { openApp, screenshot } from "./helpers";
+
+const app = useAppServer();
 
 test("converts an h5ad in the Convert dialog, shows progress, and opens the result", async ({ page }) => {
-  const output = path.join(env("E2E_DIR"), "converted-pbmc3k.slaf");
-  await openApp(page);
+  const output = path.join(app.dir, "converted-pbmc3k.slaf");
+  await openApp(page, app.url);
   await page.getByTestId("convert-button").click();
   const dialog = page.getByTestId("convert-dialog");
   await dialog.getByTestId("convert-input").fill(path.join(DATA_DIR, "pbmc3k.h5ad"));
@@ -36,7 +39,7 @@ test("converts an h5ad in the Convert dialog, shows progress, and opens the resu
 });
 
 test("the start screen's demo builds PBMC 3k and opens its starter notebook", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, app.url);
   await page.getByTestId("demo-button").click();
   await expect(page.getByTestId("notebook")).toBeVisible();
   await expect(page.getByTestId("sidebar")).toContainText("160 cells × 8,674 genes");

@@ -1,9 +1,11 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { tempDir, writePbmcSlaf } from "../fixtures/slaf-fixture";
-import { startCliServer } from "./server";
 
-/** Fixtures (real PBMC data as SLAF, a larger table, broken datasets) and one server for the whole run. */
+/**
+ * Read-only fixtures for the whole run (real PBMC data as SLAF, a larger table, broken datasets). Servers and user
+ * data are per spec file (app-server.ts); tests write only into their own spec's folder.
+ */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const dir = await tempDir("slafwb-e2e-");
   const pbmc = path.join(dir, "pbmc3k.slaf");
@@ -16,19 +18,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   await fs.cp(pbmc, badJson, { recursive: true });
   await fs.writeFile(path.join(badJson, "config.json"), '{"format_version": "0.5", "tables": ');
 
-  const userData = path.join(dir, "user-data");
-  const server = await startCliServer([], { SLAFWB_USER_DATA: userData });
-  Object.assign(process.env, {
-    E2E_DIR: dir,
-    E2E_URL: server.url,
-    E2E_PBMC: pbmc,
-    E2E_BIG: big,
-    E2E_NO_CONFIG: noConfig,
-    E2E_BAD_JSON: badJson,
-    E2E_USER_DATA: userData,
-  });
+  Object.assign(process.env, { E2E_DIR: dir, E2E_PBMC: pbmc, E2E_BIG: big, E2E_NO_CONFIG: noConfig, E2E_BAD_JSON: badJson });
   return async () => {
-    await server.stop();
     await fs.rm(dir, { recursive: true, force: true });
   };
 }

@@ -2,13 +2,14 @@ import path from "node:path";
 import { expect, type Page } from "@playwright/test";
 import { PROJECT_ROOT } from "../fixtures/pbmc";
 
+/** Fixture paths set by global-setup.ts (read-only datasets shared by all specs). */
 export const env = (name: string): string => {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run through playwright.config.ts`);
   return v;
 };
 
-export async function openApp(page: Page, url = env("E2E_URL")): Promise<void> {
+export async function openApp(page: Page, url: string): Promise<void> {
   await page.goto(url);
   await expect(page.locator('[data-app-state="ready"]')).toBeVisible();
 }

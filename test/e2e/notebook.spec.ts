@@ -1,58 +1,13 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { expect, test, type Locator, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { parseNotebook } from "../../shared/notebook/format";
+import { useAppServer } from "./app-server";
 import { env, openApp, openDataset, screenshot } from "./helpers";
+import { addPlot, addSqlCellAtEnd, newNotebook, openDemoNotebook as openDemoAt, runNamedSql, typeSql } from "./notebook-helpers";
 
-async function openDemoNotebook(page: Page): Promise<void> {
-  await openApp(page);
-  await page.getByTestId("demo-button").click();
-  await expect(page.getByTestId("notebook")).toBeVisible();
-  await expect(page.getByTestId("sql-cell").first()).toBeVisible();
-}
-
-/** A new, unsaved notebook on the open dataset, so a test's edits never reach the shared starter file. */
-async function newNotebook(page: Page): Promise<void> {
-  await page.getByRole("button", { name: "New", exact: true }).click();
-  await expect(page.getByTestId("notebook-name")).toHaveText("Untitled notebook");
-  await expect(page.getByTestId("sql-cell")).toHaveCount(1);
-}
-
-/** Replaces the text of a SQL cell by typing into its Monaco editor, as a user would. */
-async function typeSql(cell: Locator, sql: string): Promise<void> {
-  const editor = cell.getByTestId("sql-editor");
-  await editor.locator(".view-lines").click();
-  await cell.page().keyboard.press("ControlOrMeta+A");
-  await cell.page().keyboard.press("Delete");
-  await cell.page().keyboard.type(sql, { delay: 5 });
-  await cell.page().keyboard.press("Escape"); // close any suggestion widget
-}
-
-/** Adds a plot cell at the end, drawing `source` with the given mark and channels, from the form. */
-async function addPlot(page: Page, source: string, choices: Record<string, string>): Promise<Locator> {
-  await page.locator(".adder").last().getByRole("button", { name: "+ Plot" }).click();
-  const plot = page.getByTestId("plot-cell").last();
-  await plot.getByTestId("plot-source").selectOption(source);
-  for (const [field, value] of Object.entries(choices)) await plot.getByTestId(`plot-${field}`).selectOption(value);
-  return plot;
-}
-
-/** Adds a SQL cell at the end, names it, types the query and runs it in place (Ctrl/Cmd+Enter). */
-async function runNamedSql(page: Page, name: string, sql: string): Promise<Locator> {
-  const cell = await addSqlCellAtEnd(page);
-  await cell.getByTestId("cell-name").fill(name);
-  await cell.getByTestId("cell-name").press("Enter");
-  await typeSql(cell, sql);
-  await page.keyboard.press("ControlOrMeta+Enter");
-  return cell;
-}
-
-async function addSqlCellAtEnd(page: Page): Promise<Locator> {
-  const before = await page.getByTestId("sql-cell").count();
-  await page.locator(".adder").last().getByRole("button", { name: "+ SQL" }).click();
-  await expect(page.getByTestId("sql-cell")).toHaveCount(before + 1);
-  return page.getByTestId("sql-cell").last();
-}
+const app = useAppServer();
+const openDemoNotebook = (page: Page) => openDemoAt(page, app.url);
 
 test("the demo's starter notebook runs: results, scans and plots", async ({ page }) => {
   await openDemoNotebook(page);
@@ -94,7 +49,7 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
   await expect(cell.getByTestId("data-grid").locator('[data-row="0"]')).toContainText("20");
 
   // Export the result, as CSV and as Parquet.
-  const csvPath = path.join(env("E2E_DIR"), "exports", "per_type.csv");
+  const csvPath = path.join(app.dir, "exports", "per_type.csv");
   await fs.mkdir(path.dirname(csvPath), { recursive: true });
   await cell.getByRole("button", { name: "CSV" }).click();
   await page.getByTestId("path-prompt-input").fill(csvPath);
@@ -103,7 +58,7 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
   const csv = (await fs.readFile(csvPath, "utf8")).trim().split("\n");
   expect(csv[0]).toBe("cell_type,mean_umis,n");
   expect(csv).toHaveLength(9);
-  const parquetPath = path.join(env("E2E_DIR"), "exports", "per_type.parquet");
+  const parquetPath = path.join(app.dir, "exports", "per_type.parquet");
   await cell.getByRole("button", { name: "Parquet" }).click();
   await page.getByTestId("path-prompt-input").fill(parquetPath);
   await page.getByTestId("path-prompt-confirm").click();
@@ -114,7 +69,7 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
   await expect(plot.getByTestId("plot-figure").locator("svg rect").nth(7)).toBeVisible();
   await screenshot(page, "09-typed-query-and-plot");
 
-  const target = path.join(env("E2E_DIR"), "saved", "my-analysis.slafnb.md");
+  const target = path.join(app.dir, "saved", "my-analysis.slafnb.md");
   await page.getByTestId("save-as-notebook").click();
   await page.getByTestId("path-prompt-input").fill(target);
   await page.getByTestId("path-prompt-confirm").click();
@@ -162,7 +117,7 @@ test("a syntax error is marked in the editor; a long query can be cancelled", as
 });
 
 test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PNG", async ({ page }) => {
-  await openApp(page);
+  await openApp(page, app.url);
   await openDataset(page, env("E2E_BIG"));
   await page.getByTestId("nav-notebook").click();
   await expect(page.getByTestId("sql-cell").first()).toBeVisible();
@@ -225,27 +180,23 @@ test("completion offers the dataset's tables and columns; a named result is quer
 
 test("a notebook changed on disk reloads, or asks first when there are unsaved edits", async ({ page }) => {
   await openDemoNotebook(page);
-  const file = path.join(env("E2E_USER_DATA"), "notebooks", "pbmc3k.slafnb.md");
+  const file = path.join(app.userData, "notebooks", "pbmc3k.slafnb.md");
   const original = await fs.readFile(file, "utf8");
-  try {
-    await page.locator(".autosave input").uncheck();
-    await fs.writeFile(file, `${original}\nAdded from another editor.\n`);
-    await expect(page.getByTestId("notebook")).toContainText("Added from another editor.");
-    await expect(page.getByTestId("notebook-conflict")).toHaveCount(0);
+  await page.locator(".autosave input").uncheck();
+  await fs.writeFile(file, `${original}\nAdded from another editor.\n`);
+  await expect(page.getByTestId("notebook")).toContainText("Added from another editor.");
+  await expect(page.getByTestId("notebook-conflict")).toHaveCount(0);
 
-    const cell = await addSqlCellAtEnd(page);
-    await typeSql(cell, "SELECT 42 AS answer");
-    await expect(page.getByTestId("dirty-marker")).toBeVisible();
-    await fs.writeFile(file, `${original}\nChanged again outside.\n`);
-    await expect(page.getByTestId("notebook-conflict")).toBeVisible();
-    await screenshot(page, "12-notebook-conflict");
-    await page.getByTestId("notebook-conflict").getByRole("button", { name: "Reload from disk" }).click();
-    await expect(page.getByTestId("notebook")).toContainText("Changed again outside.");
-    await expect(page.getByTestId("notebook")).not.toContainText("SELECT 42 AS answer");
-    await expect(page.getByTestId("dirty-marker")).toHaveCount(0);
-  } finally {
-    await fs.writeFile(file, original);
-  }
+  const cell = await addSqlCellAtEnd(page);
+  await typeSql(cell, "SELECT 42 AS answer");
+  await expect(page.getByTestId("dirty-marker")).toBeVisible();
+  await fs.writeFile(file, `${original}\nChanged again outside.\n`);
+  await expect(page.getByTestId("notebook-conflict")).toBeVisible();
+  await screenshot(page, "12-notebook-conflict");
+  await page.getByTestId("notebook-conflict").getByRole("button", { name: "Reload from disk" }).click();
+  await expect(page.getByTestId("notebook")).toContainText("Changed again outside.");
+  await expect(page.getByTestId("notebook")).not.toContainText("SELECT 42 AS answer");
+  await expect(page.getByTestId("dirty-marker")).toHaveCount(0);
 });
 
 test("cells can be added, written in Markdown, moved and deleted", async ({ page }) => {
