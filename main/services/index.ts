@@ -10,6 +10,7 @@ import { JobService } from "./jobs/service";
 import { NotebookService } from "./notebooks/service";
 import { QueryService } from "./query/service";
 import { resourcePath } from "./resources";
+import { defaultSettings, settingsPath, type AppSettings } from "./settings";
 
 export interface ServiceOptions {
   info: AppInfo;
@@ -17,6 +18,8 @@ export interface ServiceOptions {
   pickPath?: PickPath | null;
   /** Run conversions in this worker bundle (the app does; unit tests may run them inline). */
   convertWorker?: string | null;
+  /** From `<userDataDir>/settings.json` (loadSettings) plus command-line flags; defaults when absent. */
+  settings?: AppSettings;
 }
 
 export interface Services {
@@ -41,7 +44,12 @@ export function createServices(options: ServiceOptions): Services {
     refuseOutput: (output) => datasets.refuseWriteInside(output, "Cannot convert there"),
     workerFile: options.convertWorker,
   });
-  const query = new QueryService(datasets, jobs, { tempDir: path.join(userDataDir, "tmp") });
+  const settings = options.settings ?? defaultSettings();
+  const query = new QueryService(datasets, jobs, {
+    tempDir: path.join(userDataDir, "tmp"),
+    allowedDirectories: settings.sql.allowedDirectories,
+    fileAccessHint: `add the folder to "sql.allowedDirectories" in ${settingsPath(userDataDir)}${options.info.mode === "browser" ? " or start with --allow-dir FOLDER" : ""}, then reopen the app`,
+  });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
   const api = { app, datasets, jobs, query, convert, notebooks };
