@@ -7,6 +7,11 @@ export function dirOf(path: string): string {
   return i > 0 ? path.slice(0, i) : "";
 }
 
+/** The last part of a path. */
+export function baseName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+}
+
 export type PromptRequest = { title: string; initial: string; confirmLabel?: string; resolve: (path: string | null) => void };
 
 export type AskPath = (kind: "file" | "save", title: string, initial: string, confirmLabel?: string) => Promise<string | null>;

@@ -20,7 +20,15 @@ export class Rows {
     return tableRows(decodePage(r.value.arrow), summary.columns.map((c) => c.name));
   }
 
-  exportResult(summary: QuerySummary, format: ExportFormat, path: string): Promise<Result<{ path: string; bytes: number }>> {
-    return this.client.query.export({ resultId: summary.resultId, format, path });
+  /**
+   * Exports a result to `path`. An existing file is never replaced unasked: main refuses (EXPORT_TARGET_EXISTS),
+   * `replace(path)` asks the user, and only a yes writes over it. Null when the user said no.
+   */
+  async exportResult(summary: QuerySummary, format: ExportFormat, path: string, replace: (path: string) => Promise<boolean>): Promise<Result<{ path: string; bytes: number }> | null> {
+    const req = { resultId: summary.resultId, format, path };
+    const r = await this.client.query.export(req);
+    if (r.ok || r.error.code !== "EXPORT_TARGET_EXISTS") return r;
+    if (!(await replace(r.error.path ?? path))) return null;
+    return this.client.query.export({ ...req, overwrite: true });
   }
 }

@@ -46,3 +46,19 @@ test("the start screen's demo builds PBMC 3k and opens its starter notebook", as
   await expect(page.getByTestId("sql-cell").first()).toBeVisible();
   await expect(page.getByTestId("notebook-name")).toHaveText("pbmc3k.slafnb.md");
 });
+
+test("the Convert dialog is a modal: focus starts inside, Tab stays inside, Esc closes it and focus goes back", async ({ page }) => {
+  await openApp(page, app.url);
+  const opener = page.getByTestId("convert-button");
+  await opener.click();
+  const dialog = page.getByRole("dialog", { name: "Convert to SLAF" });
+  await expect(dialog).toHaveAttribute("aria-modal", "true");
+  await expect(dialog.getByTestId("convert-input")).toBeFocused();
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press(i % 3 === 2 ? "Shift+Tab" : "Tab");
+    expect(await dialog.evaluate((el) => el.contains(document.activeElement))).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await expect(opener).toBeFocused();
+});

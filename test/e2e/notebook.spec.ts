@@ -93,6 +93,42 @@ test("type a query in Monaco, run it, plot it, save, and reopen the same cells",
   await expect(page.getByTestId("cell-name").last()).toHaveValue("per_type");
 });
 
+test("export asks before replacing a file: Keep it leaves the first export, Replace writes over it", async ({ page }) => {
+  await openDemoNotebook(page);
+  await newNotebook(page);
+  const cell = await runNamedSql(page, "types", "SELECT cell_type FROM cells GROUP BY cell_type ORDER BY cell_type LIMIT 2");
+  await expect(cell).toHaveAttribute("data-state", "done");
+  const target = path.join(app.dir, "cell-types.csv");
+  const exportCsv = async () => {
+    await cell.getByRole("button", { name: "CSV" }).click();
+    await page.getByTestId("path-prompt-input").fill(target);
+    await page.getByTestId("path-prompt-confirm").click();
+  };
+  const lines = async () => (await fs.readFile(target, "utf8")).trim().split("\n").length;
+  await exportCsv();
+  await expect(cell).toContainText(new RegExp(`Saved [\\d.]+ [KM]?B to ${target}`));
+  expect(await lines()).toBe(3);
+
+  await typeSql(cell, "SELECT cell_type FROM cells GROUP BY cell_type ORDER BY cell_type LIMIT 5");
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await expect(cell.getByTestId("result-count")).toHaveText("5 rows");
+  await exportCsv();
+  const question = page.getByTestId("confirm-dialog");
+  await expect(question).toContainText("Replace cell-types.csv?");
+  await expect(question).toContainText(`${target} already exists`);
+  await expect(question.getByTestId("confirm-no")).toBeFocused();
+  await screenshot(page, "14-export-replace-question");
+  await question.getByTestId("confirm-no").click();
+  await expect(question).toHaveCount(0);
+  await expect(cell).toContainText(`Not exported: kept the existing ${target}`);
+  expect(await lines()).toBe(3);
+
+  await exportCsv();
+  await question.getByTestId("confirm-yes").click();
+  await expect(cell).toContainText(new RegExp(`Saved [\\d.]+ [KM]?B to ${target}`));
+  expect(await lines()).toBe(6);
+});
+
 test("a syntax error is marked in the editor; a long query can be cancelled", async ({ page }) => {
   await openDemoNotebook(page);
   await newNotebook(page);

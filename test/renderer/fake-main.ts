@@ -41,6 +41,8 @@ export class FakeMain {
   readonly cancelled: string[] = [];
   readonly started: { jobId: string; sql: string; name: string | null | undefined }[] = [];
   readonly writes: string[] = [];
+  /** Exported files: path → what was written. */
+  readonly exports = new Map<string, string>();
   /** Query jobs end by themselves; when false they run until `finish` or `cancel`. */
   autoFinish = true;
   /** `jobs.wait` answers "running" this many times per job before it waits for the end. */
@@ -104,6 +106,12 @@ export class FakeMain {
       this.jobs.set(jobId, { event, pollsLeft: this.runningPolls, ended, end });
       if (this.autoFinish) this.finish(jobId);
       return ok({ jobId });
+    };
+    c.query.export = async ({ resultId, format, path, overwrite }) => {
+      if (this.exports.has(path) && !overwrite) return err("EXPORT_TARGET_EXISTS", `${path} already exists`, { path });
+      const text = `${format} of ${resultId}`;
+      this.exports.set(path, text);
+      return ok({ path, bytes: text.length });
     };
     c.query.release = async ({ resultId }) => {
       this.released.push(resultId);
