@@ -1,8 +1,10 @@
 import { AppFailure } from "../../shared/result";
 import { convertFile, type ConvertProgress } from "../services/convert/convert";
-import { flagInt, parseArgs, UsageError } from "./args";
+import { claimProcessTempDir } from "../services/convert/stale";
+import { flagInt, flagString, parseArgs, UsageError } from "./args";
 
-export const CONVERT_USAGE = "slaf-workbench convert INPUT OUTPUT.slaf [--force] [--chunk-cells N] [--stats] [--json]";
+/** --matrix: which matrix fills expression (default: raw/X when it holds integer counts and X does not, else X). */
+export const CONVERT_USAGE = "slaf-workbench convert INPUT OUTPUT.slaf [--matrix X|raw|layer:NAME] [--keep-other-as-layer] [--force] [--chunk-cells N] [--stats] [--json]";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -43,19 +45,25 @@ export function peakRssMb(): number {
 }
 
 export async function convertCommand(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ["force", "stats", "json"]);
+  const args = parseArgs(argv, ["force", "stats", "json", "keep-other-as-layer"]);
   if (args.positionals.length !== 2) throw new UsageError("convert needs an INPUT and an OUTPUT path");
+  if (args.flags.get("matrix") === true) throw new UsageError("--matrix needs X, raw or layer:NAME");
   const [input, output] = args.positionals;
+  // Lance's own temp folders go into a folder of this process, which the next run removes if this one is killed.
+  claimProcessTempDir();
   const printer = progressPrinter("cells");
   const cancel = cancelOnSigint();
   try {
     const summary = await convertFile(input, output, {
       force: args.flags.has("force"),
+      matrix: flagString(args, "matrix"),
+      keepOtherAsLayer: args.flags.has("keep-other-as-layer"),
       chunkCells: flagInt(args, "chunk-cells"),
       signal: cancel.signal,
       onProgress: (p) => printer.update(p),
     });
     printer.done();
+    for (const n of summary.notes) process.stderr.write(`note: ${n}\n`);
     for (const w of summary.warnings) process.stderr.write(`warning: ${w}\n`);
     const rss = peakRssMb();
     if (args.flags.has("json")) {
@@ -64,7 +72,7 @@ export async function convertCommand(argv: string[]): Promise<void> {
     }
     const stats = args.flags.has("stats") ? `, peak RSS ${fmt(rss)} MB` : "";
     console.log(
-      `Converted ${fmt(summary.nCells)} cells × ${fmt(summary.nGenes)} genes (${fmt(summary.nnz)} values, ${summary.valueType}) from ${summary.format} to ${summary.output} in ${(summary.elapsedMs / 1000).toFixed(2)} s (${fmt(summary.cellsPerSecond)} cells/s${stats})`,
+      `Converted ${fmt(summary.nCells)} cells × ${fmt(summary.nGenes)} genes (${fmt(summary.nnz)} values, ${summary.valueType}) from ${summary.format}${summary.format === "h5ad" ? ` ${summary.sourceMatrix}` : ""} to ${summary.output} in ${(summary.elapsedMs / 1000).toFixed(2)} s (${fmt(summary.cellsPerSecond)} cells/s${stats})`,
     );
   } finally {
     printer.done();

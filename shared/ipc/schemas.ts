@@ -57,7 +57,7 @@ export const SCHEMAS = {
   },
   convert: {
     inspect: object({ input: path }),
-    start: object({ input: path, output: path, force: optional(boolean()) }),
+    start: object({ input: path, output: path, force: optional(boolean()), matrix: optional(string({ nonEmpty: true, maxLength: 1024 })), keepOtherAsLayer: optional(boolean()) }),
   },
   notebooks: {
     read: object({ path }),

@@ -9,6 +9,7 @@ import { writeExpression } from "./expression";
 import { writeLayers } from "./layers";
 import { metadataSlices, prepareFrame } from "./metadata-tables";
 import { sanitizeColumn } from "./names";
+import { defaultMatrix, selectMatrix, type MatrixOptions } from "./matrix-choice";
 import { prepareOutput, type FsProbe } from "./output";
 import { SlafWriter } from "./slaf-writer";
 import type { Embedding, Source } from "./source";
@@ -21,7 +22,7 @@ export interface ConvertProgress {
   message?: string;
 }
 
-export interface ConvertOptions {
+export interface ConvertOptions extends MatrixOptions {
   force?: boolean;
   chunkCells?: number;
   signal?: AbortSignal;
@@ -36,9 +37,13 @@ function embeddingBlock(list: Embedding[]) {
 }
 
 
-/** Writes `source` as a SLAF dataset at `root` (which must not exist). */
-export async function writeSlaf(source: Source, root: string, opts: ConvertOptions = {}): Promise<Omit<ConvertSummary, "output">> {
+/**
+ * Writes `source` as a SLAF dataset at `root` (which must not exist, or hold only the owner marker): its X
+ * (`source.matrices[0]`, see matrix-choice.ts) fills expression. `notes` are passed through to the summary.
+ */
+export async function writeSlaf(source: Source, root: string, opts: ConvertOptions & { notes?: string[] } = {}): Promise<Omit<ConvertSummary, "output">> {
   const t0 = performance.now();
+  const sourceMatrix = source.matrices[0]?.path ?? "X";
   const chunkCells = opts.chunkCells ?? CELLS_PER_CHUNK;
   const warnings = [...source.warnings];
   const obs = prepareFrame(source.obs, "cell", "obs");
@@ -58,7 +63,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
       signal: opts.signal,
       onPrepass: (f: number) => report(0, `reading the whole matrix first (it is not stored cell by cell): ${Math.round(f * 100)}%`),
     };
-    const expr = await writeExpression(source, writer, { ...rowsOpts, onCells: (done) => report(done) });
+    const expr = await writeExpression(source, writer, { ...rowsOpts, label: sourceMatrix, onCells: (done) => report(done) });
     warnings.push(...expr.warnings);
     throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     const starts = new Float64Array(source.nCells);
@@ -75,7 +80,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
     }
     if (source.obsm.length) extra.obsm = embeddingBlock(source.obsm);
     if (source.varm.length) extra.varm = embeddingBlock(source.varm);
-    await writer.finish({ nCells: source.nCells, nGenes: source.nGenes, extra, tables: source.layers.length ? ["layers"] : [] });
+    await writer.finish({ nCells: source.nCells, nGenes: source.nGenes, extra, tables: source.layers.length ? ["layers"] : [], metadata: { source_matrix: sourceMatrix } });
     const elapsedMs = performance.now() - t0;
     return {
       format: source.format,
@@ -83,8 +88,10 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
       nGenes: source.nGenes,
       nnz: expr.nnz,
       valueType: expr.valueType,
+      sourceMatrix,
       elapsedMs,
       cellsPerSecond: elapsedMs > 0 ? source.nCells / (elapsedMs / 1000) : 0,
+      notes: opts.notes ?? [],
       warnings,
     };
   } catch (e) {
@@ -99,8 +106,9 @@ export async function convertFile(input: string, output: string, opts: ConvertOp
   let source: Source | null = null;
   try {
     source = await openSource(input);
+    const selection = selectMatrix(source, opts);
     throwIfAborted(opts.signal, "CONVERT_CANCELLED");
-    const summary = await writeSlaf(source, pending.root, opts);
+    const summary = await writeSlaf(selection.source, pending.root, { ...opts, notes: selection.notes });
     throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     await pending.commit();
     return { output: target, ...summary };
@@ -117,6 +125,7 @@ export async function convertFile(input: string, output: string, opts: ConvertOp
 export async function inspectInput(input: string): Promise<ConvertInspection> {
   const source = await openSource(input);
   try {
+    const choice = defaultMatrix(source.matrices);
     return {
       format: source.format,
       nCells: source.nCells,
@@ -127,6 +136,9 @@ export async function inspectInput(input: string): Promise<ConvertInspection> {
       obsm: source.obsm.map((e) => e.name),
       varm: source.varm.map((e) => e.name),
       layers: source.layers,
+      matrices: source.matrices,
+      defaultMatrix: choice.name,
+      defaultReason: choice.reason,
     };
   } finally {
     await source.close();

@@ -17,6 +17,8 @@ export interface ExpressionResult {
 
 export interface ExpressionOptions extends RowsOptions {
   onCells?: (done: number) => void;
+  /** The input matrix, as messages name it ("X", "raw/X"...). */
+  label?: string;
 }
 
 /** Sorts one row's entries by gene when they came unsorted (CSR indices need not be sorted). */
@@ -116,7 +118,7 @@ async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOpt
   const warnings: string[] = [];
   if (flags.negative || flags.nan) {
     const what = [flags.negative ? `${flags.negative.toLocaleString("en-US")} negative` : "", flags.nan ? `${flags.nan.toLocaleString("en-US")} NaN` : ""].filter(Boolean).join(" and ");
-    warnings.push(`X has ${what} values where counts are expected; kept as float32`);
+    warnings.push(`${opts.label ?? "X"} has ${what} values where counts are expected; kept as float32`);
   }
   return { counts, nnz, valueType: writer.valueType, warnings };
 }

@@ -4,7 +4,8 @@
  */
 import { fail } from "../errors";
 import { CellBuckets } from "./cell-buckets";
-import { attr, attrString, getEntity, isDataset, isGroup, numbers, readSlice, type H5Dataset } from "./hdf5";
+import type { ConvertMatrix } from "../../../shared/ipc/types/convert";
+import { attr, attrString, getEntity, isDataset, isGroup, numbers, quietHdf5, readSlice, type H5Dataset } from "./hdf5";
 import type { RowChunk, RowsOptions } from "./source";
 
 export type H5Matrix =
@@ -46,6 +47,52 @@ export function checkSparse(m: H5Matrix, where: string, file: string): void {
 
 export function storedEntries(m: H5Matrix): number | null {
   return m.kind === "dense" ? null : (m.data.shape?.[0] ?? 0);
+}
+
+/** numpy-style name of an HDF5 numeric dtype ("float32", "int64", "bool"...). */
+export function dtypeName(ds: H5Dataset): string {
+  const meta = quietHdf5(() => ds.metadata);
+  const bits = meta.size * 8;
+  if (meta.type === 0) return `${meta.signed ? "int" : "uint"}${bits}`;
+  if (meta.type === 1) return `float${bits}`;
+  if (meta.type === 8 && meta.size === 1) return "bool";
+  return `HDF5 type ${meta.type}`;
+}
+
+const SAMPLE_BLOCK = 8192;
+
+/**
+ * Whether a matrix holds whole numbers (counts). An integer dtype says so at once. For floats we read three
+ * blocks of 8,192 stored values (start, middle and end of `data`; for dense data the rows there) and call it
+ * integer when every finite sampled value is whole: normalized or log data fails on almost every value, so a
+ * sample this size does not mistake it for counts, and raw counts stored as float32 (as CELLxGENE does) pass.
+ * Only a guess for choosing the default; the writer still checks every value when it picks uint16.
+ */
+export function holdsIntegers(m: H5Matrix, file: string): boolean | null {
+  const dtype = dtypeName(m.data);
+  if (/^u?int/.test(dtype) || dtype === "bool") return true;
+  const total = m.kind === "dense" ? m.nCells : (m.data.shape?.[0] ?? 0);
+  if (total === 0 || (m.kind === "dense" && m.nGenes === 0)) return null;
+  const perRow = m.kind === "dense" ? Math.max(1, m.nGenes) : 1;
+  const span = Math.max(1, Math.ceil(SAMPLE_BLOCK / perRow));
+  const starts = [...new Set([0, Math.max(0, Math.floor(total / 2) - Math.floor(span / 2)), Math.max(0, total - span)])];
+  let seen = 0;
+  for (const s of starts) {
+    const e = Math.min(total, s + span);
+    const ranges: [number, number][] = m.kind === "dense" ? [[s, e], [0, m.nGenes]] : [[s, e]];
+    const values = readSlice(m.data, ranges, file);
+    for (let i = 0; i < values.length; i++) {
+      const v = Number(values[i]);
+      if (!Number.isFinite(v)) continue;
+      if (v !== Math.floor(v)) return false;
+      seen++;
+    }
+  }
+  return seen > 0 ? true : null;
+}
+
+export function matrixInfo(m: H5Matrix, name: string, path: string, file: string): ConvertMatrix {
+  return { name, path, nCells: m.nCells, nGenes: m.nGenes, dtype: dtypeName(m.data), integer: holdsIntegers(m, file), nnz: storedEntries(m) };
 }
 
 function toIndptr(raw: ArrayLike<number | bigint>): Uint32Array | Float64Array {

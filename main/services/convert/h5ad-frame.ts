@@ -3,19 +3,20 @@ import { fail } from "../errors";
 import { attrString, attrStrings, getEntity, isDataset, isGroup, numbers, quietHdf5, readSlice, readStrings, type H5Dataset, type H5Group } from "./hdf5";
 import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 
-export function readFrame(root: H5Group, name: "obs" | "var", file: string, warnings: string[]): Frame {
+/** `name` is the entry under `root`; `label` names it in messages (raw/var is `var` in the raw group). */
+export function readFrame(root: H5Group, name: string, file: string, warnings: string[], label = name): Frame {
   const g = getEntity(root, name);
-  if (isDataset(g)) fail("CONVERT_INPUT_INVALID", `${file}: ${name} is stored as a table (AnnData < 0.7 layout); re-save the file with anndata ≥ 0.7`, { path: file });
-  if (!isGroup(g)) fail("CONVERT_INPUT_INVALID", `${file} has no ${name} dataframe`, { path: file });
+  if (isDataset(g)) fail("CONVERT_INPUT_INVALID", `${file}: ${label} is stored as a table (AnnData < 0.7 layout); re-save the file with anndata ≥ 0.7`, { path: file });
+  if (!isGroup(g)) fail("CONVERT_INPUT_INVALID", `${file} has no ${label} dataframe`, { path: file });
   const indexName = attrString(g, "_index") ?? "_index";
   const index = getEntity(g, indexName);
-  if (!isDataset(index)) fail("CONVERT_INPUT_INVALID", `${file}: ${name} has no index (${name}/${indexName})`, { path: file });
+  if (!isDataset(index)) fail("CONVERT_INPUT_INVALID", `${file}: ${label} has no index (${label}/${indexName})`, { path: file });
   const length = index.shape?.[0] ?? 0;
   const order = attrStrings(g, "column-order");
   const columns: FrameColumn[] = [];
   for (const col of order) {
     if (col === indexName) continue;
-    const column = frameColumn(g, col, `${name}/${col}`, file, warnings);
+    const column = frameColumn(g, col, `${label}/${col}`, file, warnings);
     if (column) columns.push(column);
   }
   return {
@@ -50,19 +51,12 @@ function frameColumn(g: H5Group, col: string, where: string, file: string, warni
         };
       }
     }
-    if (enc === "nullable-integer" || enc === "nullable-boolean") {
+    if (enc === "nullable-integer" || enc === "nullable-boolean" || enc === "nullable-string-array") {
       const values = getEntity(e, "values");
       const mask = getEntity(e, "mask");
-      if (isDataset(values) && isDataset(mask)) {
-        return {
-          name: col,
-          read: (s, end): ColumnValues => {
-            const v = toNumbers(readSlice(values, [[s, end]], file));
-            const m = toNumbers(readSlice(mask, [[s, end]], file));
-            if (enc === "nullable-boolean") return { type: "bool", values: Array.from(v, (x, i) => (m[i] ? null : Boolean(x))) };
-            return { type: "float64", values: Float64Array.from(v, (x, i) => (m[i] ? NaN : Number(x))) };
-          },
-        };
+      // anndata reads a nullable group without a mask as having no nulls.
+      if (isDataset(values) && (mask === null || isDataset(mask))) {
+        return { name: col, read: (s, end) => nullableValues(enc, values, isDataset(mask) ? mask : null, where, file, s, end) };
       }
     }
     warnings.push(`${where}: encoding "${enc ?? "unknown"}" is not supported; column skipped`);
@@ -70,6 +64,27 @@ function frameColumn(g: H5Group, col: string, where: string, file: string, warni
   }
   warnings.push(`${where} is listed in column-order but missing; skipped`);
   return null;
+}
+
+/** AnnData's nullable-integer / -boolean / -string-array: `values` plus `mask` (true = missing) → nulls. */
+function nullableValues(enc: string, values: H5Dataset, mask: H5Dataset | null, where: string, file: string, s: number, end: number): ColumnValues {
+  let missing: Uint8Array | undefined;
+  if (mask && end > s) {
+    const m = readSlice(mask, [[s, end]], file);
+    if (m.length !== end - s) fail("CONVERT_INPUT_INVALID", `${file}: ${where}/mask has fewer rows than ${where}/values`, { path: file });
+    missing = Uint8Array.from(m as ArrayLike<number>, (x) => (Number(x) ? 1 : 0));
+  }
+  if (enc === "nullable-string-array") {
+    const v = end > s ? readStrings(values, file, s, end) : [];
+    return { type: "string", values: missing ? v.map((x, i) => (missing[i] ? null : x)) : v };
+  }
+  if (enc === "nullable-boolean") {
+    const v = end > s ? toNumbers(readSlice(values, [[s, end]], file)) : [];
+    return { type: "bool", values: v.map((x, i) => (missing?.[i] ? null : Boolean(x))) };
+  }
+  const v = datasetValues(values, file, s, end);
+  if (v.type === "string" || v.type === "bool") fail("CONVERT_INPUT_INVALID", `${file}: ${where}/values should hold integers (encoding nullable-integer)`, { path: file });
+  return missing ? { ...v, missing } : v;
 }
 
 function categoryLabels(ds: H5Dataset, file: string): string[] {

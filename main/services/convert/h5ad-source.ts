@@ -1,9 +1,37 @@
 /** AnnData .h5ad (anndata ≥ 0.7 encoding) as a conversion source. */
+import { isAppFailure } from "../../../shared/result";
 import { fail } from "../errors";
 import { readEmbeddings, readFrame } from "./h5ad-frame";
-import { describeAnnDataMatrix, matrixRows, storedEntries, type H5Matrix } from "./h5-matrix";
-import { closeHdf5, getEntity, isGroup, openHdf5 } from "./hdf5";
-import type { Source } from "./source";
+import { describeAnnDataMatrix, matrixInfo, matrixRows, storedEntries, type H5Matrix } from "./h5-matrix";
+import { closeHdf5, getEntity, isGroup, openHdf5, type H5File } from "./hdf5";
+import type { Frame, Source } from "./source";
+
+interface Raw {
+  X: H5Matrix;
+  var: Frame;
+}
+
+/**
+ * raw/X with its own raw/var (anndata ≥ 0.7: a `raw` group; older writers: `raw.X` / `raw.var` at the root).
+ * raw/var may list more genes than var. A raw part that cannot be read is skipped with a warning, so files
+ * whose raw is broken still convert from X.
+ */
+function readRaw(f: H5File, nCells: number, file: string, warnings: string[]): Raw | null {
+  const group = getEntity(f, "raw");
+  const [xEntity, varParent, varName] = isGroup(group) ? [getEntity(group, "X"), group, "var"] : [getEntity(f, "raw.X"), f, "raw.var"];
+  if (xEntity === null) return null;
+  try {
+    const X = describeAnnDataMatrix(xEntity, "raw/X", file);
+    const frame = readFrame(varParent, varName, file, warnings, "raw/var");
+    if (X.nCells !== nCells) fail("CONVERT_INPUT_INVALID", `raw/X has ${X.nCells} cells but X has ${nCells}`);
+    if (frame.length !== X.nGenes) fail("CONVERT_INPUT_INVALID", `raw/X has ${X.nGenes} genes but raw/var has ${frame.length} rows`);
+    return { X, var: frame };
+  } catch (e) {
+    if (!isAppFailure(e)) throw e;
+    warnings.push(`raw/X is not used: ${e.appError.message}`);
+    return null;
+  }
+}
 
 export async function openH5ad(file: string): Promise<Source> {
   const f = await openHdf5(file, "AnnData (.h5ad)");
@@ -32,8 +60,12 @@ export async function openH5ad(file: string): Promise<Source> {
         layers.set(key, m);
       }
     }
+    const raw = readRaw(f, X.nCells, file, warnings);
     const obsm = readEmbeddings(f, "obsm", X.nCells, file, warnings);
     const varm = readEmbeddings(f, "varm", X.nGenes, file, warnings);
+    const matrices = [matrixInfo(X, "X", "X", file)];
+    if (raw) matrices.push(matrixInfo(raw.X, "raw", "raw/X", file));
+    for (const [key, m] of layers) matrices.push(matrixInfo(m, `layer:${key}`, `layers/${key}`, file));
     return {
       format: "h5ad",
       path: file,
@@ -44,10 +76,16 @@ export async function openH5ad(file: string): Promise<Source> {
       obsm,
       varm,
       layers: [...layers.keys()],
+      matrices,
+      rawVar: raw?.var,
       nnz: storedEntries(X),
       warnings,
       rows(matrix, opts) {
         if (matrix === "X") return matrixRows(X, "X", file, opts);
+        if (matrix === "raw") {
+          if (!raw) fail("INTERNAL", "no raw/X");
+          return matrixRows(raw.X, "raw/X", file, opts);
+        }
         const m = layers.get(matrix.layer);
         if (!m) fail("INTERNAL", `no layer ${matrix.layer}`);
         return matrixRows(m, `layers/${matrix.layer}`, file, opts);

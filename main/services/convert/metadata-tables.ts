@@ -56,8 +56,22 @@ function columnVector(v: ColumnValues): Vector {
     case "bool":
       return vectorFromArray(v.values, new Bool());
     default:
-      return makeVector(v.values) as unknown as Vector;
+      return v.missing ? nullableVector(v.type, v.values, v.missing) : (makeVector(v.values) as unknown as Vector);
   }
+}
+
+/** A numeric column with nulls where `missing` is 1 (Arrow validity bitmap: 1 = present). */
+function nullableVector(type: "float64" | "float32" | "int64" | "int32", values: Float64Array | Float32Array | BigInt64Array | Int32Array, missing: Uint8Array): Vector {
+  const { makeData, makeVector, Float64, Float32, Int64, Int32 } = arrow;
+  const n = values.length;
+  const validity = new Uint8Array(Math.ceil(n / 8));
+  let nullCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (missing[i]) nullCount++;
+    else validity[i >> 3] |= 1 << (i & 7);
+  }
+  const arrowType = { float64: new Float64(), float32: new Float32(), int64: new Int64(), int32: new Int32() }[type];
+  return makeVector(makeData({ type: arrowType, length: n, nullCount, nullBitmap: validity, data: values } as never)) as unknown as Vector;
 }
 
 export function embeddingVector(e: Embedding, s: number, end: number): Vector {

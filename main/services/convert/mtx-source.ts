@@ -148,6 +148,17 @@ export async function openMtxDir(dir: string): Promise<Source> {
     obsm: [],
     varm: [],
     layers: [],
+    matrices: [
+      {
+        name: "X",
+        path: path.basename(files.matrix),
+        nCells: nBarcodes,
+        nGenes: nFeatures,
+        dtype: header.field === "real" ? "float64" : "int64",
+        integer: header.field !== "real",
+        nnz: header.nnz,
+      },
+    ],
     nnz: header.nnz,
     warnings: [],
     rows(matrix, opts) {

@@ -1,12 +1,14 @@
 /**
  * The output folder is written as a hidden temp folder beside it and renamed into place at the end, so a
- * failed or cancelled conversion leaves nothing behind. Lance commits (and our final rename) need atomic
+ * failed or cancelled conversion leaves nothing behind; a killed one leaves the folder with its owner file,
+ * removed by the next conversion into the same folder (stale.ts). Lance commits (and our final rename) need atomic
  * rename, which FAT/exFAT/NTFS-over-FUSE do not give: such targets are refused up front (as SLAF PR #56 does).
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fail } from "../errors";
+import { baseTempDir, cleanStaleConversions, OWNER_FILE, writeOwner } from "./stale";
 
 /** statfs f_type values of filesystems without a reliable atomic rename. */
 const NO_ATOMIC_RENAME: Record<number, string> = {
@@ -77,11 +79,15 @@ export async function prepareOutput(output: string, opts: { force?: boolean; pro
     fail("CONVERT_OUTPUT_INVALID", `Cannot write into ${parent}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: parent });
   }
   await checkAtomicRename(parent, opts.probe);
+  await cleanStaleConversions([parent, baseTempDir()]);
   const tag = `${process.pid}-${randomBytes(4).toString("hex")}`;
   const root = path.join(parent, `.${path.basename(target)}.converting-${tag}`);
+  await fs.mkdir(root);
+  await writeOwner(root);
   return {
     root,
     async commit() {
+      await fs.rm(path.join(root, OWNER_FILE), { force: true });
       const old = path.join(parent, `.${path.basename(target)}.replaced-${tag}`);
       const replacing = await exists(target);
       if (replacing) {

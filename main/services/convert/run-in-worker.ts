@@ -7,14 +7,19 @@ export interface WorkerRequest {
   input: string;
   output: string;
   force?: boolean;
+  matrix?: string;
+  keepOtherAsLayer?: boolean;
 }
+
+export type WorkerOptions = Pick<ConvertOptions, "force" | "matrix" | "keepOtherAsLayer" | "signal" | "onProgress">;
 
 export type WorkerReply = { t: "progress"; progress: ConvertProgress } | { t: "done"; summary: ConvertSummary } | { t: "error"; error: AppError };
 
 /** convertFile, in the worker bundle at `workerFile`: same result, same errors, same progress and cancel. */
-export function convertInWorker(workerFile: string, input: string, output: string, opts: Pick<ConvertOptions, "force" | "signal" | "onProgress"> = {}): Promise<ConvertSummary> {
+export function convertInWorker(workerFile: string, input: string, output: string, opts: WorkerOptions = {}): Promise<ConvertSummary> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerFile, { workerData: { input, output, force: opts.force } satisfies WorkerRequest });
+    const request: WorkerRequest = { input, output, force: opts.force, matrix: opts.matrix, keepOtherAsLayer: opts.keepOtherAsLayer };
+    const worker = new Worker(workerFile, { workerData: request });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;

@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { ConvertApi, ConvertSummary } from "../../../shared/ipc/contract";
+import type { ConvertApi, ConvertStartRequest, ConvertSummary } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
 import { fail, guard } from "../errors";
 import type { JobService } from "../jobs/service";
-import { convertFile, inspectInput, type ConvertOptions } from "./convert";
+import { convertFile, inspectInput } from "./convert";
 import { detectFormat } from "./detect";
-import { convertInWorker } from "./run-in-worker";
+import { parseMatrixName } from "./matrix-choice";
+import { convertInWorker, type WorkerOptions } from "./run-in-worker";
+import { claimProcessTempDir } from "./stale";
 
 export interface ConvertServiceOptions {
   userDataDir: string;
@@ -35,16 +37,23 @@ export class ConvertService implements ConvertApi {
     return guard(() => inspectInput(req.input));
   }
 
-  start(req: { input: string; output: string; force?: boolean }) {
+  start(req: ConvertStartRequest) {
     return guard(async () => {
       if (!req.input || !req.output) fail("INVALID_ARGUMENT", "Both an input and an output path are needed");
+      if (req.matrix !== undefined) parseMatrixName(req.matrix);
       // Refuse the obvious mistakes at once rather than as a failed job.
       await detectFormat(path.resolve(req.input));
       const output = path.resolve(req.output);
       if (!req.force && existsSync(output)) fail("CONVERT_OUTPUT_EXISTS", `${output} already exists; choose another name or replace it`, { path: output });
       await this.options.refuseOutput?.(output);
       const jobId = this.jobs.start("convert", "cells", (ctx) =>
-        this.run(req.input, output, { force: req.force, signal: ctx.signal, onProgress: (p) => ctx.progress(p.done, p.total, p.message) }),
+        this.run(req.input, output, {
+          force: req.force,
+          matrix: req.matrix,
+          keepOtherAsLayer: req.keepOtherAsLayer,
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(p.done, p.total, p.message),
+        }),
       );
       return { jobId };
     });
@@ -59,7 +68,9 @@ export class ConvertService implements ConvertApi {
     return this.demo;
   }
 
-  private run(input: string, output: string, opts: Pick<ConvertOptions, "force" | "signal" | "onProgress"> = {}): Promise<ConvertSummary> {
+  private run(input: string, output: string, opts: WorkerOptions = {}): Promise<ConvertSummary> {
+    // Lance's temp folders then live in a folder of this process, removed at exit or, after a kill, by the next start.
+    claimProcessTempDir();
     const worker = this.options.workerFile;
     return worker ? convertInWorker(worker, input, output, opts) : convertFile(input, output, opts);
   }

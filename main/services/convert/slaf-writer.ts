@@ -7,6 +7,7 @@ import path from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { arrow } from "../arrow";
 import { IpcChunkPool } from "./ipc-file";
+import { OWNER_FILE } from "./stale";
 
 type ArrowTable = InstanceType<typeof arrow.Table>;
 
@@ -112,6 +113,8 @@ export interface FinishInfo {
   extra?: Record<string, unknown>;
   /** Optional tables present besides expression/cells/genes. */
   tables?: string[];
+  /** Extra keys of the metadata block (after SLAF's own), e.g. source_matrix. */
+  metadata?: Record<string, unknown>;
 }
 
 export class SlafWriter {
@@ -127,9 +130,13 @@ export class SlafWriter {
     readonly wideIds: boolean,
   ) {}
 
-  /** `root` must not exist yet (write into a temp folder and rename when done). */
+  /** `root` must not exist yet, or hold only the owner file of a pending output (output.ts); write into a temp folder and rename when done. */
   static async create(root: string, opts: { valueType: ValueType; nGenes: number; nCells: number }): Promise<SlafWriter> {
-    await fs.mkdir(root, { recursive: false });
+    try {
+      await fs.mkdir(root, { recursive: false });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || (await fs.readdir(root)).some((n) => n !== OWNER_FILE)) throw e;
+    }
     const db = await lancedb.connect(root, { storageOptions: LANCE_WRITE_OPTIONS });
     const wideIds = opts.nGenes > 65_535 || opts.nCells > 4_294_967_295;
     return new SlafWriter(root, db, opts.valueType, wideIds);
@@ -218,6 +225,7 @@ export class SlafWriter {
         density: total > 0 ? count / total : 0,
         total_possible_elements: total,
         expression_stats: this.stats.toJSON(),
+        ...info.metadata,
       },
       created_at: slafTimestamp(),
       ...info.extra,

@@ -1,12 +1,13 @@
 /** What every input reader (h5ad, 10x MTX, 10x HDF5, synthetic) offers the SLAF writer. */
-import type { InputFormat } from "../../../shared/ipc/types/convert";
+import type { ConvertMatrix, InputFormat } from "../../../shared/ipc/types/convert";
 
+/** Numeric columns may carry `missing` (1 = null), from AnnData's nullable encodings. */
 export type ColumnValues =
   | { type: "string"; values: (string | null)[] }
-  | { type: "float64"; values: Float64Array }
-  | { type: "float32"; values: Float32Array }
-  | { type: "int64"; values: BigInt64Array }
-  | { type: "int32"; values: Int32Array }
+  | { type: "float64"; values: Float64Array; missing?: Uint8Array }
+  | { type: "float32"; values: Float32Array; missing?: Uint8Array }
+  | { type: "int64"; values: BigInt64Array; missing?: Uint8Array }
+  | { type: "int32"; values: Int32Array; missing?: Uint8Array }
   | { type: "bool"; values: (boolean | null)[] };
 
 export interface FrameColumn {
@@ -43,7 +44,8 @@ export interface RowChunk {
   allFitUint16?: boolean;
 }
 
-export type MatrixName = "X" | { layer: string };
+/** X, AnnData's raw/X (genes from raw/var), or a layer. */
+export type MatrixName = "X" | "raw" | { layer: string };
 
 export interface RowsOptions {
   chunkCells: number;
@@ -64,11 +66,15 @@ export interface Source {
   obsm: Embedding[];
   varm: Embedding[];
   layers: string[];
+  /** Every matrix that can fill expression: X first, then raw/X, then the layers. */
+  matrices: ConvertMatrix[];
+  /** raw/var: the genes of raw/X, which may be more than var's. */
+  rawVar?: Frame;
   /** Stored entries of X when known without a full read. */
   nnz: number | null;
   /** Found while opening (dropped columns, unsupported entries...). */
   warnings: string[];
-  /** X (or a layer) in cell-order chunks of at most `chunkCells` cells. */
+  /** X (or raw/X, or a layer) in cell-order chunks of at most `chunkCells` cells. */
   rows(matrix: MatrixName, opts: RowsOptions): AsyncIterable<RowChunk>;
   close(): Promise<void>;
 }

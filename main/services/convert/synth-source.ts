@@ -5,8 +5,9 @@
  * generated on demand from a seed per chunk, so any chunk can be regenerated identically.
  */
 import { fail } from "../errors";
+import { gatherColumn } from "./column-gather";
 import { prepareFrame } from "./metadata-tables";
-import type { ColumnValues, Embedding, Frame, RowChunk, Source } from "./source";
+import type { Embedding, Frame, RowChunk, Source } from "./source";
 
 const MAX_TEMPLATE_CELLS = 200_000;
 
@@ -64,23 +65,6 @@ async function loadTemplate(source: Source, scratchDir: string): Promise<Templat
   return { nCells: source.nCells, indptr, genes: Uint32Array.from(genes), lambda: l, expNeg: l.map((x) => Math.exp(-x)) };
 }
 
-function pickColumn(v: ColumnValues, picks: Uint32Array): ColumnValues {
-  switch (v.type) {
-    case "string":
-      return { type: "string", values: Array.from(picks, (p) => v.values[p]) };
-    case "bool":
-      return { type: "bool", values: Array.from(picks, (p) => v.values[p]) };
-    case "float64":
-      return { type: "float64", values: Float64Array.from(picks, (p) => v.values[p]) };
-    case "float32":
-      return { type: "float32", values: Float32Array.from(picks, (p) => v.values[p]) };
-    case "int64":
-      return { type: "int64", values: BigInt64Array.from(picks, (p) => v.values[p]) };
-    case "int32":
-      return { type: "int32", values: Int32Array.from(picks, (p) => v.values[p]) };
-  }
-}
-
 export async function synthSource(template: Source, nCells: number, opts: { seed?: number; scratchDir: string }): Promise<Source> {
   const seed = opts.seed ?? 42;
   const t = await loadTemplate(template, opts.scratchDir);
@@ -94,7 +78,7 @@ export async function synthSource(template: Source, nCells: number, opts: { seed
     readIndex: () => Array.from(picks, (p, i) => `${barcodes[p]}_${i}`),
     columns: obs.columns.map((c) => {
       const template = c.column.read(0, t.nCells);
-      return { name: c.name, read: (s: number, e: number) => pickColumn(template, picks.subarray(s, e)) };
+      return { name: c.name, read: (s: number, e: number) => gatherColumn(template, picks.subarray(s, e)) };
     }),
   };
   const obsm: Embedding[] = template.obsm.map((e) => {
@@ -152,6 +136,8 @@ export async function synthSource(template: Source, nCells: number, opts: { seed
     obsm,
     varm: template.varm,
     layers: [],
+    // Poisson draws: whole numbers, written as float32.
+    matrices: [{ name: "X", path: "X", nCells, nGenes: template.nGenes, dtype: "float32", integer: true, nnz: null }],
     nnz: null,
     warnings: [],
     rows(matrix, o) {

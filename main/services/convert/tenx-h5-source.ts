@@ -4,7 +4,7 @@
  * cells are plain `indptr` windows.
  */
 import { fail } from "../errors";
-import { checkSparse, matrixRows, type H5Matrix } from "./h5-matrix";
+import { checkSparse, matrixInfo, matrixRows, type H5Matrix } from "./h5-matrix";
 import { closeHdf5, getEntity, isDataset, isGroup, numbers, openHdf5, readSlice, readStrings, type H5Dataset, type H5Group } from "./hdf5";
 import type { ColumnValues, Frame, Source } from "./source";
 
@@ -78,6 +78,7 @@ export async function openTenxH5(file: string): Promise<Source> {
       obsm: [],
       varm: [],
       layers: [],
+      matrices: [matrixInfo(m, "X", group.path, file)],
       nnz: m.data.shape?.[0] ?? 0,
       warnings: [],
       rows(matrix, opts) {

@@ -15,6 +15,12 @@ port.on("message", (m: unknown) => {
   if (m === "cancel") controller.abort();
 });
 const reply = (r: WorkerReply) => port.postMessage(r);
-convertFile(req.input, req.output, { force: req.force, signal: controller.signal, onProgress: (progress) => reply({ t: "progress", progress }) })
+convertFile(req.input, req.output, {
+  force: req.force,
+  matrix: req.matrix,
+  keepOtherAsLayer: req.keepOtherAsLayer,
+  signal: controller.signal,
+  onProgress: (progress) => reply({ t: "progress", progress }),
+})
   .then((summary) => reply({ t: "done", summary }))
   .catch((e: unknown) => reply({ t: "error", error: toAppError(e) }));

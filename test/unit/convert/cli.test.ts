@@ -6,6 +6,8 @@ import { convertCommand } from "../../../main/commands/convert";
 import { synthCommand } from "../../../main/commands/synth";
 import { PBMC_DIR } from "../../fixtures/pbmc";
 import { tempDir } from "../../fixtures/slaf-fixture";
+import { writeCellxgeneH5ad } from "./cellxgene-h5ad";
+import { readBack } from "./read-back";
 
 let dir: string;
 beforeAll(async () => {
@@ -41,6 +43,28 @@ describe("CLI convert and synth", () => {
     await expect(convertCommand([PBMC_DIR, path.join(dir, "a.slaf")])).rejects.toMatchObject({ appError: { code: "CONVERT_OUTPUT_EXISTS" } });
     await expect(convertCommand([PBMC_DIR])).rejects.toBeInstanceOf(UsageError);
     await expect(synthCommand(["--cells", "10", "x.slaf"])).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it("takes --matrix and --keep-other-as-layer, and says which matrix it used", async () => {
+    const input = path.join(dir, "cellxgene.h5ad");
+    await writeCellxgeneH5ad(input);
+    const stderr: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (stderr.push(String(s)), true));
+    let line: string;
+    try {
+      line = await stdoutOf(() => convertCommand([input, path.join(dir, "counts.slaf")]));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(line).toMatch(/^Converted 160 cells × 8,674 genes \(151,815 values, uint16\) from h5ad raw\/X to /);
+    expect(stderr.join("")).toMatch(/^note: expression holds raw\/X \(float32, integer counts\), by default: /m);
+    const json = JSON.parse(await stdoutOf(() => convertCommand([input, path.join(dir, "x.slaf"), "--matrix", "X", "--keep-other-as-layer", "--json"])));
+    expect(json).toMatchObject({ sourceMatrix: "X", valueType: "float32", notes: expect.arrayContaining(["raw/X is kept as the layer raw"]) });
+    const back = await readBack(path.join(dir, "x.slaf"));
+    expect(back.config.metadata.source_matrix).toBe("X");
+    expect(back.config.layers.available).toEqual(["raw"]);
+    await expect(convertCommand([input, path.join(dir, "y.slaf"), "--matrix"])).rejects.toBeInstanceOf(UsageError);
+    await expect(convertCommand([input, path.join(dir, "y.slaf"), "--matrix", "layers"])).rejects.toMatchObject({ appError: { code: "INVALID_ARGUMENT" } });
   });
 
   it("synthesizes a dataset", async () => {

@@ -7,6 +7,7 @@ import { JobService } from "../../../main/services/jobs/service";
 import { convertWorkerPath, resourcePath } from "../../../main/services/resources";
 import { DATA_DIR, PBMC_DIR } from "../../fixtures/pbmc";
 import { tempDir } from "../../fixtures/slaf-fixture";
+import { writeCellxgeneH5ad } from "./cellxgene-h5ad";
 import { readBack, triples } from "./read-back";
 
 let dir: string;
@@ -26,8 +27,8 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function finish(service: ConvertService, input: string, output: string): Promise<JobEvent> {
-  const started = await service.start({ input, output });
+async function finish(service: ConvertService, input: string, output: string, more: { matrix?: string; keepOtherAsLayer?: boolean } = {}): Promise<JobEvent> {
+  const started = await service.start({ input, output, ...more });
   if (!started.ok) throw new Error(started.error.message);
   const end = await service.jobs.wait({ jobId: started.value.jobId });
   if (!end.ok) throw new Error(end.error.message);
@@ -62,6 +63,18 @@ describe("conversion in the worker thread (the app's path)", () => {
     const end = await inWorker.jobs.wait({ jobId: started.value.jobId });
     expect(end.ok && end.value).toMatchObject({ state: "cancelled", error: { code: "CONVERT_CANCELLED" } });
     expect((await fs.readdir(dir)).filter((f) => f.includes("cancelled"))).toEqual([]);
+  });
+
+  it("passes the matrix choice to the worker", async () => {
+    const input = path.join(dir, "cellxgene.h5ad");
+    await writeCellxgeneH5ad(input);
+    const byDefault = await finish(inWorker, input, path.join(dir, "counts.slaf"));
+    expect(byDefault.result).toMatchObject({ sourceMatrix: "raw/X", valueType: "uint16" });
+    const x = await finish(inWorker, input, path.join(dir, "x.slaf"), { matrix: "X", keepOtherAsLayer: true });
+    expect(x.result).toMatchObject({ sourceMatrix: "X", valueType: "float32" });
+    expect((await readBack(path.join(dir, "x.slaf"))).config.layers.available).toEqual(["raw"]);
+    const bad = await inWorker.start({ input, output: path.join(dir, "bad.slaf"), matrix: "nope" });
+    expect(!bad.ok && bad.error).toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining('"nope"') });
   });
 
   it("builds the demo through the worker", async () => {
