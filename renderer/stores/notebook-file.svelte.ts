@@ -30,6 +30,7 @@ export class NotebookFile {
   private dataset: DatasetSummary | null = null;
   /** The dataset whose notebook is shown (null until its starter has loaded). */
   private attachedTo: string | null = null;
+  private attaching: { datasetId: string; done: Promise<void> } | null = null;
   /** Bumped by every open, reload, new and detach, so an open that finishes after a later one does not win. */
   private requests = 0;
   /** Bumped by every swap of document, so a save that ends after one leaves the new document alone. */
@@ -55,12 +56,23 @@ export class NotebookFile {
     return this.dataset?.datasetId ?? null;
   }
 
-  /** Shows the notebook of `dataset`: its starter notebook, unless that dataset's notebook is already shown. */
-  async attach(dataset: DatasetSummary): Promise<void> {
-    if (this.attachedTo === dataset.datasetId && this.dataset?.datasetId === dataset.datasetId) return;
+  /** Shows the notebook of `dataset`: its starter notebook, unless that dataset's notebook is already shown (or loading). */
+  attach(dataset: DatasetSummary): Promise<void> {
+    if (this.dataset?.datasetId === dataset.datasetId) {
+      if (this.attachedTo === dataset.datasetId) return Promise.resolve();
+      if (this.attaching?.datasetId === dataset.datasetId) return this.attaching.done;
+    }
     this.dataset = dataset;
     this.attachedTo = null;
     const request = ++this.requests;
+    const done = this.loadStarter(dataset, request).finally(() => {
+      if (this.attaching?.done === done) this.attaching = null;
+    });
+    this.attaching = { datasetId: dataset.datasetId, done };
+    return done;
+  }
+
+  private async loadStarter(dataset: DatasetSummary, request: number): Promise<void> {
     const r = await this.client.notebooks.starter({ datasetId: dataset.datasetId });
     if (request !== this.requests) return;
     if (r.ok) {
@@ -87,6 +99,7 @@ export class NotebookFile {
     const empty = emptyNotebook(this.dataset?.uri ?? null);
     this.swap(insertCellAfter(empty, newCell(empty, "sql", { text: "SELECT * FROM cells LIMIT 100" }), null), null, null);
     this.dirty = true;
+    this.attachedTo = this.dataset?.datasetId ?? null;
     void this.watch(null);
   }
 
@@ -99,6 +112,7 @@ export class NotebookFile {
       return false;
     }
     await this.adopt(parseNotebook(r.value.text), r.value.path, r.value.mtimeMs);
+    this.attachedTo = this.dataset?.datasetId ?? null;
     return true;
   }
 

@@ -220,6 +220,26 @@ describe("file sync", () => {
     expect(nb.doc.nb.cells).toHaveLength(1);
   });
 
+  it("attaching twice at once loads the starter once; a notebook chosen meanwhile is not replaced by it", async () => {
+    const { main, nb } = setup();
+    const ds = main.openDataset(fakeDataset("ds-1", "pbmc3k"));
+    const starter = vi.spyOn(main.client.notebooks, "starter");
+    const first = nb.file.attach(ds);
+    const second = nb.file.attach(ds);
+    await Promise.all([first, second]);
+    expect(starter).toHaveBeenCalledTimes(1);
+
+    // A menu's New right after the dataset opens, before the notebook panel (which attaches) appears.
+    const other = main.openDataset(fakeDataset("ds-2", "other"));
+    const attaching = nb.file.attach(other);
+    nb.file.newNotebook();
+    await attaching;
+    await nb.file.attach(other);
+    expect(nb.file.path).toBeNull();
+    expect(nb.doc.nb.cells).toHaveLength(1);
+    expect(nb.doc.nb.cells[0]).toMatchObject({ text: "SELECT * FROM cells LIMIT 100" });
+  });
+
   it("watches exactly the file that is shown", async () => {
     const { main, nb } = await attachedStarter();
     const starter = nb.file.path!;
