@@ -49,6 +49,7 @@ export async function explainLocalOpenFailure(fullPath: string, tableName: strin
   if (lstat.isSymbolicLink() && !(await fs.stat(fullPath).then(() => true, () => false))) {
     fail("TABLE_MISSING", `Table "${tableName}" at ${fullPath} is a link to ${await fs.readlink(fullPath).catch(() => "?")}, which does not exist`, where);
   }
+  if (!(await fs.stat(fullPath)).isDirectory()) fail("TABLE_NOT_LANCE", `Table "${tableName}" at ${fullPath} is a file, not a Lance dataset folder`, where);
   const mapped = lanceTableFailure(cause, { table: tableName, tablePath: fullPath });
   if (mapped) throw mapped;
   fail("TABLE_NOT_LANCE", `Table "${tableName}" at ${fullPath} is not a readable Lance dataset`, where);

@@ -121,6 +121,13 @@ describe("table folders and config.json that are not what they seem", () => {
     expect(await openError(p)).toMatchObject({ code: "TABLE_MISSING", message: expect.stringContaining(`is a link to ${path.join(dir, "gone.lance")}, which does not exist`) });
   });
 
+  it("a table that is a file, not a folder", async () => {
+    const p = await copyOf("table-file");
+    await fs.rm(path.join(p, "cells.lance"), { recursive: true });
+    await fs.writeFile(path.join(p, "cells.lance"), "not a folder");
+    expect(await openError(p)).toMatchObject({ code: "TABLE_NOT_LANCE", message: `Table "cells" at ${path.join(p, "cells.lance")} is a file, not a Lance dataset folder` });
+  });
+
   it("config.json that is a folder", async () => {
     const p = path.join(dir, "config-folder.slaf");
     await fs.mkdir(path.join(p, "config.json"), { recursive: true });
