@@ -1,5 +1,5 @@
 /** The Convert dialog's calls: inspect an input, start a conversion job (progress and cancel via the jobs store). */
-import type { ConvertInspection } from "../../shared/ipc/contract";
+import type { ConvertInspection, ConvertStartRequest } from "../../shared/ipc/contract";
 import type { Result } from "../../shared/result";
 import { api } from "../api/client";
 
@@ -7,6 +7,6 @@ export function inspectInput(input: string): Promise<Result<ConvertInspection>> 
   return api.convert.inspect({ input });
 }
 
-export function startConversion(input: string, output: string, force: boolean): Promise<Result<{ jobId: string }>> {
-  return api.convert.start({ input, output, force });
+export function startConversion(request: ConvertStartRequest): Promise<Result<{ jobId: string }>> {
+  return api.convert.start(request);
 }

@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { DATA_DIR } from "../fixtures/pbmc";
+import { writeCellxgeneH5ad } from "../unit/convert/cellxgene-h5ad";
 import { useAppServer } from "./app-server";
 import { openApp, screenshot } from "./helpers";
 
@@ -36,6 +37,53 @@ test("converts an h5ad in the Convert dialog, shows progress, and opens the resu
   await expect(dialog.getByTestId("error")).toHaveAttribute("data-error-code", "CONVERT_OUTPUT_EXISTS");
   await expect(dialog.getByTestId("error")).toContainText(output);
   expect((await fs.readdir(path.dirname(output))).filter((f) => f.startsWith("."))).toEqual([]);
+});
+
+test("converts a CELLxGENE-style h5ad with the matrix choice: counts from raw/X by default, X when chosen", async ({ page }) => {
+  const input = path.join(app.dir, "cellxgene.h5ad");
+  const data = await writeCellxgeneH5ad(input);
+  const xStored = data.X.reduce((n, r) => n + r.genes.length, 0);
+  await openApp(page, app.url);
+  await page.getByTestId("convert-button").click();
+  const dialog = page.getByTestId("convert-dialog");
+  await dialog.getByTestId("convert-input").fill(input);
+  await dialog.getByTestId("convert-input").blur();
+  const matrices = dialog.getByTestId("convert-matrices");
+  const raw = matrices.getByTestId("convert-matrix-raw");
+  const x = matrices.getByTestId("convert-matrix-X");
+  await expect(raw.locator(".path")).toHaveText("raw/X");
+  await expect(raw).toContainText("160 × 8,674 · float32 · integers: yes · 151,815 stored");
+  await expect(x.locator(".path")).toHaveText("X");
+  await expect(x).toContainText(`160 × ${data.genes.length.toLocaleString("en-US")} · float32 · integers: no · ${xStored.toLocaleString("en-US")} stored`);
+  await expect(raw.getByRole("radio")).toBeChecked();
+  await expect(raw).toContainText("default");
+  await expect(x.getByRole("radio")).not.toBeChecked();
+  await expect(dialog.getByTestId("convert-matrix-reason")).toContainText("Default raw/X: raw/X holds integer counts and X does not");
+  await dialog.getByTestId("convert-keep-other").check();
+  const counts = path.join(app.dir, "cellxgene-counts.slaf");
+  await dialog.getByTestId("convert-output").fill(counts);
+  await screenshot(page, "17-convert-matrix-choice");
+  await dialog.getByTestId("convert-start").click();
+  await expect(dialog.getByTestId("convert-done")).toContainText("Converted 160 cells × 8,674 genes (151,815 values of raw/X, uint16)");
+  await expect(dialog.getByTestId("convert-notes")).toContainText("expression holds raw/X (float32, integer counts), by default");
+  await expect(dialog.getByTestId("convert-notes")).toContainText("X is kept as the layer X");
+  const config = JSON.parse(await fs.readFile(path.join(counts, "config.json"), "utf8"));
+  expect(config.metadata.source_matrix).toBe("raw/X");
+  expect(config.layers.available).toEqual(["X"]);
+  await dialog.getByTestId("convert-open").click();
+  await expect(page.getByTestId("fact-expression-count")).toHaveText("151,815");
+
+  await page.getByRole("button", { name: "Convert…" }).click();
+  await dialog.getByTestId("convert-input").fill(input);
+  await dialog.getByTestId("convert-input").blur();
+  await dialog.getByTestId("convert-matrix-X").getByRole("radio").check();
+  await expect(dialog.getByTestId("convert-keep-other")).toBeVisible();
+  const normalized = path.join(app.dir, "cellxgene-x.slaf");
+  await dialog.getByTestId("convert-output").fill(normalized);
+  await dialog.getByTestId("convert-start").click();
+  await expect(dialog.getByTestId("convert-done")).toContainText(`Converted 160 cells × ${data.genes.length.toLocaleString("en-US")} genes (${xStored.toLocaleString("en-US")} values of X, float32)`);
+  await expect(dialog.getByTestId("convert-notes")).toContainText("expression holds X (float32, non-integer values), as chosen");
+  expect(JSON.parse(await fs.readFile(path.join(normalized, "config.json"), "utf8")).metadata.source_matrix).toBe("X");
 });
 
 test("the start screen's demo builds PBMC 3k and opens its starter notebook", async ({ page }) => {

@@ -76,7 +76,7 @@ export function selectMatrix(source: Source, opts: MatrixOptions = {}): MatrixSe
   const notes: string[] = [];
   const warnings: string[] = [];
   if (source.matrices.length > 1 || requested) {
-    const why = requested ? "as chosen" : `by default: ${fallback.reason}`;
+    const why = matrixKey(chosen) !== fallback.name ? `as chosen (the default is ${fallback.name === "raw" ? "raw/X" : fallback.name})` : `by default: ${fallback.reason}`;
     notes.push(`expression holds ${info.path} (${info.dtype}, ${describe(info)}), ${why}`);
   }
   const onRaw = chosen === "raw";
