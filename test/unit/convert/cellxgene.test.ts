@@ -3,8 +3,10 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertFile, inspectInput } from "../../../main/services/convert/convert";
+import { PBMC_DIR } from "../../fixtures/pbmc";
 import { tempDir } from "../../fixtures/slaf-fixture";
 import { writeCellxgeneH5ad, type CellxgeneData } from "./cellxgene-h5ad";
+import { writeTestH5ad } from "./h5-files";
 import { readBack, triples, type ReadBack } from "./read-back";
 
 let dir: string;
@@ -109,5 +111,53 @@ describe("CELLxGENE-style h5ad", () => {
       appError: { code: "INVALID_ARGUMENT", message: 'Unknown matrix "counts": use X, raw or layer:<name>' },
     });
     expect((await fs.readdir(dir)).filter((n) => n.includes("bad.slaf"))).toEqual([]);
+  });
+});
+
+describe("other places counts live", () => {
+  const norm = [
+    [0, 1.5, 0, 2.25],
+    [0.5, 0, 0, 0],
+    [0, 0, 3.75, 1.5],
+  ];
+  const counts = [
+    [0, 3, 0, 5],
+    [1, 0, 0, 0],
+    [0, 0, 9, 3],
+  ];
+
+  it("keeps X by default when only a layer holds counts, says which layer does, and converts that layer on request", async () => {
+    const file = path.join(dir, "layer-counts.h5ad");
+    await writeTestH5ad(file, { rows: norm, layers: { counts, spliced: counts } });
+    const info = await inspectInput(file);
+    expect(info.matrices.map((m) => [m.name, m.path, m.integer])).toEqual([
+      ["X", "X", false],
+      ["layer:counts", "layers/counts", true],
+      ["layer:spliced", "layers/spliced", true],
+    ]);
+    expect(info).toMatchObject({ defaultMatrix: "X", defaultReason: "X holds non-integer values; layers/counts holds integer counts: choose it to store counts" });
+    const out = path.join(dir, "layer-counts.slaf");
+    const summary = await convertFile(file, out, { matrix: "layer:counts", keepOtherAsLayer: true });
+    const r = await readBack(out);
+    expect(triples(r)).toEqual(["0:1=3", "0:3=5", "1:0=1", "2:2=9", "2:3=3"]);
+    expect(r.config.metadata.source_matrix).toBe("layers/counts");
+    expect(r.config.layers.available).toEqual(["spliced", "X"]);
+    expect(r.layers!.X).toEqual([1.5, 2.25, 0.5, 3.75, 1.5]);
+    expect(summary.notes[0]).toBe("expression holds layers/counts (float32, integer counts), as chosen (the default is X)");
+  });
+
+  it("samples a dense float X for whole numbers", async () => {
+    const whole = path.join(dir, "dense-counts.h5ad");
+    const fractional = path.join(dir, "dense-norm.h5ad");
+    await writeTestH5ad(whole, { rows: counts, layout: "dense" });
+    await writeTestH5ad(fractional, { rows: norm, layout: "dense" });
+    expect((await inspectInput(whole)).matrices[0]).toMatchObject({ dtype: "float32", integer: true, nnz: null });
+    expect((await inspectInput(fractional)).matrices[0]).toMatchObject({ dtype: "float32", integer: false });
+  });
+
+  it("describes the one matrix of a 10x folder from its header", async () => {
+    const info = await inspectInput(PBMC_DIR);
+    expect(info.matrices).toEqual([{ name: "X", path: "matrix.mtx.gz", nCells: 160, nGenes: 8674, dtype: "int64", integer: true, nnz: 151_815 }]);
+    expect(info).toMatchObject({ defaultMatrix: "X", defaultReason: "the only matrix (integer counts)" });
   });
 });
