@@ -26,7 +26,7 @@ export async function startServe(argv: string[]): Promise<RunningServer> {
     port: flagInt(args, "port") ?? 0,
     token: process.env.SLAFWB_TOKEN || newToken(),
     staticDir: path.join(packageRoot(), "dist", "renderer"),
-    services: () => services as Services,
+    dispatcher: () => (services as Services).dispatcher,
   });
   services = createServices({
     info: { version: APP_VERSION, mode: "browser", initialDatasetUri: dataset, openDemoAtStart: !dataset && args.flags.has("demo"), userDataDir, platform: process.platform },
