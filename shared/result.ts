@@ -15,6 +15,9 @@ export type ErrorCode =
   | "SOURCE_UNREACHABLE"
   | "RATE_LIMITED"
   | "OFFLINE_NOT_CACHED"
+  | "REVISION_NOT_FOUND"
+  | "AUTH_REQUIRED"
+  | "AUTH_INVALID"
   | "QUERY_INVALID"
   | "QUERY_CANCELLED"
   | "QUERY_NEEDS_CONFIRMATION"
@@ -51,6 +54,9 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   SOURCE_UNREACHABLE: "The source cannot be reached",
   RATE_LIMITED: "The source is rate limiting requests",
   OFFLINE_NOT_CACHED: "Offline, and this data is not in the local cache",
+  REVISION_NOT_FOUND: "This revision (branch, tag or commit) does not exist",
+  AUTH_REQUIRED: "The dataset is private or gated: a token with access is needed",
+  AUTH_INVALID: "The credentials were refused",
   QUERY_INVALID: "The query is not valid",
   QUERY_CANCELLED: "The query was cancelled",
   QUERY_NEEDS_CONFIRMATION: "This query reads a lot of data",
