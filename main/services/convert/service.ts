@@ -9,7 +9,7 @@ import { convertFile, inspectInput } from "./convert";
 import { detectFormat } from "./detect";
 import { parseMatrixName } from "./matrix-choice";
 import { convertInWorker, type WorkerOptions } from "./run-in-worker";
-import { claimProcessTempDir } from "./stale";
+import { baseTempDir, claimProcessTempDir, cleanStaleConversions } from "./stale";
 
 export interface ConvertServiceOptions {
   userDataDir: string;
@@ -57,6 +57,14 @@ export class ConvertService implements ConvertApi {
       );
       return { jobId };
     });
+  }
+
+  /**
+   * Removes what killed conversions left in the user-data folders and the temp folder (a live conversion's
+   * folders are kept); for the composition root to call at start. Returns the paths removed.
+   */
+  cleanStale(): Promise<string[]> {
+    return cleanStaleConversions([this.options.userDataDir, path.join(this.options.userDataDir, "demo"), baseTempDir()]);
   }
 
   /** Path of the demo dataset, built on first use; concurrent callers share one build. */

@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,5 +71,18 @@ describe("ConvertService", () => {
     expect(data.config.obsm.dimensions).toEqual({ X_umap: 2 });
     expect(data.config.metadata.expression_count).toBe(151_815);
     expect(await fs.readdir(path.dirname(a))).toEqual(["pbmc3k.slaf"]);
+  });
+});
+
+describe("ConvertService.cleanStale", () => {
+  it("removes a dead conversion's folder from the demo folder at start and keeps the demo", async () => {
+    const demoDir = path.join(dir, "user", "demo");
+    await fs.mkdir(demoDir, { recursive: true });
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await new Promise((r) => child.once("exit", r));
+    const leftover = path.join(demoDir, `.pbmc3k.slaf.converting-${child.pid}-0a1b2c3d`);
+    await fs.mkdir(path.join(leftover, "expression.lance"), { recursive: true });
+    expect(await service.cleanStale()).toContain(leftover);
+    expect(existsSync(leftover)).toBe(false);
   });
 });
