@@ -10,7 +10,9 @@ import { DatasetService } from "../services/datasets/service";
 import { JobService } from "../services/jobs/service";
 import { checkExportTarget } from "../services/query/export";
 import { QueryService } from "../services/query/service";
+import { allowedDirectories, loadSettings } from "../services/settings";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
+import { defaultUserDataDir } from "./user-data";
 
 export const QUERY_USAGE =
   'slaf-workbench query DATASET "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]...';
@@ -51,16 +53,13 @@ function takeRepeated(argv: string[], flag: string): { values: string[]; rest: s
   return { values, rest };
 }
 
-/** Folders SQL may read: existing folders, by real path (DuckDB compares path prefixes). */
+/** Folders SQL may read: those of settings.json, and `--allow-dir` ones (a wrong flag is a usage error). */
 async function allowedFolders(given: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const dir of given) {
-    const real = await fs.realpath(path.resolve(dir)).catch(() => null);
-    if (!real || !(await fs.stat(real)).isDirectory()) throw new UsageError(`--allow-dir ${dir}: not an existing folder`);
-    if (real === path.parse(real).root) throw new UsageError(`--allow-dir ${dir}: the root of the file system would let SQL read every file; name a folder`);
-    out.push(real);
-  }
-  return out;
+  const fromFlags = await allowedDirectories(given.map((d) => path.resolve(d)), "--allow-dir");
+  if (fromFlags.warnings.length) throw new UsageError(fromFlags.warnings[0]);
+  const { settings, warnings } = await loadSettings(defaultUserDataDir());
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  return [...new Set([...settings.sql.allowedDirectories, ...fromFlags.directories])];
 }
 
 function exportFormat(file: string): ExportFormat {

@@ -3,7 +3,7 @@
  * width is fixed, and the DuckDB type it maps to. The SQL catalog, the cost estimates, the Lance → DuckDB copier
  * and the column descriptions all read types through here.
  */
-import type { ColumnTypeKind } from "../../shared/ipc/contract";
+import type { ColumnInfo, ColumnTypeKind } from "../../shared/ipc/contract";
 import { arrow } from "./arrow";
 
 export type DataType = InstanceType<typeof arrow.DataType>;
@@ -113,4 +113,12 @@ export function typeKind(info: ArrowTypeInfo): ColumnTypeKind {
 
 export function columnTypeKind(type: DataType): ColumnTypeKind {
   return typeKind(arrowTypeInfo(type));
+}
+
+/** A column as the contract describes it (printed type for people, kinds for code). */
+export function columnInfo(name: string, type: DataType, nullable: boolean): ColumnInfo {
+  const info = arrowTypeInfo(type);
+  const column: ColumnInfo = { name, type: String(type), kind: typeKind(info), nullable };
+  if (info.kind === "fixed-list") column.fixedList = { size: info.size, item: typeKind(info.child) };
+  return column;
 }

@@ -7,12 +7,11 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as lancedb from "@lancedb/lancedb";
 import { CELLS_PER_CHUNK } from "../../main/services/convert/convert";
 import { openH5ad } from "../../main/services/convert/h5ad-source";
 import { columnsTable, expressionSchema, LANCE_WRITE_OPTIONS } from "../../main/services/convert/slaf-writer";
-import { resourcePath } from "../../main/services/resources";
+import { packageRoot, resourcePath } from "../../main/services/resources";
 import { tempDir } from "../fixtures/slaf-fixture";
 import { table } from "./util";
 
@@ -20,7 +19,7 @@ import { table } from "./util";
 const ANCHOR_CELLS_PER_S = 49_955 / 1.87;
 
 function cli(args: string[]): Promise<string> {
-  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.mjs");
+  const entry = path.join(packageRoot(), "dist", "main", "cli.mjs");
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";

@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import type { ColumnInfo, TableInfo } from "../../../shared/ipc/contract";
-import { columnTypeKind, type DataType } from "../arrow-types";
+import { columnInfo, type DataType } from "../arrow-types";
 import { isAppFailure } from "../../../shared/result";
 import { fail } from "../errors";
 import { lanceTableFailure } from "./lance-errors";
@@ -56,7 +56,7 @@ export async function explainLocalOpenFailure(fullPath: string, tableName: strin
 }
 
 export function describeColumns(schema: { fields: { name: string; type: DataType; nullable: boolean }[] }): ColumnInfo[] {
-  return schema.fields.map((f) => ({ name: f.name, type: String(f.type), kind: columnTypeKind(f.type), nullable: f.nullable }));
+  return schema.fields.map((f) => columnInfo(f.name, f.type, f.nullable));
 }
 
 export async function describeTable(name: string, relPath: string, table: lancedb.Table): Promise<TableInfo> {

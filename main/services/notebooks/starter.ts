@@ -2,6 +2,7 @@
 import type { ColumnInfo, DatasetSummary, TableInfo } from "../../../shared/ipc/contract";
 import { serializeNotebook } from "../../../shared/notebook/format";
 import { insertCell, newCell, type Cell, type Notebook, type PlotSpec } from "../../../shared/notebook/model";
+import { readableIdent, stringLiteral } from "../sql-text";
 
 function table(summary: DatasetSummary, name: string): TableInfo | undefined {
   return summary.tables.find((t) => t.name === name);
@@ -17,15 +18,9 @@ function has(t: TableInfo | undefined, ...names: string[]): boolean {
 
 /** A 2-wide list of floats (Arrow `FixedSizeList[2]<Float32>`), as written for obsm embeddings. */
 function isPairColumn(c: ColumnInfo | undefined): boolean {
-  return !!c && /^FixedSizeList\[2\]<Float(16|32|64)>$/.test(c.type);
+  return c?.fixedList?.size === 2 && c.fixedList.item === "float";
 }
 
-const RESERVED = new Set(["all", "and", "as", "by", "case", "select", "from", "where", "group", "order", "limit", "table", "join", "on", "to", "with", "union", "user"]);
-
-/** An SQL identifier, double-quoted unless it is a plain name (DuckDB folds case of unquoted names). */
-export function ident(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !RESERVED.has(name.toLowerCase()) ? name : `"${name.replaceAll('"', '""')}"`;
-}
 
 function fmt(n: number): string {
   return n.toLocaleString("en-US");
@@ -121,7 +116,7 @@ function tour(summary: DatasetSummary, b: Builder): void {
     );
     b.sql(
       lower,
-      [`SELECT cell_type, ${ident(umap)}[1] AS ${lower}_1, ${ident(umap)}[2] AS ${lower}_2`, "FROM cells"].join("\n"),
+      [`SELECT cell_type, ${readableIdent(umap)}[1] AS ${lower}_1, ${readableIdent(umap)}[2] AS ${lower}_2`, "FROM cells"].join("\n"),
     );
     b.plot(lower, { mark: "dot", x: `${lower}_1`, y: `${lower}_2`, fill: "cell_type", tip: true, title: `${umap.slice(2).toUpperCase()} by cell type` });
   }
@@ -132,7 +127,7 @@ function generic(summary: DatasetSummary, b: Builder): void {
     b.markdown("## Tables\n\nRows in each table:");
     b.sql(
       "table_rows",
-      summary.tables.map((t) => `SELECT '${t.name.replaceAll("'", "''")}' AS table_name, COUNT(*) AS n_rows FROM ${ident(t.name)}`).join("\nUNION ALL\n") +
+      summary.tables.map((t) => `SELECT ${stringLiteral(t.name)} AS table_name, COUNT(*) AS n_rows FROM ${readableIdent(t.name)}`).join("\nUNION ALL\n") +
         "\nORDER BY table_name",
     );
   }

@@ -2,7 +2,7 @@
 import { DuckDBTypeId, type DuckDBResultReader, type DuckDBType } from "@duckdb/node-api";
 import type { ColumnInfo } from "../../../shared/ipc/contract";
 import { arrow } from "../arrow";
-import { columnTypeKind } from "../arrow-types";
+import { columnInfo } from "../arrow-types";
 
 type DataType = InstanceType<typeof arrow.DataType>;
 type Convert = (v: unknown) => unknown;
@@ -87,10 +87,7 @@ export function arrowColumn(t: DuckDBType): ArrowColumn {
 }
 
 export function describeColumns(names: string[], types: DuckDBType[]): ColumnInfo[] {
-  return names.map((name, i) => {
-    const type = arrowColumn(types[i]).type;
-    return { name, type: String(type), kind: columnTypeKind(type), nullable: true };
-  });
+  return names.map((name, i) => columnInfo(name, arrowColumn(types[i]).type, true));
 }
 
 /** Arrow IPC stream bytes of a read page (column order and duplicate names kept). */

@@ -88,8 +88,9 @@ export class QueryService implements QueryApi {
     return guard(async () => {
       const target = { format: req.format, path: req.path, overwrite: req.overwrite === true };
       this.store.get(req.resultId);
-      await checkExportTarget(target);
+      // Refused before asking about an existing file: "Replace config.json?" must never be asked of a dataset.
       await this.datasets.refuseWriteInside(req.path, "Cannot export there");
+      await checkExportTarget(target);
       const { stagingDir } = await this.engine.sandbox();
       return this.store.use(req.resultId, async (r) => {
         const conn = await this.engine.connect();

@@ -7,6 +7,8 @@ export interface ColumnInfo {
   type: string;
   /** The type's kind: what code should branch on, never the printed `type`. */
   kind: ColumnTypeKind;
+  /** For fixed-size lists (embeddings such as X_umap: `FixedSizeList[2]<Float32>`): the width and the items' kind. */
+  fixedList?: { size: number; item: ColumnTypeKind };
   nullable: boolean;
 }
 

@@ -37,8 +37,11 @@ describe("nothing writes into a dataset", () => {
     if (!done.ok || !done.value.result) throw new Error("query failed");
     const resultId = (done.value.result as { resultId: string }).resultId;
 
-    const exported = await services.api.query.export({ resultId, format: "csv", path: path.join(root, "config.json"), overwrite: true });
-    expect(exported).toMatchObject({ ok: false, error: { code: "WRITE_INSIDE_DATASET", message: expect.stringContaining("never writes into a dataset") } });
+    // Asked without and with the user's consent to replace: refused both times, never "Replace config.json?".
+    for (const overwrite of [false, true]) {
+      const exported = await services.api.query.export({ resultId, format: "csv", path: path.join(root, "config.json"), overwrite });
+      expect(exported).toMatchObject({ ok: false, error: { code: "WRITE_INSIDE_DATASET", message: expect.stringContaining("never writes into a dataset") } });
+    }
 
     const notebook = await services.api.notebooks.write({ path: path.join(root, "cells.lance", "nb.slafnb.md"), text: "# hi\n", expectedMtimeMs: null });
     expect(notebook).toMatchObject({ ok: false, error: { code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(root) } });

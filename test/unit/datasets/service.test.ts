@@ -36,7 +36,10 @@ describe("DatasetService.open", () => {
     expect(byName.expression.fragments).toBe(4); // 160 cells written 50 per chunk
     expect(byName.expression.bytes).toBeGreaterThan(100_000);
     expect(byName.expression.columns.map((c) => `${c.name}:${c.type}`)).toEqual(["cell_integer_id:Uint32", "gene_integer_id:Uint16", "value:Uint16"]);
-    expect(byName.cells.columns.find((c) => c.name === "X_umap")?.type).toMatch(/^FixedSizeList\[2\]<Float32>$/);
+    expect(byName.cells.columns.find((c) => c.name === "X_umap")).toMatchObject({ type: "FixedSizeList[2]<Float32>", kind: "list", fixedList: { size: 2, item: "float" } });
+    expect(byName.expression.columns.map((c) => c.kind)).toEqual(["int", "int", "int"]);
+    expect(byName.cells.columns.find((c) => c.name === "cell_type")).toMatchObject({ kind: "string" });
+    expect(byName.cells.columns.find((c) => c.name === "cell_type")).not.toHaveProperty("fixedList");
     expect(ds.config).toMatchObject({ formatVersion: "0.5", nCells: 160, nGenes: 8674, expressionCount: 151_815 });
     expect(ds.config.sparsity).toBeCloseTo(1 - 151_815 / (160 * 8674), 10);
     expect(ds.name).toBe("pbmc");
