@@ -128,17 +128,17 @@ export class ResultStore {
     return old?.released ? this.forget(previous) : null;
   }
 
-  /** Marks a result released; returns its table to drop unless a name still refers to it. */
+  /**
+   * Forgets a result and any name pointing at it (the cell that named it let it go: a later `FROM name` must not
+   * read a notebook's old output); returns its table to drop, if it is still in DuckDB.
+   */
   release(id: string): string | null {
     const r = this.results.get(id);
     if (!r) return null;
-    r.released = true;
-    const named = [...(this.names.get(r.datasetId)?.values() ?? [])].includes(id);
-    if (r.evicted) {
-      if (!named) this.results.delete(id);
-      return null;
-    }
-    return named ? null : this.forget(id);
+    const names = this.names.get(r.datasetId);
+    for (const [key, named] of names ?? []) if (named === id) names!.delete(key);
+    this.results.delete(id);
+    return r.evicted ? null : r.table;
   }
 
   /** Estimated bytes of every result still held in DuckDB. */
