@@ -1,19 +1,23 @@
 /** Browser mode: the contract over one WebSocket to the loopback server (binary frames, see shared/ipc/wire). */
 import { METHODS, type Client, type Namespace } from "../../shared/ipc/contract";
 import { createListeners } from "../../shared/ipc/listeners";
+import { JOB_WAIT_MAX_MS } from "../../shared/ipc/schemas";
 import { decodeMessage, encodeFrame, type WireMessage } from "../../shared/ipc/wire";
 import type { AppError, Result } from "../../shared/result";
 
 export type ConnectionState = "connecting" | "open" | "closed";
 
-/** Every call gets an answer within this long, or a SOURCE_UNREACHABLE error (jobs.wait is a long poll well inside it). */
+/** Every call gets an answer within this long, or a SOURCE_UNREACHABLE error. */
 export const CALL_TIMEOUT_MS = 60_000;
 /** Calls that legitimately run long: opening or inspecting large (remote) inputs, the demo conversion, an export. */
 export const LONG_CALL_TIMEOUT_MS = 15 * 60_000;
 const LONG_CALLS = new Set(["datasets.open", "datasets.openDemo", "convert.inspect", "query.export"]);
 
 export function callTimeoutMs(ns: string, method: string): number {
-  return LONG_CALLS.has(`${ns}.${method}`) ? LONG_CALL_TIMEOUT_MS : CALL_TIMEOUT_MS;
+  if (LONG_CALLS.has(`${ns}.${method}`)) return LONG_CALL_TIMEOUT_MS;
+  // The long poll may be asked to wait up to its maximum; the timeout leaves it a full call's time beyond that.
+  if (ns === "jobs" && method === "wait") return JOB_WAIT_MAX_MS + CALL_TIMEOUT_MS;
+  return CALL_TIMEOUT_MS;
 }
 
 export interface WsClientOptions {
