@@ -10,6 +10,7 @@ import { registerScheme, serveRenderer } from "./electron/protocol";
 import { createMainWindow, isTrustedSender } from "./electron/window";
 import { createServices } from "./services/index";
 import { convertWorkerPath } from "./services/resources";
+import { loadSettings } from "./services/settings";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Bundled layout: dist/electron/main.mjs, dist/preload/index.cjs, dist/renderer/.
@@ -19,11 +20,14 @@ const datasetArg = process.argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.sta
 registerScheme();
 app.enableSandbox();
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   serveRenderer(path.join(distDir, "renderer"));
   const win = createMainWindow(path.join(distDir, "preload", "index.cjs"));
+  const { settings, warnings } = await loadSettings(app.getPath("userData"));
+  for (const w of warnings) console.warn(`[slaf-workbench] ${w}`);
   const services = createServices({
+    settings,
     info: {
       version: APP_VERSION,
       mode: "electron",
@@ -49,6 +53,7 @@ void app.whenReady().then(() => {
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
   });
+  void services.housekeeping().catch((e: unknown) => console.error("[slaf-workbench] start-up cleanup failed:", e));
   const unbind = bindIpc(ipcMain, services.dispatcher, (event) => isTrustedSender(win, event));
   installMenu(win);
   app.on("window-all-closed", () => {

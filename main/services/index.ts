@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Api, AppInfo } from "../../shared/ipc/contract";
 import { AppService, type PickPath } from "./app";
 import { ConvertService } from "./convert/service";
+import { claimProcessTempDir } from "./convert/stale";
 import { createDispatcher, ownersOf, type Dispatcher } from "./dispatch";
 import { DatasetService } from "./datasets/service";
 import type { EmitEvent } from "./events";
@@ -31,6 +32,8 @@ export interface Services {
   notebooks: NotebookService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
+  /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
+  housekeeping(): Promise<string[]>;
   dispose(): Promise<void>;
 }
 
@@ -61,6 +64,10 @@ export function createServices(options: ServiceOptions): Services {
     query,
     convert,
     notebooks,
+    async housekeeping() {
+      claimProcessTempDir();
+      return convert.cleanStale();
+    },
     async dispose() {
       jobs.cancelAll();
       notebooks.dispose();
