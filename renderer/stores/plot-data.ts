@@ -21,9 +21,11 @@ export function plotDataLoader(client: Client): LoadPlotData {
   return async (summary, names, signal) => {
     const total = Math.min(summary.rowCount, MAX_PLOT_POINTS);
     const columns: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(total)]));
-    for (let offset = 0; offset < total && !signal.cancelled; offset += MAX_PAGE_ROWS) {
+    // Pages are capped by bytes as well as rows, so each one says how far it got.
+    for (let offset = 0; offset < total && !signal.cancelled; ) {
       const r = await client.query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, total - offset) });
       if (!r.ok) throw new Error(r.error.message);
+      if (r.value.numRows === 0) break;
       const t = decodePage(r.value.arrow);
       for (const n of names) {
         const vec = t.getChild(n);
@@ -31,6 +33,7 @@ export function plotDataLoader(client: Client): LoadPlotData {
         const out = columns[n];
         for (let i = 0; i < t.numRows; i++) out[offset + i] = plain(vec.get(i));
       }
+      offset += t.numRows;
     }
     return { columns, length: total, truncated: summary.rowCount > total };
   };

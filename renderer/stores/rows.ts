@@ -1,5 +1,5 @@
 /** Pages of rows for the grids: a table of the open dataset, or a query result. Always one page at a time. */
-import type { Client, ExportFormat, QuerySummary, TableInfo } from "../../shared/ipc/contract";
+import type { Client, ExportFormat, QuerySummary, RowPage, TableInfo } from "../../shared/ipc/contract";
 import type { Result } from "../../shared/result";
 import { decodePage, tableRows, type CellValue } from "../api/arrow-rows";
 
@@ -8,16 +8,14 @@ export type { CellValue };
 export class Rows {
   constructor(private readonly client: Client) {}
 
-  async tablePage(datasetId: string, table: TableInfo, offset: number, limit: number): Promise<CellValue[][]> {
-    const r = await this.client.datasets.readRows({ datasetId, table: table.name, offset, limit });
-    if (!r.ok) throw new Error(r.error.message);
-    return tableRows(decodePage(r.value.arrow), table.columns.map((c) => c.name));
+  tablePage(datasetId: string, table: TableInfo, offset: number, limit: number): Promise<CellValue[][]> {
+    const names = table.columns.map((c) => c.name);
+    return gather(offset, limit, (at, n) => this.client.datasets.readRows({ datasetId, table: table.name, offset: at, limit: n }), names);
   }
 
-  async resultPage(summary: QuerySummary, offset: number, limit: number): Promise<CellValue[][]> {
-    const r = await this.client.query.page({ resultId: summary.resultId, offset, limit });
-    if (!r.ok) throw new Error(r.error.message);
-    return tableRows(decodePage(r.value.arrow), summary.columns.map((c) => c.name));
+  resultPage(summary: QuerySummary, offset: number, limit: number): Promise<CellValue[][]> {
+    const names = summary.columns.map((c) => c.name);
+    return gather(offset, limit, (at, n) => this.client.query.page({ resultId: summary.resultId, offset: at, limit: n }), names);
   }
 
   /**
@@ -31,4 +29,17 @@ export class Rows {
     if (!(await replace(r.error.path ?? path))) return null;
     return this.client.query.export({ ...req, overwrite: true });
   }
+}
+
+/** Rows [offset, offset+limit): main caps each answer by bytes too, so wide rows come in several answers. */
+async function gather(offset: number, limit: number, page: (offset: number, limit: number) => Promise<Result<RowPage>>, names: string[]): Promise<CellValue[][]> {
+  const rows: CellValue[][] = [];
+  while (rows.length < limit) {
+    const r = await page(offset + rows.length, limit - rows.length);
+    if (!r.ok) throw new Error(r.error.message);
+    if (r.value.numRows === 0) break;
+    rows.push(...tableRows(decodePage(r.value.arrow), names));
+    if (offset + rows.length >= r.value.totalRows) break;
+  }
+  return rows;
 }
