@@ -178,7 +178,13 @@ describe("permission errors are PERMISSION_DENIED, not 'not found'", () => {
 
   /** Opens `uri` with the CLI run as nobody (root reads every file, so only another user sees EACCES). */
   function openAsNobody(uri: string): string {
-    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "query", uri, "SELECT 1"], { uid: 65534, gid: 65534, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "query", uri, "SELECT 1"], {
+      uid: 65534,
+      gid: 65534,
+      encoding: "utf8",
+      // Its own (absent) user data: nobody cannot read root's settings.json, which would add a warning line.
+      env: { ...process.env, SLAFWB_USER_DATA: path.join(dir, "nobody-user-data") },
+    });
     return r.stderr.trim();
   }
 

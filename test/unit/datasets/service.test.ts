@@ -6,6 +6,7 @@ import { DatasetService } from "../../../main/services/datasets/service";
 import { loadPbmc } from "../../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { snapshotTree } from "../../fixtures/tree-snapshot";
+import { unwrap } from "../../fixtures/result";
 
 let dir: string;
 let root: string;
@@ -19,15 +20,10 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-function expectOk<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-  return r.value;
-}
-
 describe("DatasetService.open", () => {
   it("reports tables, schema, row counts, fragments, bytes and config facts", async () => {
     const service = new DatasetService();
-    const ds = expectOk(await service.open({ uri: root }));
+    const ds = unwrap(await service.open({ uri: root }));
     const byName = Object.fromEntries(ds.tables.map((t) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(["cells", "expression", "genes"]);
     expect(byName.cells.rows).toBe(160);
@@ -48,23 +44,23 @@ describe("DatasetService.open", () => {
 
   it("shares one handle per dataset and closes it when the last reference goes", async () => {
     const service = new DatasetService();
-    const a = expectOk(await service.open({ uri: root }));
-    const b = expectOk(await service.open({ uri: `${root}/` }));
+    const a = unwrap(await service.open({ uri: root }));
+    const b = unwrap(await service.open({ uri: `${root}/` }));
     expect(b.datasetId).toBe(a.datasetId);
-    expectOk(await service.close({ datasetId: a.datasetId }));
-    expect(expectOk(await service.readRows({ datasetId: a.datasetId, table: "cells", offset: 0, limit: 1 })).numRows).toBe(1);
-    expectOk(await service.close({ datasetId: a.datasetId }));
+    unwrap(await service.close({ datasetId: a.datasetId }));
+    expect(unwrap(await service.readRows({ datasetId: a.datasetId, table: "cells", offset: 0, limit: 1 })).numRows).toBe(1);
+    unwrap(await service.close({ datasetId: a.datasetId }));
     const gone = await service.readRows({ datasetId: a.datasetId, table: "cells", offset: 0, limit: 1 });
     expect(gone.ok ? null : gone.error.code).toBe("DATASET_NOT_OPEN");
-    expect(expectOk(await service.list({})).length).toBe(0);
+    expect(unwrap(await service.list({})).length).toBe(0);
   });
 });
 
 describe("DatasetService.readRows", () => {
   it("pages any window of the expression table as Arrow IPC, matching the source matrix", async () => {
     const service = new DatasetService();
-    const ds = expectOk(await service.open({ uri: root }));
-    const page = expectOk(await service.readRows({ datasetId: ds.datasetId, table: "expression", offset: 100_000, limit: 300 }));
+    const ds = unwrap(await service.open({ uri: root }));
+    const page = unwrap(await service.readRows({ datasetId: ds.datasetId, table: "expression", offset: 100_000, limit: 300 }));
     expect(page).toMatchObject({ offset: 100_000, numRows: 300, totalRows: 151_815 });
     const t = arrow.tableFromIPC(page.arrow);
     const pbmc = loadPbmc();
@@ -74,9 +70,9 @@ describe("DatasetService.readRows", () => {
       const row = [t.getChild("cell_integer_id")!.get(i), t.getChild("gene_integer_id")!.get(i), t.getChild("value")!.get(i)];
       expect(row).toEqual(flat[100_000 + i]);
     }
-    const tail = expectOk(await service.readRows({ datasetId: ds.datasetId, table: "expression", offset: 151_800, limit: 500 }));
+    const tail = unwrap(await service.readRows({ datasetId: ds.datasetId, table: "expression", offset: 151_800, limit: 500 }));
     expect(tail.numRows).toBe(15);
-    const cols = expectOk(await service.readRows({ datasetId: ds.datasetId, table: "cells", offset: 0, limit: 3, columns: ["cell_id", "cell_type"] }));
+    const cols = unwrap(await service.readRows({ datasetId: ds.datasetId, table: "cells", offset: 0, limit: 3, columns: ["cell_id", "cell_type"] }));
     expect(arrow.tableFromIPC(cols.arrow).schema.fields.map((f) => f.name)).toEqual(["cell_id", "cell_type"]);
     const bad = await service.readRows({ datasetId: ds.datasetId, table: "cells", offset: 0, limit: 3, columns: ["nope"] });
     expect(bad.ok ? null : bad.error.message).toContain("nope");
@@ -90,8 +86,8 @@ describe("opening never writes", () => {
   it("leaves every byte and file of the dataset as it was", async () => {
     const before = await snapshotTree(root);
     const service = new DatasetService();
-    const ds = expectOk(await service.open({ uri: root }));
-    for (const t of ds.tables) expectOk(await service.readRows({ datasetId: ds.datasetId, table: t.name, offset: 5, limit: 100 }));
+    const ds = unwrap(await service.open({ uri: root }));
+    for (const t of ds.tables) unwrap(await service.readRows({ datasetId: ds.datasetId, table: t.name, offset: 5, limit: 100 }));
     await service.closeAll();
     expect(await snapshotTree(root)).toEqual(before);
   });

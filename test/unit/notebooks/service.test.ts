@@ -10,13 +10,9 @@ import { isCanonical, parseNotebook } from "../../../shared/notebook/format";
 import type { Cell } from "../../../shared/notebook/model";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { duckdbCopy, recorder, sleep, type Recorded } from "./helpers";
+import { unwrap } from "../../fixtures/result";
 
 const DEBOUNCE = 60;
-
-function must<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-  return r.value;
-}
 
 describe("NotebookService files", () => {
   let dir: string;
@@ -39,7 +35,7 @@ describe("NotebookService files", () => {
     const file = path.join(dir, "a.slafnb.md");
     await fs.writeFile(file, "# hi\n");
     const st = await fs.stat(file);
-    expect(must(await svc.read({ path: file }))).toEqual({ path: file, text: "# hi\n", mtimeMs: st.mtimeMs });
+    expect(unwrap(await svc.read({ path: file }))).toEqual({ path: file, text: "# hi\n", mtimeMs: st.mtimeMs });
 
     const missing = path.join(dir, "nope.slafnb.md");
     const r = await svc.read({ path: missing });
@@ -57,25 +53,25 @@ describe("NotebookService files", () => {
 
   it("writes a new file atomically and returns the mtime on disk", async () => {
     const file = path.join(dir, "sub", "new.slafnb.md");
-    const { mtimeMs } = must(await svc.write({ path: file, text: "one\n", expectedMtimeMs: null }));
+    const { mtimeMs } = unwrap(await svc.write({ path: file, text: "one\n", expectedMtimeMs: null }));
     expect(await fs.readFile(file, "utf8")).toBe("one\n");
     expect((await fs.stat(file)).mtimeMs).toBe(mtimeMs);
     expect((await fs.readdir(path.dirname(file))).filter((f) => f !== "new.slafnb.md")).toEqual([]);
 
     const before = await fs.stat(file);
-    const second = must(await svc.write({ path: file, text: "two\n", expectedMtimeMs: mtimeMs }));
+    const second = unwrap(await svc.write({ path: file, text: "two\n", expectedMtimeMs: mtimeMs }));
     const after = await fs.stat(file);
     // Replaced by rename: a new inode, never the old one rewritten in place.
     expect(after.ino).not.toBe(before.ino);
     expect(after.mtimeMs).toBe(second.mtimeMs);
-    expect(must(await svc.read({ path: file })).text).toBe("two\n");
+    expect(unwrap(await svc.read({ path: file })).text).toBe("two\n");
   });
 
   it("keeps the file mode when replacing", async () => {
     const file = path.join(dir, "mode.slafnb.md");
     await fs.writeFile(file, "x\n", { mode: 0o600 });
     await fs.chmod(file, 0o600);
-    must(await svc.write({ path: file, text: "y\n", expectedMtimeMs: null, overwrite: true }));
+    unwrap(await svc.write({ path: file, text: "y\n", expectedMtimeMs: null, overwrite: true }));
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
   });
 
@@ -83,7 +79,7 @@ describe("NotebookService files", () => {
     const file = path.join(dir, "big.slafnb.md");
     const a = "A".repeat(2_000_000) + "\n";
     const b = "B".repeat(3_000_000) + "\n";
-    let mtime = must(await svc.write({ path: file, text: a, expectedMtimeMs: null })).mtimeMs;
+    let mtime = unwrap(await svc.write({ path: file, text: a, expectedMtimeMs: null })).mtimeMs;
     let stop = false;
     const seen = new Set<string>();
     const reader = (async () => {
@@ -92,7 +88,7 @@ describe("NotebookService files", () => {
         seen.add(text === a ? "a" : text === b ? "b" : `partial(${text.length})`);
       }
     })();
-    for (let k = 0; k < 10; k++) mtime = must(await svc.write({ path: file, text: k % 2 ? a : b, expectedMtimeMs: mtime })).mtimeMs;
+    for (let k = 0; k < 10; k++) mtime = unwrap(await svc.write({ path: file, text: k % 2 ? a : b, expectedMtimeMs: mtime })).mtimeMs;
     stop = true;
     await reader;
     expect([...seen].filter((s) => s.startsWith("partial"))).toEqual([]);
@@ -101,7 +97,7 @@ describe("NotebookService files", () => {
 
   it("detects conflicts from the mtime, unless overwrite", async () => {
     const file = path.join(dir, "c.slafnb.md");
-    const first = must(await svc.write({ path: file, text: "mine\n", expectedMtimeMs: null }));
+    const first = unwrap(await svc.write({ path: file, text: "mine\n", expectedMtimeMs: null }));
     // Someone else edits the file.
     await sleep(20);
     await fs.writeFile(file, "theirs\n");
@@ -120,21 +116,21 @@ describe("NotebookService files", () => {
 
     // Deleted on disk since opened.
     const gone = path.join(dir, "gone.slafnb.md");
-    const g = must(await svc.write({ path: gone, text: "x\n", expectedMtimeMs: null }));
+    const g = unwrap(await svc.write({ path: gone, text: "x\n", expectedMtimeMs: null }));
     await fs.rm(gone);
     const deleted = await svc.write({ path: gone, text: "y\n", expectedMtimeMs: g.mtimeMs });
     expect(!deleted.ok && deleted.error.code).toBe("NOTEBOOK_CONFLICT");
     expect(!deleted.ok && deleted.error.message).toContain("deleted");
 
-    const forced = must(await svc.write({ path: file, text: "mine wins\n", expectedMtimeMs: first.mtimeMs, overwrite: true }));
+    const forced = unwrap(await svc.write({ path: file, text: "mine wins\n", expectedMtimeMs: first.mtimeMs, overwrite: true }));
     expect(await fs.readFile(file, "utf8")).toBe("mine wins\n");
     // The mtime we got back is the one to use next.
-    must(await svc.write({ path: file, text: "again\n", expectedMtimeMs: forced.mtimeMs }));
+    unwrap(await svc.write({ path: file, text: "again\n", expectedMtimeMs: forced.mtimeMs }));
   });
 
   it("lets only one of two saves from the same mtime win", async () => {
     const file = path.join(dir, "race.slafnb.md");
-    const { mtimeMs } = must(await svc.write({ path: file, text: "base\n", expectedMtimeMs: null }));
+    const { mtimeMs } = unwrap(await svc.write({ path: file, text: "base\n", expectedMtimeMs: null }));
     await sleep(5);
     const results = await Promise.all([
       svc.write({ path: file, text: "left\n", expectedMtimeMs: mtimeMs }),
@@ -150,8 +146,8 @@ describe("NotebookService files", () => {
 
     it("reports another process's change, debounced, with the new mtime", async () => {
       const file = path.join(dir, "w.slafnb.md");
-      const { mtimeMs } = must(await svc.write({ path: file, text: "v1\n", expectedMtimeMs: null }));
-      must(await svc.watch({ path: file }));
+      const { mtimeMs } = unwrap(await svc.write({ path: file, text: "v1\n", expectedMtimeMs: null }));
+      unwrap(await svc.watch({ path: file }));
       await sleep(20);
       // Another process writes in several steps (truncate, then two appends).
       execFileSync(process.execPath, ["-e", `const fs=require("fs");fs.writeFileSync(${JSON.stringify(file)},"");fs.appendFileSync(${JSON.stringify(file)},"v2 ");fs.appendFileSync(${JSON.stringify(file)},"from outside\\n")`]);
@@ -162,14 +158,14 @@ describe("NotebookService files", () => {
       await sleep(DEBOUNCE * 3);
       expect(changes()).toHaveLength(1);
       // And the new mtime is good for the next save.
-      must(await svc.write({ path: file, text: "v3\n", expectedMtimeMs: st.mtimeMs }));
+      unwrap(await svc.write({ path: file, text: "v3\n", expectedMtimeMs: st.mtimeMs }));
     });
 
     it("does not report our own writes", async () => {
       const file = path.join(dir, "own.slafnb.md");
-      must(await svc.watch({ path: file }));
-      let m = must(await svc.write({ path: file, text: "1\n", expectedMtimeMs: null })).mtimeMs;
-      for (let k = 2; k < 6; k++) m = must(await svc.write({ path: file, text: `${k}\n`, expectedMtimeMs: m })).mtimeMs;
+      unwrap(await svc.watch({ path: file }));
+      let m = unwrap(await svc.write({ path: file, text: "1\n", expectedMtimeMs: null })).mtimeMs;
+      for (let k = 2; k < 6; k++) m = unwrap(await svc.write({ path: file, text: `${k}\n`, expectedMtimeMs: m })).mtimeMs;
       await sleep(DEBOUNCE * 5);
       expect(changes()).toEqual([]);
 
@@ -181,8 +177,8 @@ describe("NotebookService files", () => {
     it("reports deletion and creation, ignores other files in the folder, and stops on unwatch", async () => {
       const file = path.join(dir, "d.slafnb.md");
       await fs.writeFile(file, "x\n");
-      must(await svc.watch({ path: file }));
-      must(await svc.watch({ path: file })); // two watchers of the same file: refcounted
+      unwrap(await svc.watch({ path: file }));
+      unwrap(await svc.watch({ path: file })); // two watchers of the same file: refcounted
       await fs.writeFile(path.join(dir, "other.slafnb.md"), "noise\n");
       await sleep(DEBOUNCE * 4);
       expect(changes()).toEqual([]);
@@ -195,11 +191,11 @@ describe("NotebookService files", () => {
       await rec.waitFor((e) => isChangeOf(file)(e) && (e.payload as { mtimeMs: number | null }).mtimeMs !== null);
       const count = changes().length;
 
-      must(await svc.unwatch({ path: file }));
+      unwrap(await svc.unwatch({ path: file }));
       await fs.writeFile(file, "still watched once\n");
       await rec.waitFor((e) => isChangeOf(file)(e) && changes().length > count);
 
-      must(await svc.unwatch({ path: file }));
+      unwrap(await svc.unwatch({ path: file }));
       const after = changes().length;
       await fs.writeFile(file, "unwatched\n");
       await sleep(DEBOUNCE * 4);
@@ -259,7 +255,7 @@ describe("NotebookService starter", () => {
   it("writes the PBMC tour once and returns it", async () => {
     const rec = recorder();
     const svc = new NotebookService(rec.emit, datasets, { userDataDir: dir });
-    const file = must(await svc.starter({ datasetId: ds.summary.datasetId }));
+    const file = unwrap(await svc.starter({ datasetId: ds.summary.datasetId }));
     expect(file.path).toBe(path.join(dir, "notebooks", "pbmc3k.slafnb.md"));
     expect(await fs.readFile(file.path, "utf8")).toBe(file.text);
     expect((await fs.stat(file.path)).mtimeMs).toBe(file.mtimeMs);
@@ -297,7 +293,7 @@ describe("NotebookService starter", () => {
 
     // A second call returns the same file untouched (even after the user edited it).
     await fs.writeFile(file.path, file.text + "\nMy notes.\n");
-    const again = must(await svc.starter({ datasetId: ds.summary.datasetId }));
+    const again = unwrap(await svc.starter({ datasetId: ds.summary.datasetId }));
     expect(again.path).toBe(file.path);
     expect(again.text).toBe(file.text + "\nMy notes.\n");
     svc.dispose();
@@ -311,7 +307,7 @@ describe("NotebookService starter", () => {
     };
     const fake = { get: () => ({ ...ds, summary }) } as unknown as DatasetService;
     const svc = new NotebookService(recorder().emit, fake, { userDataDir: dir });
-    const file = must(await svc.starter({ datasetId: "any" }));
+    const file = unwrap(await svc.starter({ datasetId: "any" }));
     expect(path.basename(file.path)).toBe("plain.slafnb.md");
     const nb = parseNotebook(file.text);
     const sql = nb.cells.filter((c) => c.kind === "sql");
@@ -332,7 +328,7 @@ describe("NotebookService starter", () => {
     const other: DatasetSummary = { ...ds.summary, uri: "/elsewhere/pbmc3k.slaf" };
     const fake = { get: () => ({ ...ds, summary: other }) } as unknown as DatasetService;
     const svc = new NotebookService(recorder().emit, fake, { userDataDir: dir });
-    const file = must(await svc.starter({ datasetId: "x" }));
+    const file = unwrap(await svc.starter({ datasetId: "x" }));
     expect(path.basename(file.path)).toBe("pbmc3k-2.slafnb.md");
     expect(parseNotebook(file.text).frontmatter.dataset).toBe("/elsewhere/pbmc3k.slaf");
     svc.dispose();

@@ -5,7 +5,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueryPreview, QuerySummary, ScanReport } from "../../../shared/ipc/contract";
 import { arrow } from "../../../main/services/arrow";
-import { canonical, error, openEnv, run, runJob, useQueryEnvironment, value } from "./helpers";
+import { canonical, openEnv, run, runJob, useQueryEnvironment } from "./helpers";
+import { unwrap, failure } from "../../fixtures/result";
 
 const q = useQueryEnvironment({ beforeAll, afterAll });
 
@@ -131,20 +132,20 @@ describe("named results", () => {
     expect(count.rows).toEqual([[20]]);
     const joined = await run(q.env, "SELECT COUNT(*) FROM my_cell m JOIN expression e ON m.cell_integer_id = e.cell_integer_id");
     expect(joined.rows).toEqual(await q.oracle.rows("SELECT COUNT(*) FROM cells m JOIN expression e ON m.cell_integer_id = e.cell_integer_id WHERE m.cell_type = 'B'"));
-    const preview = value(await q.env.query.preview({ datasetId: q.env.datasetId, sql: "SELECT * FROM my_cell" }));
+    const preview = unwrap(await q.env.query.preview({ datasetId: q.env.datasetId, sql: "SELECT * FROM my_cell" }));
     expect(preview.namedResults).toEqual(["my_cell"]);
 
     await run(q.env, "SELECT * FROM cells WHERE cell_type IN ('NK', 'DC')", { name: "my_cell" });
     expect((await run(q.env, "SELECT COUNT(*) FROM MY_CELL")).rows).toEqual([[40]]);
     // The replaced result stays readable until released.
-    expect(value(await q.env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).numRows).toBe(5);
-    value(await q.env.query.release({ resultId: first.summary.resultId }));
-    expect(error(await q.env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).code).toBe("RESULT_NOT_FOUND");
+    expect(unwrap(await q.env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).numRows).toBe(5);
+    unwrap(await q.env.query.release({ resultId: first.summary.resultId }));
+    expect(failure(await q.env.query.page({ resultId: first.summary.resultId, offset: 0, limit: 5 })).code).toBe("RESULT_NOT_FOUND");
   });
 
   it("refuses names that are not identifiers or are SLAF tables", async () => {
-    expect(error(await q.env.query.start({ datasetId: q.env.datasetId, sql: "SELECT 1", name: "cells" })).code).toBe("INVALID_ARGUMENT");
-    expect(error(await q.env.query.start({ datasetId: q.env.datasetId, sql: "SELECT 1", name: "my cell" })).code).toBe("INVALID_ARGUMENT");
+    expect(failure(await q.env.query.start({ datasetId: q.env.datasetId, sql: "SELECT 1", name: "cells" })).code).toBe("INVALID_ARGUMENT");
+    expect(failure(await q.env.query.start({ datasetId: q.env.datasetId, sql: "SELECT 1", name: "my cell" })).code).toBe("INVALID_ARGUMENT");
   });
 });
 
@@ -153,28 +154,28 @@ describe("paging and export", () => {
     const event = await runJob(q.env, "SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id");
     const summary = event.result as QuerySummary;
     expect(summary.rowCount).toBe(151_815);
-    const page = value(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 100_000 }));
+    const page = unwrap(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 100_000 }));
     expect(page.numRows).toBe(1_815);
     expect(page.totalRows).toBe(151_815);
-    const big = value(await q.env.query.page({ resultId: summary.resultId, offset: 0, limit: 100_000 }));
+    const big = unwrap(await q.env.query.page({ resultId: summary.resultId, offset: 0, limit: 100_000 }));
     expect(big.numRows).toBe(5_000);
     const t = arrow.tableFromIPC(big.arrow);
     expect(t.numRows).toBe(5_000);
     expect(t.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(["cell_integer_id:Uint32", "gene_integer_id:Uint16", "value:Uint16", "cell_type:Utf8"]);
     expect(summary.columns.map((c) => c.type)).toEqual(["Uint32", "Uint16", "Uint16", "Utf8"]);
     const expected = await q.oracle.rows("SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id LIMIT 3 OFFSET 150000");
-    const at = value(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 3 }));
+    const at = unwrap(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 3 }));
     const rows = arrow.tableFromIPC(at.arrow).toArray().map((r) => Object.values(r.toJSON()));
     expect(rows).toEqual(expected);
-    expect(value(await q.env.query.page({ resultId: summary.resultId, offset: 200_000, limit: 10 })).numRows).toBe(0);
+    expect(unwrap(await q.env.query.page({ resultId: summary.resultId, offset: 200_000, limit: 10 })).numRows).toBe(0);
   });
 
   it("exports CSV and Parquet that read back to the same rows", async () => {
     const { summary } = await run(q.env, "SELECT cell_type, COUNT(*) AS n, AVG(nCount_RNA) AS mean FROM cells GROUP BY 1 ORDER BY 1");
     const csv = path.join(q.fixture.dir, "out.csv");
     const parquet = path.join(q.fixture.dir, "out.parquet");
-    const a = value(await q.env.query.export({ resultId: summary.resultId, format: "csv", path: csv }));
-    const b = value(await q.env.query.export({ resultId: summary.resultId, format: "parquet", path: parquet }));
+    const a = unwrap(await q.env.query.export({ resultId: summary.resultId, format: "csv", path: csv }));
+    const b = unwrap(await q.env.query.export({ resultId: summary.resultId, format: "parquet", path: parquet }));
     expect(a.bytes).toBe((await fs.stat(csv)).size);
     expect(b.bytes).toBe((await fs.stat(parquet)).size);
     const text = await fs.readFile(csv, "utf8");
@@ -188,7 +189,7 @@ describe("paging and export", () => {
     }
     conn.closeSync();
     inst.closeSync();
-    expect(error(await q.env.query.export({ resultId: summary.resultId, format: "csv", path: "relative.csv" })).code).toBe("INVALID_ARGUMENT");
+    expect(failure(await q.env.query.export({ resultId: summary.resultId, format: "csv", path: "relative.csv" })).code).toBe("INVALID_ARGUMENT");
     expect((await fs.readdir(q.fixture.dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 });
@@ -197,7 +198,7 @@ describe("errors point at the problem", () => {
   const start = (sql: string) => q.env.query.start({ datasetId: q.env.datasetId, sql });
 
   it("gives syntax errors a 1-based line and column", async () => {
-    const e = error(await start("SELECT cell_type,\n  COUNT(*)\nFRM cells"));
+    const e = failure(await start("SELECT cell_type,\n  COUNT(*)\nFRM cells"));
     expect(e.code).toBe("QUERY_INVALID");
     expect(e.message).toMatch(/syntax error/i);
     // "cells" is the 34th character.
@@ -205,7 +206,7 @@ describe("errors point at the problem", () => {
   });
 
   it("names the available tables for an unknown table", async () => {
-    const e = error(await start("SELECT *\nFROM cellz"));
+    const e = failure(await start("SELECT *\nFROM cellz"));
     expect(e.code).toBe("QUERY_INVALID");
     expect(e.message).toContain('"cellz"');
     expect(e.message).toMatch(/cells, genes, expression/);
@@ -230,9 +231,9 @@ describe("errors point at the problem", () => {
   });
 
   it("runs only single queries", async () => {
-    expect(error(await start("CREATE TABLE x AS SELECT 1")).message).toMatch(/Only queries/);
-    expect(error(await start("SELECT 1; SELECT 2")).message).toMatch(/one query at a time/);
-    expect(error(await start("  ")).message).toMatch(/empty/);
+    expect(failure(await start("CREATE TABLE x AS SELECT 1")).message).toMatch(/Only queries/);
+    expect(failure(await start("SELECT 1; SELECT 2")).message).toMatch(/one query at a time/);
+    expect(failure(await start("  ")).message).toMatch(/empty/);
   });
 
   it("accepts a trailing semicolon and comments", async () => {
@@ -293,7 +294,7 @@ describe("cost preview and confirmation", () => {
     const small = await openEnv(q.fixture, { confirmBytes: 1000 });
     try {
       const sql = "SELECT c.cell_type, SUM(e.value) FROM cells c JOIN expression e ON c.cell_integer_id = e.cell_integer_id WHERE c.cell_type = 'B' GROUP BY 1";
-      const p = value(await small.query.preview({ datasetId: small.datasetId, sql }));
+      const p = unwrap(await small.query.preview({ datasetId: small.datasetId, sql }));
       const cells = p.scans.find((s) => s.table === "cells")!;
       expect(cells.estimatedRows).toBe(20);
       expect(cells.filter).toBe("`cell_type` = 'B'");
@@ -302,17 +303,17 @@ describe("cost preview and confirmation", () => {
       expect(expr.estimatedRows).toBe(Math.round(151_815 / 8));
       expect(expr.estimatedBytes).toBe(expr.estimatedRows * 6);
       expect(p.needsConfirmation).toBe(true);
-      const e = error(await small.query.start({ datasetId: small.datasetId, sql }));
+      const e = failure(await small.query.start({ datasetId: small.datasetId, sql }));
       expect(e.code).toBe("QUERY_NEEDS_CONFIRMATION");
       expect((JSON.parse(e.detail!) as QueryPreview).scans.length).toBe(2);
-      const { jobId } = value(await small.query.start({ datasetId: small.datasetId, sql, confirmed: true }));
-      expect(value(await small.jobs.wait({ jobId })).state).toBe("done");
-      const tiny = value(await small.query.preview({ datasetId: small.datasetId, sql: "SELECT 1" }));
+      const { jobId } = unwrap(await small.query.start({ datasetId: small.datasetId, sql, confirmed: true }));
+      expect(unwrap(await small.jobs.wait({ jobId })).state).toBe("done");
+      const tiny = unwrap(await small.query.preview({ datasetId: small.datasetId, sql: "SELECT 1" }));
       expect(tiny.needsConfirmation).toBe(false);
     } finally {
       await small.close();
     }
-    const p = value(await q.env.query.preview({ datasetId: q.env.datasetId, sql: "SELECT * FROM expression" }));
+    const p = unwrap(await q.env.query.preview({ datasetId: q.env.datasetId, sql: "SELECT * FROM expression" }));
     expect(p.needsConfirmation).toBe(false);
   });
 });
@@ -334,8 +335,8 @@ describe("progress and cancel", () => {
       slow.onEvent = (e) => {
         if (e.state === "running") void slow.jobs.cancel({ jobId: e.jobId });
       };
-      const { jobId } = value(await slow.query.start({ datasetId: slow.datasetId, sql: "SELECT SUM(value) FROM expression" }));
-      const end = value(await slow.jobs.wait({ jobId }));
+      const { jobId } = unwrap(await slow.query.start({ datasetId: slow.datasetId, sql: "SELECT SUM(value) FROM expression" }));
+      const end = unwrap(await slow.jobs.wait({ jobId }));
       expect(end.state).toBe("cancelled");
       expect(end.error?.code).toBe("QUERY_CANCELLED");
       expect(end.progress.done).toBeLessThan(151_815);
@@ -347,18 +348,18 @@ describe("progress and cancel", () => {
   });
 
   it("interrupts DuckDB when cancelled while the SQL runs", async () => {
-    const { jobId } = value(await q.env.query.start({
+    const { jobId } = unwrap(await q.env.query.start({
       datasetId: q.env.datasetId,
       sql: "SELECT COUNT(*) FROM expression a JOIN expression b ON a.value + b.value > 3 * (a.gene_integer_id % 7)",
       confirmed: true,
     }));
     for (;;) {
-      const job = value(await q.env.jobs.list()).find((j) => j.jobId === jobId)!;
+      const job = unwrap(await q.env.jobs.list()).find((j) => j.jobId === jobId)!;
       if (job.progress.message === "Running SQL" || job.state !== "running") break;
       await new Promise((r) => setTimeout(r, 10));
     }
-    value(await q.env.jobs.cancel({ jobId }));
-    const end = value(await q.env.jobs.wait({ jobId }));
+    unwrap(await q.env.jobs.cancel({ jobId }));
+    const end = unwrap(await q.env.jobs.wait({ jobId }));
     expect(end.state).toBe("cancelled");
     expect(end.error?.code).toBe("QUERY_CANCELLED");
     expect((await run(q.env, "SELECT COUNT(*) FROM genes")).rows).toEqual([[8674]]);

@@ -4,23 +4,13 @@ import path from "node:path";
 import { arrayValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import * as lancedb from "@lancedb/lancedb";
 import type { JobEvent, QuerySummary } from "../../../shared/ipc/contract";
-import type { AppError, Result } from "../../../shared/result";
 import { type arrow } from "../../../main/services/arrow";
 import { decodeRows } from "../../../main/commands/query";
 import { DatasetService } from "../../../main/services/datasets/service";
 import { JobService } from "../../../main/services/jobs/service";
 import { QueryService, type QueryServiceOptions } from "../../../main/services/query/service";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
-
-export function value<T>(r: Result<T>): T {
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-  return r.value;
-}
-
-export function error<T>(r: Result<T>): AppError {
-  if (r.ok) throw new Error("expected an error, got a value");
-  return r.error;
-}
+import { unwrap } from "../../fixtures/result";
 
 export interface Env {
   dir: string;
@@ -86,8 +76,8 @@ export function useQueryEnvironment(hooks: { beforeAll: (fn: () => Promise<void>
 }
 
 export async function runJob(env: Env, sql: string, extra: { name?: string; confirmed?: boolean } = {}): Promise<JobEvent> {
-  const { jobId } = value(await env.query.start({ datasetId: env.datasetId, sql, confirmed: true, ...extra }));
-  return value(await env.jobs.wait({ jobId }));
+  const { jobId } = unwrap(await env.query.start({ datasetId: env.datasetId, sql, confirmed: true, ...extra }));
+  return unwrap(await env.jobs.wait({ jobId }));
 }
 
 export async function run(env: Env, sql: string, extra: { name?: string } = {}): Promise<{ summary: QuerySummary; rows: unknown[][] }> {
@@ -101,7 +91,7 @@ export async function allRows(env: Env, summary: QuerySummary): Promise<unknown[
   const rows: unknown[][] = [];
   // A page may hold fewer rows than asked (wide rows): continue from what came.
   for (let offset = 0; offset < summary.rowCount; ) {
-    const page = value(await env.query.page({ resultId: summary.resultId, offset, limit: 5000 }));
+    const page = unwrap(await env.query.page({ resultId: summary.resultId, offset, limit: 5000 }));
     if (page.numRows === 0) throw new Error(`empty page at ${offset} of ${summary.rowCount}`);
     rows.push(...decodeRows(page.arrow));
     offset += page.numRows;

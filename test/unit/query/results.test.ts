@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PAGE_BYTES } from "../../../shared/ipc/contract";
 import { arrow } from "../../../main/services/arrow";
 import { ResultStore } from "../../../main/services/query/results";
-import { error, openEnv, run, value, writeFixture, type Env } from "./helpers";
+import { openEnv, run, writeFixture, type Env } from "./helpers";
+import { unwrap, failure } from "../../fixtures/result";
 
 let fixture: { dir: string; root: string };
 
@@ -30,7 +31,7 @@ describe("pages are capped by bytes", () => {
     await withEnv({}, async (env) => {
       // 100 rows of 200 KB strings: 20 MB asked for in one page.
       const { summary } = await run(env, "SELECT i, repeat('x', 204800) AS s FROM range(100) t(i)");
-      const page = value(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 100 }));
+      const page = unwrap(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 100 }));
       expect(page.numRows).toBe(Math.floor(MAX_PAGE_BYTES / (204800 + 4 + 8)));
       expect(page.arrow.byteLength).toBeLessThan(MAX_PAGE_BYTES + 204800 * 2);
       const t = arrow.tableFromIPC(page.arrow);
@@ -44,9 +45,9 @@ describe("pages are capped by bytes", () => {
     await withEnv({ maxPageBytes: 64 * 1024 }, async (env) => {
       const { summary, rows } = await run(env, "SELECT i, CASE WHEN i = 7 THEN repeat('y', 100000) ELSE repeat('x', 10000) END AS s FROM range(20) t(i) ORDER BY i");
       expect(rows.map((r) => r[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
-      const first = value(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 20 }));
+      const first = unwrap(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 20 }));
       expect(first.numRows).toBe(6); // 64 KiB / (8 + 10,004 bytes) rows
-      const huge = value(await env.query.page({ resultId: summary.resultId, offset: 7, limit: 20 }));
+      const huge = unwrap(await env.query.page({ resultId: summary.resultId, offset: 7, limit: 20 }));
       expect(huge.numRows).toBe(1);
       expect(arrow.tableFromIPC(huge.arrow).getChild("s")!.get(0)).toHaveLength(100000);
     });
@@ -55,7 +56,7 @@ describe("pages are capped by bytes", () => {
   it("caps fixed-width rows too (wide arrays)", async () => {
     await withEnv({ maxPageBytes: 64 * 1024 }, async (env) => {
       const { summary } = await run(env, "SELECT range(1000)::BIGINT[1000] AS v FROM range(50)");
-      const page = value(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 50 }));
+      const page = unwrap(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 50 }));
       expect(page.numRows).toBe(8); // 64 KiB / 8,000 bytes
     });
   });
@@ -70,13 +71,13 @@ describe("unreleased results keep within a memory budget", () => {
       const kept = (await run(env, SQL, { name: "kept" })).summary;
       const older = (await run(env, SQL)).summary;
       const old = (await run(env, SQL)).summary;
-      value(await env.query.page({ resultId: older.resultId, offset: 0, limit: 1 })); // used more recently than `old`
+      unwrap(await env.query.page({ resultId: older.resultId, offset: 0, limit: 1 })); // used more recently than `old`
       const newest = (await run(env, SQL)).summary;
 
-      const gone = error(await env.query.page({ resultId: old.resultId, offset: 0, limit: 1 }));
+      const gone = failure(await env.query.page({ resultId: old.resultId, offset: 0, limit: 1 }));
       expect(gone.code).toBe("RESULT_NOT_FOUND");
       expect(gone.message).toMatch(new RegExp(`^Result ${old.resultId} was evicted to keep query results within memory .*; run its cell again$`));
-      for (const r of [kept, older, newest]) expect(value(await env.query.page({ resultId: r.resultId, offset: 0, limit: 1 })).numRows).toBe(1);
+      for (const r of [kept, older, newest]) expect(unwrap(await env.query.page({ resultId: r.resultId, offset: 0, limit: 1 })).numRows).toBe(1);
       const conn = await env.query.engine.connect();
       try {
         const tables = (await conn.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'results' ORDER BY 1")).getRowsJS().flat();
@@ -87,11 +88,11 @@ describe("unreleased results keep within a memory budget", () => {
 
       // Another: the least recently used unnamed result goes; the named one stays, though used longer ago.
       await run(env, SQL);
-      expect(error(await env.query.page({ resultId: older.resultId, offset: 0, limit: 1 })).code).toBe("RESULT_NOT_FOUND");
-      expect(value(await env.query.page({ resultId: kept.resultId, offset: 0, limit: 1 })).numRows).toBe(1);
+      expect(failure(await env.query.page({ resultId: older.resultId, offset: 0, limit: 1 })).code).toBe("RESULT_NOT_FOUND");
+      expect(unwrap(await env.query.page({ resultId: kept.resultId, offset: 0, limit: 1 })).numRows).toBe(1);
       // A result over the whole budget on its own: every other goes, the named one too, and a query naming it is told why.
       await run(env, "SELECT repeat('a', 1000) AS s FROM range(400)");
-      const named = error(await env.query.start({ datasetId: env.datasetId, sql: "SELECT COUNT(*) FROM kept" }));
+      const named = failure(await env.query.start({ datasetId: env.datasetId, sql: "SELECT COUNT(*) FROM kept" }));
       expect(named.code).toBe("RESULT_NOT_FOUND");
       expect(named.message).toMatch(/^Result "kept" was evicted to keep query results within memory/);
 

@@ -5,7 +5,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QuerySummary } from "../../../shared/ipc/contract";
 import type { AppError } from "../../../shared/result";
-import { error, openEnv, run, runJob, value, writeFixture, type Env } from "./helpers";
+import { openEnv, run, runJob, writeFixture, type Env } from "./helpers";
+import { unwrap, failure } from "../../fixtures/result";
 
 let fixture: { dir: string; root: string };
 let env: Env;
@@ -34,10 +35,10 @@ afterAll(async () => {
   if (fixture) await fs.rm(fixture.dir, { recursive: true, force: true });
 });
 
-async function failure(sql: string): Promise<AppError> {
+async function sqlFailure(sql: string): Promise<AppError> {
   const r = await env.query.start({ datasetId: env.datasetId, sql, confirmed: true });
   if (!r.ok) return r.error;
-  const end = value(await env.jobs.wait({ jobId: r.value.jobId }));
+  const end = unwrap(await env.jobs.wait({ jobId: r.value.jobId }));
   if (end.state !== "failed" || !end.error) throw new Error(`expected ${sql} to fail, it ended ${end.state}`);
   return end.error;
 }
@@ -54,21 +55,21 @@ describe("user SQL cannot reach files, the network or extensions", () => {
       `SELECT * FROM '${secret}'`,
       `SELECT * FROM read_csv('${allowed}/../outside/secret.csv')`,
     ]) {
-      const e = await failure(sql);
+      const e = await sqlFailure(sql);
       expect(e.code, sql).toBe("QUERY_INVALID");
       expect(e.message, sql).toMatch(/^SQL cannot read files \(".*"\): notebooks are shared documents, so file access is off\. To read files in a folder, allow it: .*--allow-dir/);
     }
   });
 
   it("refuses URLs without trying to download an extension", async () => {
-    const e = await failure("SELECT * FROM read_csv('https://example.com/data.csv')");
+    const e = await sqlFailure("SELECT * FROM read_csv('https://example.com/data.csv')");
     expect(e.code).toBe("QUERY_INVALID");
     expect(e.message).toMatch(/^SQL cannot read URLs \("https:\/\/example\.com\/data\.csv"\)/);
   });
 
   it("refuses statements that install, load, attach or change settings", async () => {
     for (const sql of ["INSTALL httpfs", "LOAD httpfs", "SET enable_external_access = true", "SET lock_configuration = false", `ATTACH '${path.join(outside, "x.db")}'`, "PRAGMA enable_external_access"]) {
-      const e = error(await env.query.start({ datasetId: env.datasetId, sql }));
+      const e = failure(await env.query.start({ datasetId: env.datasetId, sql }));
       expect(e.code, sql).toBe("QUERY_INVALID");
     }
   });
@@ -105,16 +106,16 @@ describe("export", () => {
   it("writes CSV and Parquet while user SQL can write nothing", async () => {
     const out = path.join(fixture.dir, "out");
     await fs.mkdir(out);
-    const csv = value(await env.query.export({ resultId: summary.resultId, format: "csv", path: path.join(out, "types.csv") }));
+    const csv = unwrap(await env.query.export({ resultId: summary.resultId, format: "csv", path: path.join(out, "types.csv") }));
     expect((await fs.readFile(csv.path, "utf8")).split("\n")[0]).toBe("cell_type,n");
-    const pq = value(await env.query.export({ resultId: summary.resultId, format: "parquet", path: path.join(out, "types.parquet") }));
+    const pq = unwrap(await env.query.export({ resultId: summary.resultId, format: "parquet", path: path.join(out, "types.parquet") }));
     expect(pq.bytes).toBe((await fs.stat(pq.path)).size);
     expect((await fs.readdir(out)).sort()).toEqual(["types.csv", "types.parquet"]);
   });
 
   it("leaves nothing in the staging folder that user SQL could read afterwards", async () => {
     const { stagingDir } = await env.query.engine.sandbox();
-    value(await env.query.export({ resultId: summary.resultId, format: "csv", path: path.join(fixture.dir, "staged-check.csv") }));
+    unwrap(await env.query.export({ resultId: summary.resultId, format: "csv", path: path.join(fixture.dir, "staged-check.csv") }));
     expect(await fs.readdir(stagingDir)).toEqual([]);
     // The staging folder is allowed (COPY writes there), yet holds nothing once an export ends.
     expect((await run(env, `SELECT count(*) FROM glob('${stagingDir}/*')`)).rows).toEqual([[0]]);
@@ -126,12 +127,12 @@ describe("export", () => {
   it("refuses to replace an existing file unless asked, naming it", async () => {
     const target = path.join(fixture.dir, "existing.csv");
     await fs.writeFile(target, "keep me\n");
-    const e = error(await env.query.export({ resultId: summary.resultId, format: "csv", path: target }));
+    const e = failure(await env.query.export({ resultId: summary.resultId, format: "csv", path: target }));
     expect(e.code).toBe("EXPORT_TARGET_EXISTS");
     expect(e.path).toBe(target);
     expect(e.message).toContain(target);
     expect(await fs.readFile(target, "utf8")).toBe("keep me\n");
-    value(await env.query.export({ resultId: summary.resultId, format: "csv", path: target, overwrite: true }));
+    unwrap(await env.query.export({ resultId: summary.resultId, format: "csv", path: target, overwrite: true }));
     expect((await fs.readFile(target, "utf8")).split("\n")[0]).toBe("cell_type,n");
     expect((await fs.readdir(fixture.dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
@@ -141,8 +142,8 @@ describe("export", () => {
     const link = path.join(fixture.dir, "link.csv");
     await fs.writeFile(pointee, "untouched\n");
     await fs.symlink(pointee, link);
-    expect(error(await env.query.export({ resultId: summary.resultId, format: "csv", path: link })).code).toBe("EXPORT_TARGET_EXISTS");
-    value(await env.query.export({ resultId: summary.resultId, format: "csv", path: link, overwrite: true }));
+    expect(failure(await env.query.export({ resultId: summary.resultId, format: "csv", path: link })).code).toBe("EXPORT_TARGET_EXISTS");
+    unwrap(await env.query.export({ resultId: summary.resultId, format: "csv", path: link, overwrite: true }));
     expect(await fs.readFile(pointee, "utf8")).toBe("untouched\n");
     expect((await fs.lstat(link)).isSymbolicLink()).toBe(false);
   });
