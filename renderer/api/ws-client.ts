@@ -49,7 +49,7 @@ function seconds(ms: number): string {
 export function createWsClient(onState: (s: ConnectionState) => void, options: WsClientOptions = {}): WsClient {
   const timeoutOf = options.timeoutMs ?? callTimeoutMs;
   const pending = new Map<number, (r: Result<unknown>) => void>();
-  const listeners = createListeners();
+  const listeners = createListeners((name, e) => console.error(`A listener of ${name} failed:`, e));
   const session = newSessionId();
   let nextId = 1;
   let socket: WebSocket | null = null;
@@ -76,13 +76,7 @@ export function createWsClient(onState: (s: ConnectionState) => void, options: W
       return;
     }
     if (msg.t === "result") settle(msg.id, msg.result as Result<unknown>);
-    else if (msg.t === "event") {
-      try {
-        listeners.emit(msg.name, msg.payload);
-      } catch (e) {
-        console.error(`A listener of ${msg.name} failed:`, e);
-      }
-    }
+    else if (msg.t === "event") listeners.emit(msg.name, msg.payload);
   }
 
   /** Resolves with the open socket, or null when this attempt closed before opening (a retry is scheduled). */

@@ -1,7 +1,11 @@
 import { EVENT_NAMES, type EventName, type Events } from "./contract";
 
-/** Push-event subscriptions, for both renderer-side bindings (Electron preload and the browser WebSocket client). */
-export function createListeners() {
+/**
+ * Push-event subscriptions, for both renderer-side bindings (Electron preload and the browser WebSocket client).
+ * A listener that throws does not keep the event from the others; its error goes to `onListenerError`, or is
+ * thrown once every listener has run.
+ */
+export function createListeners(onListenerError?: (name: string, error: unknown) => void) {
   const byName = new Map<string, Set<(payload: unknown) => void>>();
   return {
     on<E extends EventName>(name: E, listener: (payload: Events[E]) => void): () => void {
@@ -12,7 +16,16 @@ export function createListeners() {
       return () => set.delete(listener as (payload: unknown) => void);
     },
     emit(name: string, payload: unknown): void {
-      for (const fn of byName.get(name) ?? []) fn(payload);
+      const errors: unknown[] = [];
+      for (const fn of [...(byName.get(name) ?? [])]) {
+        try {
+          fn(payload);
+        } catch (e) {
+          if (onListenerError) onListenerError(name, e);
+          else errors.push(e);
+        }
+      }
+      if (errors.length > 0) throw errors[0];
     },
   };
 }

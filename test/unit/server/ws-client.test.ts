@@ -100,9 +100,11 @@ describe("ws-client timeouts and bad frames", () => {
       ws.send(encodeFrame({ t: "result", id: msg.id, result: { ok: true, value: "the answer" } }));
     });
     const { api } = client(host, "", { timeoutMs: () => 60_000 });
+    const jobs: unknown[] = [];
     api.on("job", () => {
       throw new Error("a listener bug");
     });
+    api.on("job", (e) => jobs.push(e));
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
     expect(await api.app.info({})).toEqual({ ok: true, value: "the answer" });
     expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
@@ -113,6 +115,8 @@ describe("ws-client timeouts and bad frames", () => {
       expect.stringMatching(/text frame/),
     ]);
     expect(error).toHaveBeenCalledTimes(1);
+    // The listener after the failing one still got the event.
+    expect(jobs).toEqual([{ jobId: "j" }]);
   });
 
   it("fails pending calls with the server's close reason, then reconnects", async () => {
