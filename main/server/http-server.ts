@@ -64,7 +64,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       res.writeHead(405, { ...TEXT, allow: "GET, HEAD" }).end("405: only GET and HEAD.\n");
       return;
     }
-    if (checked.url.searchParams.has("token")) res.setHeader("set-cookie", sessionCookie(creds));
+    // The first page load exchanges the token in its URL for the session cookie.
+    if (checked.access === "token" && checked.url.searchParams.has("token")) res.setHeader("set-cookie", sessionCookie(creds));
     serveStatic(options.staticDir, checked.url.pathname, res).catch((e: Error) => {
       if (!res.headersSent) res.writeHead(500, TEXT).end(`500: ${e.message}\n`);
       else res.destroy();

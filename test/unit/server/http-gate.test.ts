@@ -110,6 +110,8 @@ describe("token and session cookie (item 5)", () => {
     expect(setCookie).not.toContain(t.server.token);
     const cookie = setCookie.split(";")[0];
     expect((await fetch(`http://${host}/`, { headers: { cookie } })).status).toBe(200);
+    const wrongToken = await fetch(`http://${host}/?token=wrong`, { headers: { cookie } });
+    expect([wrongToken.status, wrongToken.headers.get("set-cookie")]).toEqual([200, null]);
     const ws = await openWs(`ws://${host}/ws`, { cookie });
     expect(await call(ws, "app", "info", {})).toMatchObject({ ok: true });
     ws.close();
