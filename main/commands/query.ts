@@ -10,9 +10,8 @@ import { DatasetService } from "../services/datasets/service";
 import { JobService } from "../services/jobs/service";
 import { checkExportTarget } from "../services/query/export";
 import { QueryService } from "../services/query/service";
-import { allowedDirectories, loadSettings } from "../services/settings";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
-import { defaultUserDataDir } from "./user-data";
+import { cliSettings } from "./cli-settings";
 
 export const QUERY_USAGE =
   'slaf-workbench query DATASET "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]...';
@@ -34,34 +33,6 @@ function unwrap<T>(r: Result<T>): T {
   return r.value;
 }
 
-/** Values of a flag that may be given several times (`--allow-dir A --allow-dir B`), and the other arguments. */
-function takeRepeated(argv: string[], flag: string): { values: string[]; rest: string[] } {
-  const values: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    if (a === `--${flag}`) {
-      if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) throw new UsageError(`--${flag} needs a folder`);
-      values.push(argv[++i]);
-    } else if (a.startsWith(`--${flag}=`)) values.push(a.slice(flag.length + 3));
-    else rest.push(a);
-  }
-  return { values, rest };
-}
-
-/** Folders SQL may read: those of settings.json, and `--allow-dir` ones (a wrong flag is a usage error). */
-async function allowedFolders(given: string[]): Promise<string[]> {
-  const fromFlags = await allowedDirectories(given.map((d) => path.resolve(d)), "--allow-dir");
-  if (fromFlags.warnings.length) throw new UsageError(fromFlags.warnings[0]);
-  const { settings, warnings } = await loadSettings(defaultUserDataDir());
-  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  return [...new Set([...settings.sql.allowedDirectories, ...fromFlags.directories])];
-}
-
 function exportFormat(file: string): ExportFormat {
   const ext = path.extname(file).toLowerCase();
   if (ext === ".csv") return "csv";
@@ -70,8 +41,7 @@ function exportFormat(file: string): ExportFormat {
 }
 
 export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => void process.stdout.write(t) }): Promise<void> {
-  const { values: allowDirs, rest } = takeRepeated(argv, "allow-dir");
-  const args = parseArgs(rest, ["force"]);
+  const args = parseArgs(argv, ["force"]);
   const [dataset, sql, ...extra] = args.positionals;
   if (!dataset || sql === undefined || extra.length) throw new UsageError("query needs a DATASET and one SQL string (quote it)");
   const format = (flagString(args, "format") ?? "table") as Format;
@@ -82,7 +52,8 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
   const force = args.flags.get("force") === true;
   if (force && !outFlag) throw new UsageError("--force only applies to --out");
   const out = outFlag ? { path: path.resolve(outFlag), format: exportFormat(outFlag), overwrite: force } : null;
-  const allowedDirectories = await allowedFolders(allowDirs);
+  const { settings } = await cliSettings(args);
+  const allowedDirectories = settings.sql.allowedDirectories;
   // Refuse an existing file before running the query, not after.
   if (out) await checkExportTarget(out);
 

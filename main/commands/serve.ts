@@ -5,10 +5,11 @@ import { convertWorkerPath, packageRoot } from "../services/resources";
 import { startBrowserServer, type BrowserServer } from "../server/http-server";
 import { newToken } from "../server/auth";
 import { flagInt, flagString, parseArgs } from "./args";
+import { cliSettings } from "./cli-settings";
 import { defaultUserDataDir } from "./user-data";
 import { APP_VERSION } from "./version";
 
-export const SERVE_USAGE = "slaf-workbench serve [DATASET | --demo] [--port N] [--user-data DIR]";
+export const SERVE_USAGE = "slaf-workbench serve [DATASET | --demo] [--port N] [--user-data DIR] [--allow-dir DIR]...";
 
 export interface RunningServer {
   server: BrowserServer;
@@ -21,6 +22,7 @@ export async function startServe(argv: string[]): Promise<RunningServer> {
   const dataset = args.positionals[0] ? path.resolve(args.positionals[0]) : null;
   const userDataDir = path.resolve(flagString(args, "user-data") ?? defaultUserDataDir());
   await fs.mkdir(userDataDir, { recursive: true });
+  const { settings } = await cliSettings(args, userDataDir);
   let services: Services | null = null;
   const server = await startBrowserServer({
     port: flagInt(args, "port") ?? 0,
@@ -29,10 +31,12 @@ export async function startServe(argv: string[]): Promise<RunningServer> {
     dispatcher: () => (services as Services).dispatcher,
   });
   services = createServices({
+    settings,
     info: { version: APP_VERSION, mode: "browser", initialDatasetUri: dataset, openDemoAtStart: !dataset && args.flags.has("demo"), userDataDir, platform: process.platform },
     emit: (name, payload) => server.broadcast(name, payload),
     convertWorker: convertWorkerPath(),
   });
+  await services.housekeeping().catch((e: unknown) => process.stderr.write(`warning: start-up cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`));
   return {
     server,
     services,

@@ -4,7 +4,7 @@
  * (INVALID_ARGUMENT naming the field otherwise), runs the service, turns anything thrown into a Result, and
  * keeps each page's holdings in a SessionLedger so they can be given back when the page goes.
  */
-import { allMethods, channelOf, type Api, type Namespace } from "../../shared/ipc/contract";
+import { allMethods, channelOf, type Api, type JobEvent, type Namespace } from "../../shared/ipc/contract";
 import { schemaOf } from "../../shared/ipc/schemas";
 import { SchemaError } from "../../shared/ipc/schema";
 import { err, type Result } from "../../shared/result";
@@ -80,7 +80,7 @@ export function ownersOf(s: {
   datasets: { close(req: { datasetId: string }): Promise<unknown> };
   query: { release(req: { resultId: string }): Promise<unknown> };
   notebooks: { unwatch(req: { path: string }): Promise<unknown> };
-  jobs: { settled(jobId: string): Promise<import("../../shared/ipc/contract").JobEvent>; cancelJob(jobId: string): void };
+  jobs: { settled(jobId: string): Promise<JobEvent>; cancelJob(jobId: string): void };
 }): SessionOwners {
   return {
     closeDataset: (datasetId) => s.datasets.close({ datasetId }),
@@ -89,20 +89,4 @@ export function ownersOf(s: {
     settled: (jobId) => s.jobs.settled(jobId),
     cancelJob: (jobId) => s.jobs.cancelJob(jobId),
   };
-}
-
-/** @deprecated Until both bindings use createDispatcher: unvalidated, sessionless. */
-export function handlerTable(api: Api): Map<string, Bound> {
-  const table = new Map<string, Bound>();
-  for (const { ns, method } of allMethods()) {
-    const service = api[ns] as unknown as Record<string, Bound>;
-    table.set(channelOf(ns, method), async (arg) => {
-      try {
-        return await service[method].call(service, arg ?? {});
-      } catch (e) {
-        return { ok: false, error: toAppError(e) };
-      }
-    });
-  }
-  return table;
 }
