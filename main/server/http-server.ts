@@ -31,7 +31,10 @@ export interface BrowserServerOptions {
   staticDir: string;
   /** Services are created after the server knows its URL, so they can emit through it. */
   dispatcher: () => CallDispatcher;
-  /** How long a page's session outlives its last socket (a reconnect within it resumes). Default 5 s. */
+  /**
+   * How long a page's session outlives its last socket (a reconnect within it resumes, so a short network or
+   * sleep hiccup keeps the page's datasets and results). Default 30 s; a reload is a new session either way.
+   */
   sessionGraceMs?: number;
   /** Largest frame a page may send. Default 64 MiB. */
   maxFrameBytes?: number;
@@ -52,7 +55,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   const sockets = new Set<WebSocket>();
   let port = 0;
   let creds: Credentials = newCredentials(token, port);
-  const pages = new PageSessions((session) => options.dispatcher().endSession(session), options.sessionGraceMs ?? 5_000);
+  const pages = new PageSessions((session) => options.dispatcher().endSession(session), options.sessionGraceMs ?? 30_000);
 
   function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const checked = gate(req, port, creds, "request");
