@@ -1,0 +1,216 @@
+/**
+ * The gateway's disk cache for one Hub endpoint. Everything under a commit sha is immutable, so entries never
+ * go stale; only refs (branch → sha, as last resolved online) and repo info change.
+ *
+ *   <root>/hf/<source>/<owner>/<repo>/@refs/<rev>.json           last sha a revision resolved to (for offline open)
+ *   <root>/hf/<source>/<owner>/<repo>/@repo-info.json            GET /api/datasets/<repo>
+ *   <root>/hf/<source>/<owner>/<repo>/<sha>/@docs/<hash>.json    repo info, tree listings, paths-info of that commit
+ *   <root>/hf/<source>/<owner>/<repo>/<sha>/files/<path>/@file.json   {size, etag, blockBytes}
+ *   <root>/hf/<source>/<owner>/<repo>/<sha>/files/<path>/@<start>.blk bytes [start, start + blockBytes) of the file
+ *
+ * Byte ranges live on a grid of fixed blocks (the last one short), so overlapping and adjacent ranges share
+ * blocks and merge by construction, and a read of any range is a lookup of the blocks it spans. Each file is
+ * written to a temp name and renamed into place, so an entry is whole or absent; blocks are checked against
+ * their expected length when read, and anything else is discarded. Names starting with "@" cannot collide with
+ * repo paths, whose segments are percent-encoded.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { isDiskFull } from "../errors";
+import { GatewayError } from "./errors";
+import type { RepoId } from "./hub-routes";
+
+export interface FileMeta {
+  size: number;
+  /** The Hub's ETag of the file (LFS sha256 or git oid), unquoted; null when the Hub sent none. */
+  etag: string | null;
+  /** ETag of the CDN's answers (may differ from the Hub's), learned on the first CDN read. */
+  cdnEtag: string | null;
+  blockBytes: number;
+}
+
+/** A cached Hub answer: status, the headers worth keeping, and the body text. */
+export interface CachedDoc {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+
+function segment(s: string): string {
+  // encodeURIComponent leaves "*" (not allowed on Windows) and never yields "@", ".", ".." for valid segments.
+  return encodeURIComponent(s).replace(/\*/g, "%2A");
+}
+
+export function sourceKey(endpoint: string): string {
+  const url = new URL(endpoint);
+  const host = `${url.hostname}${url.port ? `_${url.port}` : ""}`.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `${host}-${createHash("sha256").update(endpoint).digest("hex").slice(0, 8)}`;
+}
+
+/** Writes `data` to `file` atomically (temp + rename); ENOSPC becomes CacheDiskFull and leaves nothing behind. */
+export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(temp, data, { flag: "wx" });
+    await fs.rename(temp, file);
+  } catch (e) {
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    if (isDiskFull(e)) throw new GatewayError("CacheDiskFull", `No space left on the disk of the cache (${path.dirname(file)}): free space or move the cache`, { path: file });
+    throw e;
+  }
+}
+
+async function readJson<T>(file: string, valid: (v: unknown) => v is T): Promise<T | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (valid(value)) return value;
+  } catch {
+    // fall through: a damaged entry is dropped and fetched again
+  }
+  await fs.rm(file, { force: true });
+  return null;
+}
+
+function isDoc(v: unknown): v is CachedDoc & { bodyLength: number } {
+  const d = v as { status?: unknown; headers?: unknown; body?: unknown; bodyLength?: unknown };
+  return typeof d?.status === "number" && typeof d.headers === "object" && d.headers !== null && typeof d.body === "string" && d.bodyLength === d.body.length;
+}
+
+function isMeta(v: unknown): v is FileMeta {
+  const m = v as Partial<FileMeta>;
+  return Number.isSafeInteger(m?.size) && m.size! >= 0 && Number.isSafeInteger(m.blockBytes) && m.blockBytes! > 0 && (m.etag === null || typeof m.etag === "string") && (m.cdnEtag === null || typeof m.cdnEtag === "string");
+}
+
+function isRef(v: unknown): v is { sha: string } {
+  return typeof (v as { sha?: unknown })?.sha === "string" && /^[0-9a-f]{40}$/.test((v as { sha: string }).sha);
+}
+
+export class HubDiskCache {
+  readonly dir: string;
+
+  constructor(root: string, endpoint: string) {
+    this.dir = path.join(root, "hf", sourceKey(endpoint));
+  }
+
+  private repoDir(repo: RepoId): string {
+    return path.join(this.dir, segment(repo.owner), segment(repo.name));
+  }
+
+  private fileDir(repo: RepoId, sha: string, repoPath: string): string {
+    return path.join(this.repoDir(repo), sha, "files", ...repoPath.split("/").map(segment));
+  }
+
+  async readRef(repo: RepoId, rev: string): Promise<string | null> {
+    return (await readJson(path.join(this.repoDir(repo), "@refs", `${segment(rev)}.json`), isRef))?.sha ?? null;
+  }
+
+  async writeRef(repo: RepoId, rev: string, sha: string): Promise<void> {
+    await writeAtomic(path.join(this.repoDir(repo), "@refs", `${segment(rev)}.json`), JSON.stringify({ sha, resolvedAt: new Date().toISOString() }));
+  }
+
+  private docFile(repo: RepoId, sha: string | null, key: string): string {
+    const name = `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.json`;
+    return sha === null ? path.join(this.repoDir(repo), `@${key}.json`) : path.join(this.repoDir(repo), sha, "@docs", name);
+  }
+
+  /** A cached answer of the Hub: per commit (`sha`), or per repo (`sha` null, `key` a plain word). */
+  async readDoc(repo: RepoId, sha: string | null, key: string): Promise<CachedDoc | null> {
+    const doc = await readJson(this.docFile(repo, sha, key), isDoc);
+    return doc ? { status: doc.status, headers: doc.headers, body: doc.body } : null;
+  }
+
+  async writeDoc(repo: RepoId, sha: string | null, key: string, doc: CachedDoc): Promise<void> {
+    await writeAtomic(this.docFile(repo, sha, key), JSON.stringify({ ...doc, key, bodyLength: doc.body.length }));
+  }
+
+  async readFileMeta(repo: RepoId, sha: string, repoPath: string): Promise<FileMeta | null> {
+    return readJson(path.join(this.fileDir(repo, sha, repoPath), "@file.json"), isMeta);
+  }
+
+  async writeFileMeta(repo: RepoId, sha: string, repoPath: string, meta: FileMeta): Promise<void> {
+    await writeAtomic(path.join(this.fileDir(repo, sha, repoPath), "@file.json"), JSON.stringify(meta));
+  }
+
+  blockFile(repo: RepoId, sha: string, repoPath: string, start: number): string {
+    return path.join(this.fileDir(repo, sha, repoPath), `@${start}.blk`);
+  }
+
+  /** Whether block `index` is on disk with its full length; a block of any other length is removed. */
+  async hasBlock(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number): Promise<boolean> {
+    const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
+    try {
+      const stat = await fs.stat(file);
+      if (stat.isFile() && stat.size === blockLength(meta, index)) return true;
+      await fs.rm(file, { force: true });
+      return false;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw e;
+    }
+  }
+
+  async writeBlock(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, bytes: Uint8Array): Promise<void> {
+    if (bytes.length !== blockLength(meta, index)) throw new Error(`block ${index} of ${repoPath} has ${bytes.length} bytes, expected ${blockLength(meta, index)}`);
+    await writeAtomic(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), bytes);
+  }
+
+  /** Bytes [from, to) of block `index` (offsets within the block); null when the block is gone or damaged. */
+  async readBlockSlice(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, from: number, to: number): Promise<Buffer | null> {
+    const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+    try {
+      if ((await handle.stat()).size !== blockLength(meta, index)) {
+        await fs.rm(file, { force: true });
+        return null;
+      }
+      const out = Buffer.allocUnsafe(to - from);
+      const { bytesRead } = await handle.read(out, 0, out.length, from);
+      return bytesRead === out.length ? out : null;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Removes temp files older than an hour under a file's folder (left by a crash; other processes' recent ones stay). */
+  async sweepTemps(repo: RepoId, sha: string, repoPath: string): Promise<void> {
+    const dir = this.fileDir(repo, sha, repoPath);
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      if (!name.includes(".tmp-")) continue;
+      const file = path.join(dir, name);
+      const stat = await fs.stat(file).catch(() => null);
+      if (stat && now - stat.mtimeMs > TEMP_MAX_AGE_MS) await fs.rm(file, { force: true });
+    }
+  }
+}
+
+export function blockLength(meta: FileMeta, index: number): number {
+  return Math.max(0, Math.min(meta.blockBytes, meta.size - index * meta.blockBytes));
+}
+
+export function blockCount(meta: FileMeta): number {
+  return Math.ceil(meta.size / meta.blockBytes);
+}

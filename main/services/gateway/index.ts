@@ -1,0 +1,244 @@
+/**
+ * The gateway: a loopback HTTP server in main that Lance reads `hf://` datasets through. It speaks the Hub's read
+ * API to Lance, forwards to ONE upstream Hub endpoint, pins every read to a commit sha, keeps what it fetched in a
+ * byte-range disk cache (so a repeated query sends nothing upstream and works offline), counts every upstream
+ * request, and is polite to the Hub (CDN URLs reused, 429s waited out, pacing before the budget runs out).
+ *
+ * Use (the lead wires this into the datasets service, CLI and settings):
+ *
+ *   const gw = await startGateway({ cacheDir: path.join(userData, "cache"), hubEndpoint, hfToken, offline });
+ *   Object.assign(process.env, gw.lanceEnv());          // BEFORE the first hf:// connect in this process:
+ *                                                       // HF_ENDPOINT is read once; it names the gateway
+ *   const ds = await gw.pin("hf://datasets/acme/atlas/pbmc.slaf@main");   // → sha; throws a named AppFailure
+ *   const config = await gw.readFile(ds, "config.json", { maxBytes: 1 << 20 });
+ *   const db = await lancedb.connect(ds.uri, { storageOptions: ds.storageOptions });  // hf_revision = the sha
+ *   try { await db.openTable("cells") ... } catch (e) { throw appFailureFromLanceError(e, { table }) ?? e; }
+ *   gw.counters().hf  → requests by kind, bytes, latency p50/p95, cache hits, rate-limit budget
+ *   gw.setOffline(true)                                 // cache only; misses fail fast with OFFLINE_NOT_CACHED
+ *   await gw.close()
+ *
+ * - `pin(uri, revision?)`: `hf://datasets/<owner>/<repo>[/<path>][@<revision>]` (also `<repo>@<revision>/<path>`);
+ *   the revision (branch, tag or sha; default main) is resolved to a commit sha now (offline: the sha it last
+ *   resolved to). Give Lance `uri` and `storageOptions` (`{hf_revision: sha}`), never `@rev` in the URI. A branch
+ *   that moves later does not change what this dataset reads; pin again to see the new commit.
+ * - Errors: `pin`/`readFile` throw AppFailures; Lance errors caused by the gateway become AppFailures through
+ *   `appFailureFromLanceError(e, {table})` (null for other errors: chain it before datasets/lance-errors.ts):
+ *   offline miss → OFFLINE_NOT_CACHED naming table and file; full cache disk → DISK_FULL; Hub still 429 after
+ *   `maxRateLimitWaitMs` → RATE_LIMITED; Hub down, stalled or 5xx after retries → SOURCE_UNREACHABLE; repo
+ *   missing → DATASET_NOT_FOUND; revision missing → REVISION_NOT_FOUND; gated repo, or private repo without a
+ *   token (the Hub's 401 RepoNotFound) → AUTH_REQUIRED; token refused → AUTH_INVALID.
+ * - Security: 127.0.0.1 only, Host checked, every path starts with a per-launch secret (in `hfEndpoint`);
+ *   requests without it get 403 and cause no upstream request. Only Hub reads are served (repo/revision info,
+ *   tree, paths-info, resolve); every write (PUT, DELETE, commit and preupload APIs, xet tokens, LFS batch...)
+ *   gets 403. The token goes only to the upstream's origin, never to Lance, a CDN or a log.
+ * - Cache: `<cacheDir>/hf/<endpoint>/<owner>/<repo>/<sha>/...` (see disk-cache.ts). Safe to share between
+ *   processes (app and CLI): every entry is written to a temp name and renamed, and verified by length on read.
+ */
+import { randomBytes } from "node:crypto";
+import { AppFailure, isAppFailure } from "../../../shared/result";
+import { Counters, type SourceCounters } from "./counters";
+import { HubDiskCache } from "./disk-cache";
+import { gatewayFailure, isGatewayError } from "./errors";
+import { cleanRepoPath, repoKey, SHA, type RepoId } from "./hub-routes";
+import { HubService } from "./hub-service";
+import { RateBudget } from "./rate-budget";
+import { RemoteFiles } from "./remote-files";
+import { startGatewayServer } from "./server";
+import { Upstream, type RetryPolicy } from "./upstream";
+
+export { appFailureFromLanceError } from "./errors";
+export type { SourceCounters } from "./counters";
+
+export interface GatewayOptions {
+  /** Root folder of the disk cache (shared by the app and every CLI command). */
+  cacheDir: string;
+  /** The upstream Hub, e.g. https://huggingface.co (resolve HF_ENDPOINT / settings before Lance's env is set). */
+  hubEndpoint?: string;
+  hfToken?: string | null;
+  offline?: boolean;
+  /** Cache block size: the smallest upstream read and the grid ranges are stored on. Default 1 MiB. */
+  blockBytes?: number;
+  /** Largest single upstream range request. Default 64 MiB. */
+  maxFetchBytes?: number;
+  /** Retries of 5xx, resets, cut bodies and stalls. Default 5 tries, backoff 500 ms doubling to 8 s. */
+  retry?: Partial<RetryPolicy>;
+  /** An upstream connection silent this long is dropped and retried. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Longest a request waits out 429s and pacing before failing with RATE_LIMITED. Default 5 min (one Hub window). */
+  maxRateLimitWaitMs?: number;
+}
+
+export interface PinnedDataset {
+  /** What Lance opens: `hf://datasets/<owner>/<repo>[/<path>]`, no revision in it. */
+  uri: string;
+  /** `owner/repo` */
+  repo: string;
+  /** The folder inside the repo ("" for the root). */
+  path: string;
+  /** The revision asked for (branch, tag or sha). */
+  revision: string;
+  /** The commit every read of this dataset uses. */
+  sha: string;
+  /** Storage options for `lancedb.connect` / `openTable`. */
+  storageOptions: { hf_revision: string };
+}
+
+export interface GatewayCounters {
+  hf: SourceCounters;
+}
+
+export interface Gateway {
+  /** `http://127.0.0.1:<port>/<secret>`: the HF_ENDPOINT Lance must use. */
+  readonly hfEndpoint: string;
+  readonly offline: boolean;
+  /** Environment for the Lance process: HF_ENDPOINT plus no implicit token and no Xet. */
+  lanceEnv(): Record<string, string>;
+  pin(uri: string, revision?: string): Promise<PinnedDataset>;
+  /** A whole file of a pinned dataset (e.g. config.json), through the cache. */
+  readFile(dataset: PinnedDataset, relativePath: string, opts: { maxBytes: number }): Promise<Buffer>;
+  counters(): GatewayCounters;
+  setOffline(offline: boolean): void;
+  close(): Promise<void>;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+
+export interface ParsedHfUri {
+  repo: RepoId;
+  path: string;
+  revision: string | null;
+}
+
+function badUri(uri: string, why: string): AppFailure {
+  return new AppFailure("INVALID_ARGUMENT", `Not a Hugging Face dataset URI (${why}): ${uri}. Expected hf://datasets/<owner>/<repo>[/<path>][@<revision>]`);
+}
+
+/** Splits an `hf://datasets/...` URI into repo, path and revision (`repo@rev/path` or `path@rev`). */
+export function parseHfUri(uri: string): ParsedHfUri {
+  const m = /^hf:\/\/datasets\/(.+)$/.exec(uri.trim());
+  if (!m) throw badUri(uri, "only dataset repositories, hf://datasets/..., are supported");
+  const parts = m[1].replace(/\/+$/, "").split("/");
+  const [owner, repoPart = ""] = parts;
+  let name = repoPart;
+  let revision: string | null = null;
+  let rest = parts.slice(2);
+  const at = repoPart.indexOf("@");
+  if (at >= 0) {
+    name = repoPart.slice(0, at);
+    revision = repoPart.slice(at + 1);
+    // refs/pr/<n> and refs/convert/<name> span three segments.
+    if (revision === "refs" && rest.length >= 2) {
+      revision = `refs/${rest[0]}/${rest[1]}`;
+      rest = rest.slice(2);
+    }
+  } else {
+    const k = rest.findIndex((p) => p.includes("@"));
+    if (k >= 0) {
+      const split = rest[k].indexOf("@");
+      revision = [rest[k].slice(split + 1), ...rest.slice(k + 1)].join("/");
+      rest = [...rest.slice(0, k), rest[k].slice(0, split)];
+    }
+  }
+  if (!NAME.test(owner ?? "") || !NAME.test(name)) throw badUri(uri, "the owner or repository name is not valid");
+  let decoded: string | null;
+  try {
+    decoded = revision === null ? null : decodeURIComponent(revision);
+  } catch {
+    throw badUri(uri, "the revision is not valid percent-encoding");
+  }
+  if (decoded === "") throw badUri(uri, "the revision after @ is empty");
+  const path = cleanRepoPath(rest);
+  if (path === null) throw badUri(uri, "the path inside the repository is not valid");
+  return { repo: { owner: owner!, name }, path, revision: decoded };
+}
+
+function asFailure(e: unknown): unknown {
+  if (isAppFailure(e)) return e;
+  if (isGatewayError(e)) return gatewayFailure(e.code, e.message, { status: e.status, path: e.path });
+  return e;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const endpoint = (options.hubEndpoint ?? "https://huggingface.co").replace(/\/+$/, "");
+  let offline = options.offline ?? false;
+  const counters = new Counters(endpoint);
+  const budget = new RateBudget();
+  const retry: RetryPolicy = { attempts: 5, baseDelayMs: 500, maxDelayMs: 8000, ...options.retry };
+  const upstream = new Upstream({
+    endpoint,
+    token: options.hfToken ?? null,
+    retry,
+    idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+    maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 5 * 60_000,
+    counters,
+    budget,
+  });
+  const cache = new HubDiskCache(options.cacheDir, endpoint);
+  const isOffline = (): boolean => offline;
+  const files = new RemoteFiles(cache, upstream, { blockBytes: options.blockBytes ?? 1024 * 1024, maxFetchBytes: options.maxFetchBytes ?? 64 * 1024 * 1024, isOffline });
+  const hub = new HubService(cache, upstream, files, counters, isOffline);
+  const secret = randomBytes(24).toString("base64url");
+  const server = await startGatewayServer(secret, hub, files, counters);
+  const hfEndpoint = `http://127.0.0.1:${server.port}/${secret}`;
+  const upstreamUrl = new URL(endpoint);
+  if (["127.0.0.1", "localhost"].includes(upstreamUrl.hostname) && Number(upstreamUrl.port) === server.port) {
+    await server.close();
+    throw new Error("The gateway's upstream cannot be the gateway itself (was HF_ENDPOINT read after it was set for Lance?)");
+  }
+
+  return {
+    hfEndpoint,
+    get offline() {
+      return offline;
+    },
+    lanceEnv() {
+      return { HF_ENDPOINT: hfEndpoint, HF_HUB_DISABLE_IMPLICIT_TOKEN: "1", HF_HUB_DISABLE_XET: "1" };
+    },
+    async pin(uri, revision) {
+      const parsed = parseHfUri(uri);
+      const rev = revision ?? parsed.revision ?? "main";
+      try {
+        const sha = await hub.resolveSha(parsed.repo, rev, { refresh: true });
+        // A sha given as such is checked too (and its description cached for offline use).
+        if (SHA.test(rev)) await hub.revisionInfo(parsed.repo, sha);
+        hub.pin(parsed.repo, rev, sha);
+        return {
+          uri: `hf://datasets/${repoKey(parsed.repo)}${parsed.path ? `/${parsed.path}` : ""}`,
+          repo: repoKey(parsed.repo),
+          path: parsed.path,
+          revision: rev,
+          sha,
+          storageOptions: { hf_revision: sha },
+        };
+      } catch (e) {
+        throw asFailure(e);
+      }
+    },
+    async readFile(dataset, relativePath, opts) {
+      const parsed = parseHfUri(dataset.uri);
+      const rel = cleanRepoPath(relativePath.split("/"));
+      if (!rel) throw new AppFailure("INVALID_ARGUMENT", `Not a path inside the dataset: ${relativePath}`);
+      const f = { repo: parsed.repo, sha: dataset.sha, path: parsed.path ? `${parsed.path}/${rel}` : rel };
+      try {
+        const { meta } = await files.meta(f, null);
+        if (meta.size > opts.maxBytes) throw new AppFailure("INVALID_ARGUMENT", `${f.path} in ${dataset.repo} is ${meta.size} bytes, more than the ${opts.maxBytes} expected`, { path: f.path });
+        await files.ensure(f, meta, 0, meta.size - 1);
+        const chunks: Buffer[] = [];
+        for await (const c of files.read(f, meta, 0, meta.size - 1)) chunks.push(c);
+        return Buffer.concat(chunks);
+      } catch (e) {
+        throw asFailure(e);
+      }
+    },
+    counters() {
+      return { hf: counters.snapshot(budget.snapshot()) };
+    },
+    setOffline(value) {
+      offline = value;
+    },
+    async close() {
+      upstream.close();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,308 @@
+/**
+ * Reads of files of a pinned commit through the block cache: a client range is widened to whole blocks, blocks
+ * on disk are used as they are, missing ones are fetched in runs of consecutive blocks (one upstream request per
+ * run, however many small client reads asked for them), and concurrent reads of the same blocks share one fetch.
+ * A body that is cut or stalls is retried from the first block not yet written; each block is written only once
+ * it is complete, so the cache never holds part of a block.
+ */
+import type http from "node:http";
+import { blockLength, type FileMeta, type HubDiskCache } from "./disk-cache";
+import { GatewayError, type GatewayErrorCode } from "./errors";
+import { repoKey, type RepoId } from "./hub-routes";
+import { header, RetryableError, unquote, type Upstream } from "./upstream";
+
+export interface FileRef {
+  repo: RepoId;
+  sha: string;
+  path: string;
+}
+
+/** A client's Range: bounded (`bytes=a-b`), open (`bytes=a-`) or suffix (`bytes=-n`); null = the whole file. */
+export type ClientRange = { start: number; end: number | null } | { suffix: number } | null;
+
+export interface RemoteFilesOptions {
+  blockBytes: number;
+  maxFetchBytes: number;
+  isOffline: () => boolean;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // waiters see the rejection; nobody waiting is fine too
+  return { promise, resolve, reject };
+}
+
+export function parseClientRange(value: string | undefined): ClientRange | "invalid" {
+  if (value === undefined) return null;
+  const m = /^\s*bytes=(\d*)-(\d*)\s*$/.exec(value);
+  if (!m || (m[1] === "" && m[2] === "")) return "invalid";
+  if (m[1] === "") return { suffix: Number(m[2]) };
+  const start = Number(m[1]);
+  const end = m[2] === "" ? null : Number(m[2]);
+  return end !== null && end < start ? "invalid" : { start, end };
+}
+
+/** The inclusive byte span a range covers in a file of `size` bytes, or null when it is not satisfiable. */
+export function spanOf(range: ClientRange, size: number): { start: number; end: number } | null {
+  if (range === null) return size === 0 ? { start: 0, end: -1 } : { start: 0, end: size - 1 };
+  if ("suffix" in range) return range.suffix === 0 || size === 0 ? null : { start: Math.max(0, size - range.suffix), end: size - 1 };
+  if (range.start >= size) return null;
+  return { start: range.start, end: range.end === null ? size - 1 : Math.min(range.end, size - 1) };
+}
+
+const PASSED_ON: Set<string> = new Set(["RepoNotFound", "RevisionNotFound", "EntryNotFound", "GatedRepo"]);
+
+/** A named error for a Hub answer that is not the data (404, 401, 403...). */
+export function hubAnswerError(status: number, headers: http.IncomingHttpHeaders, what: string, body = ""): GatewayError {
+  const given = header(headers, "x-error-code");
+  let hubMessage = header(headers, "x-error-message");
+  if (!hubMessage) {
+    try {
+      hubMessage = (JSON.parse(body) as { error?: string }).error ?? null;
+    } catch {
+      hubMessage = null;
+    }
+  }
+  const code: GatewayErrorCode = given && PASSED_ON.has(given) ? (given as GatewayErrorCode) : status === 401 || status === 403 ? "Unauthorized" : status === 404 ? "EntryNotFound" : "UpstreamInvalid";
+  return new GatewayError(code, `${what}: ${hubMessage ?? `HTTP ${status}`}`, { status: code === "UpstreamInvalid" ? 502 : status });
+}
+
+export class RemoteFiles {
+  private readonly metas = new Map<string, FileMeta>();
+  private readonly metaLoads = new Map<string, Promise<{ meta: FileMeta; fetched: boolean }>>();
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly cache: HubDiskCache,
+    private readonly upstream: Upstream,
+    private readonly opts: RemoteFilesOptions,
+  ) {}
+
+  private key(f: FileRef): string {
+    return `${repoKey(f.repo)}@${f.sha}:${f.path}`;
+  }
+
+  private resolvePath(f: FileRef): string {
+    const enc = encodeURIComponent;
+    return `/datasets/${enc(f.repo.owner)}/${enc(f.repo.name)}/resolve/${f.sha}/${f.path.split("/").map(enc).join("/")}`;
+  }
+
+  private describe(f: FileRef, start?: number, end?: number): string {
+    return `${repoKey(f.repo)}@${f.sha.slice(0, 8)} ${f.path}${start !== undefined ? ` (bytes ${start}-${end})` : ""}`;
+  }
+
+  private offlineError(f: FileRef, part?: string): GatewayError {
+    return new GatewayError("OfflineNotCached", `Offline, and ${f.path} (${part ? `${part} ` : ""}of ${repoKey(f.repo)} at ${f.sha.slice(0, 8)}) is not in the local cache`, { path: f.path });
+  }
+
+  /**
+   * The file's size and ETag: from memory, the disk cache, or a first read (which also caches `range`'s blocks;
+   * `fetched` then says the upstream was asked).
+   */
+  async meta(f: FileRef, range: ClientRange): Promise<{ meta: FileMeta; fetched: boolean }> {
+    const key = this.key(f);
+    const known = this.metas.get(key);
+    if (known) return { meta: known, fetched: false };
+    let loading = this.metaLoads.get(key);
+    if (!loading) {
+      loading = this.loadMeta(f, range).finally(() => this.metaLoads.delete(key));
+      this.metaLoads.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async loadMeta(f: FileRef, range: ClientRange): Promise<{ meta: FileMeta; fetched: boolean }> {
+    const key = this.key(f);
+    const onDisk = await this.cache.readFileMeta(f.repo, f.sha, f.path);
+    if (onDisk) {
+      this.metas.set(key, onDisk);
+      await this.cache.sweepTemps(f.repo, f.sha, f.path);
+      return { meta: onDisk, fetched: false };
+    }
+    if (this.opts.isOffline()) {
+      if (range === null) throw this.offlineError(f);
+      if ("suffix" in range) throw this.offlineError(f, `the last ${range.suffix} bytes`);
+      throw this.offlineError(f, `bytes ${range.start}-${range.end ?? ""}`);
+    }
+    const B = this.opts.blockBytes;
+    // Fetch the blocks the client wants now (their size is not known yet, so whole blocks from the aligned start).
+    let start = 0;
+    let end: number | null = null;
+    if (range !== null && "start" in range) {
+      start = Math.floor(range.start / B) * B;
+      const wanted = range.end === null ? start + this.opts.maxFetchBytes - 1 : (Math.floor(range.end / B) + 1) * B - 1;
+      end = Math.min(wanted, start + Math.max(this.opts.maxFetchBytes, B) - 1);
+    } else if (range !== null) end = B - 1;
+    const meta = await this.upstream.retrying(`reading ${this.describe(f)}`, () => this.fetchAttempt(f, this.metas.get(key) ?? null, start, end, () => undefined));
+    this.metas.set(key, meta);
+    return { meta, fetched: true };
+  }
+
+  /**
+   * Makes the blocks spanning [start, end] present on disk. `fromCache` is true when nothing had to be fetched
+   * (not even by a concurrent read).
+   */
+  async ensure(f: FileRef, meta: FileMeta, start: number, end: number): Promise<{ fromCache: boolean }> {
+    if (end < start) return { fromCache: true };
+    const B = meta.blockBytes;
+    const waits: Promise<void>[] = [];
+    const missing: number[] = [];
+    for (let i = Math.floor(start / B); i <= Math.floor(end / B); i++) {
+      const pending = this.inflight.get(`${this.key(f)}#${i}`);
+      if (pending) waits.push(pending);
+      else if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, i))) missing.push(i);
+    }
+    if (missing.length && this.opts.isOffline()) throw this.offlineError(f, `bytes ${start}-${end}`);
+    const maxBlocks = Math.max(1, Math.floor(this.opts.maxFetchBytes / B));
+    for (let k = 0; k < missing.length; ) {
+      let j = k;
+      while (j + 1 < missing.length && missing[j + 1] === missing[j] + 1 && j + 1 - k < maxBlocks) j++;
+      waits.push(this.fetchRun(f, meta, missing[k], missing[j]));
+      k = j + 1;
+    }
+    await Promise.all(waits);
+    return { fromCache: waits.length === 0 };
+  }
+
+  /** Fetches blocks first..last with one upstream request per attempt; each block's waiters hear as it lands. */
+  private async fetchRun(f: FileRef, meta: FileMeta, first: number, last: number): Promise<void> {
+    const blocks = new Map<number, Deferred>();
+    for (let i = first; i <= last; i++) {
+      const d = deferred();
+      blocks.set(i, d);
+      this.inflight.set(`${this.key(f)}#${i}`, d.promise);
+    }
+    let next = first;
+    const B = meta.blockBytes;
+    try {
+      await this.upstream.retrying(`reading ${this.describe(f, first * B, Math.min(meta.size, (last + 1) * B) - 1)}`, () =>
+        this.fetchAttempt(f, meta, next * B, Math.min(meta.size, (last + 1) * B) - 1, (i) => {
+          blocks.get(i)?.resolve();
+          next = i + 1;
+        }),
+      );
+      for (const d of blocks.values()) d.resolve();
+    } catch (e) {
+      for (const d of blocks.values()) d.reject(e);
+      throw e;
+    } finally {
+      for (let i = first; i <= last; i++) this.inflight.delete(`${this.key(f)}#${i}`);
+    }
+  }
+
+  /**
+   * One upstream read of bytes [start, end] (end null: to the end of the file; start 0 and end null: no Range).
+   * Checks what comes back against the pinned commit and the known size and ETag, then writes whole blocks.
+   */
+  private async fetchAttempt(f: FileRef, known: FileMeta | null, start: number, end: number | null, onBlock: (i: number) => void): Promise<FileMeta> {
+    const rangeHeader = start === 0 && end === null ? null : `bytes=${start}-${end ?? ""}`;
+    const { res, linked, viaCdn } = await this.upstream.openFile(this.key(f), this.resolvePath(f), rangeHeader);
+    let consumed = false;
+    try {
+      const status = res.status;
+      if (status !== 200 && status !== 206) {
+        if (status === 416 && known === null) {
+          const total = /\/(\d+)$/.exec(header(res.headers, "content-range") ?? "")?.[1];
+          if (total !== undefined) return this.learn(f, { size: Number(total), etag: linked.etag, cdnEtag: null, blockBytes: this.opts.blockBytes });
+        }
+        let body = "";
+        for await (const c of this.upstream.chunks(res.body)) body += c.toString("utf8");
+        consumed = true;
+        throw hubAnswerError(status, res.headers, `Reading ${f.path} of ${repoKey(f.repo)}`, body);
+      }
+      if (linked.commit && linked.commit !== f.sha) throw new GatewayError("UpstreamInvalid", `The Hub served ${f.path} from commit ${linked.commit.slice(0, 8)} when ${f.sha.slice(0, 8)} was asked for`);
+      let bodyStart = 0;
+      let total: number;
+      const length = Number(header(res.headers, "content-length") ?? NaN);
+      if (status === 206) {
+        const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header(res.headers, "content-range") ?? "");
+        if (!m) throw new GatewayError("UpstreamInvalid", `The Hub answered a range of ${f.path} without a valid Content-Range`);
+        bodyStart = Number(m[1]);
+        total = Number(m[3]);
+        const expectedEnd = Math.min(end ?? total - 1, total - 1);
+        if (bodyStart !== start || Number(m[2]) !== expectedEnd) throw new GatewayError("UpstreamInvalid", `The Hub answered bytes ${m[1]}-${m[2]} of ${f.path} when ${start}-${expectedEnd} were asked for`);
+      } else {
+        if (!Number.isFinite(length)) throw new GatewayError("UpstreamInvalid", `The Hub answered ${f.path} without a Content-Length`);
+        total = length;
+      }
+      const cdnEtag = viaCdn ? unquote(header(res.headers, "etag")) : null;
+      const meta = known ?? (await this.learn(f, { size: total, etag: linked.etag, cdnEtag, blockBytes: this.opts.blockBytes }));
+      if (total !== meta.size) throw new GatewayError("UpstreamInvalid", `${f.path} is ${total} bytes on the Hub now but was ${meta.size} bytes in this commit`);
+      const hubEtagChanged = linked.etag && meta.etag && linked.etag !== meta.etag;
+      const cdnEtagChanged = cdnEtag && meta.cdnEtag && cdnEtag !== meta.cdnEtag;
+      if (hubEtagChanged || cdnEtagChanged) {
+        this.upstream.cdnUrls.delete(this.key(f));
+        throw new GatewayError("UpstreamInvalid", `The ETag of ${f.path} changed within commit ${f.sha.slice(0, 8)}; not caching it`);
+      }
+      const expectedBytes = (status === 206 ? Math.min(end ?? total - 1, total - 1) : total - 1) - bodyStart + 1;
+      await this.writeBlocks(f, meta, this.upstream.chunks(res.body), bodyStart, expectedBytes, onBlock);
+      consumed = true;
+      return meta;
+    } finally {
+      if (!consumed) res.body.destroy();
+    }
+  }
+
+  private async learn(f: FileRef, meta: FileMeta): Promise<FileMeta> {
+    await this.cache.writeFileMeta(f.repo, f.sha, f.path, meta);
+    this.metas.set(this.key(f), meta);
+    return meta;
+  }
+
+  /** Splits a body that starts at block boundary `bodyStart` into blocks and writes each complete one. */
+  private async writeBlocks(f: FileRef, meta: FileMeta, body: AsyncIterable<Buffer>, bodyStart: number, expectedBytes: number, onBlock: (i: number) => void): Promise<void> {
+    const B = meta.blockBytes;
+    let index = bodyStart / B;
+    let block = Buffer.allocUnsafe(blockLength(meta, index));
+    let filled = 0;
+    let received = 0;
+    try {
+      for await (const chunk of body) {
+        let at = 0;
+        while (at < chunk.length) {
+          if (block.length === 0) throw new GatewayError("UpstreamInvalid", `The Hub sent more than ${meta.size} bytes of ${f.path}`);
+          const n = Math.min(chunk.length - at, block.length - filled);
+          chunk.copy(block, filled, at, at + n);
+          filled += n;
+          at += n;
+          received += n;
+          if (filled === block.length) {
+            if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, index))) await this.cache.writeBlock(f.repo, f.sha, f.path, meta, index, block);
+            onBlock(index);
+            index++;
+            block = Buffer.allocUnsafe(blockLength(meta, index));
+            filled = 0;
+          }
+        }
+      }
+    } catch (e) {
+      if (e instanceof GatewayError) throw e;
+      throw new RetryableError(`the body of ${f.path} was cut after ${received} of ${expectedBytes} bytes (${(e as Error).message})`);
+    }
+    if (received !== expectedBytes) throw new RetryableError(`the body of ${f.path} was cut after ${received} of ${expectedBytes} bytes`);
+    if (filled > 0) throw new GatewayError("UpstreamInvalid", `The Hub's answer for ${f.path} ended inside a block`);
+  }
+
+  /** Bytes [start, end] of a file whose blocks are present, block by block; null from a block gone meanwhile. */
+  async *read(f: FileRef, meta: FileMeta, start: number, end: number): AsyncGenerator<Buffer> {
+    const B = meta.blockBytes;
+    for (let i = Math.floor(start / B); i <= Math.floor(end / B) && end >= start; i++) {
+      const from = Math.max(start, i * B) - i * B;
+      const to = Math.min(end + 1, (i + 1) * B) - i * B;
+      const slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
+      if (!slice) throw new GatewayError("OfflineNotCached", `Block ${i} of ${f.path} left the cache while it was being read`, { path: f.path });
+      yield slice;
+    }
+  }
+}

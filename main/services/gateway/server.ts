@@ -1,0 +1,163 @@
+/**
+ * The gateway's loopback HTTP server. A request must carry the right Host (127.0.0.1 or localhost with this
+ * port, against DNS rebinding) and start with the per-launch secret; anything else gets 403 before any work.
+ * Then only the Hub's read APIs are served; writes and everything unknown get 403 and never reach the upstream.
+ */
+import { timingSafeEqual } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Counters } from "./counters";
+import { errorResponse, GatewayError } from "./errors";
+import { parseHubRoute } from "./hub-routes";
+import type { Answer, HubService } from "./hub-service";
+import { parseClientRange, spanOf, type RemoteFiles } from "./remote-files";
+
+const MAX_REQUEST_BODY = 1024 * 1024;
+
+export interface GatewayServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+function secretMatches(given: string, secret: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_REQUEST_BODY) throw new GatewayError("BadRequest", "The request body is too large");
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Writes a chunk, waiting for the socket to drain; false when the client went away. */
+function write(res: http.ServerResponse, chunk: Buffer): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  if (res.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+      resolve(ok);
+    };
+    const onDrain = (): void => done(true);
+    const onClose = (): void => done(false);
+    res.on("drain", onDrain);
+    res.on("close", onClose);
+  });
+}
+
+function refuse(res: http.ServerResponse, message: string): void {
+  res.writeHead(403, { "content-type": "text/plain; charset=utf-8", "x-error-code": "ReadOnly", "x-error-message": message, connection: "close" });
+  res.end(`${message}\n`);
+}
+
+export async function startGatewayServer(secret: string, hub: HubService, files: RemoteFiles, counters: Counters): Promise<GatewayServer> {
+  const sockets = new Set<Socket>();
+  let port = 0;
+
+  function sendAnswer(res: http.ServerResponse, answer: Answer, head: boolean): void {
+    const body = Buffer.from(answer.doc.body, "utf8");
+    hub.hit(answer, body.length);
+    counters.bytesServed += head ? 0 : body.length;
+    res.writeHead(answer.doc.status, { ...answer.doc.headers, "content-length": String(body.length) });
+    res.end(head ? undefined : body);
+  }
+
+  async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, route: Extract<ReturnType<typeof parseHubRoute>, { kind: "resolve" }>): Promise<void> {
+    const parsed = parseClientRange(req.headers.range);
+    const range = parsed === "invalid" ? null : parsed;
+    const sha = await hub.resolveSha(route.repo, route.rev);
+    const f = { repo: route.repo, sha, path: route.path };
+    const { meta, fetched } = await files.meta(f, range);
+    const span = spanOf(range, meta.size);
+    const headers: Record<string, string> = { "accept-ranges": "bytes", "x-repo-commit": sha, "content-type": "application/octet-stream" };
+    if (meta.etag) headers.etag = `"${meta.etag}"`;
+    if (!span) {
+      res.writeHead(416, { ...headers, "content-range": `bytes */${meta.size}` });
+      res.end();
+      return;
+    }
+    const length = span.end - span.start + 1;
+    headers["content-length"] = String(length);
+    if (range) headers["content-range"] = `bytes ${span.start}-${span.end}/${meta.size}`;
+    if (route.head) {
+      res.writeHead(range ? 206 : 200, headers);
+      res.end();
+      return;
+    }
+    const { fromCache } = await files.ensure(f, meta, span.start, span.end);
+    hub.hit({ fromCache: fromCache && !fetched }, length);
+    res.writeHead(range ? 206 : 200, headers);
+    for await (const chunk of files.read(f, meta, span.start, span.end)) {
+      counters.bytesServed += chunk.length;
+      if (!(await write(res, chunk))) return;
+    }
+    res.end();
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? "GET";
+    const host = req.headers.host ?? "";
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return refuse(res, "Forbidden");
+    const raw = req.url ?? "";
+    const q = raw.indexOf("?");
+    const rawPath = q < 0 ? raw : raw.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
+    const slash = rawPath.indexOf("/", 1);
+    if (!rawPath.startsWith("/") || slash < 0 || !secretMatches(rawPath.slice(1, slash), secret)) return refuse(res, "Forbidden");
+    const route = parseHubRoute(method, rawPath.slice(slash), query);
+    switch (route.kind) {
+      case "refused":
+      case "unknown":
+        return refuse(res, `SLAF Workbench's gateway serves only Hub reads: ${route.reason}`);
+      case "repo-info":
+        return sendAnswer(res, await hub.repoInfo(route.repo), method === "HEAD");
+      case "revision-info":
+        return sendAnswer(res, await hub.revisionInfo(route.repo, route.rev), method === "HEAD");
+      case "tree":
+        return sendAnswer(res, await hub.tree(route.repo, route.rev, route.path, route.recursive, route.expand), method === "HEAD");
+      case "paths-info":
+        return sendAnswer(res, await hub.pathsInfo(route.repo, route.rev, await readBody(req), req.headers["content-type"]), false);
+      case "resolve":
+        return serveFile(req, res, route);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      const error = e instanceof GatewayError ? e : new GatewayError("SourceUnreachable", `The gateway failed: ${e instanceof Error ? e.message : String(e)}`, { status: 500 });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const { status, headers, body } = errorResponse(error);
+      res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(body)) });
+      res.end(body);
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  server.on("clientError", (_e, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
