@@ -26,18 +26,38 @@ export default tseslint.config(
   {
     files: ["shared/**"],
     rules: {
-      "no-restricted-imports": ["error", { paths: [electron], patterns: [nodeBuiltins, { group: ["**/main/**", "**/renderer/**", "**/preload/**", "@lancedb/*", "apache-arrow", "@duckdb/*"], message: "shared/ imports only shared/." }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [electron],
+          patterns: [
+            nodeBuiltins,
+            { group: ["**/main/**", "**/renderer/**", "**/preload/**", "@lancedb/*", "apache-arrow", "@duckdb/*"], message: "shared/ imports only shared/." },
+          ],
+        },
+      ],
     },
   },
   {
     files: ["main/**"],
     ignores: ["main/electron/**", "main/index.ts"],
-    rules: { "no-restricted-imports": ["error", { paths: [electron], patterns: [{ group: ["**/renderer/**", "**/preload/**"], message: "main/ never imports renderer or preload code." }] }] },
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [electron], patterns: [{ group: ["**/renderer/**", "**/preload/**"], message: "main/ never imports renderer or preload code." }] },
+      ],
+    },
   },
   {
     files: ["main/**/*.ts"],
     rules: {
-      "no-restricted-syntax": ["error", { selector: "ImportDeclaration[source.value='apache-arrow'][importKind!='type']", message: "Take Arrow from main/services/arrow.ts (the CJS build LanceDB uses)." }],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "ImportDeclaration[source.value='apache-arrow'][importKind!='type']",
+          message: "Take Arrow from main/services/arrow.ts (the CJS build LanceDB uses).",
+        },
+      ],
     },
   },
   {
@@ -47,7 +67,13 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { paths: [electron], patterns: [nodeBuiltins, { group: ["**/main/**", "@lancedb/*", "@duckdb/*", "h5wasm*"], message: "The renderer reaches data only through renderer/api/client.ts." }] },
+        {
+          paths: [electron],
+          patterns: [
+            nodeBuiltins,
+            { group: ["**/main/**", "@lancedb/*", "@duckdb/*", "h5wasm*"], message: "The renderer reaches data only through renderer/api/client.ts." },
+          ],
+        },
       ],
     },
   },
@@ -58,7 +84,11 @@ export default tseslint.config(
         "error",
         {
           paths: [electron],
-          patterns: [nodeBuiltins, { group: ["**/main/**", "@lancedb/*", "@duckdb/*"], message: "Renderer code never imports main." }, { group: ["**/api/*", "**/api/**"], message: "Components reach main only through stores (DESIGN.md layering)." }],
+          patterns: [
+            nodeBuiltins,
+            { group: ["**/main/**", "@lancedb/*", "@duckdb/*"], message: "Renderer code never imports main." },
+            { group: ["**/api/*", "**/api/**"], message: "Components reach main only through stores (DESIGN.md layering)." },
+          ],
         },
       ],
     },

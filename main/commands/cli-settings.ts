@@ -5,7 +5,10 @@ import { flagList, UsageError, type ParsedArgs } from "./args";
 import { defaultUserDataDir } from "./user-data";
 
 export async function cliSettings(args: ParsedArgs, userDataDir = defaultUserDataDir()): Promise<{ settings: AppSettings; userDataDir: string }> {
-  const fromFlags = await allowedDirectories(flagList(args, "allow-dir", "a folder").map((d) => path.resolve(d)), "--allow-dir");
+  const fromFlags = await allowedDirectories(
+    flagList(args, "allow-dir", "a folder").map((d) => path.resolve(d)),
+    "--allow-dir",
+  );
   // A wrong flag is the user's typo right now: refuse it. A wrong settings.json entry only warns.
   if (fromFlags.warnings.length) throw new UsageError(fromFlags.warnings[0].replace(/; ignored$/, ""));
   const { settings, warnings } = await loadSettings(userDataDir);

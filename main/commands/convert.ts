@@ -4,7 +4,8 @@ import { claimProcessTempDir } from "../services/convert/stale";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
 
 /** --matrix: which matrix fills expression (default: raw/X when it holds integer counts and X does not, else X). */
-export const CONVERT_USAGE = "slaf-workbench convert INPUT OUTPUT.slaf [--matrix X|raw|layer:NAME] [--keep-other-as-layer] [--force] [--chunk-cells N] [--stats] [--json]";
+export const CONVERT_USAGE =
+  "slaf-workbench convert INPUT OUTPUT.slaf [--matrix X|raw|layer:NAME] [--keep-other-as-layer] [--force] [--chunk-cells N] [--stats] [--json]";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 

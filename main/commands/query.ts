@@ -79,7 +79,7 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
     const wanted = Math.min(limit, summary.rowCount);
     const emit = format === "table" ? (batch: unknown[][]) => void rows.push(...batch) : streamWriter(format, names, io);
     // Pages may hold fewer rows than asked (wide rows): continue from what came.
-    for (let offset = 0; offset < wanted; ) {
+    for (let offset = 0; offset < wanted;) {
       const page = unwrap(await query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, wanted - offset) }));
       if (page.numRows === 0) break;
       emit(decodeRows(page.arrow));
@@ -157,7 +157,11 @@ function streamWriter(format: "csv" | "json", names: string[], io: QueryIo): (ro
 function renderTable(names: string[], rows: unknown[][], summary: QuerySummary): string {
   const cells = [names, ...rows.map((r) => r.map(text))];
   const widths = names.map((_, i) => Math.min(60, Math.max(...cells.map((r) => r[i].length))));
-  const fmt = (r: string[]) => r.map((c, i) => (c.length > widths[i] ? `${c.slice(0, widths[i] - 1)}…` : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (c.length > widths[i] ? `${c.slice(0, widths[i] - 1)}…` : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   const lines = [fmt(names), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => fmt(r.map(text)))];
   const shown = rows.length < summary.rowCount ? `, showing ${rows.length}` : "";
   const scans = summary.scans.map((s) => `${s.table} ${s.rowsScanned.toLocaleString("en-US")}/${s.tableRows.toLocaleString("en-US")} rows`).join(", ");

@@ -32,11 +32,20 @@ export async function startServe(argv: string[]): Promise<RunningServer> {
   });
   services = createServices({
     settings,
-    info: { version: APP_VERSION, mode: "browser", initialDatasetUri: dataset, openDemoAtStart: !dataset && args.flags.has("demo"), userDataDir, platform: process.platform },
+    info: {
+      version: APP_VERSION,
+      mode: "browser",
+      initialDatasetUri: dataset,
+      openDemoAtStart: !dataset && args.flags.has("demo"),
+      userDataDir,
+      platform: process.platform,
+    },
     emit: (name, payload) => server.broadcast(name, payload),
     convertWorker: convertWorkerPath(),
   });
-  await services.housekeeping().catch((e: unknown) => process.stderr.write(`warning: start-up cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`));
+  await services
+    .housekeeping()
+    .catch((e: unknown) => process.stderr.write(`warning: start-up cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`));
   return {
     server,
     services,

@@ -20,7 +20,9 @@ export async function synthCommand(argv: string[]): Promise<void> {
       onProgress: (p) => printer.update(p),
     });
     printer.done();
-    console.log(`Wrote ${r.nCells.toLocaleString("en-US")} resampled cells × ${r.nGenes.toLocaleString("en-US")} genes (${r.nnz.toLocaleString("en-US")} values) to ${r.output} in ${(r.elapsedMs / 1000).toFixed(2)} s (peak RSS ${Math.round(peakRssMb())} MB)`);
+    console.log(
+      `Wrote ${r.nCells.toLocaleString("en-US")} resampled cells × ${r.nGenes.toLocaleString("en-US")} genes (${r.nnz.toLocaleString("en-US")} values) to ${r.output} in ${(r.elapsedMs / 1000).toFixed(2)} s (peak RSS ${Math.round(peakRssMb())} MB)`,
+    );
   } finally {
     printer.done();
     cancel.dispose();

@@ -6,7 +6,11 @@ import type { Dispatcher } from "../services/dispatch";
  * but our own page. Each page load of a webContents is one session: a reload or navigation of the main frame,
  * or the webContents going away, gives back what the previous page held.
  */
-export function bindIpc(ipcMain: Pick<IpcMain, "handle" | "removeHandler">, dispatcher: Dispatcher, isTrusted: (event: IpcMainInvokeEvent) => boolean): () => void {
+export function bindIpc(
+  ipcMain: Pick<IpcMain, "handle" | "removeHandler">,
+  dispatcher: Dispatcher,
+  isTrusted: (event: IpcMainInvokeEvent) => boolean,
+): () => void {
   const loads = new WeakMap<WebContents, number>();
   const tracked = new WeakSet<WebContents>();
   const sessionOf = (wc: WebContents) => `wc${wc.id}.${loads.get(wc) ?? 0}`;

@@ -67,7 +67,11 @@ function reply(ws: WebSocket, id: number, result: unknown, what: string): void {
   try {
     send(ws, { t: "result", id, result: answer });
   } catch (e) {
-    send(ws, { t: "result", id, result: { ok: false, error: { code: "INTERNAL", message: `The answer of ${what} could not be sent: ${messageOf(e).split("\n")[0]}` } } });
+    send(ws, {
+      t: "result",
+      id,
+      result: { ok: false, error: { code: "INTERNAL", message: `The answer of ${what} could not be sent: ${messageOf(e).split("\n")[0]}` } },
+    });
   }
 }
 

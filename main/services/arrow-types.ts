@@ -94,7 +94,10 @@ export function fixedWidth(info: ArrowTypeInfo): number | null {
 
 /** The DuckDB type for a number column whose Arrow bytes can be copied as they are (memcpy), else null. */
 export function duckdbNumberType(info: ArrowTypeInfo): string | null {
-  if (info.kind === "int") return ({ 8: ["TINYINT", "UTINYINT"], 16: ["SMALLINT", "USMALLINT"], 32: ["INTEGER", "UINTEGER"], 64: ["BIGINT", "UBIGINT"] } as const)[info.bits][info.signed ? 0 : 1];
+  if (info.kind === "int")
+    return ({ 8: ["TINYINT", "UTINYINT"], 16: ["SMALLINT", "USMALLINT"], 32: ["INTEGER", "UINTEGER"], 64: ["BIGINT", "UBIGINT"] } as const)[info.bits][
+      info.signed ? 0 : 1
+    ];
   if (info.kind === "float") return info.bits === 32 ? "FLOAT" : info.bits === 64 ? "DOUBLE" : null;
   return null;
 }

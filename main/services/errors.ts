@@ -25,7 +25,10 @@ export function toAppError(e: unknown): AppError {
 }
 
 function firstLine(text: string): string {
-  const line = text.split("\n")[0].replace(/\s+at\s+\S+\s*\(?[^)]*\)?\s*$/, "").trim();
+  const line = text
+    .split("\n")[0]
+    .replace(/\s+at\s+\S+\s*\(?[^)]*\)?\s*$/, "")
+    .trim();
   return (line.length > 300 ? `${line.slice(0, 300)}…` : line) || "Unexpected error";
 }
 

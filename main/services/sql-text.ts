@@ -11,7 +11,26 @@ export function qualifiedName(schema: string, table: string): string {
 }
 
 /** Words that cannot stand as bare column names in the queries the app writes for people to read. */
-const RESERVED = new Set(["all", "and", "as", "by", "case", "select", "from", "where", "group", "order", "limit", "table", "join", "on", "to", "with", "union", "user"]);
+const RESERVED = new Set([
+  "all",
+  "and",
+  "as",
+  "by",
+  "case",
+  "select",
+  "from",
+  "where",
+  "group",
+  "order",
+  "limit",
+  "table",
+  "join",
+  "on",
+  "to",
+  "with",
+  "union",
+  "user",
+]);
 
 /** An identifier as a person would write it: bare when it is a plain lower-risk name, else double-quoted (DuckDB folds case of bare names). */
 export function readableIdent(name: string): string {

@@ -124,7 +124,10 @@ export function createWsClient(onState: (s: ConnectionState) => void, options: W
     try {
       frame = encodeFrame({ t: "call", id, ns, method, arg } satisfies WireMessage);
     } catch (e) {
-      return { ok: false, error: { code: "INVALID_ARGUMENT", message: `${ns}.${method}: the request cannot be sent (${e instanceof Error ? e.message : String(e)})` } };
+      return {
+        ok: false,
+        error: { code: "INVALID_ARGUMENT", message: `${ns}.${method}: the request cannot be sent (${e instanceof Error ? e.message : String(e)})` },
+      };
     }
     const ms = timeoutOf(ns, method);
     return new Promise((resolve) => {

@@ -32,7 +32,46 @@ export function setSqlSchemaSource(source: () => SqlSchema): void {
   schemaSource = source;
 }
 
-const KEYWORDS = ["SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "HAVING", "LIMIT", "JOIN", "LEFT JOIN", "ON", "AS", "AND", "OR", "NOT", "IN", "BETWEEN", "IS NULL", "IS NOT NULL", "WITH", "DISTINCT", "COUNT(*)", "AVG", "SUM", "MIN", "MAX", "STDDEV", "OVER", "PARTITION BY", "RANK()", "ROW_NUMBER()", "CASE", "WHEN", "THEN", "ELSE", "END", "DESC", "ASC", "UNION ALL"];
+const KEYWORDS = [
+  "SELECT",
+  "FROM",
+  "WHERE",
+  "GROUP BY",
+  "ORDER BY",
+  "HAVING",
+  "LIMIT",
+  "JOIN",
+  "LEFT JOIN",
+  "ON",
+  "AS",
+  "AND",
+  "OR",
+  "NOT",
+  "IN",
+  "BETWEEN",
+  "IS NULL",
+  "IS NOT NULL",
+  "WITH",
+  "DISTINCT",
+  "COUNT(*)",
+  "AVG",
+  "SUM",
+  "MIN",
+  "MAX",
+  "STDDEV",
+  "OVER",
+  "PARTITION BY",
+  "RANK()",
+  "ROW_NUMBER()",
+  "CASE",
+  "WHEN",
+  "THEN",
+  "ELSE",
+  "END",
+  "DESC",
+  "ASC",
+  "UNION ALL",
+];
 
 monaco.languages.registerCompletionItemProvider("sql", {
   triggerCharacters: ["."],
@@ -53,7 +92,8 @@ monaco.languages.registerCompletionItemProvider("sql", {
     const suggestions: monaco.languages.CompletionItem[] = [];
     for (const t of schema.tables) {
       suggestions.push({ label: t.name, kind: K.Struct, detail: t.detail, insertText: t.name, range, sortText: `1${t.name}` });
-      for (const c of t.columns) suggestions.push({ label: c.name, kind: K.Field, detail: `${t.name} · ${c.type}`, insertText: c.name, range, sortText: `2${c.name}` });
+      for (const c of t.columns)
+        suggestions.push({ label: c.name, kind: K.Field, detail: `${t.name} · ${c.type}`, insertText: c.name, range, sortText: `2${c.name}` });
     }
     for (const k of KEYWORDS) suggestions.push({ label: k, kind: K.Keyword, insertText: k, range, sortText: `3${k}` });
     return { suggestions };

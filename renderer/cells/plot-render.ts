@@ -61,7 +61,10 @@ export function renderPlot(spec: PlotSpec, data: PlotData, width: number): Rende
       marks = [Plot.cell(d, { x: spec.x, y: spec.y, fill: spec.fill, tip: spec.tip, ...facet })];
       break;
     case "histogram":
-      marks = [Plot.rectY(d, Plot.binX({ y: "count" }, { x: spec.x, fill: spec.fill ?? "#0f766e", tip: spec.tip, ...facet } as Parameters<typeof Plot.binX>[1])), Plot.ruleY([0])];
+      marks = [
+        Plot.rectY(d, Plot.binX({ y: "count" }, { x: spec.x, fill: spec.fill ?? "#0f766e", tip: spec.tip, ...facet } as Parameters<typeof Plot.binX>[1])),
+        Plot.ruleY([0]),
+      ];
       break;
   }
   const xLabelsRotate = spec.mark === "bar" ? { tickRotate: -30 } : {};
@@ -143,7 +146,6 @@ function plotSvg(element: HTMLElement | SVGSVGElement): SVGSVGElement {
   if (!own) throw new Error("Plot returned a figure without its svg");
   return own;
 }
-
 
 /** The figure as a standalone SVG string; a canvas layer is embedded as an image over the plot's frame. */
 export function toSvgString(rendered: RenderedPlot): string {

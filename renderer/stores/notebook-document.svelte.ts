@@ -2,7 +2,17 @@
  * The open notebook's content: its cells and frontmatter (shared/notebook/model) and the focused cell. It knows
  * nothing of files or outputs; the file sync and the run state listen to it.
  */
-import { emptyNotebook, insertCellAfter, moveCellBy, newCell, removeCell, updateCell, type Cell, type CellKind, type Notebook } from "../../shared/notebook/model";
+import {
+  emptyNotebook,
+  insertCellAfter,
+  moveCellBy,
+  newCell,
+  removeCell,
+  updateCell,
+  type Cell,
+  type CellKind,
+  type Notebook,
+} from "../../shared/notebook/model";
 
 export interface DocumentListener {
   /** Another document took this one's place (new, opened, reloaded, another dataset): its cells are gone. */
@@ -42,7 +52,8 @@ export class NotebookDocument {
   }
 
   add(kind: CellKind, afterId: string | null): string {
-    const cell = kind === "sql" ? newCell(this.nb, "sql", { text: "SELECT " }) : kind === "plot" ? newCell(this.nb, "plot") : newCell(this.nb, "markdown", { text: "" });
+    const cell =
+      kind === "sql" ? newCell(this.nb, "sql", { text: "SELECT " }) : kind === "plot" ? newCell(this.nb, "plot") : newCell(this.nb, "markdown", { text: "" });
     this.nb = insertCellAfter(this.nb, cell, afterId);
     this.focusId = cell.id;
     this.changed();

@@ -187,7 +187,12 @@ export class NotebookFile {
     const swap = this.swaps;
     try {
       const sameFile = path === this.path;
-      const r = await this.client.notebooks.write({ path, text: serializeNotebook(this.doc.nb), expectedMtimeMs: sameFile ? this.mtimeMs : null, overwrite: !sameFile });
+      const r = await this.client.notebooks.write({
+        path,
+        text: serializeNotebook(this.doc.nb),
+        expectedMtimeMs: sameFile ? this.mtimeMs : null,
+        overwrite: !sameFile,
+      });
       if (!r.ok) {
         if (r.error.code === "NOTEBOOK_CONFLICT") this.conflict = true;
         else this.error = r.error;
@@ -209,7 +214,8 @@ export class NotebookFile {
   private touch(): void {
     this.dirty = true;
     this.cancelAutosave();
-    if (this.autosave && this.path) this.autosaveTimer = setTimeout(() => void (this.dirty && !this.conflict && this.save()), this.options.autosaveMs ?? AUTOSAVE_MS);
+    if (this.autosave && this.path)
+      this.autosaveTimer = setTimeout(() => void (this.dirty && !this.conflict && this.save()), this.options.autosaveMs ?? AUTOSAVE_MS);
   }
 
   private cancelAutosave(): void {

@@ -22,7 +22,7 @@ export function plotDataLoader(client: Client): LoadPlotData {
     const total = Math.min(summary.rowCount, MAX_PLOT_POINTS);
     const columns: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, new Array<unknown>(total)]));
     // Pages are capped by bytes as well as rows, so each one says how far it got.
-    for (let offset = 0; offset < total && !signal.cancelled; ) {
+    for (let offset = 0; offset < total && !signal.cancelled;) {
       const r = await client.query.page({ resultId: summary.resultId, offset, limit: Math.min(MAX_PAGE_ROWS, total - offset) });
       if (!r.ok) throw new Error(r.error.message);
       if (r.value.numRows === 0) break;

@@ -22,7 +22,12 @@ export class Rows {
    * Exports a result to `path`. An existing file is never replaced unasked: main refuses (EXPORT_TARGET_EXISTS),
    * `replace(path)` asks the user, and only a yes writes over it. Null when the user said no.
    */
-  async exportResult(summary: QuerySummary, format: ExportFormat, path: string, replace: (path: string) => Promise<boolean>): Promise<Result<{ path: string; bytes: number }> | null> {
+  async exportResult(
+    summary: QuerySummary,
+    format: ExportFormat,
+    path: string,
+    replace: (path: string) => Promise<boolean>,
+  ): Promise<Result<{ path: string; bytes: number }> | null> {
     const req = { resultId: summary.resultId, format, path };
     const r = await this.client.query.export(req);
     if (r.ok || r.error.code !== "EXPORT_TARGET_EXISTS") return r;
@@ -32,7 +37,12 @@ export class Rows {
 }
 
 /** Rows [offset, offset+limit): main caps each answer by bytes too, so wide rows come in several answers. */
-async function gather(offset: number, limit: number, page: (offset: number, limit: number) => Promise<Result<RowPage>>, names: string[]): Promise<CellValue[][]> {
+async function gather(
+  offset: number,
+  limit: number,
+  page: (offset: number, limit: number) => Promise<Result<RowPage>>,
+  names: string[],
+): Promise<CellValue[][]> {
   const rows: CellValue[][] = [];
   while (rows.length < limit) {
     const r = await page(offset + rows.length, limit - rows.length);

@@ -57,9 +57,7 @@ export const EVENT_NAMES = ["job", "notebook.changed", "app.command"] as const s
 type UnlistedEvent = Exclude<EventName, (typeof EVENT_NAMES)[number]>;
 export type _EveryEventListed = AssertNever<UnlistedEvent>;
 
-export type Method<N extends Namespace, M extends MethodName<N>> = Api[N][M] extends (req: infer Q) => Promise<infer R>
-  ? (req: Q) => Promise<R>
-  : never;
+export type Method<N extends Namespace, M extends MethodName<N>> = Api[N][M] extends (req: infer Q) => Promise<infer R> ? (req: Q) => Promise<R> : never;
 export type Request<N extends Namespace, M extends MethodName<N>> = Parameters<Method<N, M>>[0];
 
 /** What the renderer holds: the whole Api plus event subscription. */

@@ -46,7 +46,8 @@ export function string(opts: { maxLength?: number; nonEmpty?: boolean; pattern?:
     parse(value, field) {
       if (typeof value !== "string") refuse(field, expected, value);
       if (opts.nonEmpty && value.trim() === "") refuse(field, expected, value);
-      if (value.length > maxLength) throw new SchemaError(field, `${field} is too long (${value.length.toLocaleString("en-US")} characters; at most ${maxLength.toLocaleString("en-US")})`);
+      if (value.length > maxLength)
+        throw new SchemaError(field, `${field} is too long (${value.length.toLocaleString("en-US")} characters; at most ${maxLength.toLocaleString("en-US")})`);
       if (value.includes("\0")) throw new SchemaError(field, `${field} contains a NUL character`);
       if (opts.pattern && !opts.pattern.test(value)) refuse(field, expected, value);
       return value;
@@ -160,7 +161,11 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
       if (proto !== Object.prototype && proto !== null) refuse(field, expected, value);
       const at = (k: string) => (field ? `${field}.${k}` : k);
       for (const k of Object.keys(value)) {
-        if (!Object.hasOwn(shape, k)) throw new SchemaError(at(k), `${field ? `${field} has` : "the request has"} an unknown field "${k.length > 40 ? `${k.slice(0, 40)}…` : k}"${keys.length ? ` (expected ${keys.join(", ")})` : " (it takes none)"}`);
+        if (!Object.hasOwn(shape, k))
+          throw new SchemaError(
+            at(k),
+            `${field ? `${field} has` : "the request has"} an unknown field "${k.length > 40 ? `${k.slice(0, 40)}…` : k}"${keys.length ? ` (expected ${keys.join(", ")})` : " (it takes none)"}`,
+          );
       }
       const out: Record<string, unknown> = {};
       for (const k of keys) {

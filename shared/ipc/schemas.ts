@@ -57,7 +57,13 @@ export const SCHEMAS = {
   },
   convert: {
     inspect: object({ input: path }),
-    start: object({ input: path, output: path, force: optional(boolean()), matrix: optional(string({ nonEmpty: true, maxLength: 1024 })), keepOtherAsLayer: optional(boolean()) }),
+    start: object({
+      input: path,
+      output: path,
+      force: optional(boolean()),
+      matrix: optional(string({ nonEmpty: true, maxLength: 1024 })),
+      keepOtherAsLayer: optional(boolean()),
+    }),
   },
   notebooks: {
     read: object({ path }),
@@ -77,7 +83,9 @@ export function schemaOf(ns: string, method: string): Schema<unknown> | undefine
 
 // ---- compile-time proof that every method has a schema and each schema accepts exactly its request type
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-type SchemaMatches = { [N in Namespace]: { [M in MethodName<N>]: M extends keyof (typeof SCHEMAS)[N] ? Same<Infer<(typeof SCHEMAS)[N][M]>, Request<N, M>> : "missing schema" } };
+type SchemaMatches = {
+  [N in Namespace]: { [M in MethodName<N>]: M extends keyof (typeof SCHEMAS)[N] ? Same<Infer<(typeof SCHEMAS)[N][M]>, Request<N, M>> : "missing schema" };
+};
 type Mismatched = { [N in Namespace]: { [M in MethodName<N>]: SchemaMatches[N][M] extends true ? never : `${N}.${M}` }[MethodName<N>] }[Namespace];
 type AssertNever<T extends never> = T;
 export type _EverySchemaMatches = AssertNever<Mismatched>;

@@ -90,7 +90,8 @@ function restoreAttachments(value: unknown, attachments: Uint8Array, depth: numb
   const record = value as Record<string, unknown>;
   if (BIN in record) {
     const { [BIN]: at, n } = record;
-    if (!isCount(at) || !isCount(n) || Object.keys(record).length !== 2) throw new FrameError(`Frame attachment reference ${JSON.stringify(record).slice(0, 80)} is not {"${BIN}": offset, "n": length}`);
+    if (!isCount(at) || !isCount(n) || Object.keys(record).length !== 2)
+      throw new FrameError(`Frame attachment reference ${JSON.stringify(record).slice(0, 80)} is not {"${BIN}": offset, "n": length}`);
     if (at + n > attachments.byteLength) throw new FrameError(`Frame attachment [${at}, ${at + n}) points past the ${attachments.byteLength} attachment bytes`);
     return attachments.slice(at, at + n);
   }
@@ -132,7 +133,8 @@ function badField(m: Record<string, unknown>): string | null {
 export function decodeMessage(frame: Uint8Array): WireMessage {
   const { json, attachments } = parseHead(frame);
   const id = readableId(json);
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new FrameError(`Frame holds ${json === null ? "null" : Array.isArray(json) ? "an array" : `a ${typeof json}`}, not a message object`);
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new FrameError(`Frame holds ${json === null ? "null" : Array.isArray(json) ? "an array" : `a ${typeof json}`}, not a message object`);
   const bad = badField(json as Record<string, unknown>);
   if (bad) throw new FrameError(`Malformed message: ${bad}`, id);
   try {

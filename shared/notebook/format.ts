@@ -45,16 +45,7 @@
  *   repeats an earlier cell's gets `newCellId` of the ids in use, in file order, so the ids are deterministic.
  * - The writer picks a fence of max(3, longest backtick run starting a body line + 1) backticks.
  */
-import {
-  PLOT_MARKS,
-  PLOT_SPEC_KEYS,
-  newCellId,
-  type Cell,
-  type Notebook,
-  type NotebookFrontmatter,
-  type PlotMark,
-  type PlotSpec,
-} from "./model";
+import { PLOT_MARKS, PLOT_SPEC_KEYS, newCellId, type Cell, type Notebook, type NotebookFrontmatter, type PlotMark, type PlotSpec } from "./model";
 
 export const NOTEBOOK_EXTENSION = ".slafnb.md";
 
@@ -240,10 +231,7 @@ export function orderedPlotSpec(spec: PlotSpec): PlotSpec {
   return out as unknown as PlotSpec;
 }
 
-function fenceBlock(
-  lines: string[],
-  open: number,
-): { end: number; closed: boolean; indent: string; fence: string; info: string } | null {
+function fenceBlock(lines: string[], open: number): { end: number; closed: boolean; indent: string; fence: string; info: string } | null {
   const m = FENCE_OPEN.exec(lines[open]);
   if (!m) return null;
   const [, indent, fence, rest] = m;

@@ -81,13 +81,35 @@ export async function run(): Promise<void> {
       const seconds = summary.elapsedMs / 1000;
       const baseCellsPerS = n / rawSeconds;
       rows.push(
-        [`convert ${n.toLocaleString("en-US")} cells (ours)`, summary.nnz, seconds, Math.round(summary.cellsPerSecond), summary.nnz / seconds / 1e6, Math.round(summary.peakRssMb), Math.round(outBytes / 1e6), summary.cellsPerSecond / ANCHOR_CELLS_PER_S, summary.cellsPerSecond / baseCellsPerS],
-        [`  baseline: LanceDB Table.add, triples in memory`, summary.nnz, rawSeconds, Math.round(baseCellsPerS), summary.nnz / rawSeconds / 1e6, "-", "-", baseCellsPerS / ANCHOR_CELLS_PER_S, 1],
+        [
+          `convert ${n.toLocaleString("en-US")} cells (ours)`,
+          summary.nnz,
+          seconds,
+          Math.round(summary.cellsPerSecond),
+          summary.nnz / seconds / 1e6,
+          Math.round(summary.peakRssMb),
+          Math.round(outBytes / 1e6),
+          summary.cellsPerSecond / ANCHOR_CELLS_PER_S,
+          summary.cellsPerSecond / baseCellsPerS,
+        ],
+        [
+          `  baseline: LanceDB Table.add, triples in memory`,
+          summary.nnz,
+          rawSeconds,
+          Math.round(baseCellsPerS),
+          summary.nnz / rawSeconds / 1e6,
+          "-",
+          "-",
+          baseCellsPerS / ANCHOR_CELLS_PER_S,
+          1,
+        ],
       );
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
   table(["run", "values", "s", "cells/s", "Mvalues/s", "peak RSS MB", "out MB", "vs SLAF anchor", "vs baseline"], rows);
-  console.log(`SLAF anchor: ${Math.round(ANCHOR_CELLS_PER_S).toLocaleString("en-US")} cells/s (49,955 × 25,000 in 1.87 s, M1 Max, single process). Goal: >= anchor, peak RSS < 1,024 MB at 1M cells.`);
+  console.log(
+    `SLAF anchor: ${Math.round(ANCHOR_CELLS_PER_S).toLocaleString("en-US")} cells/s (49,955 × 25,000 in 1.87 s, M1 Max, single process). Goal: >= anchor, peak RSS < 1,024 MB at 1M cells.`,
+  );
 }

@@ -65,7 +65,8 @@ export async function run(): Promise<void> {
   const conn = await inst.connect();
   const signal = new AbortController().signal;
   // Order-sensitive: rowid is the insertion position.
-  const digest = async () => (await conn.runAndReadAll(`SELECT count(*)::DOUBLE, sum(hash(rowid, ${cols.join(", ")}) % 1000003)::DOUBLE FROM main.t`)).getRows()[0].join("/");
+  const digest = async () =>
+    (await conn.runAndReadAll(`SELECT count(*)::DOUBLE, sum(hash(rowid, ${cols.join(", ")}) % 1000003)::DOUBLE FROM main.t`)).getRows()[0].join("/");
   const previous = async (txn: boolean, ahead: boolean) => {
     await createTable(conn, "main", "t", cat.columns);
     if (txn) await conn.run("BEGIN TRANSACTION");
@@ -73,9 +74,12 @@ export async function run(): Promise<void> {
     if (txn) await conn.run("COMMIT");
   };
   const variants: [string, () => Promise<void>][] = [
-    ["raw Lance scan (no DuckDB)", async () => {
-      for await (const b of scan(lance, cols)) void b;
-    }],
+    [
+      "raw Lance scan (no DuckDB)",
+      async () => {
+        for await (const b of scan(lance, cols)) void b;
+      },
+    ],
     ["previous: appender, commit per flush", () => previous(false, false)],
     ["previous + one transaction", () => previous(true, false)],
     ["previous + read-ahead", () => previous(false, true)],
@@ -106,7 +110,9 @@ export async function run(): Promise<void> {
       return [name, best, median(ms[i]), rows / best / 1e3, (best * 1e6) / rows, Math.min(...ms[base]) / best, median(ms[base]) / median(ms[i])];
     }),
   );
-  console.log(`${rows.toLocaleString("en-US")} rows (filter: ${FILTER || "none"}), ${ROUNDS} rounds; identical tables (order included): ${digests.size === 1 ? "yes" : "NO"}`);
+  console.log(
+    `${rows.toLocaleString("en-US")} rows (filter: ${FILTER || "none"}), ${ROUNDS} rounds; identical tables (order included): ${digests.size === 1 ? "yes" : "NO"}`,
+  );
   conn.closeSync();
   inst.closeSync();
   await datasets.closeAll();

@@ -78,15 +78,37 @@ async function ensureDataset(): Promise<void> {
     pbmc.obsColumns.forEach((col, k) => {
       if (col === "UMAP_1" || col === "UMAP_2" || col === "barcode") return;
       const values = ids.map((c) => obs(c)[k]);
-      columns[col.replaceAll(".", "_")] = typeof values[0] === "number" ? vectorFromArray(values as number[], new Float64()) : vectorFromArray(values as string[], new Utf8());
+      columns[col.replaceAll(".", "_")] =
+        typeof values[0] === "number" ? vectorFromArray(values as number[], new Float64()) : vectorFromArray(values as string[], new Utf8());
     });
-    columns.donor = vectorFromArray(ids.map((c) => `Donor${(c % 12) + 1}`), new Utf8());
-    columns.cytokine = vectorFromArray(ids.map((c) => CYTOKINES[(Math.floor(c / 12) * 7 + c) % CYTOKINES.length]), new Utf8());
-    columns.gene_count = vectorFromArray(ids.map((c) => BigInt(Math.round(obs(c)[nFeature] as number))), new Int64());
-    columns.cell_id = vectorFromArray(ids.map((c) => `${pbmc.barcodes[c % pbmc.nCells]}-r${Math.floor(c / pbmc.nCells)}`), new Utf8());
-    columns.cell_integer_id = vectorFromArray(ids.map((c) => BigInt(c)), new Int64());
-    columns.cell_start_index = vectorFromArray(ids.map((c) => starts[c]), new Int64());
-    columns.X_umap = vectorFromArray(ids.map((c) => [obs(c)[u1] as number, obs(c)[u1 + 1] as number]), new FixedSizeList(2, new Field("item", new Float32(), true)));
+    columns.donor = vectorFromArray(
+      ids.map((c) => `Donor${(c % 12) + 1}`),
+      new Utf8(),
+    );
+    columns.cytokine = vectorFromArray(
+      ids.map((c) => CYTOKINES[(Math.floor(c / 12) * 7 + c) % CYTOKINES.length]),
+      new Utf8(),
+    );
+    columns.gene_count = vectorFromArray(
+      ids.map((c) => BigInt(Math.round(obs(c)[nFeature] as number))),
+      new Int64(),
+    );
+    columns.cell_id = vectorFromArray(
+      ids.map((c) => `${pbmc.barcodes[c % pbmc.nCells]}-r${Math.floor(c / pbmc.nCells)}`),
+      new Utf8(),
+    );
+    columns.cell_integer_id = vectorFromArray(
+      ids.map((c) => BigInt(c)),
+      new Int64(),
+    );
+    columns.cell_start_index = vectorFromArray(
+      ids.map((c) => starts[c]),
+      new Int64(),
+    );
+    columns.X_umap = vectorFromArray(
+      ids.map((c) => [obs(c)[u1] as number, obs(c)[u1 + 1] as number]),
+      new FixedSizeList(2, new Field("item", new Float32(), true)),
+    );
     await writer.writeTable("cells", new Table(columns) as never);
   }
   await writer.writeTable("genes", pbmcGenesTable() as never);
@@ -107,7 +129,11 @@ async function ensureDataset(): Promise<void> {
     }
     await slot.commit();
   }
-  await writer.finish({ nCells: N_CELLS, nGenes: pbmc.nGenes, extra: { obsm: { available: ["X_umap"], immutable: ["X_umap"], mutable: [], dimensions: { X_umap: 2 } } } });
+  await writer.finish({
+    nCells: N_CELLS,
+    nGenes: pbmc.nGenes,
+    extra: { obsm: { available: ["X_umap"], immutable: ["X_umap"], mutable: [], dimensions: { X_umap: 2 } } },
+  });
   await fs.rename(temp, ROOT);
   console.log(`Built ${acc.toLocaleString("en-US")} expression rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -115,7 +141,9 @@ async function ensureDataset(): Promise<void> {
 function canonical(rows: unknown[][]): string {
   return JSON.stringify(
     rows
-      .map((r) => JSON.stringify(r.map((v) => (typeof v === "bigint" ? Number(v) : typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(8)) : v))))
+      .map((r) =>
+        JSON.stringify(r.map((v) => (typeof v === "bigint" ? Number(v) : typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(8)) : v))),
+      )
       .sort(),
   );
 }
@@ -127,7 +155,8 @@ export async function run(): Promise<void> {
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-bench-duck-"));
   const service = new QueryService(datasets, jobs, { tempDir });
   const ds = await datasets.acquire(ROOT);
-  for (const t of ds.summary.tables) console.log(`${t.name}: ${t.rows.toLocaleString("en-US")} rows, ${t.columns.length} columns, ${(t.bytes / 1e6).toFixed(0)} MB on disk`);
+  for (const t of ds.summary.tables)
+    console.log(`${t.name}: ${t.rows.toLocaleString("en-US")} rows, ${t.columns.length} columns, ${(t.bytes / 1e6).toFixed(0)} MB on disk`);
 
   // (b) DuckDB over fully materialised tables: every column of every table, loaded once per repeat.
   const duck = await service.engine.connect();
@@ -159,7 +188,9 @@ export async function run(): Promise<void> {
   for (const q of QUERIES) {
     let summary!: QuerySummary;
     const ours = await time(async () => {
-      const { jobId } = await service.start({ datasetId: ds.summary.datasetId, sql: q.sql, confirmed: true }).then((r) => (r.ok ? r.value : Promise.reject(new Error(r.error.message))));
+      const { jobId } = await service
+        .start({ datasetId: ds.summary.datasetId, sql: q.sql, confirmed: true })
+        .then((r) => (r.ok ? r.value : Promise.reject(new Error(r.error.message))));
       const end = await jobs.wait({ jobId });
       if (!end.ok || end.value.state !== "done") throw new Error(`ours failed: ${JSON.stringify(end)}`);
       if (summary) await service.release({ resultId: summary.resultId });
@@ -168,7 +199,10 @@ export async function run(): Promise<void> {
     }, REPEATS);
     const page = await service.page({ resultId: summary.resultId, offset: 0, limit: 5000 });
     if (!page.ok) throw new Error(page.error.message);
-    const ourRows = arrow.tableFromIPC(page.value.arrow).toArray().map((r) => Object.values(r.toJSON()));
+    const ourRows = arrow
+      .tableFromIPC(page.value.arrow)
+      .toArray()
+      .map((r) => Object.values(r.toJSON()));
 
     let duckRows: unknown[][] = [];
     const bQuery = await time(async () => {
@@ -203,10 +237,24 @@ export async function run(): Promise<void> {
     ]);
   }
   table(
-    ["query", "ours ms", "(a) polars ms", "(b) duckdb load+query ms", "(b) query only ms", "(a)/ours", "ours/(b)", "ours MB scanned", "(b) MB loaded", "ours rows scanned", "same rows"],
+    [
+      "query",
+      "ours ms",
+      "(a) polars ms",
+      "(b) duckdb load+query ms",
+      "(b) query only ms",
+      "(a)/ours",
+      "ours/(b)",
+      "ours MB scanned",
+      "(b) MB loaded",
+      "ours rows scanned",
+      "same rows",
+    ],
     rows,
   );
-  console.log(`(b) loads all three tables whole once per run: ${load.ms.toFixed(0)} ms for ${(load.value / 1e6).toFixed(0)} MB; peak RSS ${peakRssMb().toFixed(0)} MB`);
+  console.log(
+    `(b) loads all three tables whole once per run: ${load.ms.toFixed(0)} ms for ${(load.value / 1e6).toFixed(0)} MB; peak RSS ${peakRssMb().toFixed(0)} MB`,
+  );
   duck.closeSync();
   await service.dispose();
   await datasets.closeAll();

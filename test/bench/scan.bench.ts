@@ -13,7 +13,7 @@ export async function run(): Promise<void> {
   const service = new DatasetService();
   const ds = await service.acquire(root);
   const expr = ds.tables.get("expression")!;
-  const rows = (await expr.countRows());
+  const rows = await expr.countRows();
   const rawDefault = await time(async () => (await expr.query().toArrow()).numRows);
   const rawLarge = await time(async () => (await expr.query().toArrow({ maxBatchLength: SCAN_BATCH_ROWS })).numRows);
   const page = await time(async () => {

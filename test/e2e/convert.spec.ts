@@ -81,7 +81,9 @@ test("converts a CELLxGENE-style h5ad with the matrix choice: counts from raw/X 
   const normalized = path.join(app.dir, "cellxgene-x.slaf");
   await dialog.getByTestId("convert-output").fill(normalized);
   await dialog.getByTestId("convert-start").click();
-  await expect(dialog.getByTestId("convert-done")).toContainText(`Converted 160 cells × ${data.genes.length.toLocaleString("en-US")} genes (${xStored.toLocaleString("en-US")} values of X, float32)`);
+  await expect(dialog.getByTestId("convert-done")).toContainText(
+    `Converted 160 cells × ${data.genes.length.toLocaleString("en-US")} genes (${xStored.toLocaleString("en-US")} values of X, float32)`,
+  );
   await expect(dialog.getByTestId("convert-notes")).toContainText("expression holds X (float32, non-integer values), as chosen");
   expect(JSON.parse(await fs.readFile(path.join(normalized, "config.json"), "utf8")).metadata.source_matrix).toBe("X");
 });

@@ -44,7 +44,11 @@ test("New after Run all starts with no outputs: a new SQL cell does not show the
 test("type a query in Monaco, run it, plot it, save, and reopen the same cells", async ({ page }) => {
   await openDemoNotebook(page);
   await newNotebook(page);
-  const cell = await runNamedSql(page, "per_type", "SELECT cell_type, AVG(nCount_RNA) AS mean_umis, COUNT(*) AS n FROM cells GROUP BY cell_type ORDER BY n DESC");
+  const cell = await runNamedSql(
+    page,
+    "per_type",
+    "SELECT cell_type, AVG(nCount_RNA) AS mean_umis, COUNT(*) AS n FROM cells GROUP BY cell_type ORDER BY n DESC",
+  );
   await expect(cell.getByTestId("result-count")).toHaveText("8 rows");
   await expect(cell.getByTestId("data-grid").locator('[data-row="0"]')).toContainText("20");
 
@@ -162,7 +166,10 @@ test("a scatter plot of 100k+ points draws on a canvas and exports as SVG and PN
   await expect(cell.getByTestId("result-count")).toHaveText(/^1\d\d,\d{3} rows$/);
   // The id range was pushed down into Lance: fewer rows read than the table has.
   const scanned = await cell.getByTestId("scan-expression").innerText();
-  const [read, total] = scanned.match(/([\d,]+) \/ ([\d,]+) rows/)!.slice(1).map((s) => Number(s.replaceAll(",", "")));
+  const [read, total] = scanned
+    .match(/([\d,]+) \/ ([\d,]+) rows/)!
+    .slice(1)
+    .map((s) => Number(s.replaceAll(",", "")));
   expect(read).toBeLessThan(total);
 
   const plot = await addPlot(page, "points", { x: "gene", y: "cell", fill: "value" });

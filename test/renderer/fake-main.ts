@@ -2,7 +2,17 @@
  * An in-memory stand-in for main behind the contract's Client, for renderer store tests: notebook files with
  * mtimes and conflicts, watches, query jobs that end when the test says so, and a record of released results.
  */
-import { METHODS, type Client, type DatasetSummary, type EventName, type Events, type JobEvent, type JobEventOf, type Namespace, type QuerySummary } from "../../shared/ipc/contract";
+import {
+  METHODS,
+  type Client,
+  type DatasetSummary,
+  type EventName,
+  type Events,
+  type JobEvent,
+  type JobEventOf,
+  type Namespace,
+  type QuerySummary,
+} from "../../shared/ipc/contract";
 import { serializeNotebook } from "../../shared/notebook/format";
 import { emptyNotebook, insertCell, newCell } from "../../shared/notebook/model";
 import { err, ok, type Result } from "../../shared/result";
@@ -102,7 +112,13 @@ export class FakeMain {
       this.started.push({ jobId, sql, name });
       let end = () => {};
       const ended = new Promise<void>((resolve) => (end = resolve));
-      const event: JobEventOf<"query"> = { jobId, kind: "query", state: "running", progress: { done: 0, total: null, unit: "rows", ratePerSecond: null, etaSeconds: null }, startedAt: this.clock };
+      const event: JobEventOf<"query"> = {
+        jobId,
+        kind: "query",
+        state: "running",
+        progress: { done: 0, total: null, unit: "rows", ratePerSecond: null, etaSeconds: null },
+        startedAt: this.clock,
+      };
       this.jobs.set(jobId, { event, pollsLeft: this.runningPolls, ended, end });
       if (this.autoFinish) this.finish(jobId);
       return ok({ jobId });
@@ -147,7 +163,14 @@ export class FakeMain {
   finish(jobId: string): QuerySummary {
     const job = this.jobs.get(jobId)!;
     const resultId = `result-of-${jobId}`;
-    const summary: QuerySummary = { resultId, name: this.started.find((s) => s.jobId === jobId)?.name ?? null, columns: [], rowCount: 1, elapsedMs: 1, scans: [] };
+    const summary: QuerySummary = {
+      resultId,
+      name: this.started.find((s) => s.jobId === jobId)?.name ?? null,
+      columns: [],
+      rowCount: 1,
+      elapsedMs: 1,
+      scans: [],
+    };
     this.resultsLive.add(resultId);
     this.endJob(job, { state: "done", result: summary });
     return summary;

@@ -3,7 +3,9 @@ import { renderMarkdown } from "../../renderer/cells/markdown";
 
 describe("notes Markdown", () => {
   it("renders headings, lists, emphasis, code and links", () => {
-    const html = renderMarkdown("# Title\n\nSome **bold** and *it* with `code`.\n\n- one\n- two\n\n1. first\n\n[SLAF](https://slaf-project.github.io)\n\n```\nSELECT 1\n```");
+    const html = renderMarkdown(
+      "# Title\n\nSome **bold** and *it* with `code`.\n\n- one\n- two\n\n1. first\n\n[SLAF](https://slaf-project.github.io)\n\n```\nSELECT 1\n```",
+    );
     expect(html).toContain("<h1>Title</h1>");
     expect(html).toContain("<strong>bold</strong>");
     expect(html).toContain("<em>it</em>");

@@ -6,7 +6,14 @@ import { plotDataLoader } from "../../renderer/stores/plot-data";
 import { Rows } from "../../renderer/stores/rows";
 
 const TOTAL = 23;
-const summary: QuerySummary = { resultId: "r1", name: null, columns: [{ name: "i", type: "Int32", kind: "int", nullable: true }], rowCount: TOTAL, elapsedMs: 1, scans: [] };
+const summary: QuerySummary = {
+  resultId: "r1",
+  name: null,
+  columns: [{ name: "i", type: "Int32", kind: "int", nullable: true }],
+  rowCount: TOTAL,
+  elapsedMs: 1,
+  scans: [],
+};
 
 /** A main that answers at most 4 rows at a time, whatever was asked, as it does for wide rows. */
 function cappedClient(asked: { offset: number; limit: number }[]): Client {

@@ -21,11 +21,15 @@ describe("the shipped bundles", () => {
       expect.arrayContaining(["dist/main/cli.mjs", "dist/main/convert-worker.mjs", "dist/electron/main.mjs", "dist/preload/index.cjs"]),
     );
     expect(bundles.some((f) => /bench/.test(path.basename(f)))).toBe(false);
-    const pkg = JSON.parse(await fs.readFile(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(await fs.readFile(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     const devOnly = Object.keys(pkg.devDependencies).filter((d) => !(d in pkg.dependencies) && d !== "electron");
     for (const file of bundles) {
       const text = await fs.readFile(file, "utf8");
-      for (const dep of devOnly) expect(text.includes(`from "${dep}"`) || text.includes(`require("${dep}")`), `${path.relative(PROJECT_ROOT, file)} imports ${dep}`).toBe(false);
+      for (const dep of devOnly)
+        expect(text.includes(`from "${dep}"`) || text.includes(`require("${dep}")`), `${path.relative(PROJECT_ROOT, file)} imports ${dep}`).toBe(false);
     }
   });
 });

@@ -43,13 +43,23 @@ afterAll(async () => {
 
 async function runSql(sql: string): Promise<JobEvent> {
   const started = await services.api.query.start({ datasetId, sql, confirmed: true });
-  if (!started.ok) return { jobId: "", kind: "query", state: "failed", progress: { done: 0, total: null, unit: "rows", ratePerSecond: null, etaSeconds: null }, startedAt: 0, error: started.error };
+  if (!started.ok)
+    return {
+      jobId: "",
+      kind: "query",
+      state: "failed",
+      progress: { done: 0, total: null, unit: "rows", ratePerSecond: null, etaSeconds: null },
+      startedAt: 0,
+      error: started.error,
+    };
   return unwrap(await services.api.jobs.wait({ jobId: started.value.jobId }));
 }
 
 describe("SQL file access from settings.json", () => {
   it("joins a CSV from an allowed folder", async () => {
-    const end = await runSql(`SELECT c.cell_type, l.label, count(*) AS n FROM cells c JOIN read_csv('${path.join(allowed, "labels.csv")}') l USING (cell_type) GROUP BY 1, 2 ORDER BY 1`);
+    const end = await runSql(
+      `SELECT c.cell_type, l.label, count(*) AS n FROM cells c JOIN read_csv('${path.join(allowed, "labels.csv")}') l USING (cell_type) GROUP BY 1, 2 ORDER BY 1`,
+    );
     expect(end.state).toBe("done");
     expect(end.kind === "query" && end.result?.rowCount).toBe(2);
   });

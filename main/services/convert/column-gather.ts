@@ -8,7 +8,10 @@ export function gatherColumn(v: ColumnValues, rows: ArrayLike<number>): ColumnVa
   for (let i = 0; i < n; i++) {
     if (rows[i] < 0 || from?.[rows[i]]) (missing ??= new Uint8Array(n))[i] = 1;
   }
-  const at = <T>(values: ArrayLike<T>, empty: T) => (_: unknown, i: number) => (rows[i] < 0 ? empty : values[rows[i]]);
+  const at =
+    <T>(values: ArrayLike<T>, empty: T) =>
+    (_: unknown, i: number) =>
+      rows[i] < 0 ? empty : values[rows[i]];
   switch (v.type) {
     case "string":
       return { type: "string", values: Array.from({ length: n }, at<string | null>(v.values, null)) };

@@ -36,7 +36,6 @@ function embeddingBlock(list: Embedding[]) {
   return { available: keys, immutable: keys, mutable: [], dimensions: Object.fromEntries(list.map((e, i) => [keys[i], e.dim])) };
 }
 
-
 /**
  * Writes `source` as a SLAF dataset at `root` (which must not exist, or hold only the owner marker): its X
  * (`source.matrices[0]`, see matrix-choice.ts) fills expression. `notes` are passed through to the summary.
@@ -80,7 +79,13 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
     }
     if (source.obsm.length) extra.obsm = embeddingBlock(source.obsm);
     if (source.varm.length) extra.varm = embeddingBlock(source.varm);
-    await writer.finish({ nCells: source.nCells, nGenes: source.nGenes, extra, tables: source.layers.length ? ["layers"] : [], metadata: { source_matrix: sourceMatrix } });
+    await writer.finish({
+      nCells: source.nCells,
+      nGenes: source.nGenes,
+      extra,
+      tables: source.layers.length ? ["layers"] : [],
+      metadata: { source_matrix: sourceMatrix },
+    });
     const elapsedMs = performance.now() - t0;
     return {
       format: source.format,

@@ -18,7 +18,11 @@ export async function detectFormat(input: string): Promise<{ format: InputFormat
   }
   if (stat.isDirectory()) {
     if (findMtxFiles(input)) return { format: "10x_mtx", path: input };
-    fail("CONVERT_INPUT_INVALID", `${input} is a folder but not a 10x MTX folder (needs matrix.mtx[.gz] with features.tsv[.gz] or genes.tsv[.gz] and barcodes.tsv[.gz])`, { path: input });
+    fail(
+      "CONVERT_INPUT_INVALID",
+      `${input} is a folder but not a 10x MTX folder (needs matrix.mtx[.gz] with features.tsv[.gz] or genes.tsv[.gz] and barcodes.tsv[.gz])`,
+      { path: input },
+    );
   }
   const name = path.basename(input).toLowerCase();
   if (/^matrix\.mtx(\.gz)?$/.test(name)) return detectFormat(path.dirname(input));

@@ -22,7 +22,11 @@ export interface ExpressionOptions extends RowsOptions {
 }
 
 /** Sorts one row's entries by gene when they came unsorted (CSR indices need not be sorted). */
-function sortRows(indptr: ArrayLike<number>, genes: Uint32Array | Int32Array | Uint16Array, values: Float32Array | Float64Array | ArrayLike<number> & { [i: number]: number }): void {
+function sortRows(
+  indptr: ArrayLike<number>,
+  genes: Uint32Array | Int32Array | Uint16Array,
+  values: Float32Array | Float64Array | (ArrayLike<number> & { [i: number]: number }),
+): void {
   for (let r = 0; r + 1 < indptr.length; r++) {
     const s = indptr[r];
     const e = indptr[r + 1];
@@ -117,7 +121,9 @@ async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOpt
   }
   const warnings: string[] = [];
   if (flags.negative || flags.nan) {
-    const what = [flags.negative ? `${flags.negative.toLocaleString("en-US")} negative` : "", flags.nan ? `${flags.nan.toLocaleString("en-US")} NaN` : ""].filter(Boolean).join(" and ");
+    const what = [flags.negative ? `${flags.negative.toLocaleString("en-US")} negative` : "", flags.nan ? `${flags.nan.toLocaleString("en-US")} NaN` : ""]
+      .filter(Boolean)
+      .join(" and ");
     warnings.push(`${opts.label ?? "X"} has ${what} values where counts are expected; kept as float32`);
   }
   return { counts, nnz, valueType: writer.valueType, warnings };

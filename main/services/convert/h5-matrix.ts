@@ -27,7 +27,8 @@ export function describeAnnDataMatrix(entity: unknown, where: string, file: stri
   if (!isDataset(indptr) || !isDataset(indices) || !isDataset(data) || shape.length !== 2) {
     fail("CONVERT_INPUT_INVALID", `${file}: ${where} is a group but not a sparse matrix (needs data, indices, indptr and a shape attribute)`, { path: file });
   }
-  if (enc !== "csr_matrix" && enc !== "csc_matrix") fail("CONVERT_INPUT_INVALID", `${file}: ${where} has encoding "${enc}"; expected csr_matrix or csc_matrix`, { path: file });
+  if (enc !== "csr_matrix" && enc !== "csc_matrix")
+    fail("CONVERT_INPUT_INVALID", `${file}: ${where} has encoding "${enc}"; expected csr_matrix or csc_matrix`, { path: file });
   const kind = enc === "csr_matrix" ? "by-cell" : "by-gene";
   const m = { kind, nCells: shape[0], nGenes: shape[1], indptr, indices, data } as H5Matrix;
   checkSparse(m, where, file);
@@ -79,7 +80,13 @@ export function holdsIntegers(m: H5Matrix, file: string): boolean | null {
   let seen = 0;
   for (const s of starts) {
     const e = Math.min(total, s + span);
-    const ranges: [number, number][] = m.kind === "dense" ? [[s, e], [0, m.nGenes]] : [[s, e]];
+    const ranges: [number, number][] =
+      m.kind === "dense"
+        ? [
+            [s, e],
+            [0, m.nGenes],
+          ]
+        : [[s, e]];
     const values = readSlice(m.data, ranges, file);
     for (let i = 0; i < values.length; i++) {
       const v = Number(values[i]);
@@ -127,7 +134,8 @@ function* byCellRows(m: Extract<H5Matrix, { kind: "by-cell" }>, where: string, f
     }
     const genes = p1 > p0 ? readSlice(m.indices, [[p0, p1]], file) : new Int32Array(0);
     const values = p1 > p0 ? readSlice(m.data, [[p0, p1]], file) : new Float32Array(0);
-    const g = genes instanceof Int32Array || genes instanceof Uint32Array || genes instanceof Uint16Array ? genes : Int32Array.from(genes as ArrayLike<number>, Number);
+    const g =
+      genes instanceof Int32Array || genes instanceof Uint32Array || genes instanceof Uint16Array ? genes : Int32Array.from(genes as ArrayLike<number>, Number);
     checkIndices(g, m.nGenes, `${where} gene`, file);
     yield { start, end, indptr, genes: g, values: numericValues(values) };
   }
@@ -150,7 +158,14 @@ function* denseRows(m: Extract<H5Matrix, { kind: "dense" }>, file: string, opts:
     let n = 0;
     for (let r0 = start; r0 < end; r0 += rowsPerRead) {
       const r1 = Math.min(end, r0 + rowsPerRead);
-      const block = readSlice(m.data, [[r0, r1], [0, m.nGenes]], file) as ArrayLike<number>;
+      const block = readSlice(
+        m.data,
+        [
+          [r0, r1],
+          [0, m.nGenes],
+        ],
+        file,
+      ) as ArrayLike<number>;
       for (let r = r0; r < r1; r++) {
         const base = (r - r0) * m.nGenes;
         for (let g = 0; g < m.nGenes; g++) {

@@ -6,7 +6,8 @@ import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 /** `name` is the entry under `root`; `label` names it in messages (raw/var is `var` in the raw group). */
 export function readFrame(root: H5Group, name: string, file: string, warnings: string[], label = name): Frame {
   const g = getEntity(root, name);
-  if (isDataset(g)) fail("CONVERT_INPUT_INVALID", `${file}: ${label} is stored as a table (AnnData < 0.7 layout); re-save the file with anndata ≥ 0.7`, { path: file });
+  if (isDataset(g))
+    fail("CONVERT_INPUT_INVALID", `${file}: ${label} is stored as a table (AnnData < 0.7 layout); re-save the file with anndata ≥ 0.7`, { path: file });
   if (!isGroup(g)) fail("CONVERT_INPUT_INVALID", `${file} has no ${label} dataframe`, { path: file });
   const indexName = attrString(g, "_index") ?? "_index";
   const index = getEntity(g, indexName);
@@ -83,7 +84,8 @@ function nullableValues(enc: string, values: H5Dataset, mask: H5Dataset | null, 
     return { type: "bool", values: v.map((x, i) => (missing?.[i] ? null : Boolean(x))) };
   }
   const v = datasetValues(values, file, s, end);
-  if (v.type === "string" || v.type === "bool") fail("CONVERT_INPUT_INVALID", `${file}: ${where}/values should hold integers (encoding nullable-integer)`, { path: file });
+  if (v.type === "string" || v.type === "bool")
+    fail("CONVERT_INPUT_INVALID", `${file}: ${where}/values should hold integers (encoding nullable-integer)`, { path: file });
   return missing ? { ...v, missing } : v;
 }
 
@@ -130,7 +132,13 @@ export function readEmbeddings(root: H5Group, name: "obsm" | "varm", rows: numbe
       name: key,
       dim,
       read: (start, end) => {
-        const ranges: [number, number][] = shape.length === 2 ? [[start, end], [0, dim]] : [[start, end]];
+        const ranges: [number, number][] =
+          shape.length === 2
+            ? [
+                [start, end],
+                [0, dim],
+              ]
+            : [[start, end]];
         const raw = readSlice(ds, ranges, file);
         return raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>, Number);
       },

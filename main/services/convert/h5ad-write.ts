@@ -44,7 +44,8 @@ export async function writeH5ad(source: Source, file: string, opts: RowsOptions 
     setAttrs(f, { "encoding-type": "anndata", "encoding-version": "0.1.0" });
     const X = f.create_group("X");
     setAttrs(X, { "encoding-type": "csr_matrix", "encoding-version": "0.1.0", shape: BigInt64Array.from([BigInt(source.nCells), BigInt(source.nGenes)]) });
-    const grow = (name: string, dtype: string, empty: ArrayBufferView) => X.create_dataset({ name, data: empty as never, shape: [0], maxshape: [null], chunks: [CHUNK], dtype });
+    const grow = (name: string, dtype: string, empty: ArrayBufferView) =>
+      X.create_dataset({ name, data: empty as never, shape: [0], maxshape: [null], chunks: [CHUNK], dtype });
     const data = grow("data", "<f", new Float32Array(0));
     const indices = grow("indices", "<i", new Int32Array(0));
     const indptr = new BigInt64Array(source.nCells + 1);

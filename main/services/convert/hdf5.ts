@@ -7,7 +7,8 @@ import { fail } from "../errors";
 export type H5File = InstanceType<typeof h5wasm.File>;
 export type H5Group = InstanceType<typeof h5wasm.Group>;
 export type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
-export type NumericArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+export type NumericArray =
+  Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
 
 export { h5wasm };
 
@@ -70,7 +71,11 @@ export async function openHdf5(file: string, what: string): Promise<H5File> {
   const sb = await superblock(file, size);
   if (!sb) fail("CONVERT_INPUT_INVALID", `${file} is not an HDF5 file (no HDF5 signature), so it cannot be read as ${what}`, { path: file });
   if (sb.eof > size) {
-    fail("CONVERT_INPUT_INVALID", `${file} is truncated or damaged: HDF5 records ${sb.eof.toLocaleString("en-US")} bytes but the file has ${size.toLocaleString("en-US")}`, { path: file });
+    fail(
+      "CONVERT_INPUT_INVALID",
+      `${file} is truncated or damaged: HDF5 records ${sb.eof.toLocaleString("en-US")} bytes but the file has ${size.toLocaleString("en-US")}`,
+      { path: file },
+    );
   }
   await h5wasm.ready;
   try {
@@ -140,7 +145,6 @@ export function readStrings(ds: H5Dataset, file: string, start = 0, end?: number
   if (!Array.isArray(out)) fail("CONVERT_INPUT_INVALID", `${file}: ${ds.path} should hold strings`, { path: file });
   return out.map((s) => (typeof s === "string" ? s : s instanceof Uint8Array ? Buffer.from(s).toString("utf8") : String(s)));
 }
-
 
 export function closeHdf5(f: H5File): void {
   quietHdf5(() => f.close());

@@ -43,7 +43,11 @@ export class IpcChunkPool {
       offsets.push(body);
       body += align8(size);
     }
-    const header = new BatchHeader(length, sizes.map(() => new FieldNode(length, 0)), regions);
+    const header = new BatchHeader(
+      length,
+      sizes.map(() => new FieldNode(length, 0)),
+      regions,
+    );
     const meta: Uint8Array = Message.encode(Message.from(header, body));
     const metaSize = align8(meta.byteLength + 8);
     const bodyStart = 8 + metaSize;

@@ -71,12 +71,19 @@ export function selectMatrix(source: Source, opts: MatrixOptions = {}): MatrixSe
   const info = source.matrices.find((m) => m.name === matrixKey(chosen));
   if (!info) {
     const have = source.matrices.map((m) => m.name).join(", ");
-    fail("CONVERT_INPUT_INVALID", `${source.path} has no ${typeof chosen === "string" ? (chosen === "raw" ? "raw/X" : "X") : `layers/${chosen.layer}`}; it has: ${have}`, { path: source.path });
+    fail(
+      "CONVERT_INPUT_INVALID",
+      `${source.path} has no ${typeof chosen === "string" ? (chosen === "raw" ? "raw/X" : "X") : `layers/${chosen.layer}`}; it has: ${have}`,
+      { path: source.path },
+    );
   }
   const notes: string[] = [];
   const warnings: string[] = [];
   if (source.matrices.length > 1 || requested) {
-    const why = matrixKey(chosen) !== fallback.name ? `as chosen (the default is ${fallback.name === "raw" ? "raw/X" : fallback.name})` : `by default: ${fallback.reason}`;
+    const why =
+      matrixKey(chosen) !== fallback.name
+        ? `as chosen (the default is ${fallback.name === "raw" ? "raw/X" : fallback.name})`
+        : `by default: ${fallback.reason}`;
     notes.push(`expression holds ${info.path} (${info.dtype}, ${describe(info)}), ${why}`);
   }
   const onRaw = chosen === "raw";
@@ -89,7 +96,8 @@ export function selectMatrix(source: Source, opts: MatrixOptions = {}): MatrixSe
     xToOut = geneMap(xNames, rawNames);
     outToX = xToOut && invertMap(xToOut, rawNames.length);
     const lost = unmatched(xToOut);
-    if (lost && (source.layers.length || opts.keepOtherAsLayer)) warnings.push(`${lost.toLocaleString("en-US")} genes of var are not in raw/var; their values in X-shaped layers are not kept`);
+    if (lost && (source.layers.length || opts.keepOtherAsLayer))
+      warnings.push(`${lost.toLocaleString("en-US")} genes of var are not in raw/var; their values in X-shaped layers are not kept`);
   }
   const taken = new Set<string>();
   const layers: LayerPlan[] = source.layers

@@ -61,7 +61,11 @@ function columnVector(v: ColumnValues): Vector {
 }
 
 /** A numeric column with nulls where `missing` is 1 (Arrow validity bitmap: 1 = present). */
-function nullableVector(type: "float64" | "float32" | "int64" | "int32", values: Float64Array | Float32Array | BigInt64Array | Int32Array, missing: Uint8Array): Vector {
+function nullableVector(
+  type: "float64" | "float32" | "int64" | "int32",
+  values: Float64Array | Float32Array | BigInt64Array | Int32Array,
+  missing: Uint8Array,
+): Vector {
   const { makeData, makeVector, Float64, Float32, Int64, Int32 } = arrow;
   const n = values.length;
   const validity = new Uint8Array(Math.ceil(n / 8));
@@ -97,7 +101,11 @@ export function* metadataSlices(
     const cols: Record<string, Vector> = {};
     for (const c of prepared.columns) {
       const values = c.column.read(s, e);
-      if (values.values.length !== e - s) fail("CONVERT_INPUT_INVALID", `${kind === "cell" ? "obs" : "var"} column "${c.column.name}" has ${values.values.length} values for rows ${s}..${e - 1}`);
+      if (values.values.length !== e - s)
+        fail(
+          "CONVERT_INPUT_INVALID",
+          `${kind === "cell" ? "obs" : "var"} column "${c.column.name}" has ${values.values.length} values for rows ${s}..${e - 1}`,
+        );
       cols[c.name] = columnVector(values);
     }
     cols[`${kind}_id`] = vectorFromArray(prepared.ids.slice(s, e), new Utf8());

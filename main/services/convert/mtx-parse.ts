@@ -79,7 +79,8 @@ export class MtxParser {
     }
     if (line === "" || line.startsWith("%")) return;
     const parts = line.split(/\s+/).map(Number);
-    if (parts.length !== 3 || parts.some((x) => !Number.isInteger(x) || x < 0)) throw new MtxError(`the size line should be "rows columns entries", got "${line.slice(0, 80)}"`);
+    if (parts.length !== 3 || parts.some((x) => !Number.isInteger(x) || x < 0))
+      throw new MtxError(`the size line should be "rows columns entries", got "${line.slice(0, 80)}"`);
     this.header = { field: this.banner as MtxHeader["field"], nRows: parts[0], nCols: parts[1], nnz: parts[2] };
   }
 
@@ -128,8 +129,10 @@ export class MtxParser {
         if (c !== NL && !isBlank(c)) {
           while (i < to && buf[i] !== NL && !isBlank(buf[i])) i++;
           value = Number(buf.toString("latin1", s, i));
-          if (Number.isNaN(value) && !/^[+-]?nan$/i.test(buf.toString("latin1", s, i))) throw new MtxError(`entry ${this.entries + 1} has value "${buf.toString("latin1", s, i)}", not a number`);
-          if (integer && !Number.isInteger(value)) throw new MtxError(`the header says "integer" but entry ${this.entries + 1} has value ${buf.toString("latin1", s, i)}`);
+          if (Number.isNaN(value) && !/^[+-]?nan$/i.test(buf.toString("latin1", s, i)))
+            throw new MtxError(`entry ${this.entries + 1} has value "${buf.toString("latin1", s, i)}", not a number`);
+          if (integer && !Number.isInteger(value))
+            throw new MtxError(`the header says "integer" but entry ${this.entries + 1} has value ${buf.toString("latin1", s, i)}`);
         } else if (i === s) throw new MtxError(`entry ${this.entries + 1} has no value`);
       }
       while (isBlank(buf[i])) i++;

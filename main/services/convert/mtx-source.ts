@@ -110,9 +110,23 @@ export async function openMtxDir(dir: string): Promise<Source> {
   const varFrame: Frame = {
     length: nFeatures,
     readIndex: () => symbols,
-    columns: width >= 2 ? [stringColumn("gene_ids", featureRows.map((r) => r[0]))] : [],
+    columns:
+      width >= 2
+        ? [
+            stringColumn(
+              "gene_ids",
+              featureRows.map((r) => r[0]),
+            ),
+          ]
+        : [],
   };
-  if (width >= 3) varFrame.columns.push(stringColumn("feature_types", featureRows.map((r) => r[2] ?? "")));
+  if (width >= 3)
+    varFrame.columns.push(
+      stringColumn(
+        "feature_types",
+        featureRows.map((r) => r[2] ?? ""),
+      ),
+    );
   const obsFrame: Frame = { length: nBarcodes, readIndex: () => barcodes, columns: [] };
   const matrixSize = (await fs.stat(files.matrix)).size;
 

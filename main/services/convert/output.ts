@@ -29,7 +29,10 @@ const realFs: FsProbe = { statfs: (d) => fs.statfs(d), rename: (a, b) => fs.rena
 export async function checkAtomicRename(dir: string, probe: FsProbe = realFs): Promise<void> {
   const { type } = await probe.statfs(dir);
   const name = NO_ATOMIC_RENAME[type];
-  if (name) fail("CONVERT_OUTPUT_INVALID", `${dir} is on a ${name} filesystem, which has no atomic rename; Lance needs it. Choose a folder on another disk`, { path: dir });
+  if (name)
+    fail("CONVERT_OUTPUT_INVALID", `${dir} is on a ${name} filesystem, which has no atomic rename; Lance needs it. Choose a folder on another disk`, {
+      path: dir,
+    });
   const a = path.join(dir, `.slafwb-rename-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
   const b = `${a}-renamed`;
   await fs.mkdir(a);
@@ -37,7 +40,11 @@ export async function checkAtomicRename(dir: string, probe: FsProbe = realFs): P
     await probe.rename(a, b);
   } catch (e) {
     await fs.rm(a, { recursive: true, force: true });
-    fail("CONVERT_OUTPUT_INVALID", `${dir} does not support renaming folders (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); Lance needs atomic rename. Choose a folder on another disk`, { path: dir });
+    fail(
+      "CONVERT_OUTPUT_INVALID",
+      `${dir} does not support renaming folders (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); Lance needs atomic rename. Choose a folder on another disk`,
+      { path: dir },
+    );
   }
   await fs.rm(b, { recursive: true, force: true });
 }

@@ -46,7 +46,8 @@ interface Template {
 }
 
 async function loadTemplate(source: Source, scratchDir: string): Promise<Template> {
-  if (source.nCells > MAX_TEMPLATE_CELLS) fail("CONVERT_INPUT_INVALID", `${source.path} has ${source.nCells} cells; a synth template may have at most ${MAX_TEMPLATE_CELLS}`, { path: source.path });
+  if (source.nCells > MAX_TEMPLATE_CELLS)
+    fail("CONVERT_INPUT_INVALID", `${source.path} has ${source.nCells} cells; a synth template may have at most ${MAX_TEMPLATE_CELLS}`, { path: source.path });
   const indptr = new Float64Array(source.nCells + 1);
   const genes: number[] = [];
   const lambda: number[] = [];

@@ -17,7 +17,11 @@ export interface SynthOptions {
   onProgress?: (p: ConvertProgress) => void;
 }
 
-export async function synthesize(from: string, output: string, opts: SynthOptions): Promise<{ output: string; nCells: number; nGenes: number; nnz: number; elapsedMs: number }> {
+export async function synthesize(
+  from: string,
+  output: string,
+  opts: SynthOptions,
+): Promise<{ output: string; nCells: number; nGenes: number; nnz: number; elapsedMs: number }> {
   const t0 = performance.now();
   const target = path.resolve(output);
   const scratchDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-synth-"));
@@ -25,7 +29,8 @@ export async function synthesize(from: string, output: string, opts: SynthOption
   const onCells = (done: number) => opts.onProgress?.({ done, total: opts.cells });
   try {
     if (target.toLowerCase().endsWith(".h5ad")) {
-      if (!opts.force && (await fs.lstat(target).catch(() => null))) fail("CONVERT_OUTPUT_EXISTS", `${target} already exists; pass --force to replace it`, { path: target });
+      if (!opts.force && (await fs.lstat(target).catch(() => null)))
+        fail("CONVERT_OUTPUT_EXISTS", `${target} already exists; pass --force to replace it`, { path: target });
       const temp = path.join(path.dirname(target), `.${path.basename(target)}.writing-${process.pid}`);
       try {
         const { nnz } = await writeH5ad(source, temp, { chunkCells: CELLS_PER_CHUNK, scratchDir, signal: opts.signal, onCells });

@@ -52,7 +52,8 @@ export async function openTenxH5(file: string): Promise<Source> {
     };
     checkSparse(m, group.path.replace(/^\//, ""), file);
     const barcodes = dataset(group, "barcodes", file);
-    if ((barcodes.shape?.[0] ?? 0) !== nCells) fail("CONVERT_INPUT_INVALID", `${file}: ${barcodes.path} has ${barcodes.shape?.[0]} names but the matrix has ${nCells} cells`, { path: file });
+    if ((barcodes.shape?.[0] ?? 0) !== nCells)
+      fail("CONVERT_INPUT_INVALID", `${file}: ${barcodes.path} has ${barcodes.shape?.[0]} names but the matrix has ${nCells} cells`, { path: file });
     let geneIndex: H5Dataset;
     const geneCols: [string, H5Dataset][] = [];
     if (v3) {
@@ -61,20 +62,27 @@ export async function openTenxH5(file: string): Promise<Source> {
       geneIndex = dataset(features, "name", file);
       for (const key of features.keys()) {
         const ds = getEntity(features, key);
-        if (isDataset(ds) && ds.shape?.length === 1 && ds.shape[0] === nGenes) geneCols.push([key === "id" ? "gene_ids" : key === "feature_type" ? "feature_types" : key, ds]);
+        if (isDataset(ds) && ds.shape?.length === 1 && ds.shape[0] === nGenes)
+          geneCols.push([key === "id" ? "gene_ids" : key === "feature_type" ? "feature_types" : key, ds]);
       }
     } else {
       geneIndex = isDataset(getEntity(group, "gene_names")) ? dataset(group, "gene_names", file) : dataset(group, "genes", file);
       geneCols.push(["gene_ids", dataset(group, "genes", file)]);
     }
-    if ((geneIndex.shape?.[0] ?? 0) !== nGenes) fail("CONVERT_INPUT_INVALID", `${file}: ${geneIndex.path} has ${geneIndex.shape?.[0]} names but the matrix has ${nGenes} genes`, { path: file });
+    if ((geneIndex.shape?.[0] ?? 0) !== nGenes)
+      fail("CONVERT_INPUT_INVALID", `${file}: ${geneIndex.path} has ${geneIndex.shape?.[0]} names but the matrix has ${nGenes} genes`, { path: file });
     return {
       format: "10x_h5",
       path: file,
       nCells,
       nGenes,
       obs: stringFrame(nCells, () => readStrings(barcodes, file), [], file),
-      var: stringFrame(nGenes, () => readStrings(geneIndex, file), geneCols.filter(([k]) => k !== "name"), file),
+      var: stringFrame(
+        nGenes,
+        () => readStrings(geneIndex, file),
+        geneCols.filter(([k]) => k !== "name"),
+        file,
+      ),
       obsm: [],
       varm: [],
       layers: [],

@@ -33,7 +33,8 @@ export async function readLocalConfig(root: string): Promise<SlafConfig> {
     stat = await fs.stat(root);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "EPERM") fail("PERMISSION_DENIED", `Permission denied opening ${root}: a folder on the way is not readable by you`, { path: root, detail: String(e) });
+    if (code === "EACCES" || code === "EPERM")
+      fail("PERMISSION_DENIED", `Permission denied opening ${root}: a folder on the way is not readable by you`, { path: root, detail: String(e) });
     if (code === "ENOTDIR") fail("DATASET_NOT_FOUND", `No folder at ${root}: a part of the path is a file, not a folder`, { path: root });
     if (code === "ELOOP") fail("DATASET_NOT_FOUND", `${root} is a link that loops back on itself`, { path: root });
     fail("DATASET_NOT_FOUND", `No file or folder at ${root}`, { path: root });
@@ -47,7 +48,8 @@ export async function readLocalConfig(root: string): Promise<SlafConfig> {
     if (!(e instanceof FileReadError)) throw e;
     const extra = { path: configPath, detail: e.cause === undefined ? undefined : String(e.cause) };
     if (e.problem === "missing") fail("NOT_A_SLAF_DATASET", `${root} has no config.json, so it is not a SLAF dataset`, extra);
-    if (e.problem === "permission") fail("PERMISSION_DENIED", `Permission denied reading ${configPath}; check who owns the dataset's files and their permissions`, extra);
+    if (e.problem === "permission")
+      fail("PERMISSION_DENIED", `Permission denied reading ${configPath}; check who owns the dataset's files and their permissions`, extra);
     if (e.problem === "directory") fail("CONFIG_INVALID", `${configPath} is a folder; a SLAF dataset's config.json is a JSON file`, extra);
     if (e.problem === "stalled") fail("SOURCE_UNREACHABLE", e.message, { ...extra, retryable: true });
     fail("CONFIG_INVALID", e.message, extra);

@@ -20,7 +20,11 @@ const OTHER_RS_LOCATION = /,?\s*\S+\.rs:\d+(?::\d+)?/g;
 
 /** Removes the Rust source locations (`/rustc/<hash>/…/function.rs:250:5`, cargo registry paths) Lance appends. */
 export function stripRustLocations(message: string): string {
-  return message.replace(RUST_LOCATION, "").replace(OTHER_RS_LOCATION, "").replace(/\s+Caused by:.*$/s, "").trim();
+  return message
+    .replace(RUST_LOCATION, "")
+    .replace(OTHER_RS_LOCATION, "")
+    .replace(/\s+Caused by:.*$/s, "")
+    .trim();
 }
 
 const PATTERNS: [LanceFileProblem, RegExp][] = [
@@ -40,7 +44,9 @@ function localPath(p: string): string {
 /** The file of the table that a Lance message names (data file, manifest, deletion file, index), if any. */
 export function fileInLanceMessage(message: string): string | null {
   const text = stripRustLocations(message);
-  const found = /(?:not found:|path|file)\s+['"]?([^\s,'"]+\.(?:lance|manifest|txn|arrow|bin|idx))\b/i.exec(text) ?? /([^\s,'"]*\/(?:data|_versions|_deletions|_indices)\/[^\s,'"]+)/.exec(text);
+  const found =
+    /(?:not found:|path|file)\s+['"]?([^\s,'"]+\.(?:lance|manifest|txn|arrow|bin|idx))\b/i.exec(text) ??
+    /([^\s,'"]*\/(?:data|_versions|_deletions|_indices)\/[^\s,'"]+)/.exec(text);
   return found ? localPath(found[1]) : null;
 }
 
@@ -76,10 +82,14 @@ export function lanceTableFailure(e: unknown, ctx: LanceErrorContext): AppFailur
   const where = ctx.tablePath ? ` (${ctx.tablePath})` : "";
   const at = file ?? ctx.tablePath;
   if (problem === "permission") {
-    return new AppFailure("PERMISSION_DENIED", `Permission denied reading table "${ctx.table}"${at ? ` at ${at}` : ""}; check who owns its files and their permissions`, {
-      path: at,
-      detail: raw,
-    });
+    return new AppFailure(
+      "PERMISSION_DENIED",
+      `Permission denied reading table "${ctx.table}"${at ? ` at ${at}` : ""}; check who owns its files and their permissions`,
+      {
+        path: at,
+        detail: raw,
+      },
+    );
   }
   const named = file ? `: ${file}` : "";
   return new AppFailure("TABLE_CORRUPT", `Table "${ctx.table}"${where} is damaged: ${WHAT[problem]}${named}. Copy or convert the dataset again.`, {

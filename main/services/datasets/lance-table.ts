@@ -32,9 +32,13 @@ export async function checkTableInsideDataset(root: string, fullPath: string, ta
   if (real === null) return; // Missing or unreadable: the open reports it.
   const realRoot = await fs.realpath(root).catch(() => root);
   if (real === realRoot || real.startsWith(`${realRoot}${path.sep}`)) return;
-  fail("TABLE_OUTSIDE_DATASET", `Table "${tableName}" at ${fullPath} is a link to ${real}, outside the dataset folder ${root}; tables must live inside the dataset folder`, {
-    path: fullPath,
-  });
+  fail(
+    "TABLE_OUTSIDE_DATASET",
+    `Table "${tableName}" at ${fullPath} is a link to ${real}, outside the dataset folder ${root}; tables must live inside the dataset folder`,
+    {
+      path: fullPath,
+    },
+  );
 }
 
 /** Names why a local table did not open: missing, unreadable, damaged (TABLE_CORRUPT) or not Lance at all. */
@@ -46,7 +50,13 @@ export async function explainLocalOpenFailure(fullPath: string, tableName: strin
     if (lstat.code === "EACCES" || lstat.code === "EPERM") fail("PERMISSION_DENIED", `Permission denied reading table "${tableName}" at ${fullPath}`, where);
     fail("TABLE_MISSING", `config.json lists table "${tableName}" at ${fullPath}, but nothing is there`, where);
   }
-  if (lstat.isSymbolicLink() && !(await fs.stat(fullPath).then(() => true, () => false))) {
+  if (
+    lstat.isSymbolicLink() &&
+    !(await fs.stat(fullPath).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     fail("TABLE_MISSING", `Table "${tableName}" at ${fullPath} is a link to ${await fs.readlink(fullPath).catch(() => "?")}, which does not exist`, where);
   }
   if (!(await fs.stat(fullPath)).isDirectory()) fail("TABLE_NOT_LANCE", `Table "${tableName}" at ${fullPath} is a file, not a Lance dataset folder`, where);

@@ -9,7 +9,6 @@ import { takeRowsCapped } from "./read-rows";
 import type { OpenDataset } from "./open-dataset";
 import { locate, tablePath } from "./uri";
 
-
 export interface DatasetServiceOptions {
   /** Builds the demo dataset if needed and returns its path (provided by the convert service). */
   ensureDemo?: () => Promise<string>;

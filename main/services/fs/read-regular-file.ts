@@ -81,7 +81,8 @@ export function settleWithin<T>(work: Promise<T>, ms: number, onStall: () => Err
 export async function readRegularFile(file: string, limits: ReadLimits): Promise<{ bytes: Buffer; mtimeMs: number; size: number }> {
   const { maxBytes, what } = limits;
   const stallMs = limits.stallMs ?? DEFAULT_STALL_MS;
-  const stalled = (step: string) => () => new FileReadError("stalled", file, `Reading ${file} stopped making progress (${step} took over ${Math.round(stallMs / 1000)} s)`);
+  const stalled = (step: string) => () =>
+    new FileReadError("stalled", file, `Reading ${file} stopped making progress (${step} took over ${Math.round(stallMs / 1000)} s)`);
   // Stat first, so a device or FIFO is never even opened (opening some devices has side effects).
   const st = await settleWithin(fsp.stat(file), stallMs, stalled("stat")).catch((e) => {
     throw e instanceof FileReadError ? e : openFailure(file, what, e);
@@ -90,7 +91,11 @@ export async function readRegularFile(file: string, limits: ReadLimits): Promise
 
   const opening = fsp.open(file, OPEN_FLAGS);
   const handle = await settleWithin(opening, stallMs, stalled("open")).catch((e) => {
-    if (e instanceof FileReadError) void opening.then((h) => h.close(), () => undefined);
+    if (e instanceof FileReadError)
+      void opening.then(
+        (h) => h.close(),
+        () => undefined,
+      );
     throw e instanceof FileReadError ? e : openFailure(file, what, e);
   });
   let stuck: Promise<unknown> | null = null;

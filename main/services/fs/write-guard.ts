@@ -21,7 +21,10 @@ function isMissing(e: unknown): boolean {
 export async function realTargetPath(target: string, links = { left: MAX_LINKS }): Promise<string> {
   const absolute = path.isAbsolute(target) ? target : `${process.cwd()}${path.sep}${target}`;
   let current = path.parse(absolute).root;
-  const parts = absolute.slice(current.length).split(/[\\/]+/).filter((p) => p !== "" && p !== ".");
+  const parts = absolute
+    .slice(current.length)
+    .split(/[\\/]+/)
+    .filter((p) => p !== "" && p !== ".");
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
     if (part === "..") {
@@ -77,14 +80,20 @@ export async function refuseWriteIntoDataset(target: string, what: string, openR
     const via = real === shown ? "" : ` (through a link: it resolves to ${real})`;
     const dataset = await enclosingDataset(real);
     if (dataset) {
-      fail("WRITE_INSIDE_DATASET", `${what}: ${shown} is inside the SLAF dataset ${dataset}${via}, and SLAF Workbench never writes into a dataset; choose another place`, {
-        path: shown,
-      });
+      fail(
+        "WRITE_INSIDE_DATASET",
+        `${what}: ${shown} is inside the SLAF dataset ${dataset}${via}, and SLAF Workbench never writes into a dataset; choose another place`,
+        {
+          path: shown,
+        },
+      );
     }
     for (const root of openRoots) {
       const realRoot = await fs.realpath(root).catch(() => root);
-      if (real === realRoot) fail("WRITE_INSIDE_DATASET", `${what}: ${shown} is the open dataset ${root}${via}; close it first or choose another place`, { path: shown });
-      if (inside(realRoot, real)) fail("WRITE_INSIDE_DATASET", `${what}: ${shown} holds the open dataset ${root}${via}; close it first or choose another place`, { path: shown });
+      if (real === realRoot)
+        fail("WRITE_INSIDE_DATASET", `${what}: ${shown} is the open dataset ${root}${via}; close it first or choose another place`, { path: shown });
+      if (inside(realRoot, real))
+        fail("WRITE_INSIDE_DATASET", `${what}: ${shown} holds the open dataset ${root}${via}; close it first or choose another place`, { path: shown });
     }
   }
 }

@@ -59,7 +59,8 @@ export async function writeAtomic(file: string, data: Uint8Array | string): Prom
     await fs.rename(temp, file);
   } catch (e) {
     await fs.rm(temp, { force: true }).catch(() => undefined);
-    if (isDiskFull(e)) throw new GatewayError("CacheDiskFull", `No space left on the disk of the cache (${path.dirname(file)}): free space or move the cache`, { path: file });
+    if (isDiskFull(e))
+      throw new GatewayError("CacheDiskFull", `No space left on the disk of the cache (${path.dirname(file)}): free space or move the cache`, { path: file });
     throw e;
   }
 }
@@ -89,7 +90,14 @@ function isDoc(v: unknown): v is CachedDoc & { bodyLength: number } {
 
 function isMeta(v: unknown): v is FileMeta {
   const m = v as Partial<FileMeta>;
-  return Number.isSafeInteger(m?.size) && m.size! >= 0 && Number.isSafeInteger(m.blockBytes) && m.blockBytes! > 0 && (m.etag === null || typeof m.etag === "string") && (m.cdnEtag === null || typeof m.cdnEtag === "string");
+  return (
+    Number.isSafeInteger(m?.size) &&
+    m.size! >= 0 &&
+    Number.isSafeInteger(m.blockBytes) &&
+    m.blockBytes! > 0 &&
+    (m.etag === null || typeof m.etag === "string") &&
+    (m.cdnEtag === null || typeof m.cdnEtag === "string")
+  );
 }
 
 function isRef(v: unknown): v is { sha: string } {
@@ -161,7 +169,8 @@ export class HubDiskCache {
   }
 
   async writeBlock(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, bytes: Uint8Array): Promise<void> {
-    if (bytes.length !== blockLength(meta, index)) throw new Error(`block ${index} of ${repoPath} has ${bytes.length} bytes, expected ${blockLength(meta, index)}`);
+    if (bytes.length !== blockLength(meta, index))
+      throw new Error(`block ${index} of ${repoPath} has ${bytes.length} bytes, expected ${blockLength(meta, index)}`);
     await writeAtomic(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), bytes);
   }
 

@@ -69,7 +69,10 @@ export function isGatewayError(e: unknown, code?: GatewayErrorCode): e is Gatewa
 
 /** Header values must be one line of Latin-1: anything else becomes "?". */
 function headerSafe(text: string): string {
-  return text.replace(/[\r\n]+/g, " ").replace(/[^\x20-\x7e]/g, "?").slice(0, 1000);
+  return text
+    .replace(/[\r\n]+/g, " ")
+    .replace(/[^\x20-\x7e]/g, "?")
+    .slice(0, 1000);
 }
 
 export function errorResponse(e: GatewayError): { status: number; headers: Record<string, string>; body: string } {

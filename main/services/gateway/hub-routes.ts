@@ -49,7 +49,18 @@ function repoOf(owner: string | undefined, name: string | undefined): RepoId | n
   return owner !== undefined && name !== undefined && NAME.test(owner) && NAME.test(name) ? { owner, name } : null;
 }
 
-const WRITE_APIS = new Set(["commit", "preupload", "xet-write-token", "xet-read-token", "settings", "branch", "tag", "lfs-files", "discussions", "resource-group"]);
+const WRITE_APIS = new Set([
+  "commit",
+  "preupload",
+  "xet-write-token",
+  "xet-read-token",
+  "settings",
+  "branch",
+  "tag",
+  "lfs-files",
+  "discussions",
+  "resource-group",
+]);
 
 /** Parses a request path (after the gateway's secret prefix, starting with "/") and its method. */
 export function parseHubRoute(method: string, rawPath: string, query: URLSearchParams): HubRoute {
@@ -59,7 +70,8 @@ export function parseHubRoute(method: string, rawPath: string, query: URLSearchP
   const read = method === "GET" || method === "HEAD";
 
   if (segs[0] === "api") {
-    if (segs[1] !== "datasets") return { kind: segs[1] === "models" || segs[1] === "spaces" ? "refused" : "unknown", reason: "only dataset repositories are served" };
+    if (segs[1] !== "datasets")
+      return { kind: segs[1] === "models" || segs[1] === "spaces" ? "refused" : "unknown", reason: "only dataset repositories are served" };
     const repo = repoOf(segs[2], segs[3]);
     if (!repo) return { kind: "unknown", reason: "not a repository id" };
     const rest = segs.slice(4);
@@ -76,7 +88,8 @@ export function parseHubRoute(method: string, rawPath: string, query: URLSearchP
       if (path === null) return { kind: "unknown", reason: "not a valid path in the repository" };
       return { kind: "tree", repo, rev, path, recursive: flag(query, "recursive"), expand: flag(query, "expand") };
     }
-    if (op === "paths-info" && rest.length === 2) return method === "POST" ? { kind: "paths-info", repo, rev } : { kind: "unknown", reason: "paths-info takes POST" };
+    if (op === "paths-info" && rest.length === 2)
+      return method === "POST" ? { kind: "paths-info", repo, rev } : { kind: "unknown", reason: "paths-info takes POST" };
     return read ? { kind: "unknown", reason: `the API ${op} is not served` } : { kind: "refused", reason: `${method} ${op} is a write` };
   }
 

@@ -157,7 +157,11 @@ export class HubService {
       const pageUrl = url;
       const res = await this.upstream.retrying(what, () => this.upstream.document("tree", pageUrl));
       if (res.status === 404 && header(res.headers, "x-error-code") === "EntryNotFound") {
-        const doc = { status: 404, headers: { ...JSON_HEADERS, "x-error-code": "EntryNotFound", "x-error-message": `${path} does not exist at ${sha}` }, body: res.body };
+        const doc = {
+          status: 404,
+          headers: { ...JSON_HEADERS, "x-error-code": "EntryNotFound", "x-error-message": `${path} does not exist at ${sha}` },
+          body: res.body,
+        };
         await this.cache.writeDoc(repo, sha, key, doc);
         return { doc, fromCache: false };
       }
@@ -173,7 +177,8 @@ export class HubService {
       const next = nextLink(header(res.headers, "link"));
       if (!next) break;
       url = new URL(next, res.url);
-      if (url.origin !== this.upstream.endpoint.origin) throw new GatewayError("UpstreamInvalid", `The Hub's listing of ${path} links to another host (${url.origin})`);
+      if (url.origin !== this.upstream.endpoint.origin)
+        throw new GatewayError("UpstreamInvalid", `The Hub's listing of ${path} links to another host (${url.origin})`);
     }
     const doc = { status: 200, headers: JSON_HEADERS, body: JSON.stringify(entries) };
     await this.cache.writeDoc(repo, sha, key, doc);
@@ -195,7 +200,11 @@ export class HubService {
     for (const p of paths) form.append("paths", p);
     if (request.expand) form.append("expand", "True");
     const res = await this.upstream.retrying(what, () =>
-      this.upstream.document("tree", `${apiBase(repo)}/paths-info/${sha}`, { method: "POST", body: form.toString(), contentType: "application/x-www-form-urlencoded" }),
+      this.upstream.document("tree", `${apiBase(repo)}/paths-info/${sha}`, {
+        method: "POST",
+        body: form.toString(),
+        contentType: "application/x-www-form-urlencoded",
+      }),
     );
     if (res.status !== 200) throw hubAnswerError(res.status, res.headers, `Reading details in ${repoKey(repo)}`, res.body);
     const doc = { status: 200, headers: JSON_HEADERS, body: res.body };

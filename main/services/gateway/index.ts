@@ -175,7 +175,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const cache = new HubDiskCache(options.cacheDir, endpoint);
   const isOffline = (): boolean => offline;
-  const files = new RemoteFiles(cache, upstream, { blockBytes: options.blockBytes ?? 1024 * 1024, maxFetchBytes: options.maxFetchBytes ?? 64 * 1024 * 1024, isOffline });
+  const files = new RemoteFiles(cache, upstream, {
+    blockBytes: options.blockBytes ?? 1024 * 1024,
+    maxFetchBytes: options.maxFetchBytes ?? 64 * 1024 * 1024,
+    isOffline,
+  });
   const hub = new HubService(cache, upstream, files, counters, isOffline);
   const secret = randomBytes(24).toString("base64url");
   const server = await startGatewayServer(secret, hub, files, counters);
@@ -221,7 +225,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const f = { repo: parsed.repo, sha: dataset.sha, path: parsed.path ? `${parsed.path}/${rel}` : rel };
       try {
         const { meta } = await files.meta(f, null);
-        if (meta.size > opts.maxBytes) throw new AppFailure("INVALID_ARGUMENT", `${f.path} in ${dataset.repo} is ${meta.size} bytes, more than the ${opts.maxBytes} expected`, { path: f.path });
+        if (meta.size > opts.maxBytes)
+          throw new AppFailure("INVALID_ARGUMENT", `${f.path} in ${dataset.repo} is ${meta.size} bytes, more than the ${opts.maxBytes} expected`, {
+            path: f.path,
+          });
         await files.ensure(f, meta, 0, meta.size - 1);
         const chunks: Buffer[] = [];
         for await (const c of files.read(f, meta, 0, meta.size - 1)) chunks.push(c);

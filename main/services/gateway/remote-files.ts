@@ -74,7 +74,14 @@ export function hubAnswerError(status: number, headers: http.IncomingHttpHeaders
       hubMessage = null;
     }
   }
-  const code: GatewayErrorCode = given && PASSED_ON.has(given) ? (given as GatewayErrorCode) : status === 401 || status === 403 ? "Unauthorized" : status === 404 ? "EntryNotFound" : "UpstreamInvalid";
+  const code: GatewayErrorCode =
+    given && PASSED_ON.has(given)
+      ? (given as GatewayErrorCode)
+      : status === 401 || status === 403
+        ? "Unauthorized"
+        : status === 404
+          ? "EntryNotFound"
+          : "UpstreamInvalid";
   return new GatewayError(code, `${what}: ${hubMessage ?? `HTTP ${status}`}`, { status: code === "UpstreamInvalid" ? 502 : status });
 }
 
@@ -103,7 +110,11 @@ export class RemoteFiles {
   }
 
   private offlineError(f: FileRef, part?: string): GatewayError {
-    return new GatewayError("OfflineNotCached", `Offline, and ${f.path} (${part ? `${part} ` : ""}of ${repoKey(f.repo)} at ${f.sha.slice(0, 8)}) is not in the local cache`, { path: f.path });
+    return new GatewayError(
+      "OfflineNotCached",
+      `Offline, and ${f.path} (${part ? `${part} ` : ""}of ${repoKey(f.repo)} at ${f.sha.slice(0, 8)}) is not in the local cache`,
+      { path: f.path },
+    );
   }
 
   /**
@@ -144,7 +155,9 @@ export class RemoteFiles {
       const wanted = range.end === null ? start + this.opts.maxFetchBytes - 1 : (Math.floor(range.end / B) + 1) * B - 1;
       end = Math.min(wanted, start + Math.max(this.opts.maxFetchBytes, B) - 1);
     } else if (range !== null) end = B - 1;
-    const meta = await this.upstream.retrying(`reading ${this.describe(f)}`, () => this.fetchAttempt(f, this.metas.get(key) ?? null, start, end, () => undefined));
+    const meta = await this.upstream.retrying(`reading ${this.describe(f)}`, () =>
+      this.fetchAttempt(f, this.metas.get(key) ?? null, start, end, () => undefined),
+    );
     this.metas.set(key, meta);
     return { meta, fetched: true };
   }
@@ -157,15 +170,23 @@ export class RemoteFiles {
     if (end < start) return { fromCache: true };
     const B = meta.blockBytes;
     const waits: Promise<void>[] = [];
-    const missing: number[] = [];
+    const absent: number[] = [];
     for (let i = Math.floor(start / B); i <= Math.floor(end / B); i++) {
       const pending = this.inflight.get(`${this.key(f)}#${i}`);
       if (pending) waits.push(pending);
-      else if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, i))) missing.push(i);
+      else if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, i))) absent.push(i);
+    }
+    // No await from here until the runs are registered: a concurrent read that found the same blocks missing
+    // either started their fetch already (then wait for it) or sees ours.
+    const missing: number[] = [];
+    for (const i of absent) {
+      const pending = this.inflight.get(`${this.key(f)}#${i}`);
+      if (pending) waits.push(pending);
+      else missing.push(i);
     }
     if (missing.length && this.opts.isOffline()) throw this.offlineError(f, `bytes ${start}-${end}`);
     const maxBlocks = Math.max(1, Math.floor(this.opts.maxFetchBytes / B));
-    for (let k = 0; k < missing.length; ) {
+    for (let k = 0; k < missing.length;) {
       let j = k;
       while (j + 1 < missing.length && missing[j + 1] === missing[j] + 1 && j + 1 - k < maxBlocks) j++;
       waits.push(this.fetchRun(f, meta, missing[k], missing[j]));
@@ -221,7 +242,8 @@ export class RemoteFiles {
         consumed = true;
         throw hubAnswerError(status, res.headers, `Reading ${f.path} of ${repoKey(f.repo)}`, body);
       }
-      if (linked.commit && linked.commit !== f.sha) throw new GatewayError("UpstreamInvalid", `The Hub served ${f.path} from commit ${linked.commit.slice(0, 8)} when ${f.sha.slice(0, 8)} was asked for`);
+      if (linked.commit && linked.commit !== f.sha)
+        throw new GatewayError("UpstreamInvalid", `The Hub served ${f.path} from commit ${linked.commit.slice(0, 8)} when ${f.sha.slice(0, 8)} was asked for`);
       let bodyStart = 0;
       let total: number;
       const length = Number(header(res.headers, "content-length") ?? NaN);
@@ -231,14 +253,16 @@ export class RemoteFiles {
         bodyStart = Number(m[1]);
         total = Number(m[3]);
         const expectedEnd = Math.min(end ?? total - 1, total - 1);
-        if (bodyStart !== start || Number(m[2]) !== expectedEnd) throw new GatewayError("UpstreamInvalid", `The Hub answered bytes ${m[1]}-${m[2]} of ${f.path} when ${start}-${expectedEnd} were asked for`);
+        if (bodyStart !== start || Number(m[2]) !== expectedEnd)
+          throw new GatewayError("UpstreamInvalid", `The Hub answered bytes ${m[1]}-${m[2]} of ${f.path} when ${start}-${expectedEnd} were asked for`);
       } else {
         if (!Number.isFinite(length)) throw new GatewayError("UpstreamInvalid", `The Hub answered ${f.path} without a Content-Length`);
         total = length;
       }
       const cdnEtag = viaCdn ? unquote(header(res.headers, "etag")) : null;
       const meta = known ?? (await this.learn(f, { size: total, etag: linked.etag, cdnEtag, blockBytes: this.opts.blockBytes }));
-      if (total !== meta.size) throw new GatewayError("UpstreamInvalid", `${f.path} is ${total} bytes on the Hub now but was ${meta.size} bytes in this commit`);
+      if (total !== meta.size)
+        throw new GatewayError("UpstreamInvalid", `${f.path} is ${total} bytes on the Hub now but was ${meta.size} bytes in this commit`);
       const hubEtagChanged = linked.etag && meta.etag && linked.etag !== meta.etag;
       const cdnEtagChanged = cdnEtag && meta.cdnEtag && cdnEtag !== meta.cdnEtag;
       if (hubEtagChanged || cdnEtagChanged) {
@@ -261,7 +285,14 @@ export class RemoteFiles {
   }
 
   /** Splits a body that starts at block boundary `bodyStart` into blocks and writes each complete one. */
-  private async writeBlocks(f: FileRef, meta: FileMeta, body: AsyncIterable<Buffer>, bodyStart: number, expectedBytes: number, onBlock: (i: number) => void): Promise<void> {
+  private async writeBlocks(
+    f: FileRef,
+    meta: FileMeta,
+    body: AsyncIterable<Buffer>,
+    bodyStart: number,
+    expectedBytes: number,
+    onBlock: (i: number) => void,
+  ): Promise<void> {
     const B = meta.blockBytes;
     let index = bodyStart / B;
     let block = Buffer.allocUnsafe(blockLength(meta, index));

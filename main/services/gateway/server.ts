@@ -70,7 +70,11 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
     res.end(head ? undefined : body);
   }
 
-  async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, route: Extract<ReturnType<typeof parseHubRoute>, { kind: "resolve" }>): Promise<void> {
+  async function serveFile(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: Extract<ReturnType<typeof parseHubRoute>, { kind: "resolve" }>,
+  ): Promise<void> {
     const parsed = parseClientRange(req.headers.range);
     const range = parsed === "invalid" ? null : parsed;
     const sha = await hub.resolveSha(route.repo, route.rev);
@@ -132,7 +136,10 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      const error = e instanceof GatewayError ? e : new GatewayError("SourceUnreachable", `The gateway failed: ${e instanceof Error ? e.message : String(e)}`, { status: 500 });
+      const error =
+        e instanceof GatewayError
+          ? e
+          : new GatewayError("SourceUnreachable", `The gateway failed: ${e instanceof Error ? e.message : String(e)}`, { status: 500 });
       if (res.headersSent) {
         res.destroy();
         return;

@@ -156,7 +156,10 @@ export class Upstream {
       } catch (e) {
         if (e instanceof RateLimitedError) {
           if (waited + e.waitMs > this.opts.maxRateLimitWaitMs) {
-            throw new GatewayError("RateLimited", `The Hub is rate limiting ${what}; its ${e.bucket} budget resets in ${Math.ceil(e.waitMs / 1000)} s. Try again then, or sign in with a token for a larger budget.`);
+            throw new GatewayError(
+              "RateLimited",
+              `The Hub is rate limiting ${what}; its ${e.bucket} budget resets in ${Math.ceil(e.waitMs / 1000)} s. Try again then, or sign in with a token for a larger budget.`,
+            );
           }
           waited += e.waitMs;
           this.opts.counters.waitedMs += e.waitMs;
@@ -166,7 +169,8 @@ export class Upstream {
         }
         if (!(e instanceof RetryableError) || this.closed) throw e;
         failures++;
-        if (failures >= attempts) throw new GatewayError("SourceUnreachable", `The Hub at ${this.endpoint.host} did not answer ${what} after ${failures} tries: ${e.message}`);
+        if (failures >= attempts)
+          throw new GatewayError("SourceUnreachable", `The Hub at ${this.endpoint.host} did not answer ${what} after ${failures} tries: ${e.message}`);
         this.opts.counters.retries++;
         const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (failures - 1));
         await sleep(delay / 2 + Math.random() * (delay / 2));
@@ -175,7 +179,11 @@ export class Upstream {
   }
 
   /** A JSON API exchange read whole: GET (following same-origin redirects) or POST; non-2xx answers are returned. */
-  async document(kind: "api" | "tree", pathOrUrl: string | URL, init: { method?: "GET" | "POST"; body?: string; contentType?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; url: URL }> {
+  async document(
+    kind: "api" | "tree",
+    pathOrUrl: string | URL,
+    init: { method?: "GET" | "POST"; body?: string; contentType?: string } = {},
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; url: URL }> {
     let url = typeof pathOrUrl === "string" ? this.url(pathOrUrl) : pathOrUrl;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { accept: "application/json" };
@@ -185,7 +193,8 @@ export class Upstream {
       if (res.status >= 300 && res.status < 400 && location && (init.method ?? "GET") === "GET") {
         await drain(res.body);
         const next = new URL(location, url);
-        if (!this.sameOrigin(next) || hop >= MAX_REDIRECTS) throw new GatewayError("UpstreamInvalid", `The Hub redirected ${url.pathname} to ${next.origin}, which the gateway does not follow for API calls`);
+        if (!this.sameOrigin(next) || hop >= MAX_REDIRECTS)
+          throw new GatewayError("UpstreamInvalid", `The Hub redirected ${url.pathname} to ${next.origin}, which the gateway does not follow for API calls`);
         url = next;
         continue;
       }
@@ -194,7 +203,11 @@ export class Upstream {
   }
 
   /** Follows a file read's redirects (resolve → CDN), remembering the CDN URL; the final exchange has the bytes. */
-  async openFile(cacheKey: string, resolvePath: string, rangeHeader: string | null): Promise<{ res: Exchange; linked: { size: number | null; etag: string | null; commit: string | null }; viaCdn: boolean }> {
+  async openFile(
+    cacheKey: string,
+    resolvePath: string,
+    rangeHeader: string | null,
+  ): Promise<{ res: Exchange; linked: { size: number | null; etag: string | null; commit: string | null }; viaCdn: boolean }> {
     const headers: Record<string, string> = rangeHeader ? { range: rangeHeader } : {};
     const linked = { size: null as number | null, etag: null as string | null, commit: null as string | null };
     const cached = this.cdnUrls.get(cacheKey, Date.now());
@@ -210,9 +223,11 @@ export class Upstream {
     for (let hop = 0; res.status >= 300 && res.status < 400; hop++) {
       const location = header(res.headers, "location");
       await drain(res.body);
-      if (!location || hop >= MAX_REDIRECTS) throw new GatewayError("UpstreamInvalid", `The Hub answered HTTP ${res.status} without a usable redirect for ${resolvePath}`);
+      if (!location || hop >= MAX_REDIRECTS)
+        throw new GatewayError("UpstreamInvalid", `The Hub answered HTTP ${res.status} without a usable redirect for ${resolvePath}`);
       const next = new URL(location, res.url);
-      if (next.protocol !== "https:" && next.protocol !== "http:") throw new GatewayError("UpstreamInvalid", `The Hub redirected ${resolvePath} to a ${next.protocol} URL`);
+      if (next.protocol !== "https:" && next.protocol !== "http:")
+        throw new GatewayError("UpstreamInvalid", `The Hub redirected ${resolvePath} to a ${next.protocol} URL`);
       const size = header(res.headers, "x-linked-size");
       if (size && /^\d+$/.test(size)) linked.size = Number(size);
       linked.etag = unquote(header(res.headers, "x-linked-etag") ?? header(res.headers, "etag")) ?? linked.etag;

@@ -110,7 +110,13 @@ export async function createNotebookExclusive(file: string, text: string): Promi
       if (isErrno(e, "EEXIST")) return null;
       if (!isErrno(e, "EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "ENOSYS")) throw e;
       // No hard links on this file system: fall back to check-then-rename.
-      if (await fsp.stat(file).then(() => true, () => false)) return null;
+      if (
+        await fsp.stat(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        return null;
       await fsp.rename(temp.path, file);
     }
   } finally {

@@ -20,8 +20,10 @@ export interface NotebookServiceOptions {
 
 /** A file name for a dataset's starter notebook: the dataset name without characters file systems refuse. */
 export function starterFileName(datasetName: string, n = 1): string {
-  const base = Array.from(datasetName, (ch) => (ch.charCodeAt(0) < 0x20 || '\\/:*?"<>|'.includes(ch) ? "_" : ch))
-    .join("").replace(/^[.\s]+|[.\s]+$/g, "") || "notebook";
+  const base =
+    Array.from(datasetName, (ch) => (ch.charCodeAt(0) < 0x20 || '\\/:*?"<>|'.includes(ch) ? "_" : ch))
+      .join("")
+      .replace(/^[.\s]+|[.\s]+$/g, "") || "notebook";
   return `${base}${n > 1 ? `-${n}` : ""}${NOTEBOOK_EXTENSION}`;
 }
 

@@ -21,7 +21,6 @@ function isPairColumn(c: ColumnInfo | undefined): boolean {
   return c?.fixedList?.size === 2 && c.fixedList.item === "float";
 }
 
-
 function fmt(n: number): string {
   return n.toLocaleString("en-US");
 }
@@ -68,10 +67,7 @@ function tour(summary: DatasetSummary, b: Builder): void {
   const expression = table(summary, "expression");
 
   b.markdown("## Cell types\n\nHow many cells of each annotated type:");
-  b.sql(
-    "cell_types",
-    ["SELECT cell_type, COUNT(*) AS n_cells", "FROM cells", "GROUP BY cell_type", "ORDER BY n_cells DESC"].join("\n"),
-  );
+  b.sql("cell_types", ["SELECT cell_type, COUNT(*) AS n_cells", "FROM cells", "GROUP BY cell_type", "ORDER BY n_cells DESC"].join("\n"));
   b.plot("cell_types", { mark: "bar", x: "cell_type", y: "n_cells", fill: "cell_type", tip: true, title: "Cells per type" });
 
   const geneLabel = has(genes, "gene_id") ? "gene_id" : null;
@@ -114,10 +110,7 @@ function tour(summary: DatasetSummary, b: Builder): void {
     b.markdown(
       `## ${umap.slice(2).toUpperCase()}\n\nThe \`${umap}\` embedding, one dot per cell. DuckDB lists are 1-based: \`${umap}[1]\` is the first coordinate.`,
     );
-    b.sql(
-      lower,
-      [`SELECT cell_type, ${readableIdent(umap)}[1] AS ${lower}_1, ${readableIdent(umap)}[2] AS ${lower}_2`, "FROM cells"].join("\n"),
-    );
+    b.sql(lower, [`SELECT cell_type, ${readableIdent(umap)}[1] AS ${lower}_1, ${readableIdent(umap)}[2] AS ${lower}_2`, "FROM cells"].join("\n"));
     b.plot(lower, { mark: "dot", x: `${lower}_1`, y: `${lower}_2`, fill: "cell_type", tip: true, title: `${umap.slice(2).toUpperCase()} by cell type` });
   }
 }

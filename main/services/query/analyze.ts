@@ -57,10 +57,7 @@ interface WalkCtx {
   opaque: boolean;
 }
 
-type FromTree =
-  | { kind: "ref"; local: LocalRef }
-  | { kind: "join"; node: SqlNode; left: FromTree; right: FromTree }
-  | { kind: "opaque" };
+type FromTree = { kind: "ref"; local: LocalRef } | { kind: "join"; node: SqlNode; left: FromTree; right: FromTree } | { kind: "opaque" };
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ID_COLUMNS = new Set(["cell_integer_id", "gene_integer_id"]);
@@ -90,7 +87,7 @@ class Analyzer {
   queryNode(node: SqlNode, ctes: Set<string>): void {
     if (!node || typeof node !== "object") return;
     let scope = ctes;
-    const cteMap = ((node.cte_map as { map?: { key: string; value: { query?: { node?: SqlNode } } }[] } | undefined)?.map ?? []);
+    const cteMap = (node.cte_map as { map?: { key: string; value: { query?: { node?: SqlNode } } }[] } | undefined)?.map ?? [];
     if (cteMap.length) {
       const inner = new Set(ctes);
       for (const entry of cteMap) {

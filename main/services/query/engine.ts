@@ -129,7 +129,14 @@ export class SqlEngine {
     ctx.signal.addEventListener("abort", onAbort);
     try {
       const qualifiedNamed = new Map([...named].map(([name, table]) => [name, qualifiedName(RESULTS_SCHEMA, table)]));
-      const run = new QueryRun(conn, schema, this.tables(ds), plan, { batchRows: this.options.batchRows, fileAccessHint: this.options.fileAccessHint ?? DEFAULT_FILE_ACCESS_HINT }, ctx);
+      const run = new QueryRun(
+        conn,
+        schema,
+        this.tables(ds),
+        plan,
+        { batchRows: this.options.batchRows, fileAccessHint: this.options.fileAccessHint ?? DEFAULT_FILE_ACCESS_HINT },
+        ctx,
+      );
       return await run.run(qualifiedName(RESULTS_SCHEMA, resultTable), qualifiedNamed);
     } catch (e) {
       throwIfAborted(ctx.signal, "QUERY_CANCELLED");

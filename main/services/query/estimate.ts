@@ -58,7 +58,10 @@ export function selectivity(pred: Pred | null, idRanges: Map<string, number>): n
     case "and":
       return pred.children.reduce((s, p) => s * selectivity(p, idRanges), 1);
     case "or":
-      return Math.min(1, pred.children.reduce((s, p) => s + selectivity(p, idRanges), 0));
+      return Math.min(
+        1,
+        pred.children.reduce((s, p) => s + selectivity(p, idRanges), 0),
+      );
     case "cmp": {
       const n = idRanges.get(pred.column);
       if (pred.cmp === "=") return n ? 1 / n : 0.1;

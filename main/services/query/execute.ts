@@ -134,7 +134,13 @@ export class QueryRun {
       rowsScanned: result.rows,
       bytesScanned: result.bytes,
       tableRows,
-      tableBytes: Math.round(tableRows * rowBytes(widths, needs.table.columns.map((c) => c.name))),
+      tableBytes: Math.round(
+        tableRows *
+          rowBytes(
+            widths,
+            needs.table.columns.map((c) => c.name),
+          ),
+      ),
     });
   }
 
@@ -187,7 +193,11 @@ export class QueryRun {
     const col = quoteIdent(link.sourceColumn);
     const table = qualifiedName(this.schema, src.table);
     const from = `${table} WHERE ${where} AND ${col} BETWEEN ${lo} AND ${hi}`;
-    const stats = (await this.conn.runAndReadAll(`SELECT min(${col})::DOUBLE, max(${col})::DOUBLE, count(DISTINCT ${col})::DOUBLE, (SELECT count(*) FROM ${table})::DOUBLE FROM ${from}`)).getRows()[0];
+    const stats = (
+      await this.conn.runAndReadAll(
+        `SELECT min(${col})::DOUBLE, max(${col})::DOUBLE, count(DISTINCT ${col})::DOUBLE, (SELECT count(*) FROM ${table})::DOUBLE FROM ${from}`,
+      )
+    ).getRows()[0];
     const [min, max, distinct, srcRows] = stats.map((v) => (v === null ? null : Number(v)));
     if (!distinct || min === null || max === null) return EMPTY;
     if (distinct <= IN_LIST_MAX) {

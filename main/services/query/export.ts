@@ -36,7 +36,12 @@ function refuseExisting(file: string): never {
   fail("EXPORT_TARGET_EXISTS", `${file} already exists; replace it or choose another name`, { path: file });
 }
 
-export async function exportTable(conn: DuckDBConnection, qualifiedTable: string, target: ExportTarget, stagingDir: string): Promise<{ path: string; bytes: number }> {
+export async function exportTable(
+  conn: DuckDBConnection,
+  qualifiedTable: string,
+  target: ExportTarget,
+  stagingDir: string,
+): Promise<{ path: string; bytes: number }> {
   await checkExportTarget(target);
   const file = target.path;
   const token = randomBytes(8).toString("hex");

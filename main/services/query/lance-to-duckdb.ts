@@ -125,7 +125,9 @@ async function appendScan(
   let query = lance.query().select(plans.map((c) => c.name));
   if (filter) query = query.where(filter);
   const batches = readAhead(
-    (query as unknown as { execute(o: { maxBatchLength: number }): AsyncGenerator<RecordBatch> }).execute({ maxBatchLength: opts.batchRows ?? SCAN_BATCH_ROWS }),
+    (query as unknown as { execute(o: { maxBatchLength: number }): AsyncGenerator<RecordBatch> }).execute({
+      maxBatchLength: opts.batchRows ?? SCAN_BATCH_ROWS,
+    }),
   );
   const appender = await conn.createAppender(table, schema);
   const types = plans.map((_, i) => appender.columnType(i));
@@ -224,7 +226,13 @@ function copySlice(p: ColumnPlan, data: ArrowData, column: { get(i: number): unk
       if (child.nullCount) return copyGeneric(p, data, column, vec, off, n);
       const values = child.values as unknown as ArrayBufferView;
       const first = child.offset + (data.offset + off) * p.listSize;
-      duckdb.copy_data_to_vector(duckdb.array_vector_get_child(vec), 0, values.buffer as ArrayBuffer, values.byteOffset + first * p.bytesPerValue, n * p.listSize * p.bytesPerValue);
+      duckdb.copy_data_to_vector(
+        duckdb.array_vector_get_child(vec),
+        0,
+        values.buffer as ArrayBuffer,
+        values.byteOffset + first * p.bytesPerValue,
+        n * p.listSize * p.bytesPerValue,
+      );
       copyValidity(data, vec, off, n);
       return;
     }
@@ -269,7 +277,9 @@ function stringify(v: unknown): string {
   if (typeof v === "string") return v;
   if (typeof v === "bigint" || typeof v === "number" || typeof v === "boolean") return String(v);
   if (v instanceof Date) return v.toISOString();
-  if (v && typeof (v as { toJSON?: () => unknown }).toJSON === "function") return JSON.stringify((v as { toJSON: () => unknown }).toJSON(), (_k, x) => (typeof x === "bigint" ? x.toString() : x));
-  if (v && typeof (v as { toArray?: () => unknown }).toArray === "function") return JSON.stringify(Array.from((v as { toArray: () => ArrayLike<unknown> }).toArray()), (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+  if (v && typeof (v as { toJSON?: () => unknown }).toJSON === "function")
+    return JSON.stringify((v as { toJSON: () => unknown }).toJSON(), (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+  if (v && typeof (v as { toArray?: () => unknown }).toArray === "function")
+    return JSON.stringify(Array.from((v as { toArray: () => ArrayLike<unknown> }).toArray()), (_k, x) => (typeof x === "bigint" ? x.toString() : x));
   return String(v);
 }

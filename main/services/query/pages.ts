@@ -30,7 +30,14 @@ async function rowsThatFit(conn: DuckDBConnection, table: string, sizing: RowSiz
   );
 }
 
-export async function readPage(conn: DuckDBConnection, table: string, sizing: RowSizing, totalRows: number, req: PageRequest, maxBytes: number): Promise<RowPage> {
+export async function readPage(
+  conn: DuckDBConnection,
+  table: string,
+  sizing: RowSizing,
+  totalRows: number,
+  req: PageRequest,
+  maxBytes: number,
+): Promise<RowPage> {
   const n = await rowsThatFit(conn, table, sizing, req, maxBytes);
   const reader = await conn.runAndReadAll(`SELECT * FROM ${table} LIMIT ${n} OFFSET ${req.offset}`);
   return { offset: req.offset, numRows: reader.currentRowCount, totalRows, arrow: readerToIpc(reader) };

@@ -74,7 +74,12 @@ export async function previewQuery(tables: DatasetTables, plan: QueryPlan, optio
 export async function mayNeedConfirmation(tables: DatasetTables, plan: QueryPlan, options: EstimateOptions): Promise<boolean> {
   let upper = 0;
   for (const needs of plan.analysis.tables.values()) {
-    upper += tables.rows(needs.table.name) * rowBytes(await tables.widths(needs), scanColumns(needs).map((c) => c.name));
+    upper +=
+      tables.rows(needs.table.name) *
+      rowBytes(
+        await tables.widths(needs),
+        scanColumns(needs).map((c) => c.name),
+      );
   }
   return upper > threshold(tables, options);
 }

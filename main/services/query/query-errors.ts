@@ -45,19 +45,31 @@ export function fileAccessFailure(message: string, hint: string): AppFailure | n
   if (refused) {
     const target = refused[1];
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
-      return new AppFailure("QUERY_INVALID", `SQL cannot read URLs ("${target}"): ${why}, and network access with it. Copy the file into a folder and allow that folder: ${hint}`, {
-        detail: message,
-      });
+      return new AppFailure(
+        "QUERY_INVALID",
+        `SQL cannot read URLs ("${target}"): ${why}, and network access with it. Copy the file into a folder and allow that folder: ${hint}`,
+        {
+          detail: message,
+        },
+      );
     }
-    return new AppFailure("QUERY_INVALID", `SQL cannot read files ("${target}"): ${why}. To read files in a folder, allow it: ${hint}`, { detail: message, path: target });
+    return new AppFailure("QUERY_INVALID", `SQL cannot read files ("${target}"): ${why}. To read files in a folder, allow it: ${hint}`, {
+      detail: message,
+      path: target,
+    });
   }
   if (/Permission Error: .*extensions? (is|are) disabled/i.test(message)) {
-    return new AppFailure("QUERY_INVALID", "SQL cannot load extensions: notebooks are shared documents, so only the functions built into the app run", { detail: message });
+    return new AppFailure("QUERY_INVALID", "SQL cannot load extensions: notebooks are shared documents, so only the functions built into the app run", {
+      detail: message,
+    });
   }
   // Outside allowed folders, `FROM 'file.csv'` is not even looked up as a file: DuckDB says there is no such table.
   const table = /Catalog Error: Table with name (.+) does not exist!/.exec(message)?.[1];
   if (table && (/[/\\]/.test(table) || /\.(csv|tsv|txt|parquet|json|jsonl|ndjson|gz|zst)$/i.test(table))) {
-    return new AppFailure("QUERY_INVALID", `SQL cannot read files ("${table}"): ${why}. To read files in a folder, allow it: ${hint}`, { detail: message, path: table });
+    return new AppFailure("QUERY_INVALID", `SQL cannot read files ("${table}"): ${why}. To read files in a folder, allow it: ${hint}`, {
+      detail: message,
+      path: table,
+    });
   }
   return null;
 }

@@ -45,9 +45,13 @@ export class QueryService implements QueryApi {
       if (!req.confirmed && (await this.engine.mayNeedConfirmation(ds, plan))) {
         const preview = await this.engine.preview(ds, plan);
         if (preview.needsConfirmation) {
-          fail("QUERY_NEEDS_CONFIRMATION", `This query would read about ${formatBytes(preview.estimatedBytes)} (${preview.estimatedRows.toLocaleString("en-US")} rows) from ${preview.scans.map((s) => s.table).join(", ")}; run it again with confirmation`, {
-            detail: JSON.stringify(preview),
-          });
+          fail(
+            "QUERY_NEEDS_CONFIRMATION",
+            `This query would read about ${formatBytes(preview.estimatedBytes)} (${preview.estimatedRows.toLocaleString("en-US")} rows) from ${preview.scans.map((s) => s.table).join(", ")}; run it again with confirmation`,
+            {
+              detail: JSON.stringify(preview),
+            },
+          );
         }
       }
       // Hold the dataset open while the job runs.

@@ -13,7 +13,17 @@ export interface AppInfo {
 }
 
 /** Menu commands of the desktop app, pushed to the renderer (browser mode has the same actions as buttons). */
-export const APP_COMMANDS = ["open-dataset", "open-demo", "convert", "close-dataset", "new-notebook", "open-notebook", "save-notebook", "save-notebook-as", "run-all"] as const;
+export const APP_COMMANDS = [
+  "open-dataset",
+  "open-demo",
+  "convert",
+  "close-dataset",
+  "new-notebook",
+  "open-notebook",
+  "save-notebook",
+  "save-notebook-as",
+  "run-all",
+] as const;
 export type AppCommand = (typeof APP_COMMANDS)[number];
 
 export interface AppApi {

@@ -44,11 +44,5 @@ export interface DatasetsApi {
   close(req: { datasetId: string }): Promise<Result<null>>;
   list(req: Empty): Promise<Result<DatasetSummary[]>>;
   /** Rows [offset, offset+limit) of a table, in storage order. */
-  readRows(req: {
-    datasetId: string;
-    table: string;
-    offset: number;
-    limit: number;
-    columns?: string[];
-  }): Promise<Result<RowPage>>;
+  readRows(req: { datasetId: string; table: string; offset: number; limit: number; columns?: string[] }): Promise<Result<RowPage>>;
 }

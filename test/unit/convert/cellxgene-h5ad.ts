@@ -121,8 +121,20 @@ export async function writeCellxgeneH5ad(file: string): Promise<CellxgeneData> {
       categorical(g, "cell_type", d.cellTypes);
       // Masked rows hold real numbers, as pandas leaves them: only the mask says they are missing.
       nullable(g, "n_genes", "nullable-integer", BigInt64Array.from(d.nGenes, BigInt), d.nGenesMasked);
-      nullable(g, "is_doublet", "nullable-boolean", Uint8Array.from(d.doublet, (b) => (b ? 1 : 0)), d.doublet.map((b) => b === null));
-      nullable(g, "note", "nullable-string-array", d.note.map((s) => s ?? ""), d.note.map((s) => s === null));
+      nullable(
+        g,
+        "is_doublet",
+        "nullable-boolean",
+        Uint8Array.from(d.doublet, (b) => (b ? 1 : 0)),
+        d.doublet.map((b) => b === null),
+      );
+      nullable(
+        g,
+        "note",
+        "nullable-string-array",
+        d.note.map((s) => s ?? ""),
+        d.note.map((s) => s === null),
+      );
       return ["cell_type", "n_genes", "is_doublet", "note"];
     });
     frame(f, "var", d.genes, (g) => {

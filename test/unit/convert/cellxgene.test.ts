@@ -135,7 +135,10 @@ describe("other places counts live", () => {
       ["layer:counts", "layers/counts", true],
       ["layer:spliced", "layers/spliced", true],
     ]);
-    expect(info).toMatchObject({ defaultMatrix: "X", defaultReason: "X holds non-integer values; layers/counts holds integer counts: choose it to store counts" });
+    expect(info).toMatchObject({
+      defaultMatrix: "X",
+      defaultReason: "X holds non-integer values; layers/counts holds integer counts: choose it to store counts",
+    });
     const out = path.join(dir, "layer-counts.slaf");
     const summary = await convertFile(file, out, { matrix: "layer:counts", keepOtherAsLayer: true });
     const r = await readBack(out);

@@ -33,7 +33,9 @@ describe("CLI convert and synth", () => {
   it("prints a one-line summary, or JSON with peak RSS", async () => {
     const out = path.join(dir, "a.slaf");
     const line = await stdoutOf(() => convertCommand([PBMC_DIR, out, "--stats"]));
-    expect(line).toMatch(/^Converted 160 cells × 8,674 genes \(151,815 values, uint16\) from 10x_mtx to .*a\.slaf in [\d.]+ s \([\d,]+ cells\/s, peak RSS [\d,]+ MB\)$/);
+    expect(line).toMatch(
+      /^Converted 160 cells × 8,674 genes \(151,815 values, uint16\) from 10x_mtx to .*a\.slaf in [\d.]+ s \([\d,]+ cells\/s, peak RSS [\d,]+ MB\)$/,
+    );
     const json = JSON.parse(await stdoutOf(() => convertCommand([PBMC_DIR, out, "--force", "--json"])));
     expect(json).toMatchObject({ nCells: 160, nnz: 151_815, valueType: "uint16" });
     expect(json.peakRssMb).toBeGreaterThan(0);

@@ -85,7 +85,12 @@ describe("bad input", () => {
 
   it("keeps NaN and negative values as float32 with a warning", async () => {
     const file = path.join(dir, "neg.h5ad");
-    await writeTestH5ad(file, { rows: [[1, 0, -2], [0, NaN, 0]] });
+    await writeTestH5ad(file, {
+      rows: [
+        [1, 0, -2],
+        [0, NaN, 0],
+      ],
+    });
     const out = path.join(dir, "neg.slaf");
     const summary = await convertFile(file, out);
     expect(summary.valueType).toBe("float32");
@@ -98,8 +103,16 @@ describe("bad input", () => {
     ["fewer entries than the header", "%%MatrixMarket matrix coordinate integer general\n3 2 3\n1 1 5\n2 2 1\n", /announces 3 entries but the file holds 2/],
     ["more entries than the header", "%%MatrixMarket matrix coordinate integer general\n3 2 1\n1 1 5\n2 2 1\n", /announces 1 entries but the file holds more/],
     ["an entry outside the size", "%%MatrixMarket matrix coordinate integer general\n3 2 2\n1 1 5\n4 2 1\n", /at \(4, 2\), outside the 3 × 2 size/],
-    ["a size that disagrees with the tsv files", "%%MatrixMarket matrix coordinate integer general\n4 2 1\n1 1 5\n", /says 4 × 2 but features.tsv has 3 genes and barcodes.tsv has 2 cells/],
-    ["a fractional value in an integer matrix", "%%MatrixMarket matrix coordinate integer general\n3 2 1\n1 1 2.5\n", /header says "integer" but entry 1 has value 2.5/],
+    [
+      "a size that disagrees with the tsv files",
+      "%%MatrixMarket matrix coordinate integer general\n4 2 1\n1 1 5\n",
+      /says 4 × 2 but features.tsv has 3 genes and barcodes.tsv has 2 cells/,
+    ],
+    [
+      "a fractional value in an integer matrix",
+      "%%MatrixMarket matrix coordinate integer general\n3 2 1\n1 1 2.5\n",
+      /header says "integer" but entry 1 has value 2.5/,
+    ],
     ["no header", "1 1 5\n", /not a MatrixMarket header/],
   ])("refuses an MTX with %s", async (name, text, pattern) => {
     const d = await mtxDir(`mtx-${name.replaceAll(" ", "-")}`, text);

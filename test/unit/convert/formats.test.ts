@@ -42,7 +42,7 @@ describe("input formats", () => {
     expect(data.config.obsm.dimensions).toEqual({ X_pca: 10, X_tsne: 2 });
     expect(data.cellTypes.X_pca).toMatch(/FixedSizeList\[10\]<Float32>/);
     expect((data.cells.X_pca as number[][])[0]).toHaveLength(10);
-    expect((data.cells.X_tsne as number[][])).toHaveLength(80);
+    expect(data.cells.X_tsne as number[][]).toHaveLength(80);
     expect(data.config.metadata.expression_count).toBe(4456);
     expect(data.cells.letter_idents).toHaveLength(80);
   });
@@ -89,7 +89,10 @@ describe("input formats", () => {
     const d = path.join(dir, "v2-mtx");
     await fs.mkdir(d);
     const entries = ROWS.flatMap((r, c) => r.flatMap((v, g) => (v ? [`${g + 1} ${c + 1} ${v}`] : [])));
-    await fs.writeFile(path.join(d, "matrix.mtx"), `%%MatrixMarket matrix coordinate integer general\n${ROWS[0].length} ${ROWS.length} ${entries.length}\n${entries.join("\n")}\n`);
+    await fs.writeFile(
+      path.join(d, "matrix.mtx"),
+      `%%MatrixMarket matrix coordinate integer general\n${ROWS[0].length} ${ROWS.length} ${entries.length}\n${entries.join("\n")}\n`,
+    );
     await fs.writeFile(path.join(d, "genes.tsv"), ROWS[0].map((_, g) => `ENSG${g}\tG${g}`).join("\n") + "\n");
     await fs.writeFile(path.join(d, "barcodes.tsv"), ROWS.map((_, c) => `B${c}-1`).join("\n") + "\n");
     const { data } = await convert("v2-mtx", d, 3);

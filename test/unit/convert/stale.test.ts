@@ -86,7 +86,13 @@ describe("cleanStaleConversions", () => {
 
     const done = await cleanStaleConversions([where, path.join(dir, "missing")]);
     expect(done.map((p) => path.basename(p)).sort()).toEqual(
-      [`.a.slaf.converting-${dead}-0a1b2c3d`, `.c.slaf.converting-${process.pid}-beef0001`, `.d.slaf.replaced-${dead}-0a1b2c3d`, `.e.slaf.replaced-${dead}-0a1b2c3d`, `slafwb-run-${dead}-0a1b2c3d`].sort(),
+      [
+        `.a.slaf.converting-${dead}-0a1b2c3d`,
+        `.c.slaf.converting-${process.pid}-beef0001`,
+        `.d.slaf.replaced-${dead}-0a1b2c3d`,
+        `.e.slaf.replaced-${dead}-0a1b2c3d`,
+        `slafwb-run-${dead}-0a1b2c3d`,
+      ].sort(),
     );
     expect((await fs.readdir(where)).sort()).toEqual(
       [`.b.slaf.converting-${process.pid}-0a1b2c3d`, `.f.slaf.converting-abc`, `.g.slaf.converting-${dead}-0a1b2c3d`, "d.slaf", "e.slaf", "g.slaf"].sort(),

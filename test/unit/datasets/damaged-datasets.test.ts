@@ -64,7 +64,9 @@ describe("damaged Lance tables are TABLE_CORRUPT, naming the table (and file), n
     await fs.truncate(data, Math.floor((await fs.stat(data)).size / 2));
     const e = await readError(p, "cells");
     expect(e).toMatchObject({ code: "TABLE_CORRUPT", path: path.join(p, "cells.lance"), detail: expect.stringContaining("failed to fill whole buffer") });
-    expect(e.message).toBe(`Table "cells" (${path.join(p, "cells.lance")}) is damaged: a file is shorter than Lance expects (truncated, for example by an interrupted copy or download). Copy or convert the dataset again.`);
+    expect(e.message).toBe(
+      `Table "cells" (${path.join(p, "cells.lance")}) is damaged: a file is shorter than Lance expects (truncated, for example by an interrupted copy or download). Copy or convert the dataset again.`,
+    );
     expectNoRustPaths(e);
   });
 
@@ -87,10 +89,17 @@ describe("damaged Lance tables are TABLE_CORRUPT, naming the table (and file), n
   it("a corrupt manifest fails the open", async () => {
     const p = await copyOf("manifest");
     const versions = path.join(p, "genes.lance", "_versions");
-    const manifest = path.join(versions, (await fs.readdir(versions)).find((f) => f.endsWith(".manifest"))!);
+    const manifest = path.join(
+      versions,
+      (await fs.readdir(versions)).find((f) => f.endsWith(".manifest"))!,
+    );
     await fs.writeFile(manifest, Buffer.alloc((await fs.stat(manifest)).size, 0x41));
     const e = await openError(p);
-    expect(e).toMatchObject({ code: "TABLE_CORRUPT", path: path.join(p, "genes.lance"), message: expect.stringContaining(`Table "genes" (${path.join(p, "genes.lance")}) is damaged`) });
+    expect(e).toMatchObject({
+      code: "TABLE_CORRUPT",
+      path: path.join(p, "genes.lance"),
+      message: expect.stringContaining(`Table "genes" (${path.join(p, "genes.lance")}) is damaged`),
+    });
     expectNoRustPaths(e);
   });
 });
@@ -118,20 +127,29 @@ describe("table folders and config.json that are not what they seem", () => {
     const p = await copyOf("link-dangling");
     await fs.rm(path.join(p, "genes.lance"), { recursive: true });
     await fs.symlink(path.join(dir, "gone.lance"), path.join(p, "genes.lance"));
-    expect(await openError(p)).toMatchObject({ code: "TABLE_MISSING", message: expect.stringContaining(`is a link to ${path.join(dir, "gone.lance")}, which does not exist`) });
+    expect(await openError(p)).toMatchObject({
+      code: "TABLE_MISSING",
+      message: expect.stringContaining(`is a link to ${path.join(dir, "gone.lance")}, which does not exist`),
+    });
   });
 
   it("a table that is a file, not a folder", async () => {
     const p = await copyOf("table-file");
     await fs.rm(path.join(p, "cells.lance"), { recursive: true });
     await fs.writeFile(path.join(p, "cells.lance"), "not a folder");
-    expect(await openError(p)).toMatchObject({ code: "TABLE_NOT_LANCE", message: `Table "cells" at ${path.join(p, "cells.lance")} is a file, not a Lance dataset folder` });
+    expect(await openError(p)).toMatchObject({
+      code: "TABLE_NOT_LANCE",
+      message: `Table "cells" at ${path.join(p, "cells.lance")} is a file, not a Lance dataset folder`,
+    });
   });
 
   it("config.json that is a folder", async () => {
     const p = path.join(dir, "config-folder.slaf");
     await fs.mkdir(path.join(p, "config.json"), { recursive: true });
-    expect(await openError(p)).toMatchObject({ code: "CONFIG_INVALID", message: `${path.join(p, "config.json")} is a folder; a SLAF dataset's config.json is a JSON file` });
+    expect(await openError(p)).toMatchObject({
+      code: "CONFIG_INVALID",
+      message: `${path.join(p, "config.json")} is a folder; a SLAF dataset's config.json is a JSON file`,
+    });
   });
 
   it("config.json that is a FIFO or a link to /dev/zero is refused at once; four FIFO datasets leave other opens working", async () => {
@@ -152,7 +170,10 @@ describe("table folders and config.json that are not what they seem", () => {
     await service.closeAll();
     expect(good.ok).toBe(true);
     for (const [i, e] of errors.entries()) {
-      expect(e).toMatchObject({ code: "CONFIG_INVALID", message: `${path.join(fifos[i], "config.json")} is a FIFO (named pipe), not a config.json file; only regular files are read` });
+      expect(e).toMatchObject({
+        code: "CONFIG_INVALID",
+        message: `${path.join(fifos[i], "config.json")} is a FIFO (named pipe), not a config.json file; only regular files are read`,
+      });
     }
     expect(await openError(zero)).toMatchObject({ code: "CONFIG_INVALID", message: expect.stringContaining(`${path.join(zero, "config.json")} is a device`) });
   });
@@ -162,7 +183,10 @@ describe("table folders and config.json that are not what they seem", () => {
     await fs.mkdir(p);
     await fs.writeFile(path.join(p, "config.json"), "");
     await fs.truncate(path.join(p, "config.json"), 5 * 1024 * 1024);
-    expect(await openError(p)).toMatchObject({ code: "CONFIG_INVALID", message: `${path.join(p, "config.json")} is 5.0 MB, over the 4.0 MB limit for a config.json file` });
+    expect(await openError(p)).toMatchObject({
+      code: "CONFIG_INVALID",
+      message: `${path.join(p, "config.json")} is 5.0 MB, over the 4.0 MB limit for a config.json file`,
+    });
   });
 
   it("a path below a file (ENOTDIR) is not found, saying why", async () => {
@@ -194,8 +218,12 @@ describe("permission errors are PERMISSION_DENIED, not 'not found'", () => {
     const q = await copyOf("no-access-table");
     await fs.chmod(p, 0o000);
     await fs.chmod(path.join(q, "cells.lance"), 0o000);
-    expect(openAsNobody(p)).toBe(`PERMISSION_DENIED: Permission denied reading ${path.join(p, "config.json")}; check who owns the dataset's files and their permissions`);
-    expect(openAsNobody(q)).toBe(`PERMISSION_DENIED: Permission denied reading table "cells" at ${path.join(q, "cells.lance")}; check who owns its files and their permissions`);
+    expect(openAsNobody(p)).toBe(
+      `PERMISSION_DENIED: Permission denied reading ${path.join(p, "config.json")}; check who owns the dataset's files and their permissions`,
+    );
+    expect(openAsNobody(q)).toBe(
+      `PERMISSION_DENIED: Permission denied reading table "cells" at ${path.join(q, "cells.lance")}; check who owns its files and their permissions`,
+    );
     await fs.chmod(p, 0o755);
     await fs.chmod(path.join(q, "cells.lance"), 0o755);
   });
@@ -207,7 +235,10 @@ describe("permission errors are PERMISSION_DENIED, not 'not found'", () => {
     await fs.chmod(path.join(q, "cells.lance"), 0o000);
     try {
       expect(await openError(p)).toMatchObject({ code: "PERMISSION_DENIED", path: path.join(p, "config.json") });
-      expect(await openError(q)).toMatchObject({ code: "PERMISSION_DENIED", message: expect.stringContaining(`Permission denied reading table "cells" at ${path.join(q, "cells.lance")}`) });
+      expect(await openError(q)).toMatchObject({
+        code: "PERMISSION_DENIED",
+        message: expect.stringContaining(`Permission denied reading table "cells" at ${path.join(q, "cells.lance")}`),
+      });
     } finally {
       await fs.chmod(p, 0o755);
       await fs.chmod(path.join(q, "cells.lance"), 0o755);

@@ -17,7 +17,9 @@ const NO_VERSIONS =
 
 describe("Lance error mapping", () => {
   it("strips Rust source locations from messages", () => {
-    expect(stripRustLocations(TRUNCATED)).toBe("Failed to get next batch from stream: lance error: LanceError(IO): Generic LocalFileSystem error: failed to fill whole buffer");
+    expect(stripRustLocations(TRUNCATED)).toBe(
+      "Failed to get next batch from stream: lance error: LanceError(IO): Generic LocalFileSystem error: failed to fill whole buffer",
+    );
     expect(stripRustLocations(PROTOBUF)).not.toMatch(/cargo|\.rs:/);
     expect(stripRustLocations(SHORT_MANIFEST)).toBe("lance error: LanceError(IO): file size is too small");
   });

@@ -16,7 +16,14 @@ beforeAll(async () => {
   root = path.join(dir, "pbmc.slaf");
   await writePbmcSlaf(root);
   services = createServices({
-    info: { version: "test", mode: "browser", initialDatasetUri: null, openDemoAtStart: false, userDataDir: path.join(dir, "user"), platform: process.platform },
+    info: {
+      version: "test",
+      mode: "browser",
+      initialDatasetUri: null,
+      openDemoAtStart: false,
+      userDataDir: path.join(dir, "user"),
+      platform: process.platform,
+    },
     emit: () => undefined,
   });
   const opened = await services.api.datasets.open({ uri: root });
@@ -73,11 +80,17 @@ describe("nothing writes into a dataset", () => {
     const viaFolderLink = await services.api.notebooks.write({ path: path.join(links, "genes", "nb.slafnb.md"), text: "# hi\n", expectedMtimeMs: null });
     expect(viaFolderLink).toMatchObject({ ok: false, error: { code: "WRITE_INSIDE_DATASET" } });
     const intoClosed = await services.api.notebooks.write({ path: path.join(closed, "nb.slafnb.md"), text: "# hi\n", expectedMtimeMs: null });
-    expect(intoClosed).toMatchObject({ ok: false, error: { code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(`inside the SLAF dataset ${closed}`) } });
+    expect(intoClosed).toMatchObject({
+      ok: false,
+      error: { code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(`inside the SLAF dataset ${closed}`) },
+    });
     const exportIntoClosed = await services.api.query.export({ resultId, format: "parquet", path: path.join(closed, "cells.lance", "x.parquet") });
     expect(exportIntoClosed).toMatchObject({ ok: false, error: { code: "WRITE_INSIDE_DATASET" } });
     const forceOntoLink = await services.api.convert.start({ input: path.join(DATA_DIR, "pbmc_small.h5ad"), output: path.join(links, "dataset"), force: true });
-    expect(forceOntoLink).toMatchObject({ ok: false, error: { code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(`is the open dataset ${root}`) } });
+    expect(forceOntoLink).toMatchObject({
+      ok: false,
+      error: { code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(`is the open dataset ${root}`) },
+    });
 
     expect(await snapshotTree(root)).toEqual(before);
     expect(await snapshotTree(closed)).toEqual(beforeClosed);

@@ -70,7 +70,14 @@ describe("datasets.readRows caps a page by bytes", () => {
     const t = new Table({
       s: vectorFromArray(["a", "bbbb", null], new Utf8()),
       l: vectorFromArray([[1], [1, 2, 3], []], new List(new Field("item", new Float32(), true))),
-      f: vectorFromArray([[1, 2], [3, 4], [5, 6]], new FixedSizeList(2, new Field("item", new Float32(), true))),
+      f: vectorFromArray(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        new FixedSizeList(2, new Field("item", new Float32(), true)),
+      ),
       n: vectorFromArray([1n, 2n, 3n], new Int64()),
     });
     const sizes = Array.from(tableRowBytes(t));

@@ -32,7 +32,11 @@ describe("DatasetService.open", () => {
     expect(byName.expression.fragments).toBe(4); // 160 cells written 50 per chunk
     expect(byName.expression.bytes).toBeGreaterThan(100_000);
     expect(byName.expression.columns.map((c) => `${c.name}:${c.type}`)).toEqual(["cell_integer_id:Uint32", "gene_integer_id:Uint16", "value:Uint16"]);
-    expect(byName.cells.columns.find((c) => c.name === "X_umap")).toMatchObject({ type: "FixedSizeList[2]<Float32>", kind: "list", fixedList: { size: 2, item: "float" } });
+    expect(byName.cells.columns.find((c) => c.name === "X_umap")).toMatchObject({
+      type: "FixedSizeList[2]<Float32>",
+      kind: "list",
+      fixedList: { size: 2, item: "float" },
+    });
     expect(byName.expression.columns.map((c) => c.kind)).toEqual(["int", "int", "int"]);
     expect(byName.cells.columns.find((c) => c.name === "cell_type")).toMatchObject({ kind: "string" });
     expect(byName.cells.columns.find((c) => c.name === "cell_type")).not.toHaveProperty("fixedList");

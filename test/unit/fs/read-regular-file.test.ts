@@ -35,7 +35,10 @@ describe("readRegularFile reads only regular files, under a cap", () => {
   });
 
   it("refuses /dev/zero and a link to it without reading", async () => {
-    expect(await refusal("/dev/zero")).toMatchObject({ problem: "not-regular", message: "/dev/zero is a device, not a notebook file; only regular files are read" });
+    expect(await refusal("/dev/zero")).toMatchObject({
+      problem: "not-regular",
+      message: "/dev/zero is a device, not a notebook file; only regular files are read",
+    });
     const link = path.join(dir, "zero.slafnb.md");
     await fs.symlink("/dev/zero", link);
     expect(await refusal(link)).toMatchObject({ problem: "not-regular", message: expect.stringContaining(`${link} is a device`) });

@@ -55,17 +55,29 @@ describe("the write guard refuses every path into a SLAF dataset, open or not", 
   });
 
   it("a file link to a dataset's config.json, and a dangling link that would create a file in one", async () => {
-    expect(await refusal(path.join(dir, "work", "config-link.json"))).toMatchObject({ code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(`inside the SLAF dataset ${root}`) });
-    expect(await refusal(path.join(dir, "work", "dangling.csv"))).toMatchObject({ code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(path.join(root, "not-yet.csv")) });
+    expect(await refusal(path.join(dir, "work", "config-link.json"))).toMatchObject({
+      code: "WRITE_INSIDE_DATASET",
+      message: expect.stringContaining(`inside the SLAF dataset ${root}`),
+    });
+    expect(await refusal(path.join(dir, "work", "dangling.csv"))).toMatchObject({
+      code: "WRITE_INSIDE_DATASET",
+      message: expect.stringContaining(path.join(root, "not-yet.csv")),
+    });
   });
 
   it("a new file (and new folders) inside a dataset that is not open", async () => {
     expect(await refusal(path.join(root, "export.csv"))).toMatchObject({ code: "WRITE_INSIDE_DATASET" });
-    expect(await refusal(path.join(root, "notes", "deep", "nb.slafnb.md"))).toMatchObject({ code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(`inside the SLAF dataset ${root}`) });
+    expect(await refusal(path.join(root, "notes", "deep", "nb.slafnb.md"))).toMatchObject({
+      code: "WRITE_INSIDE_DATASET",
+      message: expect.stringContaining(`inside the SLAF dataset ${root}`),
+    });
   });
 
   it(".. tricks: after a link .. climbs from the real folder; a plain .. out of the dataset is fine", async () => {
-    expect(await refusal(`${dir}/work/into-table/../sneaky.csv`)).toMatchObject({ code: "WRITE_INSIDE_DATASET", message: expect.stringContaining(path.join(root, "sneaky.csv")) });
+    expect(await refusal(`${dir}/work/into-table/../sneaky.csv`)).toMatchObject({
+      code: "WRITE_INSIDE_DATASET",
+      message: expect.stringContaining(path.join(root, "sneaky.csv")),
+    });
     expect(await refusal(`${dir}/work/../pbmc.slaf/cells.lance/x.csv`)).toMatchObject({ code: "WRITE_INSIDE_DATASET" });
     expect(await refusal(`${root}/../outside.csv`)).toBeNull();
     expect(await refusal(path.join(dir, "work", "relative-link", "fine.csv"))).toBeNull();
@@ -73,9 +85,14 @@ describe("the write guard refuses every path into a SLAF dataset, open or not", 
 
   it("the dataset root itself: replaceable when closed, refused when open, also through a link or as its parent", async () => {
     expect(await refusal(root)).toBeNull();
-    expect(await refusal(root, [root])).toMatchObject({ code: "WRITE_INSIDE_DATASET", message: `Cannot export there: ${root} is the open dataset ${root}; close it first or choose another place` });
+    expect(await refusal(root, [root])).toMatchObject({
+      code: "WRITE_INSIDE_DATASET",
+      message: `Cannot export there: ${root} is the open dataset ${root}; close it first or choose another place`,
+    });
     const link = path.join(dir, "dataset-link");
-    expect(await refusal(link, [root])).toMatchObject({ message: expect.stringContaining(`${link} is the open dataset ${root} (through a link: it resolves to ${root})`) });
+    expect(await refusal(link, [root])).toMatchObject({
+      message: expect.stringContaining(`${link} is the open dataset ${root} (through a link: it resolves to ${root})`),
+    });
     expect(await refusal(dir, [root])).toMatchObject({ message: expect.stringContaining(`${dir} holds the open dataset ${root}`) });
     expect(await refusal(path.join(dir, "other.slaf"), [root])).toBeNull();
   });

@@ -182,7 +182,11 @@ describe("listings, paths-info and revisions", () => {
     });
     expect((JSON.parse(json.body.toString()) as { lfs?: { size: number } }[])[0].lfs?.size).toBe(50_000);
     const upstream = env.hub.log.length;
-    await request(gw(`/api/datasets/acme/meta/paths-info/${sha}`), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "paths=nope&paths=dir%2Fc.txt&expand=True" });
+    await request(gw(`/api/datasets/acme/meta/paths-info/${sha}`), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "paths=nope&paths=dir%2Fc.txt&expand=True",
+    });
     expect(env.hub.log.length).toBe(upstream);
   });
 
@@ -219,7 +223,9 @@ describe("listings, paths-info and revisions", () => {
       const miss = await request(resolve("acme/offline", s, "big.bin"), { headers: { range: "bytes=20000-20099" } });
       expect(miss.status).toBe(409);
       expect(miss.headers.get("x-error-code")).toBe("OfflineNotCached");
-      expect(miss.headers.get("x-error-message")).toBe(`Offline, and big.bin (bytes 20000-20099 of acme/offline at ${s.slice(0, 8)}) is not in the local cache`);
+      expect(miss.headers.get("x-error-message")).toBe(
+        `Offline, and big.bin (bytes 20000-20099 of acme/offline at ${s.slice(0, 8)}) is not in the local cache`,
+      );
       const listing = await request(gw(`/api/datasets/acme/offline/tree/${s}/dir`));
       expect(listing.headers.get("x-error-code")).toBe("OfflineNotCached");
       const branch = await request(gw(`/api/datasets/acme/offline/tree/dev/dir`));
@@ -312,7 +318,14 @@ describe("refusals", () => {
     const url = new URL(env.gateway.hfEndpoint);
     const secret = url.pathname.slice(1);
     const origin = url.origin;
-    for (const p of [`/api/datasets/acme/locked`, `/${secret.slice(0, -1)}/api/datasets/acme/locked`, `/${secret}x/api/datasets/acme/locked`, `/x${secret}/datasets/acme/locked/resolve/main/big.bin`, `/`, `/${secret}`]) {
+    for (const p of [
+      `/api/datasets/acme/locked`,
+      `/${secret.slice(0, -1)}/api/datasets/acme/locked`,
+      `/${secret}x/api/datasets/acme/locked`,
+      `/x${secret}/datasets/acme/locked/resolve/main/big.bin`,
+      `/`,
+      `/${secret}`,
+    ]) {
       expect((await request(`${origin}${p}`)).status, p).toBe(403);
     }
     expect(await rawRequest(Number(url.port), `/${secret}/api/datasets/acme/locked`, { host: "evil.example:80" })).toBe(403);

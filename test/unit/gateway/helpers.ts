@@ -60,7 +60,11 @@ async function walk(dir: string): Promise<string[]> {
  * Checks every cached block against the source bytes: each must equal the file's bytes at its offset, with its
  * full length. Returns the number of blocks checked and any temp files left behind.
  */
-export async function checkCachedBlocks(cacheDir: string, repo: string, sourceOf: (repoPath: string) => Promise<Buffer>): Promise<{ blocks: number; temps: string[]; bad: string[] }> {
+export async function checkCachedBlocks(
+  cacheDir: string,
+  repo: string,
+  sourceOf: (repoPath: string) => Promise<Buffer>,
+): Promise<{ blocks: number; temps: string[]; bad: string[] }> {
   const [owner, name] = repo.split("/");
   const files = (await walk(cacheDir)).filter((f) => f.includes(`${path.sep}${owner}${path.sep}${name}${path.sep}`));
   const temps = files.filter((f) => f.includes(".tmp-"));

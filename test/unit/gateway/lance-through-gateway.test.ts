@@ -37,7 +37,9 @@ async function scan(uri: string, storageOptions: Record<string, string>): Promis
     out[name] = (await table.query().toArray()).map((r) => JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
   }
   const expression = await db.openTable("expression");
-  out.filtered = (await expression.query().where("cell_integer_id = 7 AND value > 2").select(["gene_integer_id", "value"]).toArray()).map((r) => `${r.gene_integer_id}:${r.value}`);
+  out.filtered = (await expression.query().where("cell_integer_id = 7 AND value > 2").select(["gene_integer_id", "value"]).toArray()).map(
+    (r) => `${r.gene_integer_id}:${r.value}`,
+  );
   db.close();
   return out;
 }
@@ -93,9 +95,14 @@ describe("Lance through the gateway", () => {
         .query()
         .where("cell_integer_id = 7")
         .toArray()
-        .then(() => null, (e: unknown) => appFailureFromLanceError(e));
+        .then(
+          () => null,
+          (e: unknown) => appFailureFromLanceError(e),
+        );
       expect(failure?.appError.code).toBe("OFFLINE_NOT_CACHED");
-      expect(failure?.appError.message).toMatch(/^Table "expression": Offline, and pbmc\.slaf\/expression\.lance\/data\/[0-9a-z]+\.lance \(bytes \d+-\d+ of acme\/unread/);
+      expect(failure?.appError.message).toMatch(
+        /^Table "expression": Offline, and pbmc\.slaf\/expression\.lance\/data\/[0-9a-z]+\.lance \(bytes \d+-\d+ of acme\/unread/,
+      );
       expect(failure?.appError.path).toMatch(/^pbmc\.slaf\/expression\.lance\/data\//);
 
       const never = await env.gateway.pin("hf://datasets/acme/never-opened").catch((e: unknown) => e);

@@ -1,5 +1,15 @@
 import { describe, expect, it, vi } from "vitest";
-import { METHODS, EVENT_NAMES, allMethods, channelOf, type Api, type Events, type MethodName, type Namespace, type Request } from "../../../shared/ipc/contract";
+import {
+  METHODS,
+  EVENT_NAMES,
+  allMethods,
+  channelOf,
+  type Api,
+  type Events,
+  type MethodName,
+  type Namespace,
+  type Request,
+} from "../../../shared/ipc/contract";
 import { decodeFrame, encodeFrame } from "../../../shared/ipc/wire";
 import { bindIpc } from "../../../main/electron/ipc";
 import { createDispatcher, type Dispatcher } from "../../../main/services/dispatch";
@@ -74,7 +84,10 @@ function fakeApi(calls: string[]): Api {
 
 function fakeDispatcher(calls: string[]): Dispatcher {
   const never = () => Promise.reject(new Error("not in this test"));
-  return createDispatcher({ api: fakeApi(calls), owners: { closeDataset: never, releaseResult: never, unwatch: never, settled: never, cancelJob: () => undefined } });
+  return createDispatcher({
+    api: fakeApi(calls),
+    owners: { closeDataset: never, releaseResult: never, unwatch: never, settled: never, cancelJob: () => undefined },
+  });
 }
 
 describe("contract", () => {
@@ -89,7 +102,16 @@ describe("contract", () => {
   it("dispatches every method to its service with the argument its schema accepts", async () => {
     const calls: string[] = [];
     const dispatcher = fakeDispatcher(calls);
-    expect(dispatcher.channels().map((c) => c.channel).sort()).toEqual(allMethods().map((m) => channelOf(m.ns, m.method)).sort());
+    expect(
+      dispatcher
+        .channels()
+        .map((c) => c.channel)
+        .sort(),
+    ).toEqual(
+      allMethods()
+        .map((m) => channelOf(m.ns, m.method))
+        .sort(),
+    );
     for (const { ns, method } of allMethods()) {
       const arg = (REQUESTS[ns] as Record<string, unknown>)[method];
       // A page can only give back what it holds; the sample ids are not held, so those calls stop at the door.
@@ -98,15 +120,26 @@ describe("contract", () => {
       expect(r).toMatchObject({ ok: true });
       expect((r as { value: unknown }).value).toEqual(ns === "jobs" && method === "wait" ? { ...(arg as object), timeoutMs: 20_000 } : arg);
     }
-    expect(calls).toEqual(allMethods().map((m) => `${m.ns}.${m.method}`).filter((m) => !["datasets.close", "query.release", "notebooks.unwatch"].includes(m)));
+    expect(calls).toEqual(
+      allMethods()
+        .map((m) => `${m.ns}.${m.method}`)
+        .filter((m) => !["datasets.close", "query.release", "notebooks.unwatch"].includes(m)),
+    );
   });
 
   it("binds every method in the Electron IPC binding and refuses untrusted senders", async () => {
     const handlers = new Map<string, (event: unknown, arg: unknown) => unknown>();
-    const ipcMain = { handle: (ch: string, fn: (event: unknown, arg: unknown) => unknown) => void handlers.set(ch, fn), removeHandler: (ch: string) => void handlers.delete(ch) };
+    const ipcMain = {
+      handle: (ch: string, fn: (event: unknown, arg: unknown) => unknown) => void handlers.set(ch, fn),
+      removeHandler: (ch: string) => void handlers.delete(ch),
+    };
     let trusted = true;
     const unbind = bindIpc(ipcMain as never, fakeDispatcher([]), () => trusted);
-    expect([...handlers.keys()].sort()).toEqual(allMethods().map((m) => channelOf(m.ns, m.method)).sort());
+    expect([...handlers.keys()].sort()).toEqual(
+      allMethods()
+        .map((m) => channelOf(m.ns, m.method))
+        .sort(),
+    );
     const sender = { id: 7, on: vi.fn(), once: vi.fn() };
     expect(await handlers.get(channelOf("datasets", "open"))!({ sender }, { uri: "/x" })).toEqual({ ok: true, value: { uri: "/x" } });
     expect(await handlers.get(channelOf("datasets", "open"))!({ sender }, { uri: 5 })).toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT" } });

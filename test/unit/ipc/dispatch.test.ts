@@ -20,7 +20,14 @@ beforeAll(async () => {
   notebookPath = path.join(dir, "nb.slafnb.md");
   await fs.writeFile(notebookPath, "# hi\n");
   services = createServices({
-    info: { version: "test", mode: "browser", initialDatasetUri: null, openDemoAtStart: false, userDataDir: path.join(dir, "user"), platform: process.platform },
+    info: {
+      version: "test",
+      mode: "browser",
+      initialDatasetUri: null,
+      openDemoAtStart: false,
+      userDataDir: path.join(dir, "user"),
+      platform: process.platform,
+    },
     emit: (name, payload) => {
       if (name === "notebook.changed") changed.push((payload as { path: string }).path);
     },
@@ -73,7 +80,13 @@ describe("arguments are checked at the door", () => {
   });
 
   it("refuses methods outside the contract, including inherited object keys", async () => {
-    for (const [ns, method] of [["datasets", "acquire"], ["datasets", "constructor"], ["__proto__", "x"], ["query", "toString"], ["datasets", "refuseWriteInside"]]) {
+    for (const [ns, method] of [
+      ["datasets", "acquire"],
+      ["datasets", "constructor"],
+      ["__proto__", "x"],
+      ["query", "toString"],
+      ["datasets", "refuseWriteInside"],
+    ]) {
       const e = failure(await call(ns, method, {}));
       expect(e.code).toBe("INVALID_ARGUMENT");
       expect(e.message).toMatch(/Unknown method/);
@@ -97,7 +110,9 @@ describe("arguments are checked at the door", () => {
 
   it("bounds jobs.wait through the door: it answers with the running event instead of hanging", async () => {
     const ds = unwrap(await call("datasets", "open", { uri: root }, "page-wait"));
-    const { jobId } = unwrap(await call("query", "start", { datasetId: (ds as { datasetId: string }).datasetId, sql: "SELECT count(*) FROM expression" }, "page-wait")) as { jobId: string };
+    const { jobId } = unwrap(
+      await call("query", "start", { datasetId: (ds as { datasetId: string }).datasetId, sql: "SELECT count(*) FROM expression" }, "page-wait"),
+    ) as { jobId: string };
     const first = unwrap(await call("jobs", "wait", { jobId, timeoutMs: 0 }, "page-wait")) as JobEvent;
     expect(["running", "done"]).toContain(first.state);
     expect((await finished(jobId, "page-wait")).state).toBe("done");
@@ -111,7 +126,9 @@ describe("each page's holdings", () => {
     const results: string[] = [];
     for (const page of pages) {
       const ds = unwrap(await call("datasets", "open", { uri: root }, page)) as { datasetId: string };
-      const { jobId } = unwrap(await call("query", "start", { datasetId: ds.datasetId, sql: "SELECT cell_type, count(*) AS n FROM cells GROUP BY 1" }, page)) as { jobId: string };
+      const { jobId } = unwrap(
+        await call("query", "start", { datasetId: ds.datasetId, sql: "SELECT cell_type, count(*) AS n FROM cells GROUP BY 1" }, page),
+      ) as { jobId: string };
       const end = await finished(jobId, page);
       results.push((end.result as QuerySummary).resultId);
       unwrap(await call("notebooks", "watch", { path: notebookPath }, page));
@@ -139,7 +156,9 @@ describe("each page's holdings", () => {
 
   it("releases the result of a query that finishes after its page went", async () => {
     const ds = unwrap(await call("datasets", "open", { uri: root }, "gone")) as { datasetId: string };
-    const { jobId } = unwrap(await call("query", "start", { datasetId: ds.datasetId, sql: "SELECT * FROM expression", confirmed: true }, "gone")) as { jobId: string };
+    const { jobId } = unwrap(await call("query", "start", { datasetId: ds.datasetId, sql: "SELECT * FROM expression", confirmed: true }, "gone")) as {
+      jobId: string;
+    };
     await services.dispatcher.endSession("gone");
     const end = unwrap(await services.api.jobs.wait({ jobId }));
     if (end.state === "done") {

@@ -121,7 +121,8 @@ describe("non-canonical input", () => {
   });
 
   it("canonicalises blank lines between cells", () => {
-    const messy = "---\ndataset: x\n---\n\n\n\nIntro\ntext   \n\n\n```sql {#q name=a}\nSELECT 1\n```\nafter\n\n\n\n```plot {#p source=a}\n{\"y\":\"b\",\"mark\":\"line\",\"x\":\"a\"}\n```   \n\n\n";
+    const messy =
+      '---\ndataset: x\n---\n\n\n\nIntro\ntext   \n\n\n```sql {#q name=a}\nSELECT 1\n```\nafter\n\n\n\n```plot {#p source=a}\n{"y":"b","mark":"line","x":"a"}\n```   \n\n\n';
     const nb = parseNotebook(messy);
     expect(nb.cells.map((c) => ("text" in c ? c.text : c.spec))).toEqual(["Intro\ntext   ", "SELECT 1", "after", { mark: "line", x: "a", y: "b" }]);
     const out = serializeNotebook(nb);
@@ -151,7 +152,8 @@ describe("non-canonical input", () => {
   });
 
   it("preserves cell ids and makes duplicates unique", () => {
-    const text = "```sql {#same name=a}\nSELECT 1\n```\n\n```sql {#same name=b}\nSELECT 2\n```\n\n```plot {#same source=a}\n{\"mark\":\"dot\"}\n```\n\n```sql {#keep}\nSELECT 3\n```\n";
+    const text =
+      '```sql {#same name=a}\nSELECT 1\n```\n\n```sql {#same name=b}\nSELECT 2\n```\n\n```plot {#same source=a}\n{"mark":"dot"}\n```\n\n```sql {#keep}\nSELECT 3\n```\n';
     const nb = parseNotebook(text);
     const ids = nb.cells.map((c) => c.id);
     expect(ids[0]).toBe("same");
@@ -184,7 +186,19 @@ describe("non-canonical input", () => {
   });
 
   it("never throws on odd input", () => {
-    const inputs = ["", "\n", "---", "---\n---\n", "```", "````\n```\n", "~~~\n", "```sql {#", "```sql {name=\"unterminated}\nx\n```", "\r\r\r", "\u0000```plot\n{}\n"];
+    const inputs = [
+      "",
+      "\n",
+      "---",
+      "---\n---\n",
+      "```",
+      "````\n```\n",
+      "~~~\n",
+      "```sql {#",
+      '```sql {name="unterminated}\nx\n```',
+      "\r\r\r",
+      "\u0000```plot\n{}\n",
+    ];
     let seed = 7;
     const alphabet = ["`", "~", "-", "\n", "\r\n", " ", "{", "}", "#", "sql", "plot", "=", '"', "name", "x", "---", "<!-- cell -->"];
     for (let n = 0; n < 300; n++) {
@@ -236,7 +250,10 @@ describe("serialize", () => {
   });
 
   it("lengthens the fence around SQL that contains one, and normalises CRLF in cell text", () => {
-    const nb: Notebook = { frontmatter: { title: null, dataset: null, extra: [] }, cells: [{ kind: "sql", id: "s", name: null, text: "SELECT 1\r\n````\r\n" }] };
+    const nb: Notebook = {
+      frontmatter: { title: null, dataset: null, extra: [] },
+      cells: [{ kind: "sql", id: "s", name: null, text: "SELECT 1\r\n````\r\n" }],
+    };
     const out = serializeNotebook(nb);
     expect(out).toBe("`````sql {#s}\nSELECT 1\n````\n\n`````\n");
     expect(parseNotebook(out).cells[0]).toEqual({ kind: "sql", id: "s", name: null, text: "SELECT 1\n````\n" });
@@ -251,7 +268,10 @@ describe("serialize", () => {
   });
 
   it("keeps prose that opens with --- from becoming frontmatter", () => {
-    const nb: Notebook = { frontmatter: { title: null, dataset: null, extra: [] }, cells: [{ kind: "markdown", id: "m", text: "---\nnot: frontmatter\n---\ntext" }] };
+    const nb: Notebook = {
+      frontmatter: { title: null, dataset: null, extra: [] },
+      cells: [{ kind: "markdown", id: "m", text: "---\nnot: frontmatter\n---\ntext" }],
+    };
     const out = serializeNotebook(nb);
     expect(parseNotebook(out).cells.map((c) => ("text" in c ? c.text : ""))).toEqual(["---\nnot: frontmatter\n---\ntext"]);
     expect(isCanonical(out)).toBe(true);

@@ -27,7 +27,10 @@ async function readError(file: string) {
 
 describe("notebooks.read reads only regular files under 16 MB", () => {
   it("refuses /dev/zero and a notebook that links to it (before: read until memory ran out)", async () => {
-    expect(await readError("/dev/zero")).toMatchObject({ code: "NOTEBOOK_INVALID", message: "/dev/zero is a device, not a notebook file; only regular files are read" });
+    expect(await readError("/dev/zero")).toMatchObject({
+      code: "NOTEBOOK_INVALID",
+      message: "/dev/zero is a device, not a notebook file; only regular files are read",
+    });
     const link = path.join(dir, "zero.slafnb.md");
     await fs.symlink("/dev/zero", link);
     expect(await readError(link)).toMatchObject({ code: "NOTEBOOK_INVALID", path: link, message: expect.stringContaining(`${link} is a device`) });

@@ -150,7 +150,10 @@ describe("NotebookService files", () => {
       unwrap(await svc.watch({ path: file }));
       await sleep(20);
       // Another process writes in several steps (truncate, then two appends).
-      execFileSync(process.execPath, ["-e", `const fs=require("fs");fs.writeFileSync(${JSON.stringify(file)},"");fs.appendFileSync(${JSON.stringify(file)},"v2 ");fs.appendFileSync(${JSON.stringify(file)},"from outside\\n")`]);
+      execFileSync(process.execPath, [
+        "-e",
+        `const fs=require("fs");fs.writeFileSync(${JSON.stringify(file)},"");fs.appendFileSync(${JSON.stringify(file)},"v2 ");fs.appendFileSync(${JSON.stringify(file)},"from outside\\n")`,
+      ]);
       const e = await rec.waitFor(isChangeOf(file));
       const st = await fs.stat(file);
       expect(e.payload).toEqual({ path: file, mtimeMs: st.mtimeMs });
@@ -303,7 +306,9 @@ describe("NotebookService starter", () => {
     const summary: DatasetSummary = {
       ...ds.summary,
       name: "plain",
-      tables: ds.summary.tables.map((t) => (t.name === "cells" ? { ...t, columns: t.columns.filter((c) => c.name !== "cell_type" && c.name !== "X_umap") } : t)),
+      tables: ds.summary.tables.map((t) =>
+        t.name === "cells" ? { ...t, columns: t.columns.filter((c) => c.name !== "cell_type" && c.name !== "X_umap") } : t,
+      ),
     };
     const fake = { get: () => ({ ...ds, summary }) } as unknown as DatasetService;
     const svc = new NotebookService(recorder().emit, fake, { userDataDir: dir });

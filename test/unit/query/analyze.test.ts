@@ -12,9 +12,32 @@ import { type AppFailure } from "../../../shared/result";
 const { Schema, Field, Utf8, Int64, Uint32, Uint16, Float64, Float32, Bool } = arrow;
 const catalog: Catalog = {
   tables: new Map([
-    ["cells", catalogTable("cells", new Schema([new Field("cell_type", new Utf8()), new Field("nCount_RNA", new Float64()), new Field("percent_mt", new Float32()), new Field("cell_integer_id", new Int64())]))],
-    ["genes", catalogTable("genes", new Schema([new Field("gene_id", new Utf8()), new Field("highly_variable", new Bool()), new Field("gene_integer_id", new Int64())]))],
-    ["expression", catalogTable("expression", new Schema([new Field("cell_integer_id", new Uint32()), new Field("gene_integer_id", new Uint16()), new Field("value", new Uint16())]))],
+    [
+      "cells",
+      catalogTable(
+        "cells",
+        new Schema([
+          new Field("cell_type", new Utf8()),
+          new Field("nCount_RNA", new Float64()),
+          new Field("percent_mt", new Float32()),
+          new Field("cell_integer_id", new Int64()),
+        ]),
+      ),
+    ],
+    [
+      "genes",
+      catalogTable(
+        "genes",
+        new Schema([new Field("gene_id", new Utf8()), new Field("highly_variable", new Bool()), new Field("gene_integer_id", new Int64())]),
+      ),
+    ],
+    [
+      "expression",
+      catalogTable(
+        "expression",
+        new Schema([new Field("cell_integer_id", new Uint32()), new Field("gene_integer_id", new Uint16()), new Field("value", new Uint16())]),
+      ),
+    ],
   ]),
   namedResults: new Set(["my_cell"]),
 };
@@ -82,7 +105,9 @@ describe("predicates", () => {
   });
 
   it("never pushes constants a column cannot hold, or mixed-table ORs", async () => {
-    const a = await analyze("SELECT 1 FROM expression e JOIN cells c ON c.cell_integer_id = e.cell_integer_id WHERE e.value > -1 AND e.value < 70000 AND e.value > 2.5 AND (e.value = 1 OR c.cell_type = 'B') AND 5 < e.value");
+    const a = await analyze(
+      "SELECT 1 FROM expression e JOIN cells c ON c.cell_integer_id = e.cell_integer_id WHERE e.value > -1 AND e.value < 70000 AND e.value > 2.5 AND (e.value = 1 OR c.cell_type = 'B') AND 5 < e.value",
+    );
     expect(filters(a, "expression")).toEqual(["`value` > 5"]);
   });
 
@@ -98,7 +123,9 @@ describe("predicates", () => {
     const left = await analyze("SELECT 1 FROM cells c LEFT JOIN expression e ON c.cell_integer_id = e.cell_integer_id WHERE c.cell_type = 'B'");
     expect(left.tables.get("expression")!.refs[0].links).toEqual([]);
     const sub = await analyze("SELECT 1 FROM expression WHERE gene_integer_id IN (SELECT gene_integer_id FROM genes WHERE highly_variable = true)");
-    expect(sub.tables.get("expression")!.refs[0].links).toEqual([{ column: "gene_integer_id", sourceRefId: expect.any(Number), sourceColumn: "gene_integer_id" }]);
+    expect(sub.tables.get("expression")!.refs[0].links).toEqual([
+      { column: "gene_integer_id", sourceRefId: expect.any(Number), sourceColumn: "gene_integer_id" },
+    ]);
     expect(filters(sub, "genes")).toEqual(["`highly_variable` = true"]);
   });
 });

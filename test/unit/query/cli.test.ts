@@ -108,7 +108,9 @@ describe("query --out and --allow-dir", () => {
 
 describe("built CLI", () => {
   it("answers on stdout and exits 0", () => {
-    const r = spawnSync(process.execPath, [cli, "query", fixture.root, "SELECT COUNT(*) AS n FROM expression WHERE value > 100", "--format", "csv"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [cli, "query", fixture.root, "SELECT COUNT(*) AS n FROM expression WHERE value > 100", "--format", "csv"], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split("\n")[0]).toBe("n");
     expect(Number(r.stdout.trim().split("\n")[1])).toBeGreaterThan(0);

@@ -66,19 +66,26 @@ describe("projection and predicate pushdown", () => {
     expect(e.rowsScanned).toBeLessThan(100);
     expect(scan(joined, "genes").rowsScanned).toBe(2);
 
-    const sub = await checkAgainstOracle("SELECT SUM(value) FROM expression WHERE cell_integer_id IN (SELECT cell_integer_id FROM cells WHERE cell_type = 'NK')");
+    const sub = await checkAgainstOracle(
+      "SELECT SUM(value) FROM expression WHERE cell_integer_id IN (SELECT cell_integer_id FROM cells WHERE cell_type = 'NK')",
+    );
     const e2 = scan(sub, "expression");
     expect(e2.filter).toMatch(/`cell_integer_id` (IN|BETWEEN)/);
     expect(e2.rowsScanned).toBeLessThan(e2.tableRows / 4);
   });
 
   it("reads nothing from expression when the cells filter matches no cell", async () => {
-    const s = await checkAgainstOracle("SELECT COUNT(*) FROM cells c JOIN expression e ON c.cell_integer_id = e.cell_integer_id WHERE c.cell_type = 'no such type'");
+    const s = await checkAgainstOracle(
+      "SELECT COUNT(*) FROM cells c JOIN expression e ON c.cell_integer_id = e.cell_integer_id WHERE c.cell_type = 'no such type'",
+    );
     expect(scan(s, "expression").rowsScanned).toBe(0);
   });
 
   it("pushes an id range on expression itself", async () => {
-    const e = scan(await checkAgainstOracle("SELECT cell_integer_id, COUNT(*) FROM expression WHERE cell_integer_id BETWEEN 0 AND 39 AND value > 0 GROUP BY 1"), "expression");
+    const e = scan(
+      await checkAgainstOracle("SELECT cell_integer_id, COUNT(*) FROM expression WHERE cell_integer_id BETWEEN 0 AND 39 AND value > 0 GROUP BY 1"),
+      "expression",
+    );
     expect(e.filter).toMatch(/`cell_integer_id` BETWEEN 0 AND 39/);
     expect(e.rowsScanned).toBeLessThan(e.tableRows / 2);
   });
@@ -96,7 +103,9 @@ describe("projection and predicate pushdown", () => {
   });
 
   it("reads the union of what several references of one table need", async () => {
-    const s = await checkAgainstOracle("SELECT (SELECT COUNT(*) FROM cells WHERE cell_type = 'B') AS b, (SELECT COUNT(*) FROM cells WHERE cell_type = 'NK') AS nk");
+    const s = await checkAgainstOracle(
+      "SELECT (SELECT COUNT(*) FROM cells WHERE cell_type = 'B') AS b, (SELECT COUNT(*) FROM cells WHERE cell_type = 'NK') AS nk",
+    );
     const c = scan(s, "cells");
     expect(c.rowsScanned).toBe(40);
     expect(c.filter).toMatch(/OR/);
@@ -131,7 +140,9 @@ describe("named results", () => {
     const count = await run(q.env, "SELECT COUNT(*) FROM my_cell");
     expect(count.rows).toEqual([[20]]);
     const joined = await run(q.env, "SELECT COUNT(*) FROM my_cell m JOIN expression e ON m.cell_integer_id = e.cell_integer_id");
-    expect(joined.rows).toEqual(await q.oracle.rows("SELECT COUNT(*) FROM cells m JOIN expression e ON m.cell_integer_id = e.cell_integer_id WHERE m.cell_type = 'B'"));
+    expect(joined.rows).toEqual(
+      await q.oracle.rows("SELECT COUNT(*) FROM cells m JOIN expression e ON m.cell_integer_id = e.cell_integer_id WHERE m.cell_type = 'B'"),
+    );
     const preview = unwrap(await q.env.query.preview({ datasetId: q.env.datasetId, sql: "SELECT * FROM my_cell" }));
     expect(preview.namedResults).toEqual(["my_cell"]);
 
@@ -151,7 +162,10 @@ describe("named results", () => {
 
 describe("paging and export", () => {
   it("pages at most 5,000 rows of Arrow IPC at a time", async () => {
-    const event = await runJob(q.env, "SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id");
+    const event = await runJob(
+      q.env,
+      "SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id",
+    );
     const summary = event.result as QuerySummary;
     expect(summary.rowCount).toBe(151_815);
     const page = unwrap(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 100_000 }));
@@ -163,9 +177,14 @@ describe("paging and export", () => {
     expect(t.numRows).toBe(5_000);
     expect(t.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(["cell_integer_id:Uint32", "gene_integer_id:Uint16", "value:Uint16", "cell_type:Utf8"]);
     expect(summary.columns.map((c) => c.type)).toEqual(["Uint32", "Uint16", "Uint16", "Utf8"]);
-    const expected = await q.oracle.rows("SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id LIMIT 3 OFFSET 150000");
+    const expected = await q.oracle.rows(
+      "SELECT e.*, c.cell_type FROM expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id ORDER BY e.cell_integer_id, e.gene_integer_id LIMIT 3 OFFSET 150000",
+    );
     const at = unwrap(await q.env.query.page({ resultId: summary.resultId, offset: 150_000, limit: 3 }));
-    const rows = arrow.tableFromIPC(at.arrow).toArray().map((r) => Object.values(r.toJSON()));
+    const rows = arrow
+      .tableFromIPC(at.arrow)
+      .toArray()
+      .map((r) => Object.values(r.toJSON()));
     expect(rows).toEqual(expected);
     expect(unwrap(await q.env.query.page({ resultId: summary.resultId, offset: 200_000, limit: 10 })).numRows).toBe(0);
   });
@@ -245,7 +264,6 @@ describe("errors point at the problem", () => {
     expect((await run(q.env, "SELECT E'\\';' AS x")).rows).toEqual([["';"]]);
     expect((await run(q.env, "SELECT $$;$$ AS x, cell_type AS \"a;b\" FROM cells WHERE cell_type = E'B;' ; -- ;")).rows).toEqual([]);
   });
-
 });
 
 describe("running a plan", () => {
@@ -348,11 +366,13 @@ describe("progress and cancel", () => {
   });
 
   it("interrupts DuckDB when cancelled while the SQL runs", async () => {
-    const { jobId } = unwrap(await q.env.query.start({
-      datasetId: q.env.datasetId,
-      sql: "SELECT COUNT(*) FROM expression a JOIN expression b ON a.value + b.value > 3 * (a.gene_integer_id % 7)",
-      confirmed: true,
-    }));
+    const { jobId } = unwrap(
+      await q.env.query.start({
+        datasetId: q.env.datasetId,
+        sql: "SELECT COUNT(*) FROM expression a JOIN expression b ON a.value + b.value > 3 * (a.gene_integer_id % 7)",
+        confirmed: true,
+      }),
+    );
     for (;;) {
       const job = unwrap(await q.env.jobs.list()).find((j) => j.jobId === jobId)!;
       if (job.progress.message === "Running SQL" || job.state !== "running") break;

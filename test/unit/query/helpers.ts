@@ -90,7 +90,7 @@ export async function run(env: Env, sql: string, extra: { name?: string } = {}):
 export async function allRows(env: Env, summary: QuerySummary): Promise<unknown[][]> {
   const rows: unknown[][] = [];
   // A page may hold fewer rows than asked (wide rows): continue from what came.
-  for (let offset = 0; offset < summary.rowCount; ) {
+  for (let offset = 0; offset < summary.rowCount;) {
     const page = unwrap(await env.query.page({ resultId: summary.resultId, offset, limit: 5000 }));
     if (page.numRows === 0) throw new Error(`empty page at ${offset} of ${summary.rowCount}`);
     rows.push(...decodeRows(page.arrow));
@@ -146,9 +146,18 @@ export class Oracle {
 function oracleType(t: InstanceType<typeof arrow.DataType>): string {
   const s = String(t);
   const map: Record<string, string> = {
-    Int8: "TINYINT", Int16: "SMALLINT", Int32: "INTEGER", Int64: "BIGINT",
-    Uint8: "UTINYINT", Uint16: "USMALLINT", Uint32: "UINTEGER", Uint64: "UBIGINT",
-    Float32: "FLOAT", Float64: "DOUBLE", Utf8: "VARCHAR", Bool: "BOOLEAN",
+    Int8: "TINYINT",
+    Int16: "SMALLINT",
+    Int32: "INTEGER",
+    Int64: "BIGINT",
+    Uint8: "UTINYINT",
+    Uint16: "USMALLINT",
+    Uint32: "UINTEGER",
+    Uint64: "UBIGINT",
+    Float32: "FLOAT",
+    Float64: "DOUBLE",
+    Utf8: "VARCHAR",
+    Bool: "BOOLEAN",
   };
   if (map[s]) return map[s];
   const fsl = /^FixedSizeList\[(\d+)\]<Float32>$/.exec(s);

@@ -43,7 +43,10 @@ describe("pages are capped by bytes", () => {
 
   it("pages on from where the last page stopped, and sends a row larger than the cap alone and whole", async () => {
     await withEnv({ maxPageBytes: 64 * 1024 }, async (env) => {
-      const { summary, rows } = await run(env, "SELECT i, CASE WHEN i = 7 THEN repeat('y', 100000) ELSE repeat('x', 10000) END AS s FROM range(20) t(i) ORDER BY i");
+      const { summary, rows } = await run(
+        env,
+        "SELECT i, CASE WHEN i = 7 THEN repeat('y', 100000) ELSE repeat('x', 10000) END AS s FROM range(20) t(i) ORDER BY i",
+      );
       expect(rows.map((r) => r[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
       const first = unwrap(await env.query.page({ resultId: summary.resultId, offset: 0, limit: 20 }));
       expect(first.numRows).toBe(6); // 64 KiB / (8 + 10,004 bytes) rows

@@ -57,7 +57,9 @@ describe("user SQL cannot reach files, the network or extensions", () => {
     ]) {
       const e = await sqlFailure(sql);
       expect(e.code, sql).toBe("QUERY_INVALID");
-      expect(e.message, sql).toMatch(/^SQL cannot read files \(".*"\): notebooks are shared documents, so file access is off\. To read files in a folder, allow it: .*--allow-dir/);
+      expect(e.message, sql).toMatch(
+        /^SQL cannot read files \(".*"\): notebooks are shared documents, so file access is off\. To read files in a folder, allow it: .*--allow-dir/,
+      );
     }
   });
 
@@ -68,7 +70,14 @@ describe("user SQL cannot reach files, the network or extensions", () => {
   });
 
   it("refuses statements that install, load, attach or change settings", async () => {
-    for (const sql of ["INSTALL httpfs", "LOAD httpfs", "SET enable_external_access = true", "SET lock_configuration = false", `ATTACH '${path.join(outside, "x.db")}'`, "PRAGMA enable_external_access"]) {
+    for (const sql of [
+      "INSTALL httpfs",
+      "LOAD httpfs",
+      "SET enable_external_access = true",
+      "SET lock_configuration = false",
+      `ATTACH '${path.join(outside, "x.db")}'`,
+      "PRAGMA enable_external_access",
+    ]) {
       const e = failure(await env.query.start({ datasetId: env.datasetId, sql }));
       expect(e.code, sql).toBe("QUERY_INVALID");
     }
@@ -81,7 +90,16 @@ describe("user SQL cannot reach files, the network or extensions", () => {
         "SELECT current_setting('enable_external_access'), current_setting('lock_configuration'), current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions'), current_setting('allow_community_extensions'), current_setting('memory_limit')",
       );
       expect(settings.getRowsJS()).toEqual([[false, true, false, false, false, "512.0 MiB"]]);
-      for (const sql of ["SET enable_external_access = true", "SET lock_configuration = false", "RESET lock_configuration", "SET memory_limit = '100GB'", `SET allowed_directories = ['/']`, "INSTALL httpfs", "LOAD httpfs", `ATTACH '${path.join(outside, "x.db")}'`]) {
+      for (const sql of [
+        "SET enable_external_access = true",
+        "SET lock_configuration = false",
+        "RESET lock_configuration",
+        "SET memory_limit = '100GB'",
+        `SET allowed_directories = ['/']`,
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        `ATTACH '${path.join(outside, "x.db")}'`,
+      ]) {
         await expect(conn.run(sql), sql).rejects.toThrow(/locked|Permission Error|disabled/);
       }
       await expect(conn.run(`COPY (SELECT 1) TO '${path.join(outside, "written.csv")}'`)).rejects.toThrow(/Permission Error/);
@@ -92,8 +110,14 @@ describe("user SQL cannot reach files, the network or extensions", () => {
   });
 
   it("joins a CSV file from an allowed folder", async () => {
-    const { rows } = await run(env, `SELECT l.label, COUNT(*) AS n FROM cells c JOIN read_csv('${path.join(allowed, "labels.csv")}') l USING (cell_type) GROUP BY 1 ORDER BY 1`);
-    expect(rows).toEqual([["B cells", 20], ["natural killers", 20]]);
+    const { rows } = await run(
+      env,
+      `SELECT l.label, COUNT(*) AS n FROM cells c JOIN read_csv('${path.join(allowed, "labels.csv")}') l USING (cell_type) GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      ["B cells", 20],
+      ["natural killers", 20],
+    ]);
   });
 });
 

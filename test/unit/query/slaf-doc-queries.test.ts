@@ -14,7 +14,8 @@ const G = "e.gene_integer_id = g.gene_integer_id";
 
 export const DOC_QUERIES: Record<string, string> = {
   total_cells: "SELECT COUNT(*) as total_cells FROM cells;",
-  counts_by_type: "SELECT cell_type, COUNT(*) as cell_count, AVG(nCount_RNA) as avg_counts\nFROM cells WHERE nCount_RNA > 500 GROUP BY cell_type ORDER BY avg_counts DESC;",
+  counts_by_type:
+    "SELECT cell_type, COUNT(*) as cell_count, AVG(nCount_RNA) as avg_counts\nFROM cells WHERE nCount_RNA > 500 GROUP BY cell_type ORDER BY avg_counts DESC;",
   type_by_gene_type: `SELECT c.cell_type, g.highly_variable, AVG(e.value) as avg_expression
 FROM cells c
 JOIN expression e ON ${T}

@@ -34,7 +34,12 @@ describe("frames that cannot carry a call id close the socket with a code and a 
     ["a text frame", (ws) => ws.send('{"t":"call","id":1,"ns":"app","method":"info","arg":{}}'), 1003, /binary frames only/],
     ["an event message", (ws) => ws.send(encodeFrame({ t: "event", name: "job", payload: {} })), 1008, /calls only/],
     ["a frame over the size limit", (ws) => ws.send(Buffer.alloc(LIMIT + 1)), 1009, /larger than this server's limit/],
-    ["a frame with RSV1 set", (ws) => writeRaw(ws, rawWsFrame(Buffer.from(encodeFrame({ t: "call", id: 1, ns: "app", method: "info", arg: {} })), { rsv1: true })), 1002, /protocol error/],
+    [
+      "a frame with RSV1 set",
+      (ws) => writeRaw(ws, rawWsFrame(Buffer.from(encodeFrame({ t: "call", id: 1, ns: "app", method: "info", arg: {} })), { rsv1: true })),
+      1002,
+      /protocol error/,
+    ],
     ["an unknown opcode", (ws) => writeRaw(ws, rawWsFrame(Buffer.from("x"), { opcode: 3 })), 1002, /protocol error/],
   ];
 
@@ -51,14 +56,26 @@ describe("frames that cannot carry a call id close the socket with a code and a 
 
 describe("frames with a readable call id get an INVALID_ARGUMENT result naming what is wrong", () => {
   const cases: [string, Buffer | Uint8Array, RegExp][] = [
-    ["an attachment past the frame", frameWithHead('{"t":"call","id":7,"ns":"app","method":"info","arg":{"b":{"$bin":0,"n":10}}}', undefined, Buffer.alloc(3)), /attachment \[0, 10\) points past the 3 attachment bytes/],
+    [
+      "an attachment past the frame",
+      frameWithHead('{"t":"call","id":7,"ns":"app","method":"info","arg":{"b":{"$bin":0,"n":10}}}', undefined, Buffer.alloc(3)),
+      /attachment \[0, 10\) points past the 3 attachment bytes/,
+    ],
     ["a negative attachment offset", frameWithHead('{"t":"call","id":7,"ns":"app","method":"info","arg":{"b":{"$bin":-1,"n":1}}}'), /is not \{"\$bin": offset/],
-    ["an attachment with extra keys", frameWithHead('{"t":"call","id":7,"ns":"app","method":"info","arg":{"b":{"$bin":0,"n":0,"x":1}}}'), /is not \{"\$bin": offset/],
+    [
+      "an attachment with extra keys",
+      frameWithHead('{"t":"call","id":7,"ns":"app","method":"info","arg":{"b":{"$bin":0,"n":0,"x":1}}}'),
+      /is not \{"\$bin": offset/,
+    ],
     ["no method", frameWithHead('{"t":"call","id":7,"ns":"app","arg":{}}'), /method must be a string/],
     ["a numeric ns", frameWithHead('{"t":"call","id":7,"ns":1,"method":"info"}'), /ns must be a string/],
     ["an unknown t", frameWithHead('{"t":"cal","id":7,"ns":"app","method":"info"}'), /t must be "call"/],
     ["a result message", encodeFrame({ t: "result", id: 7, result: { ok: true, value: 1 } }), /calls only/],
-    ["nesting deeper than the limit", frameWithHead(`{"t":"call","id":7,"ns":"app","method":"info","arg":${"[".repeat(200)}${"]".repeat(200)}}`), /deeper than/],
+    [
+      "nesting deeper than the limit",
+      frameWithHead(`{"t":"call","id":7,"ns":"app","method":"info","arg":${"[".repeat(200)}${"]".repeat(200)}}`),
+      /deeper than/,
+    ],
     ["an unknown method", encodeFrame({ t: "call", id: 7, ns: "nope", method: "x", arg: {} }), /Unknown method nope\.x/],
     ["a prototype name as method", encodeFrame({ t: "call", id: 7, ns: "__proto__", method: "constructor", arg: {} }), /Unknown method/],
   ];
@@ -106,7 +123,10 @@ describe("the server never sends a stack trace, and answers when the dispatcher 
       const thrown = await call(ws, "throw", "x", {});
       expect(thrown).toEqual({ ok: false, error: { code: "INTERNAL", message: "throw.x failed: boom" } });
       expect(await call(ws, "nothing", "x", {})).toEqual({ ok: false, error: { code: "INTERNAL", message: "nothing.x returned no result" } });
-      expect(await call(ws, "bigint", "x", {})).toMatchObject({ ok: false, error: { code: "INTERNAL", message: expect.stringMatching(/^The answer of bigint\.x could not be sent/) } });
+      expect(await call(ws, "bigint", "x", {})).toMatchObject({
+        ok: false,
+        error: { code: "INTERNAL", message: expect.stringMatching(/^The answer of bigint\.x could not be sent/) },
+      });
       const stacked = await call(ws, "stack", "x", {});
       expect(stacked).toEqual({ ok: false, error: { code: "INTERNAL", message: "failed" } });
       ws.close();

@@ -74,9 +74,37 @@ export function randomHttpRequest(rng: Rng, ctx: FuzzContext): { bytes: Buffer; 
   const version = rng.chance(0.8) ? "HTTP/1.1" : rng.pick(["HTTP/1.0", "HTTP/2.0", "HTTP/9", "", "HTTP/1.1 extra"]);
   const headers: string[] = [];
   const add = (name: string, value: string) => headers.push(`${name}: ${value}`);
-  if (rng.chance(0.9)) add("host", rng.pick([`127.0.0.1:${port}`, `127.0.0.1:${port}`, `localhost:${port}`, "evil.example", `evil.example:${port}`, "127.0.0.1:1", "", "[::1", `127.0.0.1:${port}, evil.example`, rng.bytes(8).toString("latin1")]));
+  if (rng.chance(0.9))
+    add(
+      "host",
+      rng.pick([
+        `127.0.0.1:${port}`,
+        `127.0.0.1:${port}`,
+        `localhost:${port}`,
+        "evil.example",
+        `evil.example:${port}`,
+        "127.0.0.1:1",
+        "",
+        "[::1",
+        `127.0.0.1:${port}, evil.example`,
+        rng.bytes(8).toString("latin1"),
+      ]),
+    );
   if (rng.chance(0.1)) add("host", `127.0.0.1:${port}`);
-  if (rng.chance(0.4)) add("cookie", rng.pick(["slafwb_token=%E0%A4%A", `slafwb_${port}=%E0%A4%A`, ctx.cookie, `slafwb_${port}=${token}`, `${ctx.cookie}; ${ctx.cookie}`, "=;;=", "a".repeat(9000), rng.bytes(30).toString("latin1")]));
+  if (rng.chance(0.4))
+    add(
+      "cookie",
+      rng.pick([
+        "slafwb_token=%E0%A4%A",
+        `slafwb_${port}=%E0%A4%A`,
+        ctx.cookie,
+        `slafwb_${port}=${token}`,
+        `${ctx.cookie}; ${ctx.cookie}`,
+        "=;;=",
+        "a".repeat(9000),
+        rng.bytes(30).toString("latin1"),
+      ]),
+    );
   if (rng.chance(0.3)) add("authorization", rng.pick([`Bearer ${token}`, "Bearer wrong", "Bearer ", "Basic Zm9vOmJhcg==", `bearer ${token}`]));
   const upgrade = rng.chance(0.35);
   if (upgrade) {
@@ -112,7 +140,35 @@ const METHODS = allMethods()
   // The demo conversion takes a minute of CPU; its door is covered by the schema tests.
   .filter((m) => !(m.ns === "datasets" && m.method === "openDemo"));
 
-const KEYS = ["uri", "datasetId", "resultId", "jobId", "path", "sql", "offset", "limit", "table", "columns", "text", "expectedMtimeMs", "format", "input", "output", "force", "kind", "title", "name", "confirmed", "timeoutMs", "matrix", "overwrite", "__proto__", "constructor", "$bin", "n"];
+const KEYS = [
+  "uri",
+  "datasetId",
+  "resultId",
+  "jobId",
+  "path",
+  "sql",
+  "offset",
+  "limit",
+  "table",
+  "columns",
+  "text",
+  "expectedMtimeMs",
+  "format",
+  "input",
+  "output",
+  "force",
+  "kind",
+  "title",
+  "name",
+  "confirmed",
+  "timeoutMs",
+  "matrix",
+  "overwrite",
+  "__proto__",
+  "constructor",
+  "$bin",
+  "n",
+];
 
 function strings(ctx: FuzzContext): string[] {
   return [
@@ -173,7 +229,13 @@ function randomValue(rng: Rng, ctx: FuzzContext, depth: number): unknown {
 
 function randomObject(rng: Rng, ctx: FuzzContext, depth: number): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (let i = rng.int(5); i > 0; i--) Object.defineProperty(o, rng.chance(0.9) ? rng.pick(KEYS) : rng.bytes(4).toString("hex"), { value: randomValue(rng, ctx, depth), enumerable: true, writable: true, configurable: true });
+  for (let i = rng.int(5); i > 0; i--)
+    Object.defineProperty(o, rng.chance(0.9) ? rng.pick(KEYS) : rng.bytes(4).toString("hex"), {
+      value: randomValue(rng, ctx, depth),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return o;
 }
 
@@ -191,14 +253,29 @@ function plausibleArg(rng: Rng, ctx: FuzzContext, ns: string, method: string): u
   const s = () => rng.pick(strings(ctx));
   const ds = () => (rng.chance(0.8) ? ctx.datasetId : s());
   const n = () => rng.pick([0, 1, 10, 5000, 100_000, -1, 0.5]);
-  const sql = () => rng.pick(["SELECT 1 AS x", "SELECT cell_type, COUNT(*) AS n FROM cells GROUP BY 1", "SELECT * FROM genes LIMIT 5", "SELEC", "SELECT * FROM read_text('/etc/passwd')", "COPY cells TO '/tmp/x.csv'", s()]);
+  const sql = () =>
+    rng.pick([
+      "SELECT 1 AS x",
+      "SELECT cell_type, COUNT(*) AS n FROM cells GROUP BY 1",
+      "SELECT * FROM genes LIMIT 5",
+      "SELEC",
+      "SELECT * FROM read_text('/etc/passwd')",
+      "COPY cells TO '/tmp/x.csv'",
+      s(),
+    ]);
   const templates: Record<string, () => Record<string, unknown>> = {
     "app.info": () => ({}),
     "app.pickPath": () => ({ kind: rng.pick(["directory", "file", "save", "x"]), title: s() }),
     "datasets.open": () => ({ uri: rng.chance(0.5) ? ctx.root : s() }),
     "datasets.close": () => ({ datasetId: ds() }),
     "datasets.list": () => ({}),
-    "datasets.readRows": () => ({ datasetId: ds(), table: rng.pick(["cells", "genes", "expression", "nope", s()]), offset: n(), limit: n(), ...(rng.chance(0.3) ? { columns: [s(), "cell_id"] } : {}) }),
+    "datasets.readRows": () => ({
+      datasetId: ds(),
+      table: rng.pick(["cells", "genes", "expression", "nope", s()]),
+      offset: n(),
+      limit: n(),
+      ...(rng.chance(0.3) ? { columns: [s(), "cell_id"] } : {}),
+    }),
     "jobs.wait": () => ({ jobId: s(), timeoutMs: 0 }),
     "jobs.cancel": () => ({ jobId: s() }),
     "jobs.list": () => ({}),
@@ -210,7 +287,11 @@ function plausibleArg(rng: Rng, ctx: FuzzContext, ns: string, method: string): u
     "convert.inspect": () => ({ input: s() }),
     "convert.start": () => ({ input: s(), output: `${ctx.scratch}/out-${rng.int(1000)}.slaf`, force: rng.chance(0.5) }),
     "notebooks.read": () => ({ path: s() }),
-    "notebooks.write": () => ({ path: rng.chance(0.5) ? `${ctx.scratch}/nb-${rng.int(5)}.slafnb.md` : s(), text: rng.pick(["# hi\n", "", s()]), expectedMtimeMs: rng.pick([null, 0, 1.5]) }),
+    "notebooks.write": () => ({
+      path: rng.chance(0.5) ? `${ctx.scratch}/nb-${rng.int(5)}.slafnb.md` : s(),
+      text: rng.pick(["# hi\n", "", s()]),
+      expectedMtimeMs: rng.pick([null, 0, 1.5]),
+    }),
     "notebooks.watch": () => ({ path: rng.chance(0.5) ? `${ctx.scratch}/nb-${rng.int(5)}.slafnb.md` : s() }),
     "notebooks.unwatch": () => ({ path: rng.chance(0.5) ? `${ctx.scratch}/nb-${rng.int(5)}.slafnb.md` : s() }),
     "notebooks.starter": () => ({ datasetId: ds() }),
@@ -233,7 +314,13 @@ export function randomFrame(rng: Rng, ctx: FuzzContext, id: number): FuzzFrame {
   }
   if (roll < 40) {
     const m = rng.pick(METHODS);
-    return { kind: "binary", id, data: Buffer.from(encodeFrame({ t: "call", id, ns: m.ns, method: m.method, arg: rng.chance(0.1) ? randomValue(rng, ctx, 0) : randomObject(rng, ctx, 0) })) };
+    return {
+      kind: "binary",
+      id,
+      data: Buffer.from(
+        encodeFrame({ t: "call", id, ns: m.ns, method: m.method, arg: rng.chance(0.1) ? randomValue(rng, ctx, 0) : randomObject(rng, ctx, 0) }),
+      ),
+    };
   }
   if (roll < 50) {
     const ns = rng.chance(0.5) ? rng.pick(METHODS).ns : rng.pick(["", "__proto__", "constructor", "nope", "app.info", rng.bytes(3).toString("hex")]);
@@ -257,11 +344,15 @@ export function randomFrame(rng: Rng, ctx: FuzzContext, id: number): FuzzFrame {
   }
   if (roll < 76) return { kind: "binary", id: null, data: rng.bytes(rng.int(24)) };
   if (roll < 84) {
-    const json = rng.chance(0.5) ? JSON.stringify(randomValue(rng, ctx, 0)) ?? "null" : `{"t":"call","id":${id},${rng.bytes(6).toString("latin1")}`;
+    const json = rng.chance(0.5) ? (JSON.stringify(randomValue(rng, ctx, 0)) ?? "null") : `{"t":"call","id":${id},${rng.bytes(6).toString("latin1")}`;
     const headLen = rng.chance(0.7) ? Buffer.byteLength(json) : rng.pick([0, 1, 2 ** 32 - 1, Buffer.byteLength(json) + 1]);
     return { kind: "binary", id: null, data: framed(json, headLen) };
   }
-  if (roll < 90) return { kind: "text", data: rng.chance(0.5) ? JSON.stringify({ t: "call", id, ns: "app", method: "info", arg: {} }) : rng.bytes(rng.int(20)).toString("latin1") };
+  if (roll < 90)
+    return {
+      kind: "text",
+      data: rng.chance(0.5) ? JSON.stringify({ t: "call", id, ns: "app", method: "info", arg: {} }) : rng.bytes(rng.int(20)).toString("latin1"),
+    };
   if (roll < 94) return { kind: "binary", id: null, data: framed(`{"t":"call","id":${id},"ns":"app","method":"info","arg":${"[".repeat(rng.int(2000))}`) };
   return { kind: "raw", data: randomWsFrameBytes(rng) };
 }

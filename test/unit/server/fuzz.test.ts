@@ -51,11 +51,15 @@ beforeAll(async () => {
   await writePbmcSlaf(root);
   const scratch = path.join(dir, "scratch");
   await fs.mkdir(scratch);
-  child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "serve", root, "--port", "0", "--user-data", path.join(dir, "user-data")], {
-    cwd: scratch,
-    env: { ...process.env, SLAFWB_TOKEN: TOKEN },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  child = spawn(
+    process.execPath,
+    [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "serve", root, "--port", "0", "--user-data", path.join(dir, "user-data")],
+    {
+      cwd: scratch,
+      env: { ...process.env, SLAFWB_TOKEN: TOKEN },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const port = await waitForUrl(child);
   const page = await fetch(`http://127.0.0.1:${port}/?token=${TOKEN}`);
   await page.arrayBuffer();
@@ -126,7 +130,13 @@ function frameSocket(rng: Rng): Promise<WebSocket> {
  */
 function sendFrame(ws: WebSocket, frame: FuzzFrame, tally: FrameTally): Promise<"open" | "closed"> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`No answer and no close within ${NO_ANSWER_MS} ms for ${frame.kind} frame ${JSON.stringify(frame.data.toString("latin1").slice(0, 300))}`)), NO_ANSWER_MS);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`No answer and no close within ${NO_ANSWER_MS} ms for ${frame.kind} frame ${JSON.stringify(frame.data.toString("latin1").slice(0, 300))}`),
+        ),
+      NO_ANSWER_MS,
+    );
     const finish = (state: "open" | "closed") => {
       clearTimeout(timer);
       ws.off("message", onMessage);

@@ -28,9 +28,22 @@ export async function startTestServer(options: Partial<Pick<BrowserServerOptions
   await fs.mkdir(staticDir);
   await fs.writeFile(path.join(staticDir, "index.html"), "<!doctype html><title>SLAF Workbench</title>\n");
   let services: Services | null = null;
-  const server = await startBrowserServer({ port: 0, token: "test-token-0123456789abcdef", staticDir, dispatcher: () => (services as Services).dispatcher, ...options });
+  const server = await startBrowserServer({
+    port: 0,
+    token: "test-token-0123456789abcdef",
+    staticDir,
+    dispatcher: () => (services as Services).dispatcher,
+    ...options,
+  });
   services = createServices({
-    info: { version: "test", mode: "browser", initialDatasetUri: root, openDemoAtStart: false, userDataDir: path.join(dir, "user-data"), platform: process.platform },
+    info: {
+      version: "test",
+      mode: "browser",
+      initialDatasetUri: root,
+      openDemoAtStart: false,
+      userDataDir: path.join(dir, "user-data"),
+      platform: process.platform,
+    },
     emit: (name, payload) => server.broadcast(name, payload),
     convertWorker: null,
   });

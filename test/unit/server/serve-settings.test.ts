@@ -46,6 +46,8 @@ describe("serve's SQL file access", () => {
   });
 
   it("refuses to start with an --allow-dir that is not a folder", async () => {
-    await expect(startServe(["--port", "0", "--user-data", path.join(dir, "user2"), "--allow-dir", path.join(dir, "missing")])).rejects.toThrow(/is not an existing folder/);
+    await expect(startServe(["--port", "0", "--user-data", path.join(dir, "user2"), "--allow-dir", path.join(dir, "missing")])).rejects.toThrow(
+      /is not an existing folder/,
+    );
   });
 });

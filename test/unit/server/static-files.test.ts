@@ -21,7 +21,10 @@ afterAll(async () => {
 
 describe("resolveRendererFile (browser server and Electron protocol)", () => {
   it("serves assets with their type, and the page with the CSP", async () => {
-    expect(await resolveRendererFile(root, "/assets/app.js")).toMatchObject({ file: path.join(root, "assets", "app.js"), contentType: expect.stringMatching(/^text\/javascript/) });
+    expect(await resolveRendererFile(root, "/assets/app.js")).toMatchObject({
+      file: path.join(root, "assets", "app.js"),
+      contentType: expect.stringMatching(/^text\/javascript/),
+    });
     const page = await resolveRendererFile(root, "/");
     expect(page?.file).toBe(path.join(root, "index.html"));
     expect(page?.headers["content-security-policy"]).toContain("default-src 'self'");

@@ -83,9 +83,15 @@ describe("ws-client timeouts and bad frames", () => {
     const page = api.query.page({ resultId: "r1", offset: 0, limit: 10 });
     const inspect = api.convert.inspect({ input: "/x.h5ad" });
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(await page).toEqual({ ok: false, error: { code: "SOURCE_UNREACHABLE", message: "SLAF Workbench did not answer query.page within 60 s", retryable: true } });
+    expect(await page).toEqual({
+      ok: false,
+      error: { code: "SOURCE_UNREACHABLE", message: "SLAF Workbench did not answer query.page within 60 s", retryable: true },
+    });
     await vi.advanceTimersByTimeAsync(15 * 60_000);
-    expect(await inspect).toMatchObject({ ok: false, error: { code: "SOURCE_UNREACHABLE", message: "SLAF Workbench did not answer convert.inspect within 15 min" } });
+    expect(await inspect).toMatchObject({
+      ok: false,
+      error: { code: "SOURCE_UNREACHABLE", message: "SLAF Workbench did not answer convert.inspect within 15 min" },
+    });
   });
 
   it("ignores frames it cannot read without throwing, and still takes the real answer", async () => {
