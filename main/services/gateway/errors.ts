@@ -130,5 +130,9 @@ export function appFailureFromLanceError(e: unknown, ctx: { table?: string } = {
   const file = /\bpath:\s*([^,\s}]+)/.exec(text)?.[1];
   const table = ctx.table ?? (file ? tableOfPath(file) : null);
   const prefix = table && code === "OfflineNotCached" && !message.includes(`"${table}"`) ? `Table "${table}": ` : "";
-  return gatewayFailure(code as GatewayErrorCode, `${prefix}${message}`, { status, path: file, detail: text.replace(RUST_LOCATION, "") });
+  const detail = text
+    .split(/\n\s*Backtrace:/)[0]
+    .replace(RUST_LOCATION, "")
+    .slice(0, 2000);
+  return gatewayFailure(code as GatewayErrorCode, `${prefix}${message}`, { status, path: file, detail });
 }

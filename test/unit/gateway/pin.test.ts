@@ -39,7 +39,11 @@ afterAll(async () => {
 describe("parseHfUri", () => {
   it("reads repo, path and revision in both places the revision may be written", () => {
     expect(parseHfUri("hf://datasets/acme/atlas")).toEqual({ repo: { owner: "acme", name: "atlas" }, path: "", revision: null });
-    expect(parseHfUri("hf://datasets/acme/atlas/data/train.slaf/")).toEqual({ repo: { owner: "acme", name: "atlas" }, path: "data/train.slaf", revision: null });
+    expect(parseHfUri("hf://datasets/acme/atlas/data/train.slaf/")).toEqual({
+      repo: { owner: "acme", name: "atlas" },
+      path: "data/train.slaf",
+      revision: null,
+    });
     expect(parseHfUri("hf://datasets/acme/atlas/pbmc.slaf@v1.0").revision).toBe("v1.0");
     expect(parseHfUri("hf://datasets/acme/atlas@dev/pbmc.slaf")).toMatchObject({ path: "pbmc.slaf", revision: "dev" });
     expect(parseHfUri("hf://datasets/acme/atlas@refs/pr/3/pbmc.slaf")).toMatchObject({ path: "pbmc.slaf", revision: "refs/pr/3" });
@@ -48,7 +52,14 @@ describe("parseHfUri", () => {
   });
 
   it("refuses what is not a dataset URI, naming the URI", () => {
-    for (const uri of ["hf://models/acme/m", "s3://bucket/x", "hf://datasets/acme", "hf://datasets/acme/atlas/../x", "hf://datasets/-bad/atlas", "hf://datasets/acme/atlas@"]) {
+    for (const uri of [
+      "hf://models/acme/m",
+      "s3://bucket/x",
+      "hf://datasets/acme",
+      "hf://datasets/acme/atlas/../x",
+      "hf://datasets/-bad/atlas",
+      "hf://datasets/acme/atlas@",
+    ]) {
       expect(() => parseHfUri(uri), uri).toThrow(uri);
     }
   });
@@ -57,7 +68,14 @@ describe("parseHfUri", () => {
 describe("pin", () => {
   it("resolves the revision to a commit sha and gives Lance the sha as hf_revision", async () => {
     const pinned = await env.gateway.pin("hf://datasets/acme/open/atlas.slaf");
-    expect(pinned).toEqual({ uri: "hf://datasets/acme/open/atlas.slaf", repo: "acme/open", path: "atlas.slaf", revision: "main", sha, storageOptions: { hf_revision: sha } });
+    expect(pinned).toEqual({
+      uri: "hf://datasets/acme/open/atlas.slaf",
+      repo: "acme/open",
+      path: "atlas.slaf",
+      revision: "main",
+      sha,
+      storageOptions: { hf_revision: sha },
+    });
     expect((await env.gateway.pin(`hf://datasets/acme/open/atlas.slaf@${sha}`)).sha).toBe(sha);
     env.hub.tag("acme/open", "v1", sha);
     expect((await env.gateway.pin("hf://datasets/acme/open@v1/atlas.slaf")).sha).toBe(sha);
@@ -68,14 +86,20 @@ describe("pin", () => {
   });
 
   it("names each way an open fails: missing repo, missing revision, missing file", async () => {
-    expect(await failure(env.gateway.pin("hf://datasets/acme/nothing/atlas.slaf"))).toMatchObject({ code: "DATASET_NOT_FOUND", message: expect.stringContaining("acme/nothing") });
+    expect(await failure(env.gateway.pin("hf://datasets/acme/nothing/atlas.slaf"))).toMatchObject({
+      code: "DATASET_NOT_FOUND",
+      message: expect.stringContaining("acme/nothing"),
+    });
     expect(await failure(env.gateway.pin("hf://datasets/acme/open/atlas.slaf@no-such-branch"))).toMatchObject({
       code: "REVISION_NOT_FOUND",
       message: expect.stringContaining('revision "no-such-branch" of acme/open'),
     });
     expect(await failure(env.gateway.pin(`hf://datasets/acme/open@${"0".repeat(40)}`))).toMatchObject({ code: "REVISION_NOT_FOUND" });
     const pinned = await env.gateway.pin("hf://datasets/acme/open/atlas.slaf");
-    expect(await failure(env.gateway.readFile(pinned, "nope.json", { maxBytes: 1024 }))).toMatchObject({ code: "DATASET_NOT_FOUND", message: expect.stringContaining("atlas.slaf/nope.json") });
+    expect(await failure(env.gateway.readFile(pinned, "nope.json", { maxBytes: 1024 }))).toMatchObject({
+      code: "DATASET_NOT_FOUND",
+      message: expect.stringContaining("atlas.slaf/nope.json"),
+    });
   });
 
   it("asks for a token for a gated or private repo, refuses a wrong token, and sends a good one only to the Hub", async () => {
@@ -85,7 +109,10 @@ describe("pin", () => {
     const wrong = await startGateway({ cacheDir: path.join(env.dir, "cache-wrong"), hubEndpoint: env.hub.url, hfToken: "hf_wrong", ...QUICK });
     const good = await startGateway({ cacheDir: path.join(env.dir, "cache-good"), hubEndpoint: env.hub.url, hfToken: "hf_good", ...QUICK });
     try {
-      expect(await failure(wrong.pin("hf://datasets/acme/open"))).toMatchObject({ code: "AUTH_INVALID", message: expect.stringContaining("Invalid credentials") });
+      expect(await failure(wrong.pin("hf://datasets/acme/open"))).toMatchObject({
+        code: "AUTH_INVALID",
+        message: expect.stringContaining("Invalid credentials"),
+      });
       const gated = await good.pin("hf://datasets/acme/gated/atlas.slaf");
       expect((await good.pin("hf://datasets/acme/secret")).repo).toBe("acme/secret");
       env.hub.resetLog();
@@ -102,7 +129,11 @@ describe("pin", () => {
   it("says SOURCE_UNREACHABLE when the Hub does not answer", async () => {
     const gone: Gateway = await startGateway({ cacheDir: path.join(env.dir, "cache-gone"), hubEndpoint: "http://127.0.0.1:9", ...QUICK });
     try {
-      expect(await failure(gone.pin("hf://datasets/acme/open"))).toMatchObject({ code: "SOURCE_UNREACHABLE", retryable: true, message: expect.stringContaining("127.0.0.1:9") });
+      expect(await failure(gone.pin("hf://datasets/acme/open"))).toMatchObject({
+        code: "SOURCE_UNREACHABLE",
+        retryable: true,
+        message: expect.stringContaining("127.0.0.1:9"),
+      });
     } finally {
       await gone.close();
     }
@@ -116,7 +147,10 @@ describe("pin", () => {
       expect(other.offline).toBe(true);
       expect((await other.pin("hf://datasets/acme/open/atlas.slaf@v1")).sha).toBe(sha);
       expect((await other.pin(`hf://datasets/acme/open/atlas.slaf@${sha}`)).sha).toBe(sha);
-      expect(await failure(other.pin("hf://datasets/acme/open/atlas.slaf@never-seen"))).toMatchObject({ code: "OFFLINE_NOT_CACHED", message: expect.stringContaining('revision "never-seen"') });
+      expect(await failure(other.pin("hf://datasets/acme/open/atlas.slaf@never-seen"))).toMatchObject({
+        code: "OFFLINE_NOT_CACHED",
+        message: expect.stringContaining('revision "never-seen"'),
+      });
       expect(env.hub.log).toEqual([]);
     } finally {
       await other.close();
