@@ -3,7 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobEvent } from "../../shared/ipc/contract";
-import { createServices, type Services } from "../../main/services/index";
+import type { Services } from "../../main/services/index";
+import { testServices } from "../fixtures/services";
 import { loadSettings, settingsPath } from "../../main/services/settings";
 import { tempDir, writePbmcSlaf } from "../fixtures/slaf-fixture";
 import { unwrap } from "../fixtures/result";
@@ -29,11 +30,7 @@ beforeAll(async () => {
   await fs.writeFile(settingsPath(userDataDir), JSON.stringify({ sql: { allowedDirectories: [allowed] } }));
   const { settings, warnings } = await loadSettings(userDataDir);
   expect(warnings).toEqual([]);
-  services = createServices({
-    info: { version: "test", mode: "browser", initialDatasetUri: null, openDemoAtStart: false, userDataDir, platform: process.platform },
-    emit: () => undefined,
-    settings,
-  });
+  services = testServices(userDataDir, { settings });
   datasetId = unwrap(await services.api.datasets.open({ uri: root })).datasetId;
 });
 afterAll(async () => {

@@ -1,7 +1,8 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServices, type Services } from "../../../main/services/index";
+import type { Services } from "../../../main/services/index";
+import { testServices } from "../../fixtures/services";
 import { DATA_DIR } from "../../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { snapshotTree } from "../../fixtures/tree-snapshot";
@@ -15,17 +16,7 @@ beforeAll(async () => {
   dir = await tempDir();
   root = path.join(dir, "pbmc.slaf");
   await writePbmcSlaf(root);
-  services = createServices({
-    info: {
-      version: "test",
-      mode: "browser",
-      initialDatasetUri: null,
-      openDemoAtStart: false,
-      userDataDir: path.join(dir, "user"),
-      platform: process.platform,
-    },
-    emit: () => undefined,
-  });
+  services = testServices(path.join(dir, "user"));
   const opened = await services.api.datasets.open({ uri: root });
   if (!opened.ok) throw new Error(opened.error.message);
   datasetId = opened.value.datasetId;

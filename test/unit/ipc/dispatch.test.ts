@@ -3,7 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobEvent, QuerySummary } from "../../../shared/ipc/contract";
-import { createServices, type Services } from "../../../main/services/index";
+import type { Services } from "../../../main/services/index";
+import { testServices } from "../../fixtures/services";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { failure, unwrap } from "../../fixtures/result";
 
@@ -19,15 +20,7 @@ beforeAll(async () => {
   await writePbmcSlaf(root);
   notebookPath = path.join(dir, "nb.slafnb.md");
   await fs.writeFile(notebookPath, "# hi\n");
-  services = createServices({
-    info: {
-      version: "test",
-      mode: "browser",
-      initialDatasetUri: null,
-      openDemoAtStart: false,
-      userDataDir: path.join(dir, "user"),
-      platform: process.platform,
-    },
+  services = testServices(path.join(dir, "user"), {
     emit: (name, payload) => {
       if (name === "notebook.changed") changed.push((payload as { path: string }).path);
     },

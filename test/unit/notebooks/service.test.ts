@@ -9,7 +9,8 @@ import type { DatasetSummary } from "../../../shared/ipc/contract";
 import { isCanonical, parseNotebook } from "../../../shared/notebook/format";
 import type { Cell } from "../../../shared/notebook/model";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
-import { duckdbCopy, recorder, sleep, type Recorded } from "./helpers";
+import { recorder, sleep, type Recorded } from "./helpers";
+import { Oracle } from "../query/helpers";
 import { unwrap } from "../../fixtures/result";
 
 const DEBOUNCE = 60;
@@ -216,14 +217,15 @@ describe("NotebookService starter", () => {
   let dir: string;
   let datasets: DatasetService;
   let ds: OpenDataset;
-  let duck: Awaited<ReturnType<typeof duckdbCopy>>;
+  /** DuckDB over full copies of the dataset's tables: proves the starter's SQL binds and runs. */
+  let duck: Oracle;
 
   beforeAll(async () => {
     dir = await tempDir("slafwb-starter-");
     await writePbmcSlaf(path.join(dir, "pbmc3k.slaf"));
     datasets = new DatasetService();
     ds = await datasets.acquire(path.join(dir, "pbmc3k.slaf"));
-    duck = await duckdbCopy(ds);
+    duck = await Oracle.load(path.join(dir, "pbmc3k.slaf"));
   });
   afterAll(async () => {
     duck?.close();
@@ -240,8 +242,7 @@ describe("NotebookService starter", () => {
     const results = new Map<string, Record<string, unknown>[]>();
     for (const cell of cells) {
       if (cell.kind === "sql") {
-        const reader = await duck.conn.runAndReadAll(cell.text);
-        results.set(cell.name ?? cell.id, reader.getRowObjectsJS() as Record<string, unknown>[]);
+        results.set(cell.name ?? cell.id, await duck.rowObjects(cell.text));
       } else if (cell.kind === "plot") {
         expect(cell.source && results.has(cell.source), `plot ${cell.id} source ${cell.source}`).toBeTruthy();
         const rows = results.get(cell.source!)!;

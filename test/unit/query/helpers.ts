@@ -137,6 +137,11 @@ export class Oracle {
     return reader.getRowsJS().map((r) => r.map(plainJs));
   }
 
+  /** Rows as objects keyed by column name. */
+  async rowObjects(sql: string): Promise<Record<string, unknown>[]> {
+    return (await this.conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+  }
+
   close(): void {
     this.conn.closeSync();
     this.instance.closeSync();

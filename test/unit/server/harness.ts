@@ -4,7 +4,8 @@ import net from "node:net";
 import path from "node:path";
 import WebSocket from "ws";
 import { startBrowserServer, type BrowserServer, type BrowserServerOptions } from "../../../main/server/http-server";
-import { createServices, type Services } from "../../../main/services/index";
+import type { Services } from "../../../main/services/index";
+import { testServices } from "../../fixtures/services";
 import { decodeMessage, encodeFrame } from "../../../shared/ipc/wire";
 import type { Result } from "../../../shared/result";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
@@ -35,15 +36,8 @@ export async function startTestServer(options: Partial<Pick<BrowserServerOptions
     dispatcher: () => (services as Services).dispatcher,
     ...options,
   });
-  services = createServices({
-    info: {
-      version: "test",
-      mode: "browser",
-      initialDatasetUri: root,
-      openDemoAtStart: false,
-      userDataDir: path.join(dir, "user-data"),
-      platform: process.platform,
-    },
+  services = testServices(path.join(dir, "user-data"), {
+    initialDatasetUri: root,
     emit: (name, payload) => server.broadcast(name, payload),
     convertWorker: null,
   });
