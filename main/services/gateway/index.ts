@@ -224,7 +224,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!rel) throw new AppFailure("INVALID_ARGUMENT", `Not a path inside the dataset: ${relativePath}`);
       const f = { repo: parsed.repo, sha: dataset.sha, path: parsed.path ? `${parsed.path}/${rel}` : rel };
       try {
-        const { meta } = await files.meta(f, null);
+        // Learning the size reads at most maxBytes: a file too large is refused before the rest is fetched.
+        const { meta } = await files.meta(f, { start: 0, end: Math.max(0, opts.maxBytes - 1) });
         if (meta.size > opts.maxBytes)
           throw new AppFailure("INVALID_ARGUMENT", `${f.path} in ${dataset.repo} is ${meta.size} bytes, more than the ${opts.maxBytes} expected`, {
             path: f.path,

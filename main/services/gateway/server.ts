@@ -79,7 +79,8 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
     const range = parsed === "invalid" ? null : parsed;
     const sha = await hub.resolveSha(route.repo, route.rev);
     const f = { repo: route.repo, sha, path: route.path };
-    const { meta, fetched } = await files.meta(f, range);
+    // A HEAD learns the size from the first block rather than the whole file.
+    const { meta, fetched } = await files.meta(f, route.head ? { start: 0, end: 0 } : range);
     const span = spanOf(range, meta.size);
     const headers: Record<string, string> = { "accept-ranges": "bytes", "x-repo-commit": sha, "content-type": "application/octet-stream" };
     if (meta.etag) headers.etag = `"${meta.etag}"`;

@@ -101,6 +101,27 @@ describe("file reads", () => {
     expect(env.hub.log.map((r) => `${r.kind}:${r.status}`)).toEqual(["cdn:403", "resolve:302", "cdn:206"]);
   });
 
+  it("learns a file's size from its first block on HEAD, never the whole file", async () => {
+    const s = await uploadFiles("acme/head");
+    env.hub.resetLog();
+    const head = await request(resolve("acme/head", s, "big.bin"), { method: "HEAD" });
+    expect(head.headers.get("content-length")).toBe("50000");
+    expect(env.hub.log.filter((r) => r.kind === "cdn").map((r) => r.range)).toEqual(["bytes=0-4095"]);
+  });
+
+  it("refuses bytes under another ETag than the file had in this commit, and caches none of them", async () => {
+    const s = await uploadFiles("acme/etag");
+    await request(resolve("acme/etag", s, "big.bin"), { headers: { range: "bytes=0-9" } });
+    env.hub.faults.add({ kind: "corrupt" }, { on: "cdn", times: 1 });
+    const bad = await request(resolve("acme/etag", s, "big.bin"), { headers: { range: "bytes=20000-20009" } });
+    expect(bad.status).toBe(502);
+    expect(bad.headers.get("x-error-code")).toBe("UpstreamInvalid");
+    expect(bad.headers.get("x-error-message")).toMatch(/ETag of big\.bin changed/);
+    expect(await checkCachedBlocks(env.cacheDir, "acme/etag", async (rel) => files[rel])).toEqual({ blocks: 1, temps: [], bad: [] });
+    const good = await request(resolve("acme/etag", s, "big.bin"), { headers: { range: "bytes=20000-20009" } });
+    expect(good.body.equals(files["big.bin"].subarray(20_000, 20_010))).toBe(true);
+  });
+
   it("retries a cut body from the first block not yet written, and never keeps part of a block", async () => {
     const s = await uploadFiles("acme/cut");
     env.hub.faults.add({ kind: "cut" }, { on: ["cdn", "resolve"], times: 3 });
