@@ -26,7 +26,12 @@
  *   offline miss → OFFLINE_NOT_CACHED naming table and file; full cache disk → DISK_FULL; Hub still 429 after
  *   `maxRateLimitWaitMs` → RATE_LIMITED; Hub down, stalled or 5xx after retries → SOURCE_UNREACHABLE; repo
  *   missing → DATASET_NOT_FOUND; revision missing → REVISION_NOT_FOUND; gated repo, or private repo without a
- *   token (the Hub's 401 RepoNotFound) → AUTH_REQUIRED; token refused → AUTH_INVALID.
+ *   token (the Hub's 401 RepoNotFound) → AUTH_REQUIRED; token refused → AUTH_INVALID. An offline miss of a data
+ *   file fails in milliseconds; one of a listing (a table never opened online) takes ~2 s, because Lance retries
+ *   failed listings five times with backoff whatever the status (observed with LanceDB 0.39).
+ * - The upstream: the caller resolves it (HF_ENDPOINT from the environment as huggingface_hub does, else the
+ *   setting, else https://huggingface.co) BEFORE putting `lanceEnv()` into process.env, which replaces
+ *   HF_ENDPOINT with the gateway; a gateway whose upstream is itself refuses to start.
  * - Security: 127.0.0.1 only, Host checked, every path starts with a per-launch secret (in `hfEndpoint`);
  *   requests without it get 403 and cause no upstream request. Only Hub reads are served (repo/revision info,
  *   tree, paths-info, resolve); every write (PUT, DELETE, commit and preupload APIs, xet tokens, LFS batch...)
@@ -231,9 +236,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             path: f.path,
           });
         await files.ensure(f, meta, 0, meta.size - 1);
-        const chunks: Buffer[] = [];
-        for await (const c of files.read(f, meta, 0, meta.size - 1)) chunks.push(c);
-        return Buffer.concat(chunks);
+        return await files.readAll(f, meta, 0, meta.size - 1);
       } catch (e) {
         throw asFailure(e);
       }

@@ -82,11 +82,22 @@ export function hubAnswerError(status: number, headers: http.IncomingHttpHeaders
         : status === 404
           ? "EntryNotFound"
           : "UpstreamInvalid";
-  return new GatewayError(code, `${what}: ${hubMessage ?? `HTTP ${status}`}`, { status: code === "UpstreamInvalid" ? 502 : status });
+  const hint =
+    code === "GatedRepo"
+      ? " Accept its conditions on the Hub and set an HF token with access."
+      : code === "RepoNotFound" && status === 401
+        ? " It does not exist, or it is private and needs an HF token with access."
+        : code === "Unauthorized"
+          ? " Check the HF token."
+          : "";
+  return new GatewayError(code, `${what}: ${hubMessage ?? `HTTP ${status}`}${hint}`, { status: code === "UpstreamInvalid" ? 502 : status });
 }
 
 export class RemoteFiles {
+  /** Sizes and ETags of files whose first read is complete (or that were on disk). */
   private readonly metas = new Map<string, FileMeta>();
+  /** Learned by a first read still under way (its retries need it); reads wait for that first read to end. */
+  private readonly learned = new Map<string, FileMeta>();
   private readonly metaLoads = new Map<string, Promise<{ meta: FileMeta; fetched: boolean }>>();
   private readonly inflight = new Map<string, Promise<void>>();
 
@@ -155,11 +166,15 @@ export class RemoteFiles {
       const wanted = range.end === null ? start + this.opts.maxFetchBytes - 1 : (Math.floor(range.end / B) + 1) * B - 1;
       end = Math.min(wanted, start + Math.max(this.opts.maxFetchBytes, B) - 1);
     } else if (range !== null) end = B - 1;
-    const meta = await this.upstream.retrying(`reading ${this.describe(f)}`, () =>
-      this.fetchAttempt(f, this.metas.get(key) ?? null, start, end, () => undefined),
-    );
-    this.metas.set(key, meta);
-    return { meta, fetched: true };
+    try {
+      const meta = await this.upstream.retrying(`reading ${this.describe(f)}`, () =>
+        this.fetchAttempt(f, this.learned.get(key) ?? null, start, end, () => undefined),
+      );
+      this.metas.set(key, meta);
+      return { meta, fetched: true };
+    } finally {
+      this.learned.delete(key);
+    }
   }
 
   /**
@@ -280,7 +295,7 @@ export class RemoteFiles {
 
   private async learn(f: FileRef, meta: FileMeta): Promise<FileMeta> {
     await this.cache.writeFileMeta(f.repo, f.sha, f.path, meta);
-    this.metas.set(this.key(f), meta);
+    this.learned.set(this.key(f), meta);
     return meta;
   }
 
@@ -298,42 +313,63 @@ export class RemoteFiles {
     let block = Buffer.allocUnsafe(blockLength(meta, index));
     let filled = 0;
     let received = 0;
-    try {
-      for await (const chunk of body) {
-        let at = 0;
-        while (at < chunk.length) {
-          if (block.length === 0) throw new GatewayError("UpstreamInvalid", `The Hub sent more than ${meta.size} bytes of ${f.path}`);
-          const n = Math.min(chunk.length - at, block.length - filled);
-          chunk.copy(block, filled, at, at + n);
-          filled += n;
-          at += n;
-          received += n;
-          if (filled === block.length) {
-            if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, index))) await this.cache.writeBlock(f.repo, f.sha, f.path, meta, index, block);
-            onBlock(index);
-            index++;
-            block = Buffer.allocUnsafe(blockLength(meta, index));
-            filled = 0;
-          }
+    const chunks = body[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (e) {
+        throw new RetryableError(`the body of ${f.path} was cut after ${received} of ${expectedBytes} bytes (${(e as Error).message})`);
+      }
+      if (next.done) break;
+      const chunk = next.value;
+      for (let at = 0; at < chunk.length;) {
+        if (block.length === 0) throw new GatewayError("UpstreamInvalid", `The Hub sent more than ${meta.size} bytes of ${f.path}`);
+        const n = Math.min(chunk.length - at, block.length - filled);
+        chunk.copy(block, filled, at, at + n);
+        filled += n;
+        at += n;
+        received += n;
+        if (filled === block.length) {
+          // Disk errors (a full disk is CacheDiskFull) are not the network's: they go out as they are, untried again.
+          if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, index))) await this.cache.writeBlock(f.repo, f.sha, f.path, meta, index, block);
+          onBlock(index);
+          index++;
+          block = Buffer.allocUnsafe(blockLength(meta, index));
+          filled = 0;
         }
       }
-    } catch (e) {
-      if (e instanceof GatewayError) throw e;
-      throw new RetryableError(`the body of ${f.path} was cut after ${received} of ${expectedBytes} bytes (${(e as Error).message})`);
     }
     if (received !== expectedBytes) throw new RetryableError(`the body of ${f.path} was cut after ${received} of ${expectedBytes} bytes`);
     if (filled > 0) throw new GatewayError("UpstreamInvalid", `The Hub's answer for ${f.path} ended inside a block`);
   }
 
-  /** Bytes [start, end] of a file whose blocks are present, block by block; null from a block gone meanwhile. */
+  /**
+   * Bytes [start, end] of a file whose blocks are present, block by block. A block that left the cache meanwhile
+   * (evicted by another process) ends the stream with an error; `readAll` fetches it again instead.
+   */
   async *read(f: FileRef, meta: FileMeta, start: number, end: number): AsyncGenerator<Buffer> {
     const B = meta.blockBytes;
     for (let i = Math.floor(start / B); i <= Math.floor(end / B) && end >= start; i++) {
       const from = Math.max(start, i * B) - i * B;
       const to = Math.min(end + 1, (i + 1) * B) - i * B;
       const slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
-      if (!slice) throw new GatewayError("OfflineNotCached", `Block ${i} of ${f.path} left the cache while it was being read`, { path: f.path });
+      if (!slice) throw new GatewayError("SourceUnreachable", `Block ${i} of ${f.path} left the cache while it was being read`, { path: f.path });
       yield slice;
+    }
+  }
+
+  /** Bytes [start, end] in one buffer, fetching again (once) any block that left the cache since `ensure`. */
+  async readAll(f: FileRef, meta: FileMeta, start: number, end: number): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const parts: Buffer[] = [];
+        for await (const part of this.read(f, meta, start, end)) parts.push(part);
+        return Buffer.concat(parts);
+      } catch (e) {
+        if (attempt > 0 || !(e instanceof GatewayError) || e.code !== "SourceUnreachable") throw e;
+        await this.ensure(f, meta, start, end);
+      }
     }
   }
 }

@@ -13,6 +13,8 @@ import type { Answer, HubService } from "./hub-service";
 import { parseClientRange, spanOf, type RemoteFiles } from "./remote-files";
 
 const MAX_REQUEST_BODY = 1024 * 1024;
+/** Reads up to this size are assembled before the headers go out, so a block evicted meanwhile is fetched again. */
+const MAX_BUFFERED_READ = 8 * 1024 * 1024;
 
 export interface GatewayServer {
   port: number;
@@ -99,6 +101,13 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
     }
     const { fromCache } = await files.ensure(f, meta, span.start, span.end);
     hub.hit({ fromCache: fromCache && !fetched }, length);
+    if (length <= MAX_BUFFERED_READ) {
+      const body = await files.readAll(f, meta, span.start, span.end);
+      counters.bytesServed += body.length;
+      res.writeHead(range ? 206 : 200, headers);
+      res.end(body);
+      return;
+    }
     res.writeHead(range ? 206 : 200, headers);
     for await (const chunk of files.read(f, meta, span.start, span.end)) {
       counters.bytesServed += chunk.length;

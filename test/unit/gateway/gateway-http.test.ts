@@ -122,6 +122,19 @@ describe("file reads", () => {
     expect(good.body.equals(files["big.bin"].subarray(20_000, 20_010))).toBe(true);
   });
 
+  it("fetches again a cached block that was damaged or removed on disk", async () => {
+    const s = await uploadFiles("acme/damaged");
+    await request(resolve("acme/damaged", s, "big.bin"), { headers: { range: "bytes=0-12287" } });
+    const blocks = (await fs.readdir(env.cacheDir, { recursive: true })).filter((f) => f.includes(`acme${path.sep}damaged`) && f.endsWith(".blk")).sort();
+    expect(blocks.map((b) => path.basename(b))).toEqual(["@0.blk", "@4096.blk", "@8192.blk"]);
+    await fs.truncate(path.join(env.cacheDir, blocks[0]), 100);
+    await fs.rm(path.join(env.cacheDir, blocks[2]));
+    env.hub.resetLog();
+    const res = await request(resolve("acme/damaged", s, "big.bin"), { headers: { range: "bytes=0-12287" } });
+    expect(res.body.equals(files["big.bin"].subarray(0, 12_288))).toBe(true);
+    expect(env.hub.log.map((r) => `${r.kind}:${r.range}`)).toEqual(["cdn:bytes=0-4095", "cdn:bytes=8192-12287"]);
+  });
+
   it("retries a cut body from the first block not yet written, and never keeps part of a block", async () => {
     const s = await uploadFiles("acme/cut");
     env.hub.faults.add({ kind: "cut" }, { on: ["cdn", "resolve"], times: 3 });
