@@ -12,6 +12,8 @@ import { NotebookService } from "./notebooks/service";
 import { QueryService } from "./query/service";
 import { resourcePath } from "./resources";
 import { defaultSettings, settingsPath, type AppSettings } from "./settings";
+import { environmentHfToken, upstreamHubEndpoint } from "./sources/hub-endpoint";
+import { SourcesService, type SourcesOptions } from "./sources/service";
 
 export interface ServiceOptions {
   info: AppInfo;
@@ -21,6 +23,8 @@ export interface ServiceOptions {
   convertWorker?: string | null;
   /** From `<userDataDir>/settings.json` (loadSettings) plus command-line flags; defaults when absent. */
   settings?: AppSettings;
+  /** Remote sources: start offline, or other gateway options (tests point hubEndpoint at a fake Hub). */
+  sources?: Partial<SourcesOptions>;
 }
 
 export interface Services {
@@ -30,6 +34,7 @@ export interface Services {
   query: QueryService;
   convert: ConvertService;
   notebooks: NotebookService;
+  sources: SourcesService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
   /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
@@ -40,7 +45,13 @@ export interface Services {
 export function createServices(options: ServiceOptions): Services {
   const userDataDir = options.info.userDataDir;
   const jobs = new JobService((event) => options.emit("job", event));
-  const datasets: DatasetService = new DatasetService({ ensureDemo: () => convert.ensureDemo() });
+  const sources = new SourcesService({
+    cacheDir: path.join(userDataDir, "cache"),
+    hubEndpoint: upstreamHubEndpoint(),
+    hfToken: environmentHfToken(),
+    ...options.sources,
+  });
+  const datasets: DatasetService = new DatasetService({ ensureDemo: () => convert.ensureDemo(), gateway: () => sources.gateway() });
   const convert = new ConvertService(jobs, {
     userDataDir,
     demoInputDir: resourcePath("demo", "pbmc3k"),
@@ -55,7 +66,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
-  const api = { app, datasets, jobs, query, convert, notebooks };
+  const api = { app, datasets, jobs, query, convert, notebooks, sources };
   return {
     api,
     dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs }) }),
@@ -64,6 +75,7 @@ export function createServices(options: ServiceOptions): Services {
     query,
     convert,
     notebooks,
+    sources,
     async housekeeping() {
       claimProcessTempDir();
       return convert.cleanStale();

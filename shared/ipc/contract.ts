@@ -8,6 +8,7 @@ import type { DatasetsApi } from "./types/datasets";
 import type { JobEvent, JobsApi } from "./types/jobs";
 import type { NotebooksApi } from "./types/notebooks";
 import type { QueryApi } from "./types/query";
+import type { SourcesApi } from "./types/sources";
 
 export type * from "./types/app";
 export { APP_COMMANDS } from "./types/app";
@@ -17,6 +18,7 @@ export type * from "./types/datasets";
 export type * from "./types/jobs";
 export type * from "./types/notebooks";
 export type * from "./types/query";
+export type * from "./types/sources";
 
 export interface Api {
   app: AppApi;
@@ -25,6 +27,7 @@ export interface Api {
   query: QueryApi;
   convert: ConvertApi;
   notebooks: NotebooksApi;
+  sources: SourcesApi;
 }
 
 export type Namespace = keyof Api;
@@ -39,6 +42,7 @@ export const METHODS = {
   query: ["start", "preview", "page", "export", "release"],
   convert: ["inspect", "start"],
   notebooks: ["read", "write", "watch", "unwatch", "starter"],
+  sources: ["status", "setOffline"],
 } as const satisfies MethodList;
 
 // A method of Api missing from METHODS is a compile error here.

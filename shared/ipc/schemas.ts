@@ -72,6 +72,10 @@ export const SCHEMAS = {
     unwatch: object({ path }),
     starter: object({ datasetId: id("dataset") }),
   },
+  sources: {
+    status: empty,
+    setOffline: object({ offline: boolean() }),
+  },
 } as const;
 
 /** The schema of a method, or undefined for a name outside the contract. */

@@ -31,6 +31,7 @@ export function fakeDataset(datasetId: string, name = datasetId): DatasetSummary
     uri: `/data/${name}.slaf`,
     name,
     source: "local",
+    revision: null,
     config: { formatVersion: "0.5", nCells: 0, nGenes: 0, expressionCount: 0, sparsity: null, density: null, createdAt: null, raw: {} },
     tables: [],
   };

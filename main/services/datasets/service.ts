@@ -8,10 +8,14 @@ import { checkTableInsideDataset, describeTable, explainLocalOpenFailure, openLa
 import { takeRowsCapped } from "./read-rows";
 import type { OpenDataset } from "./open-dataset";
 import { locate, tablePath } from "./uri";
+import type { Gateway } from "../gateway/index";
+import { openHfDataset } from "./remote";
 
 export interface DatasetServiceOptions {
   /** Builds the demo dataset if needed and returns its path (provided by the convert service). */
   ensureDemo?: () => Promise<string>;
+  /** The gateway remote datasets are read through (provided by the sources service); without it they are refused. */
+  gateway?: () => Promise<Gateway>;
 }
 
 /** Opens SLAF datasets read-only, keeps their Lance handles refcounted, and pages rows out as Arrow IPC. */
@@ -114,9 +118,8 @@ export class DatasetService implements DatasetsApi {
   }
 
   private async load(root: string, name: string, source: DatasetSummary["source"]): Promise<OpenDataset> {
-    if (source !== "local") {
-      fail("SOURCE_UNSUPPORTED", `Opening ${source}:// datasets needs the remote gateway, which is not built yet; open a local folder`);
-    }
+    if (source === "hf") return this.loadHf(root, name);
+    if (source !== "local") fail("SOURCE_UNSUPPORTED", `Opening ${source}:// datasets is not supported yet; open a local folder or an hf:// dataset`);
     const config: SlafConfig = await readLocalConfig(root);
     const tables = new Map<string, lancedb.Table>();
     const infos: TableInfo[] = [];
@@ -148,11 +151,33 @@ export class DatasetService implements DatasetsApi {
     }
     const datasetId = `ds${this.nextId++}`;
     return {
-      summary: { datasetId, uri: root, name, source, config: configFacts(config), tables: infos },
+      summary: { datasetId, uri: root, name, source, revision: null, config: configFacts(config), tables: infos },
       config,
       root,
       tables,
       connections: conns,
+      refs: 0,
+    };
+  }
+
+  private async loadHf(uri: string, name: string): Promise<OpenDataset> {
+    if (!this.options.gateway) fail("SOURCE_UNSUPPORTED", `Opening hf:// datasets needs the gateway, which this command does not start: ${uri}`);
+    const remote = await openHfDataset(await this.options.gateway(), uri);
+    const { pinned } = remote;
+    return {
+      summary: {
+        datasetId: `ds${this.nextId++}`,
+        uri,
+        name: name || pinned.repo.split("/")[1],
+        source: "hf",
+        revision: { requested: pinned.revision, sha: pinned.sha },
+        config: configFacts(remote.config),
+        tables: remote.infos,
+      },
+      config: remote.config,
+      root: uri,
+      tables: remote.tables,
+      connections: remote.connections,
       refs: 0,
     };
   }

@@ -12,8 +12,10 @@ export function locate(uri: string): DatasetLocation {
   const trimmed = uri.trim().replace(/\/+$/, "");
   const source: DatasetSource = trimmed.startsWith("s3://") ? "s3" : trimmed.startsWith("hf://") ? "hf" : "local";
   const root = source === "local" ? path.resolve(trimmed.replace(/^file:\/\//, "")) : trimmed;
-  const base = root.split("/").filter(Boolean).pop() ?? root;
-  return { source, root, name: base.replace(/\.slaf$/, "") };
+  // hf://datasets/<owner>/<repo>[/<path>][@<revision>]: the name is the last path part without the revision.
+  const named = source === "hf" ? root.replace(/@[^/]*$/, "") : root;
+  const base = named.split("/").filter(Boolean).pop() ?? named;
+  return { source, root, name: base.replace(/@.*$/, "").replace(/\.slaf$/, "") };
 }
 
 /** Joins a table path from config.json onto the root, refusing paths that climb out of it. */

@@ -32,6 +32,8 @@ export interface DatasetSummary {
   /** Folder name without `.slaf`, for titles. */
   name: string;
   source: DatasetSource;
+  /** For `hf://` datasets: the revision asked for and the commit every read uses (fixed at open). */
+  revision: { requested: string; sha: string } | null;
   config: SlafConfigFacts;
   tables: TableInfo[];
 }

@@ -40,6 +40,7 @@ const REQUESTS: { [N in Namespace]: { [M in MethodName<N>]: Request<N, M> } } = 
     unwatch: { path: "/nb.slafnb.md" },
     starter: { datasetId: "ds1" },
   },
+  sources: { status: {}, setOffline: { offline: true } },
 };
 
 const EVENTS: Events = {

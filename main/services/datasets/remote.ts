@@ -1,0 +1,65 @@
+/**
+ * Opening a remote SLAF dataset (`hf://datasets/...`) through the gateway: the revision is resolved to a commit
+ * once, config.json and every table are read at that commit, and Lance's failures are named (offline misses,
+ * rate limits, missing repos...) before the generic Lance mapping.
+ */
+import type * as lancedb from "@lancedb/lancedb";
+import type { TableInfo } from "../../../shared/ipc/contract";
+import { isAppFailure } from "../../../shared/result";
+import { fail } from "../errors";
+import { appFailureFromLanceError, type Gateway, type PinnedDataset } from "../gateway/index";
+import { CONFIG_MAX_BYTES, parseConfig, type SlafConfig } from "./config";
+import { lanceTableFailure } from "./lance-errors";
+import { describeTable, openLanceTable } from "./lance-table";
+import { tablePath } from "./uri";
+
+export interface RemoteTables {
+  pinned: PinnedDataset;
+  config: SlafConfig;
+  tables: Map<string, lancedb.Table>;
+  connections: lancedb.Connection[];
+  infos: TableInfo[];
+}
+
+/** Names a Lance failure on a remote table: the gateway's causes first, then damaged files, else the raw message. */
+function remoteFailure(e: unknown, uri: string, table: string): unknown {
+  if (isAppFailure(e)) return e;
+  return appFailureFromLanceError(e, { table }) ?? lanceTableFailure(e, { table, tablePath: uri }) ?? e;
+}
+
+export async function openHfDataset(gateway: Gateway, uri: string): Promise<RemoteTables> {
+  const pinned = await gateway.pin(uri);
+  const configUri = `${uri}/config.json`;
+  let text: string;
+  try {
+    text = (await gateway.readFile(pinned, "config.json", { maxBytes: CONFIG_MAX_BYTES })).toString("utf8");
+  } catch (e) {
+    if (isAppFailure(e, "DATASET_NOT_FOUND") && /config\.json/.test(e.appError.message)) {
+      fail("NOT_A_SLAF_DATASET", `${uri} has no config.json at revision ${pinned.sha.slice(0, 12)}, so it is not a SLAF dataset`, { path: configUri });
+    }
+    throw e;
+  }
+  const config = parseConfig(text, configUri);
+  const tables = new Map<string, lancedb.Table>();
+  const connections: lancedb.Connection[] = [];
+  const infos: TableInfo[] = [];
+  try {
+    for (const [name, rel] of Object.entries(config.tables)) {
+      const full = tablePath(pinned.uri, rel);
+      if (!full) fail("CONFIG_INVALID", `config.json: tables.${name} = "${rel}" points outside the dataset`, { path: configUri });
+      try {
+        const { db, table } = await openLanceTable(full, pinned.storageOptions);
+        connections.push(db);
+        tables.set(name, table);
+        infos.push(await describeTable(name, rel, table));
+      } catch (e) {
+        throw remoteFailure(e, full, name);
+      }
+    }
+  } catch (e) {
+    for (const t of tables.values()) t.close();
+    for (const c of connections) c.close();
+    throw e;
+  }
+  return { pinned, config, tables, connections, infos };
+}

@@ -1,0 +1,83 @@
+/**
+ * Remote sources: the one gateway of this process (started with the first remote dataset), the offline switch
+ * and the counters. Lance reads `hf://` through the gateway because HF_ENDPOINT names it, and LanceDB reads that
+ * variable once per process: so there is one gateway per process, shared by every service that opens remote
+ * datasets, and it is never restarted (offline is switched on the running gateway).
+ */
+import path from "node:path";
+import type { SourcesApi, SourcesStatus } from "../../../shared/ipc/contract";
+import { guard } from "../errors";
+import { startGateway, type Gateway, type GatewayOptions } from "../gateway/index";
+
+export interface SourcesOptions {
+  /** Root of the disk cache: `<user data>/cache`. */
+  cacheDir: string;
+  /** The upstream Hub (see hub-endpoint.ts for how it is chosen). */
+  hubEndpoint: string;
+  hfToken?: string | null;
+  offline?: boolean;
+  /** Gateway tuning (tests). */
+  gateway?: Partial<GatewayOptions>;
+}
+
+let processGateway: { options: SourcesOptions; gateway: Promise<Gateway> } | null = null;
+
+export class SourcesService implements SourcesApi {
+  private offline: boolean;
+
+  constructor(readonly options: SourcesOptions) {
+    this.offline = options.offline ?? false;
+  }
+
+  /** The gateway, started on first use with this process's environment pointed at it. */
+  gateway(): Promise<Gateway> {
+    if (!processGateway) {
+      const options = this.options;
+      const gateway = startGateway({
+        ...options.gateway,
+        cacheDir: options.cacheDir,
+        hubEndpoint: options.hubEndpoint,
+        hfToken: options.hfToken ?? null,
+        offline: this.offline,
+      }).then((gw) => {
+        Object.assign(process.env, gw.lanceEnv());
+        return gw;
+      });
+      processGateway = { options, gateway };
+      gateway.catch(() => {
+        if (processGateway?.gateway === gateway) processGateway = null;
+      });
+    }
+    const shared = processGateway.gateway;
+    return shared.then((gw) => {
+      if (gw.offline !== this.offline) gw.setOffline(this.offline);
+      return gw;
+    });
+  }
+
+  status() {
+    return guard(async () => this.snapshot());
+  }
+
+  setOffline(req: { offline: boolean }) {
+    return guard(async () => {
+      this.offline = req.offline;
+      if (processGateway) (await processGateway.gateway).setOffline(req.offline);
+      return this.snapshot();
+    });
+  }
+
+  isOffline(): boolean {
+    return this.offline;
+  }
+
+  private async snapshot(): Promise<SourcesStatus> {
+    const gw = processGateway ? await processGateway.gateway.catch(() => null) : null;
+    const counters = gw ? Object.values(gw.counters()) : [];
+    return { offline: this.offline, gatewayRunning: gw !== null, counters, cacheDir: path.resolve(this.options.cacheDir) };
+  }
+
+  async dispose(): Promise<void> {
+    // The gateway outlives services in a process (HF_ENDPOINT keeps naming it); it closes with the process.
+  }
+}
