@@ -38,6 +38,7 @@
  *   gets 403. The token goes only to the upstream's origin, never to Lance, a CDN or a log.
  * - Cache: `<cacheDir>/hf/<endpoint>/<owner>/<repo>/<sha>/...` (see disk-cache.ts). Safe to share between
  *   processes (app and CLI): every entry is written to a temp name and renamed, and verified by length on read.
+ *   Size cap, LRU eviction, pins, listing and removal: cache-manager.ts.
  */
 import { randomBytes } from "node:crypto";
 import { AppFailure, isAppFailure } from "../../../shared/result";
@@ -96,6 +97,9 @@ export interface Gateway {
   /** `http://127.0.0.1:<port>/<secret>`: the HF_ENDPOINT Lance must use. */
   readonly hfEndpoint: string;
   readonly offline: boolean;
+  /** The cache folder and the upstream Hub this gateway uses (for the cache manager: pins find their blocks by them). */
+  readonly cacheDir: string;
+  readonly hubUpstream: string;
   /** Environment for the Lance process: HF_ENDPOINT plus no implicit token and no Xet. */
   lanceEnv(): Record<string, string>;
   pin(uri: string, revision?: string): Promise<PinnedDataset>;
@@ -197,6 +201,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   return {
     hfEndpoint,
+    cacheDir: options.cacheDir,
+    hubUpstream: endpoint,
     get offline() {
       return offline;
     },
