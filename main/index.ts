@@ -11,6 +11,7 @@ import { createMainWindow, isTrustedSender } from "./electron/window";
 import { createServices } from "./services/index";
 import { convertWorkerPath } from "./services/resources";
 import { loadSettings } from "./services/settings";
+import { datasetArgument } from "./services/datasets/uri";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Bundled layout: dist/electron/main.mjs, dist/preload/index.cjs, dist/renderer/.
@@ -31,7 +32,7 @@ void app.whenReady().then(async () => {
     info: {
       version: APP_VERSION,
       mode: "electron",
-      initialDatasetUri: datasetArg ? path.resolve(datasetArg) : null,
+      initialDatasetUri: datasetArg ? datasetArgument(datasetArg) : null,
       openDemoAtStart: !datasetArg,
       userDataDir: app.getPath("userData"),
       platform: process.platform,

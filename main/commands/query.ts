@@ -7,6 +7,9 @@ import { MAX_PAGE_ROWS, type ExportFormat, type QuerySummary } from "../../share
 import { AppFailure, type AppError, type Result } from "../../shared/result";
 import { arrow } from "../services/arrow";
 import { DatasetService } from "../services/datasets/service";
+import { datasetArgument } from "../services/datasets/uri";
+import { environmentHfToken, upstreamHubEndpoint } from "../services/sources/hub-endpoint";
+import { SourcesService } from "../services/sources/service";
 import { JobService } from "../services/jobs/service";
 import { checkExportTarget } from "../services/query/export";
 import { QueryService } from "../services/query/service";
@@ -14,7 +17,7 @@ import { flagInt, flagString, parseArgs, UsageError } from "./args";
 import { cliSettings } from "./cli-settings";
 
 export const QUERY_USAGE =
-  'slaf-workbench query DATASET "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]...';
+  'slaf-workbench query DATASET|hf://datasets/OWNER/REPO[/PATH][@REV] "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]... [--offline]';
 
 const FORMATS = ["table", "csv", "json"] as const;
 type Format = (typeof FORMATS)[number];
@@ -41,7 +44,7 @@ function exportFormat(file: string): ExportFormat {
 }
 
 export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => void process.stdout.write(t) }): Promise<void> {
-  const args = parseArgs(argv, ["force"]);
+  const args = parseArgs(argv, ["force", "offline"]);
   const [dataset, sql, ...extra] = args.positionals;
   if (!dataset || sql === undefined || extra.length) throw new UsageError("query needs a DATASET and one SQL string (quote it)");
   const format = (flagString(args, "format") ?? "table") as Format;
@@ -52,17 +55,23 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
   const force = args.flags.get("force") === true;
   if (force && !outFlag) throw new UsageError("--force only applies to --out");
   const out = outFlag ? { path: path.resolve(outFlag), format: exportFormat(outFlag), overwrite: force } : null;
-  const { settings } = await cliSettings(args);
+  const { settings, userDataDir } = await cliSettings(args);
   const allowedDirectories = settings.sql.allowedDirectories;
   // Refuse an existing file before running the query, not after.
   if (out) await checkExportTarget(out);
 
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-query-"));
-  const datasets = new DatasetService();
+  const sources = new SourcesService({
+    cacheDir: path.join(userDataDir, "cache"),
+    hubEndpoint: upstreamHubEndpoint(),
+    hfToken: environmentHfToken(),
+    offline: args.flags.get("offline") === true,
+  });
+  const datasets = new DatasetService({ gateway: () => sources.gateway() });
   const jobs = new JobService(() => undefined);
   const query = new QueryService(datasets, jobs, { tempDir, allowedDirectories });
   try {
-    const ds = await datasets.acquire(path.resolve(dataset));
+    const ds = await datasets.acquire(datasetArgument(dataset));
     const { jobId } = unwrap(await query.start({ datasetId: ds.summary.datasetId, sql, confirmed: true }));
     const event = unwrap(await jobs.wait({ jobId }));
     if (event.state !== "done" || !event.result) {

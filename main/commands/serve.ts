@@ -6,10 +6,11 @@ import { startBrowserServer, type BrowserServer } from "../server/http-server";
 import { newToken } from "../server/auth";
 import { flagInt, flagString, parseArgs } from "./args";
 import { cliSettings } from "./cli-settings";
+import { datasetArgument } from "../services/datasets/uri";
 import { defaultUserDataDir } from "./user-data";
 import { APP_VERSION } from "./version";
 
-export const SERVE_USAGE = "slaf-workbench serve [DATASET | --demo] [--port N] [--user-data DIR] [--allow-dir DIR]...";
+export const SERVE_USAGE = "slaf-workbench serve [DATASET | --demo] [--port N] [--user-data DIR] [--allow-dir DIR]... [--offline]";
 
 export interface RunningServer {
   server: BrowserServer;
@@ -18,8 +19,8 @@ export interface RunningServer {
 }
 
 export async function startServe(argv: string[]): Promise<RunningServer> {
-  const args = parseArgs(argv, ["demo"]);
-  const dataset = args.positionals[0] ? path.resolve(args.positionals[0]) : null;
+  const args = parseArgs(argv, ["demo", "offline"]);
+  const dataset = args.positionals[0] ? datasetArgument(args.positionals[0]) : null;
   const userDataDir = path.resolve(flagString(args, "user-data") ?? defaultUserDataDir());
   await fs.mkdir(userDataDir, { recursive: true });
   const { settings } = await cliSettings(args, userDataDir);
@@ -32,6 +33,7 @@ export async function startServe(argv: string[]): Promise<RunningServer> {
   });
   services = createServices({
     settings,
+    sources: { offline: args.flags.get("offline") === true },
     info: {
       version: APP_VERSION,
       mode: "browser",

@@ -1,4 +1,5 @@
 import { AppFailure, err, isAppFailure, type AppError, type ErrorCode, type Result } from "../../shared/result";
+import { appFailureFromLanceError } from "./gateway/errors";
 
 /** Runs a service body, turning thrown AppFailures (and anything else) into a Result. */
 export async function guard<T>(body: () => Promise<T>): Promise<Result<T>> {
@@ -17,6 +18,9 @@ export function isDiskFull(e: unknown): boolean {
 
 export function toAppError(e: unknown): AppError {
   if (isAppFailure(e)) return e.appError;
+  // A read the remote gateway refused (offline miss, rate limit...), wherever Lance surfaced it.
+  const remote = appFailureFromLanceError(e);
+  if (remote) return remote.appError;
   const error = e as NodeJS.ErrnoException;
   if (isDiskFull(e)) return { code: "DISK_FULL", message: `No space left on device${error?.path ? `: ${error.path}` : ""}`, path: error?.path };
   // The page gets one line, never a stack (it may name source paths); the stack goes to main's log.

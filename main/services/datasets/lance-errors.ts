@@ -5,6 +5,7 @@
  */
 import { AppFailure, isAppFailure } from "../../../shared/result";
 import { isDiskFull } from "../errors";
+import { appFailureFromLanceError } from "../gateway/errors";
 
 export type LanceFileProblem = "truncated" | "missing-file" | "not-lance-file" | "undecodable" | "unreadable" | "permission";
 
@@ -73,8 +74,13 @@ const WHAT: Record<Exclude<LanceFileProblem, "permission">, string> = {
   unreadable: "its files could not be read",
 };
 
-/** A named failure for a Lance error about the table's files, or null when the error is about something else. */
+/**
+ * A named failure for a Lance error about the table's files, or null when the error is about something else.
+ * Errors the remote gateway caused (offline misses, rate limits, a vanished repo...) are named first.
+ */
 export function lanceTableFailure(e: unknown, ctx: LanceErrorContext): AppFailure | null {
+  const remote = appFailureFromLanceError(e, { table: ctx.table });
+  if (remote) return remote;
   const problem = classifyLanceError(e);
   if (!problem) return null;
   const raw = e instanceof Error ? e.message : String(e);

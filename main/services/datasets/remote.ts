@@ -7,7 +7,7 @@ import type * as lancedb from "@lancedb/lancedb";
 import type { TableInfo } from "../../../shared/ipc/contract";
 import { isAppFailure } from "../../../shared/result";
 import { fail } from "../errors";
-import { appFailureFromLanceError, type Gateway, type PinnedDataset } from "../gateway/index";
+import type { Gateway, PinnedDataset } from "../gateway/index";
 import { CONFIG_MAX_BYTES, parseConfig, type SlafConfig } from "./config";
 import { lanceTableFailure } from "./lance-errors";
 import { describeTable, openLanceTable } from "./lance-table";
@@ -21,10 +21,10 @@ export interface RemoteTables {
   infos: TableInfo[];
 }
 
-/** Names a Lance failure on a remote table: the gateway's causes first, then damaged files, else the raw message. */
+/** Names a Lance failure on a remote table (the gateway's causes, damaged files), else the error as it came. */
 function remoteFailure(e: unknown, uri: string, table: string): unknown {
   if (isAppFailure(e)) return e;
-  return appFailureFromLanceError(e, { table }) ?? lanceTableFailure(e, { table, tablePath: uri }) ?? e;
+  return lanceTableFailure(e, { table, tablePath: uri }) ?? e;
 }
 
 export async function openHfDataset(gateway: Gateway, uri: string): Promise<RemoteTables> {

@@ -24,3 +24,8 @@ export function tablePath(root: string, relative: string): string | null {
   if (parts.length === 0 || parts.includes("..") || path.isAbsolute(relative)) return null;
   return [root, ...parts].join("/");
 }
+
+/** A dataset argument as typed on the command line: remote URIs as they are, local paths made absolute. */
+export function datasetArgument(given: string): string {
+  return /^(hf|s3):\/\//.test(given.trim()) ? given.trim() : path.resolve(given);
+}
