@@ -107,6 +107,8 @@ export interface Gateway {
   readFile(dataset: PinnedDataset, relativePath: string, opts: { maxBytes: number }): Promise<Buffer>;
   counters(): GatewayCounters;
   setOffline(offline: boolean): void;
+  /** A new HF token (or none) for every upstream request from now on; requests in flight keep the old one. */
+  setHfToken(token: string | null): void;
   close(): Promise<void>;
 }
 
@@ -249,6 +251,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     counters() {
       return { hf: counters.snapshot(budget.snapshot()) };
+    },
+    setHfToken(token) {
+      upstream.setToken(token);
     },
     setOffline(value) {
       offline = value;

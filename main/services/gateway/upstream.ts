@@ -99,6 +99,10 @@ export class Upstream {
     return new URL(base + pathAndQuery);
   }
 
+  setToken(token: string | null): void {
+    this.opts.token = token;
+  }
+
   private sameOrigin(url: URL): boolean {
     return url.origin === this.endpoint.origin;
   }
