@@ -5,14 +5,17 @@ import { Jobs } from "./jobs.svelte";
 import { createNotebook } from "./notebook";
 import { Paths } from "./paths";
 import { plotDataLoader } from "./plot-data";
-import { recents } from "./recents.svelte";
+import { Recents } from "./recents.svelte";
 import { Rows } from "./rows";
+import { Sources } from "./sources.svelte";
 import { Workspace } from "./workspace.svelte";
 
 export const paths = new Paths(api);
 export const jobs = new Jobs(api);
 export const notebook = createNotebook(api, jobs, { askPath: paths.askPath });
+export const recents = new Recents(localStorage);
 export const workspace = new Workspace(api, notebook.file, recents);
+export const sources = new Sources(api);
 export const rows = new Rows(api);
 export const loadPlotData = plotDataLoader(api);
 export const onAppCommand = appCommands(api);

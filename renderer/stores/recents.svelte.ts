@@ -1,6 +1,12 @@
-/** Recently opened datasets, kept in the page's localStorage (per browser profile / per desktop install). */
+/**
+ * Recently opened datasets, kept in the page's localStorage (per browser profile / per desktop install). Local
+ * folders and remote URIs (hf://, s3://) are listed apart and each keeps its own last few, so opening many remote
+ * datasets never pushes the folders out.
+ */
+import { isRemoteUri } from "./remote-uri";
+
 const KEY = "slafwb.recent";
-const MAX = 8;
+const MAX_PER_KIND = 8;
 
 export interface Recent {
   uri: string;
@@ -8,27 +14,52 @@ export interface Recent {
   openedAt: number;
 }
 
-function load(): Recent[] {
+/** The part of the Web Storage API used here (localStorage in the app, a Map in tests). */
+export type RecentStorage = Pick<Storage, "getItem" | "setItem">;
+
+function load(storage: RecentStorage): Recent[] {
   try {
-    const parsed = JSON.parse(localStorage.getItem(KEY) ?? "[]") as unknown;
-    return Array.isArray(parsed) ? (parsed as Recent[]).filter((r) => typeof r?.uri === "string") : [];
+    const parsed = JSON.parse(storage.getItem(KEY) ?? "[]") as unknown;
+    return Array.isArray(parsed) ? (parsed as Recent[]).filter((r) => typeof r?.uri === "string" && typeof r?.name === "string") : [];
   } catch {
     return [];
   }
 }
 
-class Recents {
-  items = $state<Recent[]>(load());
+export class Recents {
+  /** Newest first, local and remote together. */
+  items = $state<Recent[]>([]);
+
+  constructor(private readonly storage: RecentStorage) {
+    this.items = load(storage);
+  }
+
+  get local(): Recent[] {
+    return this.items.filter((r) => !isRemoteUri(r.uri));
+  }
+
+  get remote(): Recent[] {
+    return this.items.filter((r) => isRemoteUri(r.uri));
+  }
 
   add(uri: string, name: string): void {
-    this.items = [{ uri, name, openedAt: Date.now() }, ...this.items.filter((r) => r.uri !== uri)].slice(0, MAX);
-    localStorage.setItem(KEY, JSON.stringify(this.items));
+    const rest = this.items.filter((r) => r.uri !== uri);
+    const remote = isRemoteUri(uri);
+    const same = rest.filter((r) => isRemoteUri(r.uri) === remote).slice(0, MAX_PER_KIND - 1);
+    const other = rest.filter((r) => isRemoteUri(r.uri) !== remote).slice(0, MAX_PER_KIND);
+    this.save([{ uri, name, openedAt: Date.now() }, ...same, ...other].sort((a, b) => b.openedAt - a.openedAt));
   }
 
   remove(uri: string): void {
-    this.items = this.items.filter((r) => r.uri !== uri);
-    localStorage.setItem(KEY, JSON.stringify(this.items));
+    this.save(this.items.filter((r) => r.uri !== uri));
+  }
+
+  private save(items: Recent[]): void {
+    this.items = items;
+    try {
+      this.storage.setItem(KEY, JSON.stringify(items));
+    } catch {
+      // Storage full or disabled (private windows): the list still works for this page.
+    }
   }
 }
-
-export const recents = new Recents();
