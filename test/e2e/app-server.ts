@@ -17,12 +17,21 @@ export interface AppServer {
   readonly userData: string;
 }
 
-export function useAppServer(args: string[] = []): AppServer {
+export interface AppServerOptions {
+  /**
+   * More environment for the server (e.g. HF_ENDPOINT of a fake Hub). A function is called when the server starts,
+   * after the spec's earlier beforeAll hooks, so it can name servers they started.
+   */
+  env?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+}
+
+export function useAppServer(args: string[] = [], opts: AppServerOptions = {}): AppServer {
   let server: ServerHandle | null = null;
   let dir: string | null = null;
   test.beforeAll(async () => {
     dir = await tempDir("slafwb-e2e-spec-");
-    server = await startCliServer(args, { SLAFWB_USER_DATA: path.join(dir, "user-data") });
+    const extra = typeof opts.env === "function" ? await opts.env() : (opts.env ?? {});
+    server = await startCliServer(args, { ...extra, SLAFWB_USER_DATA: path.join(dir, "user-data") });
   });
   test.afterAll(async () => {
     await server?.stop();
