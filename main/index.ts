@@ -1,11 +1,12 @@
 /** Electron composition root: paths → services → IPC binding → window. */
-import { app, dialog, ipcMain, session } from "electron";
+import { app, dialog, ipcMain, safeStorage, session } from "electron";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EVENT_CHANNEL } from "../shared/ipc/contract";
 import { APP_VERSION } from "./commands/version";
 import { bindIpc } from "./electron/ipc";
 import { installMenu } from "./electron/menu";
+import { desktopSecretStore } from "./electron/secret-store";
 import { registerScheme, serveRenderer } from "./electron/protocol";
 import { createMainWindow, isTrustedSender } from "./electron/window";
 import { createServices } from "./services/index";
@@ -29,6 +30,7 @@ void app.whenReady().then(async () => {
   for (const w of warnings) console.warn(`[slaf-workbench] ${w}`);
   const services = createServices({
     settings,
+    secretStore: await desktopSecretStore(safeStorage, app.getPath("userData")),
     info: {
       version: APP_VERSION,
       mode: "electron",

@@ -36,6 +36,8 @@ export type ErrorCode =
   | "DISK_FULL"
   | "PERMISSION_DENIED"
   | "WRITE_INSIDE_DATASET"
+  | "SETTINGS_INVALID"
+  | "SECRETS_UNAVAILABLE"
   | "INTERNAL";
 
 /** A user-facing sentence for every code; `message` on an AppError adds the specifics (path, column...). */
@@ -75,6 +77,8 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   DISK_FULL: "The disk is full",
   PERMISSION_DENIED: "Permission denied",
   WRITE_INSIDE_DATASET: "SLAF Workbench never writes inside a dataset",
+  SETTINGS_INVALID: "The settings file is not valid",
+  SECRETS_UNAVAILABLE: "The saved secrets cannot be read",
   INTERNAL: "Something went wrong",
 };
 

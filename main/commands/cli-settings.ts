@@ -1,6 +1,12 @@
-/** Settings for a CLI command: settings.json of the user data folder, plus `--allow-dir` folders for SQL file access. */
+/**
+ * Settings for a CLI command: settings.json of the user data folder, plus `--allow-dir` folders for SQL file access,
+ * and the Hub endpoint and token remote datasets are read with (the environment first, as in the app).
+ */
 import path from "node:path";
+import { fileSecretStore } from "../services/secrets/store";
 import { allowedDirectories, loadSettings, type AppSettings } from "../services/settings";
+import { environmentHfToken, upstreamHubEndpoint } from "../services/sources/hub-endpoint";
+import type { SourcesOptions } from "../services/sources/service";
 import { flagList, UsageError, type ParsedArgs } from "./args";
 import { defaultUserDataDir } from "./user-data";
 
@@ -15,4 +21,14 @@ export async function cliSettings(args: ParsedArgs, userDataDir = defaultUserDat
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   settings.sql.allowedDirectories = [...new Set([...settings.sql.allowedDirectories, ...fromFlags.directories])];
   return { settings, userDataDir };
+}
+
+/** Where a CLI command reads remote datasets from: HF_ENDPOINT or settings.json's Hub; HF_TOKEN or the saved token (read when first needed). */
+export function cliSources(settings: AppSettings, userDataDir: string): Pick<SourcesOptions, "cacheDir" | "hubEndpoint" | "hfToken"> {
+  const secrets = fileSecretStore(userDataDir);
+  return {
+    cacheDir: path.join(userDataDir, "cache"),
+    hubEndpoint: upstreamHubEndpoint(settings.hub.endpoint),
+    hfToken: async () => environmentHfToken() ?? (await secrets.get("hfToken")),
+  };
 }

@@ -8,13 +8,12 @@ import { AppFailure, type AppError, type Result } from "../../shared/result";
 import { arrow } from "../services/arrow";
 import { DatasetService } from "../services/datasets/service";
 import { datasetArgument } from "../services/datasets/uri";
-import { environmentHfToken, upstreamHubEndpoint } from "../services/sources/hub-endpoint";
 import { SourcesService } from "../services/sources/service";
 import { JobService } from "../services/jobs/service";
 import { checkExportTarget } from "../services/query/export";
 import { QueryService } from "../services/query/service";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
-import { cliSettings } from "./cli-settings";
+import { cliSettings, cliSources } from "./cli-settings";
 
 export const QUERY_USAGE =
   'slaf-workbench query DATASET|hf://datasets/OWNER/REPO[/PATH][@REV] "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]... [--offline]';
@@ -61,12 +60,7 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
   if (out) await checkExportTarget(out);
 
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-query-"));
-  const sources = new SourcesService({
-    cacheDir: path.join(userDataDir, "cache"),
-    hubEndpoint: upstreamHubEndpoint(),
-    hfToken: environmentHfToken(),
-    offline: args.flags.get("offline") === true,
-  });
+  const sources = new SourcesService({ ...cliSources(settings, userDataDir), offline: args.flags.get("offline") === true });
   const datasets = new DatasetService({ gateway: () => sources.gateway() });
   const jobs = new JobService(() => undefined);
   const query = new QueryService(datasets, jobs, { tempDir, allowedDirectories });

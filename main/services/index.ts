@@ -12,8 +12,10 @@ import { NotebookService } from "./notebooks/service";
 import { QueryService } from "./query/service";
 import { resourcePath } from "./resources";
 import { defaultSettings, settingsPath, type AppSettings } from "./settings";
-import { environmentHfToken, upstreamHubEndpoint } from "./sources/hub-endpoint";
+import { upstreamHubEndpoint } from "./sources/hub-endpoint";
 import { SourcesService, type SourcesOptions } from "./sources/service";
+import { fileSecretStore, type SecretStore } from "./secrets/store";
+import { SettingsService, type SettingsEnvironment } from "./settings-service";
 
 export interface ServiceOptions {
   info: AppInfo;
@@ -25,6 +27,10 @@ export interface ServiceOptions {
   settings?: AppSettings;
   /** Remote sources: start offline, or other gateway options (tests point hubEndpoint at a fake Hub). */
   sources?: Partial<SourcesOptions>;
+  /** Where secrets are kept: the desktop passes its safeStorage store; else a private file in user data. */
+  secretStore?: SecretStore;
+  /** HF_ENDPOINT / HF_TOKEN as the environment gave them (tests); read from the environment when absent. */
+  environment?: SettingsEnvironment;
 }
 
 export interface Services {
@@ -35,6 +41,7 @@ export interface Services {
   convert: ConvertService;
   notebooks: NotebookService;
   sources: SourcesService;
+  settings: SettingsService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
   /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
@@ -45,11 +52,19 @@ export interface Services {
 export function createServices(options: ServiceOptions): Services {
   const userDataDir = options.info.userDataDir;
   const jobs = new JobService((event) => options.emit("job", event));
+  const settings = options.settings ?? defaultSettings();
   const sources = new SourcesService({
     cacheDir: path.join(userDataDir, "cache"),
-    hubEndpoint: upstreamHubEndpoint(),
-    hfToken: environmentHfToken(),
+    hubEndpoint: upstreamHubEndpoint(settings.hub.endpoint),
+    hfToken: () => settingsService.hfToken(),
     ...options.sources,
+  });
+  const settingsService: SettingsService = new SettingsService({
+    userDataDir,
+    secrets: options.secretStore ?? fileSecretStore(userDataDir),
+    inUse: { hubEndpoint: sources.options.hubEndpoint, allowedDirectories: settings.sql.allowedDirectories },
+    environment: options.environment,
+    onHfToken: (token) => sources.setHfToken(token),
   });
   const datasets: DatasetService = new DatasetService({ ensureDemo: () => convert.ensureDemo(), gateway: () => sources.gateway() });
   const convert = new ConvertService(jobs, {
@@ -58,15 +73,14 @@ export function createServices(options: ServiceOptions): Services {
     refuseOutput: (output) => datasets.refuseWriteInside(output, "Cannot convert there"),
     workerFile: options.convertWorker,
   });
-  const settings = options.settings ?? defaultSettings();
   const query = new QueryService(datasets, jobs, {
     tempDir: path.join(userDataDir, "tmp"),
     allowedDirectories: settings.sql.allowedDirectories,
-    fileAccessHint: `add the folder to "sql.allowedDirectories" in ${settingsPath(userDataDir)}${options.info.mode === "browser" ? " or start with --allow-dir FOLDER" : ""}, then reopen the app`,
+    fileAccessHint: `add the folder in Settings (SQL folders) or to "sql.allowedDirectories" in ${settingsPath(userDataDir)}${options.info.mode === "browser" ? ", or start with --allow-dir FOLDER" : ""}, then restart the app`,
   });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
-  const api = { app, datasets, jobs, query, convert, notebooks, sources };
+  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService };
   return {
     api,
     dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs }) }),
@@ -76,6 +90,7 @@ export function createServices(options: ServiceOptions): Services {
     convert,
     notebooks,
     sources,
+    settings: settingsService,
     async housekeeping() {
       claimProcessTempDir();
       return convert.cleanStale();

@@ -8,6 +8,7 @@ import type { DatasetsApi } from "./types/datasets";
 import type { JobEvent, JobsApi } from "./types/jobs";
 import type { NotebooksApi } from "./types/notebooks";
 import type { QueryApi } from "./types/query";
+import type { SettingsApi } from "./types/settings";
 import type { SourcesApi } from "./types/sources";
 
 export type * from "./types/app";
@@ -18,6 +19,7 @@ export type * from "./types/datasets";
 export type * from "./types/jobs";
 export type * from "./types/notebooks";
 export type * from "./types/query";
+export type * from "./types/settings";
 export type * from "./types/sources";
 
 export interface Api {
@@ -28,6 +30,7 @@ export interface Api {
   convert: ConvertApi;
   notebooks: NotebooksApi;
   sources: SourcesApi;
+  settings: SettingsApi;
 }
 
 export type Namespace = keyof Api;
@@ -43,6 +46,7 @@ export const METHODS = {
   convert: ["inspect", "start"],
   notebooks: ["read", "write", "watch", "unwatch", "starter"],
   sources: ["status", "setOffline"],
+  settings: ["get", "set"],
 } as const satisfies MethodList;
 
 // A method of Api missing from METHODS is a compile error here.

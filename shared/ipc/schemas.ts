@@ -4,7 +4,7 @@
  * service. The type check at the bottom fails to compile when a schema and its request type drift apart.
  */
 import type { Empty, MethodName, Namespace, Request } from "./contract";
-import { array, boolean, clamped, nullable, number, object, oneOf, optional, string, withDefault, type Infer, type Schema } from "./schema";
+import { array, boolean, clamped, nullable, number, object, oneOf, optional, SchemaError, string, withDefault, type Infer, type Schema } from "./schema";
 
 const id = (what: string) => string({ pattern: /^[A-Za-z0-9_-]{1,64}$/, patternText: `a ${what} id (letters, digits, _ and -)` });
 const path = string({ nonEmpty: true, maxLength: 4096 });
@@ -19,6 +19,26 @@ export const JOB_WAIT_MAX_MS = 60_000;
 
 /** Methods that take no arguments: `{}` and nothing else. */
 const empty = object({}) as Schema<Empty>;
+
+/** The longest secret (token, key) accepted. */
+export const MAX_SECRET_CHARS = 4096;
+
+/** A write-only secret, or null to clear it. Its messages never quote the value, unlike the generic schemas. */
+function secret(): Schema<string | null> {
+  const expected = "a string (the secret) or null to clear it";
+  return {
+    expected,
+    parse(value, field) {
+      if (value === null) return null;
+      if (typeof value !== "string") throw new SchemaError(field, `${field} must be ${expected}`);
+      if (value.trim() === "") throw new SchemaError(field, `${field} is empty; send null to clear it`);
+      if (value.length > MAX_SECRET_CHARS) throw new SchemaError(field, `${field} is too long (at most ${MAX_SECRET_CHARS} characters)`);
+      if (/[\s\p{Cc}]/u.test(value)) throw new SchemaError(field, `${field} contains spaces or control characters (was something else pasted with it?)`);
+      return value;
+    },
+  };
+}
+const setting = (maxLength: number) => optional(nullable(string({ maxLength })));
 
 export const SCHEMAS = {
   app: {
@@ -75,6 +95,23 @@ export const SCHEMAS = {
   sources: {
     status: empty,
     setOffline: object({ offline: boolean() }),
+  },
+  settings: {
+    get: empty,
+    set: object({
+      hubEndpoint: setting(2048),
+      hfToken: optional(secret()),
+      s3: optional(
+        object({
+          accessKeyId: setting(256),
+          secretAccessKey: optional(secret()),
+          region: setting(64),
+          endpoint: setting(2048),
+          pathStyle: optional(boolean()),
+        }),
+      ),
+      sql: optional(object({ allowedDirectories: array(path, { maxItems: 256 }) })),
+    }),
   },
 } as const;
 

@@ -4,7 +4,12 @@
  * HF_ENDPOINT in this process's environment with its own address (which Lance then uses).
  */
 const FROM_ENVIRONMENT = process.env.HF_ENDPOINT?.trim() || null;
-const DEFAULT_HUB = "https://huggingface.co";
+export const DEFAULT_HUB = "https://huggingface.co";
+
+/** HF_ENDPOINT as it was when the process started (null when unset). */
+export function environmentHubEndpoint(): string | null {
+  return FROM_ENVIRONMENT;
+}
 
 export function upstreamHubEndpoint(setting?: string | null): string {
   return (FROM_ENVIRONMENT ?? (setting?.trim() || null) ?? DEFAULT_HUB).replace(/\/+$/, "");

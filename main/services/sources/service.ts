@@ -14,7 +14,8 @@ export interface SourcesOptions {
   cacheDir: string;
   /** The upstream Hub (see hub-endpoint.ts for how it is chosen). */
   hubEndpoint: string;
-  hfToken?: string | null;
+  /** The Hub token, or a function reading it when the gateway starts (the environment's or the saved one). */
+  hfToken?: string | null | (() => Promise<string | null>);
   offline?: boolean;
   /** Gateway tuning (tests). */
   gateway?: Partial<GatewayOptions>;
@@ -33,16 +34,13 @@ export class SourcesService implements SourcesApi {
   gateway(): Promise<Gateway> {
     if (!processGateway) {
       const options = this.options;
-      const gateway = startGateway({
-        ...options.gateway,
-        cacheDir: options.cacheDir,
-        hubEndpoint: options.hubEndpoint,
-        hfToken: options.hfToken ?? null,
-        offline: this.offline,
-      }).then((gw) => {
-        Object.assign(process.env, gw.lanceEnv());
-        return gw;
-      });
+      const token = typeof options.hfToken === "function" ? options.hfToken() : Promise.resolve(options.hfToken ?? null);
+      const gateway = token
+        .then((hfToken) => startGateway({ ...options.gateway, cacheDir: options.cacheDir, hubEndpoint: options.hubEndpoint, hfToken, offline: this.offline }))
+        .then((gw) => {
+          Object.assign(process.env, gw.lanceEnv());
+          return gw;
+        });
       processGateway = { options, gateway };
       gateway.catch(() => {
         if (processGateway?.gateway === gateway) processGateway = null;
@@ -65,6 +63,12 @@ export class SourcesService implements SourcesApi {
       if (processGateway) (await processGateway.gateway).setOffline(req.offline);
       return this.snapshot();
     });
+  }
+
+  /** A changed Hub token: the running gateway uses it from its next request (a gateway started later reads it itself). */
+  async setHfToken(token: string | null): Promise<void> {
+    const gw = processGateway ? await processGateway.gateway.catch(() => null) : null;
+    gw?.setHfToken(token);
   }
 
   isOffline(): boolean {

@@ -41,6 +41,7 @@ const REQUESTS: { [N in Namespace]: { [M in MethodName<N>]: Request<N, M> } } = 
     starter: { datasetId: "ds1" },
   },
   sources: { status: {}, setOffline: { offline: true } },
+  settings: { get: {}, set: { hubEndpoint: null, hfToken: "hf_x", s3: { region: "us-east-1", pathStyle: true }, sql: { allowedDirectories: ["/data"] } } },
 };
 
 const EVENTS: Events = {
