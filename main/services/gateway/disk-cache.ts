@@ -2,22 +2,29 @@
  * The gateway's disk cache for one Hub endpoint. Everything under a commit sha is immutable, so entries never
  * go stale; only refs (branch → sha, as last resolved online) and repo info change.
  *
+ *   <root>/hf/<source>/@source.json                              {endpoint}: the upstream (for the cache listing)
  *   <root>/hf/<source>/<owner>/<repo>/@refs/<rev>.json           last sha a revision resolved to (for offline open)
  *   <root>/hf/<source>/<owner>/<repo>/@repo-info.json            GET /api/datasets/<repo>
  *   <root>/hf/<source>/<owner>/<repo>/<sha>/@docs/<hash>.json    repo info, tree listings, paths-info of that commit
  *   <root>/hf/<source>/<owner>/<repo>/<sha>/files/<path>/@file.json   {size, etag, blockBytes}
  *   <root>/hf/<source>/<owner>/<repo>/<sha>/files/<path>/@<start>.blk bytes [start, start + blockBytes) of the file
+ *   <root>/hf/<source>/<owner>/<repo>/<sha>/@pins/<id>.json      blocks a pin keeps (cache-pins.ts)
  *
  * Byte ranges live on a grid of fixed blocks (the last one short), so overlapping and adjacent ranges share
  * blocks and merge by construction, and a read of any range is a lookup of the blocks it spans. Each file is
  * written to a temp name and renamed into place, so an entry is whole or absent; blocks are checked against
  * their expected length when read, and anything else is discarded. Names starting with "@" cannot collide with
  * repo paths, whose segments are percent-encoded.
+ *
+ * A block's mtime is its last use: set when it is written and each time it is read (cache-keeper.ts), so every
+ * process sharing the folder sees one LRU order. Writes are counted towards the size cap; reads are reported to
+ * pins being recorded.
  */
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { isDiskFull } from "../errors";
+import { CacheKeeper, touchFile, useStamp } from "./cache-keeper";
 import { GatewayError } from "./errors";
 import type { RepoId } from "./hub-routes";
 
@@ -39,7 +46,7 @@ export interface CachedDoc {
 
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
 
-function segment(s: string): string {
+export function segment(s: string): string {
   // encodeURIComponent leaves "*" (not allowed on Windows) and never yields "@", ".", ".." for valid segments.
   return encodeURIComponent(s).replace(/\*/g, "%2A");
 }
@@ -50,18 +57,27 @@ export function sourceKey(endpoint: string): string {
   return `${host}-${createHash("sha256").update(endpoint).digest("hex").slice(0, 8)}`;
 }
 
-/** Writes `data` to `file` atomically (temp + rename); ENOSPC becomes CacheDiskFull and leaves nothing behind. */
-export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
-  try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(temp, data, { flag: "wx" });
-    await fs.rename(temp, file);
-  } catch (e) {
-    await fs.rm(temp, { force: true }).catch(() => undefined);
-    if (isDiskFull(e))
-      throw new GatewayError("CacheDiskFull", `No space left on the disk of the cache (${path.dirname(file)}): free space or move the cache`, { path: file });
-    throw e;
+/**
+ * Writes `data` to `file` atomically (temp + rename); ENOSPC becomes CacheDiskFull and leaves nothing behind.
+ * `mtimeMs` sets the entry's last use. A folder removed meanwhile (an eviction or clear in another process) is
+ * made again once.
+ */
+export async function writeAtomic(file: string, data: Uint8Array | string, opts: { mtimeMs?: number } = {}): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(temp, data, { flag: "wx" });
+      if (opts.mtimeMs !== undefined) await fs.utimes(temp, opts.mtimeMs / 1000, opts.mtimeMs / 1000);
+      await fs.rename(temp, file);
+      return;
+    } catch (e) {
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      if (isDiskFull(e))
+        throw new GatewayError("CacheDiskFull", `No space left on the disk of the cache (${path.dirname(file)}): free space or move the cache`, { path: file });
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && attempt === 0) continue;
+      throw e;
+    }
   }
 }
 
@@ -106,17 +122,43 @@ function isRef(v: unknown): v is { sha: string } {
 
 export class HubDiskCache {
   readonly dir: string;
+  readonly keeper: CacheKeeper;
+  private sourceNoted: Promise<void> | null = null;
 
-  constructor(root: string, endpoint: string) {
-    this.dir = path.join(root, "hf", sourceKey(endpoint));
+  /** `kind` "s3": the same layout for an S3 endpoint (s3-objects.ts maps buckets, ETags and keys onto it). */
+  constructor(
+    readonly root: string,
+    private readonly endpoint: string,
+    readonly kind: "hf" | "s3" = "hf",
+  ) {
+    this.dir = path.join(root, kind, sourceKey(endpoint));
+    this.keeper = CacheKeeper.for(root);
   }
 
-  private repoDir(repo: RepoId): string {
+  /** Records the upstream of this source folder once, for the cache listing (never a token: only the URL's origin and path). */
+  private noteSource(): Promise<void> {
+    this.sourceNoted ??= (async () => {
+      const url = new URL(this.endpoint);
+      url.username = "";
+      url.password = "";
+      const file = path.join(this.dir, "@source.json");
+      if (await fs.stat(file).catch(() => null)) return;
+      await writeAtomic(file, JSON.stringify({ endpoint: url.toString().replace(/\/+$/, "") }));
+    })().catch(() => undefined);
+    return this.sourceNoted;
+  }
+
+  repoDir(repo: RepoId): string {
     return path.join(this.dir, segment(repo.owner), segment(repo.name));
   }
 
-  private fileDir(repo: RepoId, sha: string, repoPath: string): string {
-    return path.join(this.repoDir(repo), sha, "files", ...repoPath.split("/").map(segment));
+  revisionDir(repo: RepoId, sha: string): string {
+    return path.join(this.repoDir(repo), sha);
+  }
+
+  /** The folder of a file's meta and blocks (or, for a folder's path, the prefix of its files' folders). */
+  fileDir(repo: RepoId, sha: string, repoPath: string): string {
+    return path.join(this.repoDir(repo), sha, "files", ...repoPath.split("/").filter(Boolean).map(segment));
   }
 
   async readRef(repo: RepoId, rev: string): Promise<string | null> {
@@ -124,6 +166,7 @@ export class HubDiskCache {
   }
 
   async writeRef(repo: RepoId, rev: string, sha: string): Promise<void> {
+    await this.noteSource();
     await writeAtomic(path.join(this.repoDir(repo), "@refs", `${segment(rev)}.json`), JSON.stringify({ sha, resolvedAt: new Date().toISOString() }));
   }
 
@@ -147,6 +190,7 @@ export class HubDiskCache {
   }
 
   async writeFileMeta(repo: RepoId, sha: string, repoPath: string, meta: FileMeta): Promise<void> {
+    await this.noteSource();
     await writeAtomic(path.join(this.fileDir(repo, sha, repoPath), "@file.json"), JSON.stringify(meta));
   }
 
@@ -171,7 +215,13 @@ export class HubDiskCache {
   async writeBlock(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, bytes: Uint8Array): Promise<void> {
     if (bytes.length !== blockLength(meta, index))
       throw new Error(`block ${index} of ${repoPath} has ${bytes.length} bytes, expected ${blockLength(meta, index)}`);
-    await writeAtomic(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), bytes);
+    await writeAtomic(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), bytes, { mtimeMs: useStamp() });
+    this.keeper.noteWrite(bytes.length);
+  }
+
+  /** Keeps blocks first..last of a file from this process's eviction while they are served; call the result to release. */
+  hold(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, first: number, last: number): () => void {
+    return this.keeper.hold(this.fileDir(repo, sha, repoPath), first * meta.blockBytes, last * meta.blockBytes);
   }
 
   /** Bytes [from, to) of block `index` (offsets within the block); null when the block is gone or damaged. */
@@ -191,7 +241,10 @@ export class HubDiskCache {
       }
       const out = Buffer.allocUnsafe(to - from);
       const { bytesRead } = await handle.read(out, 0, out.length, from);
-      return bytesRead === out.length ? out : null;
+      if (bytesRead !== out.length) return null;
+      await touchFile(handle);
+      this.keeper.used(file, blockLength(meta, index));
+      return out;
     } finally {
       await handle.close();
     }

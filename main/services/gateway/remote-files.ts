@@ -11,6 +11,12 @@ import { GatewayError, type GatewayErrorCode } from "./errors";
 import { repoKey, type RepoId } from "./hub-routes";
 import { header, RetryableError, unquote, type Upstream } from "./upstream";
 
+/** What file reads need of an upstream: the Hub's Upstream, or an S3 bucket (s3-upstream.ts, which reads `f`). */
+export type FileFetcher = Pick<Upstream, "retrying" | "chunks"> & {
+  readonly cdnUrls: { delete(key: string): void };
+  openFile(cacheKey: string, resolvePath: string, rangeHeader: string | null, f: FileRef): ReturnType<Upstream["openFile"]>;
+};
+
 export interface FileRef {
   repo: RepoId;
   sha: string;
@@ -103,7 +109,7 @@ export class RemoteFiles {
 
   constructor(
     private readonly cache: HubDiskCache,
-    private readonly upstream: Upstream,
+    private readonly upstream: FileFetcher,
     private readonly opts: RemoteFilesOptions,
   ) {}
 
@@ -243,7 +249,7 @@ export class RemoteFiles {
    */
   private async fetchAttempt(f: FileRef, known: FileMeta | null, start: number, end: number | null, onBlock: (i: number) => void): Promise<FileMeta> {
     const rangeHeader = start === 0 && end === null ? null : `bytes=${start}-${end ?? ""}`;
-    const { res, linked, viaCdn } = await this.upstream.openFile(this.key(f), this.resolvePath(f), rangeHeader);
+    const { res, linked, viaCdn } = await this.upstream.openFile(this.key(f), this.resolvePath(f), rangeHeader, f);
     let consumed = false;
     try {
       const status = res.status;
@@ -345,31 +351,35 @@ export class RemoteFiles {
   }
 
   /**
-   * Bytes [start, end] of a file whose blocks are present, block by block. A block that left the cache meanwhile
-   * (evicted by another process) ends the stream with an error; `readAll` fetches it again instead.
+   * Bytes [start, end] of a file whose blocks were ensured, block by block, held from this process's eviction
+   * while they are read. A block that left the cache since (evicted by another process, or just before the hold)
+   * is fetched again with the rest of the span that is missing, so long streamed reads survive eviction too.
    */
   async *read(f: FileRef, meta: FileMeta, start: number, end: number): AsyncGenerator<Buffer> {
+    if (end < start) return;
     const B = meta.blockBytes;
-    for (let i = Math.floor(start / B); i <= Math.floor(end / B) && end >= start; i++) {
-      const from = Math.max(start, i * B) - i * B;
-      const to = Math.min(end + 1, (i + 1) * B) - i * B;
-      const slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
-      if (!slice) throw new GatewayError("SourceUnreachable", `Block ${i} of ${f.path} left the cache while it was being read`, { path: f.path });
-      yield slice;
+    const release = this.cache.hold(f.repo, f.sha, f.path, meta, Math.floor(start / B), Math.floor(end / B));
+    try {
+      for (let i = Math.floor(start / B); i <= Math.floor(end / B); i++) {
+        const from = Math.max(start, i * B) - i * B;
+        const to = Math.min(end + 1, (i + 1) * B) - i * B;
+        let slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
+        if (!slice) {
+          await this.ensure(f, meta, i * B, end);
+          slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
+        }
+        if (!slice) throw new GatewayError("SourceUnreachable", `Block ${i} of ${f.path} left the cache twice while it was being read`, { path: f.path });
+        yield slice;
+      }
+    } finally {
+      release();
     }
   }
 
-  /** Bytes [start, end] in one buffer, fetching again (once) any block that left the cache since `ensure`. */
+  /** Bytes [start, end] in one buffer. */
   async readAll(f: FileRef, meta: FileMeta, start: number, end: number): Promise<Buffer> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const parts: Buffer[] = [];
-        for await (const part of this.read(f, meta, start, end)) parts.push(part);
-        return Buffer.concat(parts);
-      } catch (e) {
-        if (attempt > 0 || !(e instanceof GatewayError) || e.code !== "SourceUnreachable") throw e;
-        await this.ensure(f, meta, start, end);
-      }
-    }
+    const parts: Buffer[] = [];
+    for await (const part of this.read(f, meta, start, end)) parts.push(part);
+    return Buffer.concat(parts);
   }
 }

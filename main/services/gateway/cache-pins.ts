@@ -1,0 +1,183 @@
+/**
+ * Pin records: which blocks of a commit must stay in the cache. One JSON file per pin under the commit's folder,
+ * `<sha>/@pins/<id>.json`, written atomically once the pin's scan is complete (id: dataset path, table and
+ * columns, so pinning the same thing again replaces it). While a pin is being recorded, a "running" record
+ * `<id>.running-<pid>-<n>.json` protects the folders it covers from every process's eviction; a running record
+ * whose process is gone protects nothing and is removed by the next eviction pass.
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { WalkedCache, WalkedRevision } from "./cache-walk";
+import { segment, writeAtomic } from "./disk-cache";
+
+export interface PinnedFile {
+  blockBytes: number;
+  /** Runs of block indexes [first, last]. */
+  runs: [number, number][];
+}
+
+export interface PinRecord {
+  version: 1;
+  id: string;
+  state: "running" | "complete";
+  pid: number;
+  host: string;
+  /** `owner/repo` */
+  repo: string;
+  sha: string;
+  /** The SLAF dataset's folder in the repo ("" for the root). */
+  dataset: string;
+  /** Table name as config.json names it. */
+  table: string;
+  /** The table's folder in the repo. */
+  tablePath: string;
+  /** Columns pinned; null: every column. */
+  columns: string[] | null;
+  createdAt: string;
+  /** Running records: repo path prefixes whose blocks stay until the pin is done. */
+  prefixes: string[];
+  /** Complete records: the blocks of each repo path. */
+  files: Record<string, PinnedFile>;
+  /** Bytes of the pinned blocks; rows scanned. */
+  bytes: number;
+  rows: number;
+}
+
+export function pinId(dataset: string, table: string, columns: string[] | null): string {
+  const key = JSON.stringify([dataset, table, columns ? [...new Set(columns)].sort() : null]);
+  return createHash("sha256").update(key).digest("hex").slice(0, 16);
+}
+
+export function pinsDir(revisionDir: string): string {
+  return path.join(revisionDir, "@pins");
+}
+
+let runningSerial = 0;
+
+export function runningPinFile(revisionDir: string, id: string): string {
+  return path.join(pinsDir(revisionDir), `${id}.running-${process.pid}-${++runningSerial}.json`);
+}
+
+export function completePinFile(revisionDir: string, id: string): string {
+  return path.join(pinsDir(revisionDir), `${id}.json`);
+}
+
+export async function writePinRecord(file: string, record: PinRecord): Promise<void> {
+  await writeAtomic(file, JSON.stringify(record));
+}
+
+function isRecord(v: unknown): v is PinRecord {
+  const r = v as Partial<PinRecord>;
+  return (
+    r?.version === 1 &&
+    (r.state === "running" || r.state === "complete") &&
+    typeof r.id === "string" &&
+    typeof r.sha === "string" &&
+    typeof r.repo === "string" &&
+    typeof r.table === "string" &&
+    typeof r.dataset === "string" &&
+    Number.isSafeInteger(r.pid) &&
+    Array.isArray(r.prefixes) &&
+    typeof r.files === "object" &&
+    r.files !== null
+  );
+}
+
+/** A record, or null when it is gone or damaged (a damaged record pins nothing; it was never completed). */
+export async function readPinRecord(file: string): Promise<PinRecord | null> {
+  try {
+    const value: unknown = JSON.parse(await fs.readFile(file, "utf8"));
+    return isRecord(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the process that wrote a running record may still be working on it. */
+export function recordAlive(record: PinRecord): boolean {
+  if (record.state === "complete") return true;
+  if (record.host !== os.hostname()) return Date.now() - Date.parse(record.createdAt) < 24 * 3600 * 1000;
+  if (record.pid === process.pid) return true;
+  try {
+    process.kill(record.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The block file names of a pinned file (in its folder). */
+export function pinnedBlockNames(file: PinnedFile): string[] {
+  const names: string[] = [];
+  for (const [first, last] of file.runs) for (let i = first; i <= last; i++) names.push(`@${i * file.blockBytes}.blk`);
+  return names;
+}
+
+/** Block indexes → runs of consecutive indexes. */
+export function toRuns(indexes: number[]): [number, number][] {
+  const sorted = [...new Set(indexes)].sort((a, b) => a - b);
+  const runs: [number, number][] = [];
+  for (const i of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === i - 1) last[1] = i;
+    else runs.push([i, i]);
+  }
+  return runs;
+}
+
+/** The folder of a repo path's blocks under a revision folder (the layout of disk-cache.ts). */
+export function fileDirIn(revisionDir: string, repoPath: string): string {
+  return path.join(revisionDir, "files", ...repoPath.split("/").filter(Boolean).map(segment));
+}
+
+export interface LoadedPin {
+  file: string;
+  record: PinRecord;
+  revisionDir: string;
+}
+
+/** The pin records of one revision; running records of processes that are gone are returned in `dead`. */
+export async function loadRevisionPins(revision: WalkedRevision): Promise<{ pins: LoadedPin[]; dead: string[] }> {
+  const pins: LoadedPin[] = [];
+  const dead: string[] = [];
+  for (const file of revision.pinFiles) {
+    const record = await readPinRecord(file);
+    if (!record) continue;
+    if (!recordAlive(record)) dead.push(file);
+    else pins.push({ file, record, revisionDir: revision.dir });
+  }
+  return { pins, dead };
+}
+
+/** Every pin record of a walked cache (see loadRevisionPins). */
+export async function loadPins(walked: WalkedCache): Promise<{ pins: LoadedPin[]; dead: string[] }> {
+  const pins: LoadedPin[] = [];
+  const dead: string[] = [];
+  for (const s of walked.sources)
+    for (const r of s.repos)
+      for (const v of r.revisions) {
+        const loaded = await loadRevisionPins(v);
+        pins.push(...loaded.pins);
+        dead.push(...loaded.dead);
+      }
+  return { pins, dead };
+}
+
+/** What eviction must keep: block files of complete pins, and folders of pins being recorded. */
+export function protectedByPins(pins: LoadedPin[]): { blocks: Set<string>; prefixes: string[] } {
+  const blocks = new Set<string>();
+  const prefixes: string[] = [];
+  for (const { record, revisionDir } of pins) {
+    if (record.state === "running") {
+      for (const p of record.prefixes) prefixes.push(`${fileDirIn(revisionDir, p)}${path.sep}`);
+      continue;
+    }
+    for (const [repoPath, file] of Object.entries(record.files)) {
+      const dir = fileDirIn(revisionDir, repoPath);
+      for (const name of pinnedBlockNames(file)) blocks.add(path.join(dir, name));
+    }
+  }
+  return { blocks, prefixes };
+}

@@ -1,0 +1,312 @@
+/**
+ * What the cache holds, per source, dataset (repo + folder), revision and table, and removing parts of it.
+ * A file belongs to the table whose `<name>.lance/` folder holds it, and to the dataset that folder is in; a file
+ * outside any table (config.json) belongs to its own folder's dataset with table null.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { AppFailure } from "../../../shared/result";
+import { readCap } from "./cache-cap";
+import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, protectedByPins, type LoadedPin } from "./cache-pins";
+import { walkCache, walkedBytes, type WalkedCache, type WalkedRepo, type WalkedRevision } from "./cache-walk";
+import { parseHfUri } from "./index";
+import { SHA } from "./hub-routes";
+
+export interface CacheEntry {
+  source: "hf";
+  /** The upstream (e.g. https://huggingface.co); null when the cache did not record it. */
+  endpoint: string | null;
+  /** `owner/repo` */
+  repo: string;
+  /** The dataset's folder in the repo ("" for the root). */
+  dataset: string;
+  sha: string;
+  /** Branches and tags that last resolved to this sha here. */
+  refs: string[];
+  /** null: files of the dataset outside any table (config.json...). */
+  table: string | null;
+  /** `hf://datasets/<repo>[/<dataset>]@<sha>` */
+  uri: string;
+  bytes: number;
+  pinnedBytes: number;
+  blocks: number;
+  /** Most recent use of a block (ISO time); null without blocks. */
+  lastUsed: string | null;
+}
+
+export interface PinInfo {
+  id: string;
+  uri: string;
+  repo: string;
+  sha: string;
+  dataset: string;
+  table: string;
+  /** null: every column. */
+  columns: string[] | null;
+  /** "running": being recorded now (by this or another process). */
+  state: "running" | "complete";
+  createdAt: string;
+  /** Bytes the pin keeps, and how many of them are on disk now (less after an explicit evict or clear). */
+  bytes: number;
+  presentBytes: number;
+  rows: number;
+}
+
+export interface CacheUsage {
+  dir: string;
+  /** Everything on disk under the cache folder. */
+  totalBytes: number;
+  pinnedBytes: number;
+  capBytes: number;
+  entries: CacheEntry[];
+  pins: PinInfo[];
+}
+
+/** The table and dataset a repo path belongs to. */
+export function placeOf(repoPath: string): { dataset: string; table: string | null } {
+  const parts = repoPath.split("/");
+  const at = parts.findIndex((p, i) => p.endsWith(".lance") && p.length > ".lance".length && i < parts.length - 1);
+  if (at >= 0) return { dataset: parts.slice(0, at).join("/"), table: parts[at].slice(0, -".lance".length) };
+  return { dataset: parts.slice(0, -1).join("/"), table: null };
+}
+
+function datasetUri(repo: string, dataset: string, sha: string): string {
+  return `hf://datasets/${repo}${dataset ? `/${dataset}` : ""}@${sha}`;
+}
+
+function refsOf(repo: WalkedRepo, sha: string): string[] {
+  return Object.entries(repo.refs)
+    .filter(([, s]) => s === sha)
+    .map(([name]) => name)
+    .sort();
+}
+
+async function pinInfo(pin: LoadedPin): Promise<PinInfo> {
+  const r = pin.record;
+  let present = 0;
+  for (const [repoPath, file] of Object.entries(r.files)) {
+    const dir = fileDirIn(pin.revisionDir, repoPath);
+    for (const name of pinnedBlockNames(file)) present += (await fs.stat(path.join(dir, name)).catch(() => null))?.size ?? 0;
+  }
+  return {
+    id: r.id,
+    uri: datasetUri(r.repo, r.dataset, r.sha),
+    repo: r.repo,
+    sha: r.sha,
+    dataset: r.dataset,
+    table: r.table,
+    columns: r.columns,
+    state: r.state,
+    createdAt: r.createdAt,
+    bytes: r.bytes,
+    presentBytes: present,
+    rows: r.rows,
+  };
+}
+
+/** Bytes cached per dataset, revision and table; pinned bytes; last use; size against the cap. */
+export async function cacheUsage(root: string): Promise<CacheUsage> {
+  const walked = await walkCache(root);
+  const { pins } = await loadPins(walked);
+  const { blocks: pinned } = protectedByPins(pins.filter((p) => p.record.state === "complete"));
+  const entries = new Map<string, CacheEntry>();
+  let pinnedBytes = 0;
+  for (const s of walked.sources)
+    for (const r of s.repos)
+      for (const v of r.revisions)
+        for (const f of v.files) {
+          const { dataset, table } = placeOf(f.repoPath);
+          const repo = `${r.owner}/${r.name}`;
+          const key = JSON.stringify([s.key, repo, v.sha, dataset, table]);
+          let e = entries.get(key);
+          if (!e) {
+            e = {
+              source: "hf",
+              endpoint: s.endpoint,
+              repo,
+              dataset,
+              sha: v.sha,
+              refs: refsOf(r, v.sha),
+              table,
+              uri: datasetUri(repo, dataset, v.sha),
+              bytes: 0,
+              pinnedBytes: 0,
+              blocks: 0,
+              lastUsed: null,
+            };
+            entries.set(key, e);
+          }
+          e.bytes += f.otherBytes;
+          for (const b of f.blocks) {
+            e.bytes += b.bytes;
+            e.blocks++;
+            if (pinned.has(b.file)) {
+              e.pinnedBytes += b.bytes;
+              pinnedBytes += b.bytes;
+            }
+            if (e.lastUsed === null || b.mtimeMs > Date.parse(e.lastUsed)) e.lastUsed = new Date(b.mtimeMs).toISOString();
+          }
+        }
+  const order = (e: CacheEntry): string => JSON.stringify([e.endpoint ?? "", e.repo, e.dataset, e.sha, e.table ?? ""]);
+  return {
+    dir: path.resolve(root),
+    totalBytes: walkedBytes(walked),
+    pinnedBytes,
+    capBytes: await readCap(root),
+    entries: [...entries.values()].sort((a, b) => (order(a) < order(b) ? -1 : 1)),
+    pins: await Promise.all(pins.map(pinInfo)),
+  };
+}
+
+/** What to remove: a dataset (`hf://datasets/<repo>[/<path>]`), at one revision (`@sha`, or a branch/tag as last resolved here) or all, optionally one table. */
+export interface CacheSelector {
+  uri: string;
+  table?: string;
+}
+
+export interface RemovalResult {
+  removedBytes: number;
+  /** Blocks removed. */
+  removedBlocks: number;
+  pinsRemoved: number;
+}
+
+/** Moves a folder out of the cache's tree in one rename (readers see it whole or gone), then deletes it. */
+async function removeTree(root: string, dir: string): Promise<void> {
+  const trash = path.join(root, `.trash-${process.pid}-${randomBytes(6).toString("hex")}`);
+  try {
+    await fs.rename(dir, trash);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  await fs.rm(trash, { recursive: true, force: true });
+}
+
+function within(repoPath: string, prefix: string): boolean {
+  return prefix === "" || repoPath === prefix || repoPath.startsWith(`${prefix}/`);
+}
+
+/** Tree and paths-info docs of a commit about paths under `prefix` (their key names the paths). */
+async function docsUnder(revisionDir: string, prefix: string): Promise<string[]> {
+  const dir = path.join(revisionDir, "@docs");
+  const out: string[] = [];
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith(".json")) continue;
+    const file = path.join(dir, name);
+    const key = await fs
+      .readFile(file, "utf8")
+      .then((t) => (JSON.parse(t) as { key?: unknown }).key)
+      .catch(() => null);
+    if (typeof key !== "string") continue;
+    const lines = key.split("\n");
+    const paths = lines[0] === "tree" ? [lines[3] ?? ""] : lines[0] === "paths-info" ? lines.slice(2) : [];
+    if (paths.length && paths.every((p) => p !== "" && within(p, prefix))) out.push(file);
+  }
+  return out;
+}
+
+/** The revisions of a repo a selector's revision names: a sha, or a branch/tag through the refs cached here; null: all. */
+function revisionsOf(repo: WalkedRepo, revision: string | null): WalkedRevision[] {
+  if (revision === null) return repo.revisions;
+  const sha = SHA.test(revision) ? revision : repo.refs[revision];
+  return repo.revisions.filter((v) => v.sha === sha);
+}
+
+function blockBytes(files: { otherBytes: number; blocks: { bytes: number }[] }[]): { bytes: number; blocks: number } {
+  let bytes = 0;
+  let blocks = 0;
+  for (const f of files) {
+    bytes += f.otherBytes;
+    for (const b of f.blocks) bytes += b.bytes;
+    blocks += f.blocks.length;
+  }
+  return { bytes, blocks };
+}
+
+/** Removes the folders `prefixes` (repo paths) of one cached revision, their listings and the pins on them. */
+async function removeFromRevision(root: string, v: WalkedRevision, prefixes: string[], result: RemovalResult): Promise<void> {
+  const sized = blockBytes(v.files.filter((f) => prefixes.some((p) => within(f.repoPath, p))));
+  result.removedBytes += sized.bytes;
+  result.removedBlocks += sized.blocks;
+  const { pins } = await loadRevisionPins(v);
+  for (const p of pins) {
+    if (!prefixes.some((prefix) => within(p.record.tablePath, prefix))) continue;
+    await fs.rm(p.file, { force: true });
+    result.pinsRemoved++;
+  }
+  for (const prefix of prefixes) {
+    for (const doc of await docsUnder(v.dir, prefix)) await fs.rm(doc, { force: true });
+    await removeTree(root, fileDirIn(v.dir, prefix));
+  }
+}
+
+/**
+ * Removes a dataset, revision or table from the cache, pins included (an explicit removal is also an unpin).
+ * Readers in other processes that still use it fetch it again (online) or fail with OFFLINE_NOT_CACHED.
+ */
+export async function removeFromCache(root: string, selector: CacheSelector): Promise<RemovalResult> {
+  const { repo, path: dataset, revision } = parseHfUri(selector.uri);
+  const table = selector.table;
+  if (table !== undefined && !/^[^/\\]+$/.test(table)) throw new AppFailure("INVALID_ARGUMENT", `Not a table name: "${table}"`);
+  const walked = await walkCache(root);
+  const repos = walked.sources.flatMap((s) => s.repos).filter((r) => r.owner === repo.owner && r.name === repo.name);
+  if (revision !== null && !SHA.test(revision) && repos.length && repos.every((r) => r.refs[revision] === undefined))
+    throw new AppFailure("INVALID_ARGUMENT", `Revision "${revision}" of ${repo.owner}/${repo.name} is not in the cache; give its commit sha`);
+  const result: RemovalResult = { removedBytes: 0, removedBlocks: 0, pinsRemoved: 0 };
+  for (const r of repos) {
+    for (const v of revisionsOf(r, revision)) {
+      if (dataset === "" && table === undefined) {
+        const sized = blockBytes(v.files);
+        result.removedBytes += sized.bytes + v.docBytes;
+        result.removedBlocks += sized.blocks;
+        result.pinsRemoved += (await loadRevisionPins(v)).pins.length;
+        await removeTree(root, v.dir);
+        continue;
+      }
+      let prefixes = [dataset];
+      if (table !== undefined) {
+        // The table's folders under the dataset: from the files cached, and from pins (whose files may be gone).
+        const found = new Set<string>();
+        for (const f of v.files) {
+          const place = placeOf(f.repoPath);
+          if (place.table === table && within(place.dataset, dataset)) found.add(place.dataset ? `${place.dataset}/${table}.lance` : `${table}.lance`);
+        }
+        for (const p of (await loadRevisionPins(v)).pins) if (p.record.table === table && within(p.record.tablePath, dataset)) found.add(p.record.tablePath);
+        prefixes = [...found];
+      }
+      await removeFromRevision(root, v, prefixes, result);
+    }
+    if (revision === null && dataset === "" && table === undefined) await removeTree(root, r.dir);
+  }
+  return result;
+}
+
+/** Removes everything cached (pins included); the cap setting stays. */
+export async function clearCache(root: string): Promise<RemovalResult> {
+  const walked: WalkedCache = await walkCache(root);
+  const { pins } = await loadPins(walked);
+  const sized = blockBytes(walked.sources.flatMap((s) => s.repos.flatMap((r) => r.revisions.flatMap((v) => v.files))));
+  const before = walkedBytes(walked);
+  await removeTree(root, path.join(root, "hf"));
+  // Trash left by an earlier removal that was cut short.
+  for (const name of await fs.readdir(root).catch(() => [] as string[]))
+    if (name.startsWith(".trash-")) await fs.rm(path.join(root, name), { recursive: true, force: true });
+  return { removedBytes: before - walkedBytes(await walkCache(root)), removedBlocks: sized.blocks, pinsRemoved: pins.length };
+}
+
+/** Removes pin records (a dataset's, a revision's or a table's); their blocks stay as ordinary cache, evictable again. */
+export async function removePins(root: string, selector: CacheSelector): Promise<number> {
+  const { repo, path: dataset, revision } = parseHfUri(selector.uri);
+  const walked = await walkCache(root);
+  let removed = 0;
+  for (const r of walked.sources.flatMap((s) => s.repos).filter((x) => x.owner === repo.owner && x.name === repo.name))
+    for (const v of revisionsOf(r, revision))
+      for (const p of (await loadRevisionPins(v)).pins) {
+        if (!within(p.record.dataset, dataset) || (selector.table !== undefined && p.record.table !== selector.table)) continue;
+        await fs.rm(p.file, { force: true });
+        removed++;
+      }
+  return removed;
+}
