@@ -157,22 +157,22 @@ export class SettingsService implements SettingsApi {
     const appliedNow: string[] = [];
     const atRestart: string[] = [];
     if (req.hfToken !== undefined && (req.hfToken !== null || before.hfToken.set)) {
-      if (this.environment.hfToken !== null) atRestart.push("Hugging Face token: saved, but HF_TOKEN from the environment is used while it is set");
+      if (this.environment.hfToken !== null) atRestart.push("Hugging Face token (saved; HF_TOKEN from the environment is used while it is set)");
       else {
         await this.options.onHfToken?.(req.hfToken);
         appliedNow.push("Hugging Face token");
       }
     }
     if (after.hubEndpoint.setting !== before.hubEndpoint.setting) {
-      if (this.environment.hubEndpoint !== null) atRestart.push("Hub endpoint: saved, but HF_ENDPOINT from the environment is used while it is set");
-      else atRestart.push(`Hub endpoint: ${after.hubEndpoint.nextStart} from the next start (this session reads ${after.hubEndpoint.inUse})`);
+      if (this.environment.hubEndpoint !== null) atRestart.push("Hub endpoint (saved; HF_ENDPOINT from the environment is used while it is set)");
+      else atRestart.push(`Hub endpoint ${after.hubEndpoint.nextStart} (this session keeps reading ${after.hubEndpoint.inUse})`);
     }
     const s3Changed =
       (["accessKeyId", "region", "endpoint", "pathStyle"] as const).some((k) => after.s3[k] !== before.s3[k]) ||
       (req.s3?.secretAccessKey !== undefined && (req.s3.secretAccessKey !== null || before.s3.secretAccessKey.set));
     if (s3Changed) appliedNow.push("S3 settings (for s3:// datasets opened from now on)");
     if (after.sql.allowedDirectories.join("\n") !== before.sql.allowedDirectories.join("\n"))
-      atRestart.push("SQL folders: from the next start (SQL's file access is fixed when the app starts)");
+      atRestart.push("SQL folders (file access is fixed when the app starts)");
     return { settings: after, appliedNow, atRestart };
   }
 }

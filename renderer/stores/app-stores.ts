@@ -7,6 +7,7 @@ import { Paths } from "./paths";
 import { plotDataLoader } from "./plot-data";
 import { Recents } from "./recents.svelte";
 import { Rows } from "./rows";
+import { Settings } from "./settings.svelte";
 import { Sources } from "./sources.svelte";
 import { Workspace } from "./workspace.svelte";
 
@@ -17,5 +18,6 @@ export const recents = new Recents(localStorage);
 export const workspace = new Workspace(api, notebook.file, recents);
 export const sources = new Sources(api);
 export const rows = new Rows(api);
+export const settings = new Settings(api);
 export const loadPlotData = plotDataLoader(api);
 export const onAppCommand = appCommands(api);

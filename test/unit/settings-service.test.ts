@@ -109,8 +109,8 @@ describe("settings.set", () => {
     expect(saved.settings.sql).toEqual({ allowedDirectories: [await fs.realpath(tables)], inUse: [] });
     expect(saved.appliedNow).toEqual(["S3 settings (for s3:// datasets opened from now on)"]);
     expect(saved.atRestart).toHaveLength(2);
-    expect(saved.atRestart[0]).toMatch(/^Hub endpoint: https:\/\/hf-mirror\.example\.org from the next start/);
-    expect(saved.atRestart[1]).toMatch(/^SQL folders: from the next start/);
+    expect(saved.atRestart[0]).toBe("Hub endpoint https://hf-mirror.example.org (this session keeps reading https://huggingface.co)");
+    expect(saved.atRestart[1]).toBe("SQL folders (file access is fixed when the app starts)");
     const json = await fs.readFile(settingsPath(app.user), "utf8");
     expect(JSON.parse(json)).toEqual({
       hub: { endpoint: "https://hf-mirror.example.org" },
@@ -155,8 +155,8 @@ describe("settings.set", () => {
     expect(saved.settings.hubEndpoint.nextStart).toBe("https://env-hub.example.org");
     expect(saved.appliedNow).toEqual([]);
     expect(saved.atRestart).toEqual([
-      "Hugging Face token: saved, but HF_TOKEN from the environment is used while it is set",
-      "Hub endpoint: saved, but HF_ENDPOINT from the environment is used while it is set",
+      "Hugging Face token (saved; HF_TOKEN from the environment is used while it is set)",
+      "Hub endpoint (saved; HF_ENDPOINT from the environment is used while it is set)",
     ]);
   });
 
