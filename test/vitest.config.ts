@@ -12,7 +12,10 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: "forks",
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], globalSetup: ["test/unit/build-main.setup.ts"] } },
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], globalSetup: ["test/unit/build-main.setup.ts", "test/fixtures/s3/rgw.setup.ts"] },
+      },
       {
         // Renderer stores are .svelte.ts (runes): compiled by the Svelte plugin, with Svelte's browser build.
         extends: true,

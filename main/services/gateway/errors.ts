@@ -31,7 +31,9 @@ export type GatewayErrorCode =
   | "RevisionNotFound"
   | "EntryNotFound"
   | "GatedRepo"
-  | "Unauthorized";
+  | "Unauthorized"
+  /** S3: an anonymous read of a bucket that is not public. */
+  | "AuthRequired";
 
 const STATUS: Record<GatewayErrorCode, number> = {
   OfflineNotCached: 409,
@@ -46,6 +48,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   EntryNotFound: 404,
   GatedRepo: 401,
   Unauthorized: 401,
+  AuthRequired: 401,
 };
 
 export class GatewayError extends Error {
@@ -106,6 +109,7 @@ export function gatewayFailure(code: GatewayErrorCode, message: string, opts: { 
     EntryNotFound: "DATASET_NOT_FOUND",
     GatedRepo: "AUTH_REQUIRED",
     Unauthorized: "AUTH_INVALID",
+    AuthRequired: "AUTH_REQUIRED",
   };
   const retryable = code === "RateLimited" || code === "SourceUnreachable";
   return new AppFailure(map[code], message, { ...extra, ...(retryable ? { retryable } : {}) });
@@ -122,7 +126,8 @@ const RUST_LOCATION = /,\s*(?:\/rustc\/|\/[^\s,]*\/(?:\.cargo|cargo)\/registry\/
 export function appFailureFromLanceError(e: unknown, ctx: { table?: string } = {}): AppFailure | null {
   const text = e instanceof Error ? e.message : String(e);
   const code = /"x-error-code":\s*"([A-Za-z]+)"/i.exec(text)?.[1];
-  if (!code || !CODES.has(code)) return null;
+  if (!code) return appFailureFromS3Body(text, ctx);
+  if (!CODES.has(code)) return null;
   const status = Number(/status:\s*(\d{3})/.exec(text)?.[1]) || undefined;
   const headerMessage = /"x-error-message":\s*"((?:[^"\\]|\\.)*)"/i.exec(text)?.[1];
   const afterArrow = /=>\s*(.*)$/s.exec(text)?.[1]?.replace(RUST_LOCATION, "").trim();
@@ -135,4 +140,31 @@ export function appFailureFromLanceError(e: unknown, ctx: { table?: string } = {
     .replace(RUST_LOCATION, "")
     .slice(0, 2000);
   return gatewayFailure(code as GatewayErrorCode, `${prefix}${message}`, { status, path: file, detail });
+}
+
+/**
+ * The S3 side: object_store puts the gateway's error body (s3-xml.ts `errorXml`) into Lance's error text, inside
+ * a Debug-escaped string, e.g. `... 409 Conflict: <?xml ...?><Error><Code>OfflineNotCached</Code><Message>...`.
+ */
+function appFailureFromS3Body(text: string, ctx: { table?: string }): AppFailure | null {
+  const code = /<Code>([A-Za-z]+)<\/Code>/.exec(text)?.[1];
+  if (!code || !CODES.has(code)) return null;
+  const unescape = (s: string): string =>
+    s
+      .replace(/\\(["\\])/g, "$1")
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&");
+  const message = unescape(/<Message>([\s\S]*?)<\/Message>/.exec(text)?.[1] ?? text);
+  const key = /<Key>([\s\S]*?)<\/Key>/.exec(text)?.[1];
+  const file = key === undefined ? undefined : unescape(key);
+  const table = ctx.table ?? (file ? tableOfPath(file) : null);
+  const prefix = table && code === "OfflineNotCached" && !message.includes(`"${table}"`) ? `Table "${table}": ` : "";
+  const detail = text
+    .split(/\n\s*Backtrace:/)[0]
+    .replace(RUST_LOCATION, "")
+    .slice(0, 2000);
+  return gatewayFailure(code as GatewayErrorCode, `${prefix}${message}`, { path: file, detail });
 }

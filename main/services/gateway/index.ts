@@ -17,6 +17,28 @@
  *   gw.setOffline(true)                                 // cache only; misses fail fast with OFFLINE_NOT_CACHED
  *   await gw.close()
  *
+ * S3 (any number of upstreams at once; nothing process-global):
+ *
+ *   const s3 = await gw.pinS3("s3://bucket/atlas.slaf", { accessKeyId, secretAccessKey, region, endpoint, pathStyle });
+ *   const db = await lancedb.connect(s3.uri, { storageOptions: s3.storageOptions });   // through the gateway
+ *   const config = await gw.readFile(s3, "config.json", { maxBytes: 1 << 20 });
+ *   gw.counters().s3 → requests by kind (list, get, head), bytes, latency p50/p95, cache hits, retries, SlowDowns
+ *
+ * - `pinS3(uri, access)`: opens `s3://<bucket>[/<prefix>]` with the user's S3 settings (`anonymous`, or no key,
+ *   for public buckets; `endpoint` for S3-compatible stores, path-style by default there). It checks the prefix
+ *   holds objects (offline: that it was opened online before) and returns `storageOptions` that point Lance at
+ *   the gateway with a local key pair made for this open, plus `version`, the ETag of config.json. Each open reads
+ *   a consistent view: object ETags are learned once per open and every upstream read carries If-Match, so an
+ *   object rewritten meanwhile fails the read (SOURCE_UNREACHABLE, "open it again") instead of mixing versions;
+ *   listings are fetched once per open. Open again to see changes. Errors: missing bucket or empty prefix →
+ *   DATASET_NOT_FOUND; credentials refused → AUTH_INVALID; private bucket without credentials → AUTH_REQUIRED;
+ *   wrong region → INVALID_ARGUMENT; SlowDown past `maxRateLimitWaitMs` → RATE_LIMITED; offline miss →
+ *   OFFLINE_NOT_CACHED naming the s3:// object (through `appFailureFromLanceError` for Lance's errors).
+ * - Security: Lance's S3 requests must be signed (SigV4) with the local secret of an open; they are served only
+ *   inside that open's bucket and prefix, and only reads (GET/HEAD of objects, ListObjectsV2). Anything else gets
+ *   403 and causes no upstream request. The user's credentials stay in main: the gateway re-signs each request.
+ * - Cache: `<cacheDir>/s3/<endpoint>/<bucket>/objects/<etag-hash>/files/<key>/...` (see s3-objects.ts).
+ *
  * - `pin(uri, revision?)`: `hf://datasets/<owner>/<repo>[/<path>][@<revision>]` (also `<repo>@<revision>/<path>`);
  *   the revision (branch, tag or sha; default main) is resolved to a commit sha now (offline: the sha it last
  *   resolved to). Give Lance `uri` and `storageOptions` (`{hf_revision: sha}`), never `@rev` in the URI. A branch
@@ -49,11 +71,16 @@ import { cleanRepoPath, repoKey, SHA, type RepoId } from "./hub-routes";
 import { HubService } from "./hub-service";
 import { RateBudget } from "./rate-budget";
 import { RemoteFiles } from "./remote-files";
+import { S3Counters, type S3SourceCounters } from "./s3-counters";
+import { S3Handler } from "./s3-handler";
+import { S3Objects, type PinnedS3Dataset, type S3Access } from "./s3-objects";
 import { startGatewayServer } from "./server";
 import { Upstream, type RetryPolicy } from "./upstream";
 
 export { appFailureFromLanceError } from "./errors";
 export type { SourceCounters } from "./counters";
+export type { S3SourceCounters } from "./s3-counters";
+export { parseS3Uri, type PinnedS3Dataset, type S3Access } from "./s3-objects";
 
 export interface GatewayOptions {
   /** Root folder of the disk cache (shared by the app and every CLI command). */
@@ -70,7 +97,7 @@ export interface GatewayOptions {
   retry?: Partial<RetryPolicy>;
   /** An upstream connection silent this long is dropped and retried. Default 30 s. */
   idleTimeoutMs?: number;
-  /** Longest a request waits out 429s and pacing before failing with RATE_LIMITED. Default 5 min (one Hub window). */
+  /** Longest a request waits out 429s and pacing (S3: SlowDown) before failing with RATE_LIMITED. Default 5 min (one Hub window). */
   maxRateLimitWaitMs?: number;
 }
 
@@ -91,6 +118,7 @@ export interface PinnedDataset {
 
 export interface GatewayCounters {
   hf: SourceCounters;
+  s3: S3SourceCounters;
 }
 
 export interface Gateway {
@@ -103,8 +131,10 @@ export interface Gateway {
   /** Environment for the Lance process: HF_ENDPOINT plus no implicit token and no Xet. */
   lanceEnv(): Record<string, string>;
   pin(uri: string, revision?: string): Promise<PinnedDataset>;
+  /** Opens an S3 dataset for Lance through the gateway (see the header); throws a named AppFailure. */
+  pinS3(uri: string, access: S3Access): Promise<PinnedS3Dataset>;
   /** A whole file of a pinned dataset (e.g. config.json), through the cache. */
-  readFile(dataset: PinnedDataset, relativePath: string, opts: { maxBytes: number }): Promise<Buffer>;
+  readFile(dataset: PinnedDataset | PinnedS3Dataset, relativePath: string, opts: { maxBytes: number }): Promise<Buffer>;
   counters(): GatewayCounters;
   setOffline(offline: boolean): void;
   /** A new HF token (or none) for every upstream request from now on; requests in flight keep the old one. */
@@ -192,8 +222,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     isOffline,
   });
   const hub = new HubService(cache, upstream, files, counters, isOffline);
+  const s3Counters = new S3Counters();
+  const s3 = new S3Objects({
+    cacheDir: options.cacheDir,
+    blockBytes: options.blockBytes ?? 1024 * 1024,
+    maxFetchBytes: options.maxFetchBytes ?? 64 * 1024 * 1024,
+    retry,
+    idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+    maxSlowDownWaitMs: options.maxRateLimitWaitMs ?? 5 * 60_000,
+    isOffline,
+    counters: s3Counters,
+  });
   const secret = randomBytes(24).toString("base64url");
-  const server = await startGatewayServer(secret, hub, files, counters);
+  const server = await startGatewayServer(secret, hub, files, counters, new S3Handler(s3, s3Counters));
   const hfEndpoint = `http://127.0.0.1:${server.port}/${secret}`;
   const upstreamUrl = new URL(endpoint);
   if (["127.0.0.1", "localhost"].includes(upstreamUrl.hostname) && Number(upstreamUrl.port) === server.port) {
@@ -231,7 +272,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         throw asFailure(e);
       }
     },
+    async pinS3(uri, access) {
+      try {
+        return await s3.pin(uri, access, `http://127.0.0.1:${server.port}`);
+      } catch (e) {
+        throw asFailure(e);
+      }
+    },
     async readFile(dataset, relativePath, opts) {
+      if ("source" in dataset) {
+        try {
+          return await s3.readFile(dataset, relativePath, opts.maxBytes);
+        } catch (e) {
+          throw asFailure(e);
+        }
+      }
       const parsed = parseHfUri(dataset.uri);
       const rel = cleanRepoPath(relativePath.split("/"));
       if (!rel) throw new AppFailure("INVALID_ARGUMENT", `Not a path inside the dataset: ${relativePath}`);
@@ -250,7 +305,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
     },
     counters() {
-      return { hf: counters.snapshot(budget.snapshot()) };
+      return { hf: counters.snapshot(budget.snapshot()), s3: s3Counters.snapshot() };
     },
     setHfToken(token) {
       upstream.setToken(token);
@@ -260,6 +315,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       upstream.close();
+      s3.close();
       await server.close();
     },
   };

@@ -2,6 +2,7 @@
  * The gateway's loopback HTTP server. A request must carry the right Host (127.0.0.1 or localhost with this
  * port, against DNS rebinding) and start with the per-launch secret; anything else gets 403 before any work.
  * Then only the Hub's read APIs are served; writes and everything unknown get 403 and never reach the upstream.
+ * Requests signed with SigV4 go to the S3 face instead, which requires a valid signature by a local key.
  */
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
@@ -11,6 +12,7 @@ import { errorResponse, GatewayError } from "./errors";
 import { parseHubRoute } from "./hub-routes";
 import type { Answer, HubService } from "./hub-service";
 import { parseClientRange, spanOf, type RemoteFiles } from "./remote-files";
+import { isS3Request, type S3Handler } from "./s3-handler";
 
 const MAX_REQUEST_BODY = 1024 * 1024;
 /** Reads up to this size are assembled before the headers go out, so a block evicted meanwhile is fetched again. */
@@ -60,7 +62,8 @@ function refuse(res: http.ServerResponse, message: string): void {
   res.end(`${message}\n`);
 }
 
-export async function startGatewayServer(secret: string, hub: HubService, files: RemoteFiles, counters: Counters): Promise<GatewayServer> {
+/** `s3`: the S3 face (s3-handler.ts), for requests signed with SigV4; it checks the signature itself. */
+export async function startGatewayServer(secret: string, hub: HubService, files: RemoteFiles, counters: Counters, s3?: S3Handler): Promise<GatewayServer> {
   const sockets = new Set<Socket>();
   let port = 0;
 
@@ -120,6 +123,7 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
     const method = req.method ?? "GET";
     const host = req.headers.host ?? "";
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return refuse(res, "Forbidden");
+    if (s3 && isS3Request(req)) return s3.handle(req, res);
     const raw = req.url ?? "";
     const q = raw.indexOf("?");
     const rawPath = q < 0 ? raw : raw.slice(0, q);

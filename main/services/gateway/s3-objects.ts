@@ -1,0 +1,361 @@
+/**
+ * The S3 side of the gateway: datasets opened with `pin` (each open is a session with its own local key pair,
+ * which routes Lance's requests to the right upstream and bucket), object ETags and sizes learned once per open,
+ * listings fetched once per open, and object bytes through the same block cache as the Hub's.
+ *
+ * On disk (the Hub's layout of disk-cache.ts, with the bucket as owner, "objects" as repo and the object's ETag
+ * as the revision, so a rewritten object never mixes with its old blocks):
+ *
+ *   <root>/s3/<source>/<bucket>/objects/<etag-hash>/files/<key>/@file.json     {size, etag, blockBytes}
+ *   <root>/s3/<source>/<bucket>/objects/<etag-hash>/files/<key>/@<start>.blk   bytes of that version
+ *   <root>/s3/<source>/<bucket>/objects/@current/@docs/<hash>.json              last HEAD of a key (offline opens)
+ *   <root>/s3/<source>/<bucket>/objects/@listings/@docs/<hash>.json             last answer to a listing query
+ *
+ * `<etag-hash>` is 40 hex characters of sha256(ETag). Online, every open learns each object's ETag anew (from a
+ * listing or a HEAD) and reads carry `If-Match`; offline, the last ETag seen online is used.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { AppFailure } from "../../../shared/result";
+import { HubDiskCache, type CachedDoc } from "./disk-cache";
+import { GatewayError } from "./errors";
+import type { RepoId } from "./hub-routes";
+import { RemoteFiles, type FileRef } from "./remote-files";
+import type { S3Counters } from "./s3-counters";
+import { uriEncode, type S3Credentials } from "./s3-sigv4";
+import { S3Upstream, s3Uri, type ObjectHead } from "./s3-upstream";
+import { keyCount, listedObjects } from "./s3-xml";
+import type { RetryPolicy } from "./upstream";
+
+/** How to reach a bucket: the user's settings. */
+export interface S3Access {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  /** The bucket's region; default us-east-1. */
+  region?: string;
+  /** An S3-compatible endpoint (MinIO, Ceph, R2, Tigris...); default AWS. */
+  endpoint?: string;
+  /** Default: path-style for a custom endpoint, virtual-hosted for AWS. */
+  pathStyle?: boolean;
+  /** Unsigned requests, for public buckets (also when no key is given). */
+  anonymous?: boolean;
+}
+
+export interface PinnedS3Dataset {
+  source: "s3";
+  /** What Lance opens: `s3://<bucket>[/<prefix>]`. */
+  uri: string;
+  bucket: string;
+  /** The folder inside the bucket ("" for the whole bucket), no trailing slash. */
+  prefix: string;
+  /** ETag of `<prefix>/config.json` at open (null when there is none or it was never read): changes when the dataset is rewritten. */
+  version: string | null;
+  /** Storage options for `lancedb.connect` / `openTable`: the gateway as endpoint, with this open's local key pair. */
+  storageOptions: Record<string, string>;
+}
+
+export interface S3ObjectsOptions {
+  cacheDir: string;
+  blockBytes: number;
+  maxFetchBytes: number;
+  retry: RetryPolicy;
+  idleTimeoutMs: number;
+  maxSlowDownWaitMs: number;
+  isOffline: () => boolean;
+  counters: S3Counters;
+}
+
+interface Mount {
+  upstream: S3Upstream;
+  cache: HubDiskCache;
+  files: RemoteFiles;
+  region: string;
+}
+
+interface ObjectEntry {
+  head: ObjectHead;
+  /** Written to disk (current HEAD and file meta) for this open. */
+  recorded: boolean;
+}
+
+export interface S3Session {
+  accessKeyId: string;
+  secret: string;
+  mount: Mount;
+  bucket: string;
+  prefix: string;
+  objects: Map<string, ObjectEntry>;
+  resolving: Map<string, Promise<ObjectEntry>>;
+  lists: Map<string, Promise<string>>;
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const LIST_PARAMS = new Set(["list-type", "prefix", "delimiter", "continuation-token", "start-after", "max-keys", "encoding-type", "fetch-owner"]);
+const DEFAULT_REGION = "us-east-1";
+
+function badUri(uri: string, why: string): AppFailure {
+  return new AppFailure("INVALID_ARGUMENT", `Not an S3 dataset URI (${why}): ${uri}. Expected s3://<bucket>[/<prefix>]`);
+}
+
+/** `s3://bucket/some/prefix/` → { bucket, prefix: "some/prefix" } */
+export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(uri.trim());
+  if (!m) throw badUri(uri, "it does not start with s3://");
+  if (!BUCKET.test(m[1]) || m[1].includes("..")) throw badUri(uri, "the bucket name is not valid");
+  const segments = (m[2] ?? "").replace(/\/+$/, "").split("/");
+  const prefix = segments.join("/");
+  if (prefix !== "" && segments.some((s) => s === "" || s === "." || s === ".." || s.includes("\0")))
+    throw badUri(uri, "the path inside the bucket is not valid");
+  return { bucket: m[1], prefix };
+}
+
+export function etagHash(etag: string): string {
+  return createHash("sha256").update(etag).digest("hex").slice(0, 40);
+}
+
+/** A key inside the open dataset (the prefix itself or below it). */
+export function insidePrefix(prefix: string, key: string): boolean {
+  return prefix === "" || key === prefix || key.startsWith(`${prefix}/`);
+}
+
+function offline(what: string, key?: string): GatewayError {
+  return new GatewayError("OfflineNotCached", `Offline, and ${what} is not in the local cache`, key === undefined ? {} : { path: key });
+}
+
+export class S3Objects {
+  private readonly mounts = new Map<string, Mount>();
+  private readonly sessions = new Map<string, S3Session>();
+
+  constructor(private readonly opts: S3ObjectsOptions) {}
+
+  private mount(access: S3Access): Mount {
+    const endpoint = (access.endpoint ?? "").replace(/\/+$/, "");
+    const region = access.region || DEFAULT_REGION;
+    const anonymous = access.anonymous === true || !access.accessKeyId;
+    if (!anonymous && !access.secretAccessKey) throw new AppFailure("INVALID_ARGUMENT", "An S3 access key needs its secret");
+    const credentials: S3Credentials | null = anonymous
+      ? null
+      : { accessKeyId: access.accessKeyId!, secretAccessKey: access.secretAccessKey!, ...(access.sessionToken ? { sessionToken: access.sessionToken } : {}) };
+    const upstreamEndpoint = endpoint || `https://s3.${region}.amazonaws.com`;
+    try {
+      if (!["http:", "https:"].includes(new URL(upstreamEndpoint).protocol)) throw new Error("not http(s)");
+    } catch {
+      throw new AppFailure("INVALID_ARGUMENT", `The S3 endpoint is not an http(s) URL: ${endpoint}`);
+    }
+    const pathStyle = access.pathStyle ?? endpoint !== "";
+    const id = createHash("sha256")
+      .update(JSON.stringify([upstreamEndpoint, region, pathStyle, credentials]))
+      .digest("hex");
+    const known = this.mounts.get(id);
+    if (known) return known;
+    const upstream = new S3Upstream({
+      endpoint: upstreamEndpoint,
+      region,
+      pathStyle,
+      credentials,
+      retry: this.opts.retry,
+      idleTimeoutMs: this.opts.idleTimeoutMs,
+      maxSlowDownWaitMs: this.opts.maxSlowDownWaitMs,
+      counters: this.opts.counters,
+    });
+    // Buckets are named per endpoint (globally on AWS, whatever the region), so the cache is too.
+    const cache = new HubDiskCache(this.opts.cacheDir, endpoint || "https://s3.amazonaws.com", "s3");
+    const files = new RemoteFiles(cache, upstream, {
+      blockBytes: this.opts.blockBytes,
+      maxFetchBytes: this.opts.maxFetchBytes,
+      isOffline: this.opts.isOffline,
+    });
+    const mount = { upstream, cache, files, region };
+    this.mounts.set(id, mount);
+    return mount;
+  }
+
+  session(accessKeyId: string): S3Session | null {
+    return this.sessions.get(accessKeyId) ?? null;
+  }
+
+  /** Opens `s3://bucket/prefix`: checks it exists and can be read (online), or was read before (offline). */
+  async pin(uri: string, access: S3Access, gatewayEndpoint: string): Promise<PinnedS3Dataset> {
+    const { bucket, prefix } = parseS3Uri(uri);
+    const mount = this.mount(access);
+    const accessKeyId = `SLAF${randomBytes(8).toString("hex").toUpperCase()}`;
+    const session: S3Session = {
+      accessKeyId,
+      secret: randomBytes(30).toString("base64url"),
+      mount,
+      bucket,
+      prefix,
+      objects: new Map(),
+      resolving: new Map(),
+      lists: new Map(),
+    };
+    this.sessions.set(accessKeyId, session);
+    try {
+      const probe = new Map([
+        ["list-type", ["2"]],
+        ["max-keys", ["1"]],
+        ["prefix", [prefix ? `${prefix}/` : ""]],
+      ]);
+      const { body } = await this.list(session, probe);
+      if (keyCount(body) === 0) throw new GatewayError("EntryNotFound", `There is nothing at ${s3Uri(bucket, prefix)} (no object under it)`);
+      let version: string | null = null;
+      try {
+        version = (await this.object(session, prefix ? `${prefix}/config.json` : "config.json")).head.etag;
+      } catch (e) {
+        if (!(e instanceof GatewayError) || (e.code !== "EntryNotFound" && e.code !== "OfflineNotCached")) throw e;
+      }
+      return {
+        source: "s3",
+        uri: s3Uri(bucket, prefix),
+        bucket,
+        prefix,
+        version,
+        storageOptions: {
+          endpoint: gatewayEndpoint,
+          allow_http: "true",
+          region: mount.region,
+          aws_access_key_id: accessKeyId,
+          aws_secret_access_key: session.secret,
+          aws_virtual_hosted_style_request: "false",
+        },
+      };
+    } catch (e) {
+      this.sessions.delete(accessKeyId);
+      throw e;
+    }
+  }
+
+  private repo(session: S3Session): RepoId {
+    return { owner: session.bucket, name: "objects" };
+  }
+
+  /**
+   * An object's ETag, size and last change for this open: learned from a listing or a HEAD (online, once per
+   * open), or the last HEAD seen online (offline). `fromCache`: no upstream request was needed.
+   */
+  async object(session: S3Session, key: string): Promise<{ head: ObjectHead; fromCache: boolean }> {
+    const known = session.objects.get(key);
+    if (known) {
+      if (!known.recorded) await this.record(session, key, known);
+      return { head: known.head, fromCache: true };
+    }
+    let pending = session.resolving.get(key);
+    const fromCache = this.opts.isOffline();
+    if (!pending) {
+      pending = this.resolve(session, key).finally(() => session.resolving.delete(key));
+      session.resolving.set(key, pending);
+    }
+    const entry = await pending;
+    return { head: entry.head, fromCache };
+  }
+
+  private async resolve(session: S3Session, key: string): Promise<ObjectEntry> {
+    const { cache, upstream } = session.mount;
+    let entry: ObjectEntry;
+    if (this.opts.isOffline()) {
+      const doc = await cache.readDoc(this.repo(session), "@current", `head\n${key}`);
+      const head = doc ? (JSON.parse(doc.body) as ObjectHead) : null;
+      if (!head) throw offline(s3Uri(session.bucket, key), key);
+      entry = { head, recorded: true };
+      upstream.rememberEtag(etagHash(head.etag), head.etag);
+    } else {
+      entry = { head: await upstream.head(session.bucket, key), recorded: false };
+      await this.record(session, key, entry);
+    }
+    session.objects.set(key, entry);
+    return entry;
+  }
+
+  /** Writes what this open learned of an object: its current HEAD (for offline opens) and its file meta. */
+  private async record(session: S3Session, key: string, entry: ObjectEntry): Promise<void> {
+    const { cache, upstream } = session.mount;
+    const repo = this.repo(session);
+    const hash = etagHash(entry.head.etag);
+    upstream.rememberEtag(hash, entry.head.etag);
+    const doc: CachedDoc = { status: 200, headers: {}, body: JSON.stringify(entry.head) };
+    await cache.writeDoc(repo, "@current", `head\n${key}`, doc);
+    if (!(await cache.readFileMeta(repo, hash, key)))
+      await cache.writeFileMeta(repo, hash, key, { size: entry.head.size, etag: entry.head.etag, cdnEtag: null, blockBytes: this.opts.blockBytes });
+    entry.recorded = true;
+  }
+
+  /** The block cache's handle of an object version. */
+  fileRef(session: S3Session, key: string, head: ObjectHead): FileRef {
+    return { repo: this.repo(session), sha: etagHash(head.etag), path: key };
+  }
+
+  /**
+   * A ListObjectsV2 answer for this open: fetched once per open (and kept on disk for offline opens); the
+   * objects it lists are learned with their ETags, so reading them needs no HEAD.
+   */
+  async list(session: S3Session, query: Map<string, string[]>): Promise<{ body: string; fromCache: boolean }> {
+    const params = new Map([...query].filter(([k]) => LIST_PARAMS.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const canonical = [...params].map(([k, vs]) => vs.map((v) => `${uriEncode(k)}=${uriEncode(v)}`).join("&")).join("&");
+    const cached = session.lists.get(canonical);
+    if (cached) return { body: await cached, fromCache: true };
+    const repo = this.repo(session);
+    const docKey = `list\n${canonical}`;
+    const fetch = async (): Promise<string> => {
+      if (this.opts.isOffline()) {
+        const doc = await session.mount.cache.readDoc(repo, "@listings", docKey);
+        if (!doc) throw offline(`the listing of ${s3Uri(session.bucket, params.get("prefix")?.[0] ?? "")}`);
+        return doc.body;
+      }
+      const body = await session.mount.upstream.list(session.bucket, params);
+      await session.mount.cache.writeDoc(repo, "@listings", docKey, { status: 200, headers: {}, body });
+      for (const o of listedObjects(body, params.get("encoding-type")?.[0] === "url")) {
+        if (!session.objects.has(o.key)) session.objects.set(o.key, { head: { etag: o.etag, size: o.size, lastModified: o.lastModified }, recorded: false });
+      }
+      return body;
+    };
+    const fromCache = this.opts.isOffline();
+    const pending = fetch();
+    session.lists.set(canonical, pending);
+    try {
+      return { body: await pending, fromCache };
+    } catch (e) {
+      session.lists.delete(canonical);
+      throw e;
+    }
+  }
+
+  /** A whole file of an opened dataset (e.g. config.json), through the cache. */
+  async readFile(dataset: PinnedS3Dataset, relativePath: string, maxBytes: number): Promise<Buffer> {
+    const session = this.sessions.get(dataset.storageOptions.aws_access_key_id ?? "");
+    if (!session) throw new AppFailure("DATASET_NOT_OPEN", `${dataset.uri} is not open in this gateway`);
+    const segments = relativePath.split("/");
+    if (segments.some((s) => s === "" || s === "." || s === "..")) throw new AppFailure("INVALID_ARGUMENT", `Not a path inside the dataset: ${relativePath}`);
+    const key = session.prefix ? `${session.prefix}/${relativePath}` : relativePath;
+    const { head } = await this.object(session, key);
+    if (head.size > maxBytes)
+      throw new AppFailure("INVALID_ARGUMENT", `${s3Uri(session.bucket, key)} is ${head.size} bytes, more than the ${maxBytes} expected`, { path: key });
+    return this.read(session, key, head, 0, head.size - 1);
+  }
+
+  /** Bytes [start, end] of an object version, fetching what the cache lacks. */
+  async read(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<Buffer> {
+    const f = this.fileRef(session, key, head);
+    const files = session.mount.files;
+    const { meta } = await files.meta(f, null);
+    await this.ensure(session, f, meta, start, end);
+    return files.readAll(f, meta, start, end);
+  }
+
+  /** `files.ensure` with an offline miss named by its S3 URI. `fromCache`: nothing was fetched. */
+  async ensure(session: S3Session, f: FileRef, meta: Parameters<RemoteFiles["ensure"]>[1], start: number, end: number): Promise<{ fromCache: boolean }> {
+    try {
+      return await session.mount.files.ensure(f, meta, start, end);
+    } catch (e) {
+      if (e instanceof GatewayError && e.code === "OfflineNotCached")
+        throw new GatewayError("OfflineNotCached", `Offline, and ${s3Uri(session.bucket, f.path)} (bytes ${start}-${end}) is not in the local cache`, {
+          path: f.path,
+        });
+      throw e;
+    }
+  }
+
+  close(): void {
+    for (const m of this.mounts.values()) m.upstream.close();
+    this.sessions.clear();
+  }
+}
