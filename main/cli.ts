@@ -5,6 +5,7 @@ import { SERVE_USAGE, serveCommand } from "./commands/serve";
 import { QUERY_USAGE, queryCommand } from "./commands/query";
 import { CONVERT_USAGE, convertCommand } from "./commands/convert";
 import { SYNTH_USAGE, synthCommand } from "./commands/synth";
+import { CACHE_USAGE, cacheCommand } from "./commands/cache";
 
 /** `run` resolves "running" for commands that keep serving; the others end the process when done. */
 export type Command = { usage: string; summary: string; run: (argv: string[]) => Promise<void | "running"> };
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
   serve: { usage: SERVE_USAGE, summary: "serve the app in a browser on 127.0.0.1 (token in the printed URL)", run: serveCommand },
   query: { usage: QUERY_USAGE, summary: "run SQL over a SLAF dataset's cells, genes, expression (and layers)", run: (argv) => queryCommand(argv) },
   convert: { usage: CONVERT_USAGE, summary: "convert an .h5ad, a 10x MTX folder or a Cell Ranger .h5 into a SLAF dataset", run: convertCommand },
+  cache: { usage: CACHE_USAGE, summary: "the cache of remote datasets: list, pin for offline use, evict, clear, size cap", run: (argv) => cacheCommand(argv) },
   synth: { usage: SYNTH_USAGE, summary: "write N cells resampled from real ones (Poisson counts), as SLAF or .h5ad", run: synthCommand },
 };
 

@@ -60,6 +60,8 @@ export class CacheKeeper {
   private threshold = 0;
   private running: Promise<EvictionResult> | null = null;
   private lastError: unknown = null;
+  /** Blocks and bytes this process's passes removed since it started. */
+  readonly evicted = { blocks: 0, bytes: 0 };
 
   private constructor(readonly root: string) {}
 
@@ -154,6 +156,8 @@ export class CacheKeeper {
       });
       this.written -= writtenBefore;
       this.lastTotal = result.totalBytes;
+      this.evicted.blocks += result.evictedBlocks;
+      this.evicted.bytes += result.evictedBytes;
       // When pinned or busy data keeps the cache above the low-water mark, wait for a low-water gap of new writes.
       this.threshold = Math.max(capBytes, result.totalBytes + (capBytes - Math.floor(capBytes * LOW_WATER)));
       return result;

@@ -123,7 +123,6 @@ function isRef(v: unknown): v is { sha: string } {
 export class HubDiskCache {
   readonly dir: string;
   readonly keeper: CacheKeeper;
-  private sourceNoted: Promise<void> | null = null;
 
   /** `kind` "s3": the same layout for an S3 endpoint (s3-objects.ts maps buckets, ETags and keys onto it). */
   constructor(
@@ -135,17 +134,14 @@ export class HubDiskCache {
     this.keeper = CacheKeeper.for(root);
   }
 
-  /** Records the upstream of this source folder once, for the cache listing (never a token: only the URL's origin and path). */
-  private noteSource(): Promise<void> {
-    this.sourceNoted ??= (async () => {
-      const url = new URL(this.endpoint);
-      url.username = "";
-      url.password = "";
-      const file = path.join(this.dir, "@source.json");
-      if (await fs.stat(file).catch(() => null)) return;
-      await writeAtomic(file, JSON.stringify({ endpoint: url.toString().replace(/\/+$/, "") }));
-    })().catch(() => undefined);
-    return this.sourceNoted;
+  /** Records the upstream of this source folder (again after a clear), for the cache listing: the URL only, never a token. */
+  private async noteSource(): Promise<void> {
+    const file = path.join(this.dir, "@source.json");
+    if (await fs.stat(file).catch(() => null)) return;
+    const url = new URL(this.endpoint);
+    url.username = "";
+    url.password = "";
+    await writeAtomic(file, JSON.stringify({ endpoint: url.toString().replace(/\/+$/, "") })).catch(() => undefined);
   }
 
   repoDir(repo: RepoId): string {
@@ -217,6 +213,9 @@ export class HubDiskCache {
       throw new Error(`block ${index} of ${repoPath} has ${bytes.length} bytes, expected ${blockLength(meta, index)}`);
     await writeAtomic(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), bytes, { mtimeMs: useStamp() });
     this.keeper.noteWrite(bytes.length);
+    // The file's meta may have been removed with its folder (an evict or clear) while this process kept it in memory.
+    const metaFile = path.join(this.fileDir(repo, sha, repoPath), "@file.json");
+    if (!(await fs.stat(metaFile).catch(() => null))) await this.writeFileMeta(repo, sha, repoPath, meta);
   }
 
   /** Keeps blocks first..last of a file from this process's eviction while they are served; call the result to release. */
