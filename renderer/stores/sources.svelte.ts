@@ -37,6 +37,32 @@ export interface CounterSummary {
   budgets: RateBudget[];
 }
 
+/**
+ * A source's counters with every field present. Sources report what they have: S3 has no rate-limit buckets and
+ * may name several endpoints (`endpoints`) and count SlowDown answers (`slowDowns`) rather than 429s.
+ */
+export function completeCounters(raw: SourceCounters): SourceCounters {
+  const r = raw as Partial<SourceCounters> & { source: SourceCounters["source"]; endpoints?: string[]; slowDowns?: number };
+  return {
+    source: r.source,
+    endpoint: r.endpoint ?? r.endpoints?.join(", ") ?? "",
+    requests: r.requests ?? {},
+    bytesDown: r.bytesDown ?? 0,
+    bytesServed: r.bytesServed ?? 0,
+    latencyMs: { p50: r.latencyMs?.p50 ?? null, p95: r.latencyMs?.p95 ?? null },
+    cache: { hits: r.cache?.hits ?? 0, misses: r.cache?.misses ?? 0, hitBytes: r.cache?.hitBytes ?? 0 },
+    retries: r.retries ?? 0,
+    rateLimited: r.rateLimited ?? r.slowDowns ?? 0,
+    waitedMs: r.waitedMs ?? 0,
+    rateLimit: r.rateLimit ?? {},
+  };
+}
+
+/** A source that has sent or answered anything since the gateway started (an unused one is left out of the bar). */
+export function sourceUsed(c: SourceCounters): boolean {
+  return Object.values(c.requests).some((n) => n > 0) || c.cache.hits + c.cache.misses > 0;
+}
+
 function budgetsOf(c: SourceCounters, now: number): RateBudget[] {
   return Object.entries(c.rateLimit)
     .map(([bucket, b]) => ({ bucket, remaining: b.remaining, quota: b.quota, resetsInSeconds: Math.max(0, Math.ceil((b.resetAt - now) / 1000)) }))
@@ -157,7 +183,7 @@ export class Sources {
       this.error = r.error;
       return;
     }
-    this.status = r.value;
+    this.status = { ...r.value, counters: (r.value.counters ?? []).map(completeCounters) };
     this.readAt = Date.now();
     this.error = null;
   }

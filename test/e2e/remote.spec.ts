@@ -24,6 +24,8 @@ test.beforeAll(async () => {
   const repo = await hub.createRepo(REPO);
   await fs.cp(env("E2E_PBMC"), path.join(repo, "pbmc.slaf"), { recursive: true });
   sha = await hub.commit(REPO);
+  await hub.createRepo("acme/gated", { gated: true });
+  await hub.commit("acme/gated");
 });
 
 // No token from the developer's environment: the fake Hub serves the repo anonymously.
@@ -42,19 +44,38 @@ async function openRemote(page: Page, uri: string): Promise<void> {
   await page.getByTestId("open-remote-button").click();
 }
 
-/** Runs every cell of the open notebook and returns what each SQL cell shows: row count and the grid's text. */
+/**
+ * Runs every cell of the open notebook and returns what each SQL cell shows: its row count and the rows in view.
+ * Rows are compared as a set: the starter's cell types all have 20 cells, so their order is not fixed.
+ */
 async function runAll(page: Page): Promise<string[]> {
+  // Cells already show "done" from an earlier run: note which cells start a new run, and wait for those.
+  await page.evaluate(() => {
+    const w = window as unknown as { __started: string[]; __observer?: MutationObserver };
+    w.__observer?.disconnect();
+    w.__started = [];
+    w.__observer = new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target as Element;
+        if (el.getAttribute("data-state") === "previewing" || el.getAttribute("data-state") === "running")
+          w.__started.push(el.getAttribute("data-cell-id") ?? "");
+      }
+    });
+    w.__observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+  });
   await page.getByTestId("run-all").click();
   const cells = await page.getByTestId("sql-cell").all();
   expect(cells.length).toBeGreaterThan(0);
   const shown: string[] = [];
   for (const cell of cells) {
+    const id = await cell.getAttribute("data-cell-id");
+    await expect.poll(() => page.evaluate((cellId) => (window as unknown as { __started: string[] }).__started.includes(cellId ?? ""), id)).toBe(true);
     await expect(cell).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+    const grid = cell.getByTestId("data-grid");
     // The grid fetches its rows after the run: wait for them, not placeholders.
-    await expect(cell.getByTestId("data-grid").locator(".cell.loading")).toHaveCount(0);
-    shown.push(
-      `${await cell.getAttribute("data-name")}: ${await cell.getByTestId("result-count").innerText()}\n${await cell.getByTestId("data-grid").innerText()}`,
-    );
+    await expect(grid.locator(".cell.loading")).toHaveCount(0);
+    const rows = (await grid.locator("[data-row]").allInnerTexts()).map((r) => r.replace(/^\s*\d+\s+/, "").replace(/\s+/g, " ")).sort();
+    shown.push(`${await cell.getAttribute("data-name")}: ${await cell.getByTestId("result-count").innerText()}\n${rows.join("\n")}`);
   }
   return shown;
 }
@@ -143,13 +164,20 @@ test("the Remote tab remembers remote URIs apart from folders, and names what we
   await expect(error).toContainText("This revision (branch, tag or commit) does not exist");
   await expect(error).toContainText("no-such-branch");
 
+  // A gated repo, and no token.
+  await openRemote(page, "hf://datasets/acme/gated/pbmc.slaf");
+  await expect(error).toHaveAttribute("data-error-code", "AUTH_REQUIRED");
+  await expect(error).toContainText("The dataset is private or gated: a token with access is needed");
+  await expect(error).toContainText("acme/gated");
+  await screenshot(page, "23-remote-gated-error");
+
   // Offline, a dataset never read before cannot open, and says so at once.
   await page.getByTestId("offline-switch").click();
   await expect(page.getByTestId("offline-switch")).toHaveAttribute("aria-checked", "true");
   await openRemote(page, `hf://datasets/${REPO}/pbmc.slaf@${sha.slice(0, 12)}`);
   await expect(error).toHaveAttribute("data-error-code", "OFFLINE_NOT_CACHED");
   await expect(error).toContainText("Offline, and this data is not in the local cache");
-  await screenshot(page, "23-remote-offline-error");
+  await screenshot(page, "24-remote-offline-error");
   await page.getByTestId("offline-switch").click();
   await expect(page.getByTestId("offline-switch")).toHaveAttribute("aria-checked", "false");
 });

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { DatasetSummary } from "../../shared/ipc/contract";
+import type { DatasetSummary, SourceCounters } from "../../shared/ipc/contract";
 import { ok } from "../../shared/result";
 import { Jobs } from "../../renderer/stores/jobs.svelte";
 import { createNotebook } from "../../renderer/stores/notebook";
 import { Recents } from "../../renderer/stores/recents.svelte";
-import { POLL_MS, Sources, countersMayChange, summarizeAll, summarizeSource } from "../../renderer/stores/sources.svelte";
+import { POLL_MS, Sources, countersMayChange, sourceUsed, summarizeAll, summarizeSource } from "../../renderer/stores/sources.svelte";
 import { Workspace } from "../../renderer/stores/workspace.svelte";
 import { FakeMain, fakeDataset, settle } from "./fake-main";
 import { FakeSources, hubCounters } from "./fake-sources";
@@ -216,5 +216,30 @@ describe("counter summaries", () => {
     expect(all.hitRatio).toBe(0.6);
     expect([all.p50, all.p95]).toEqual([30, 80]);
     expect(summarizeAll([], now)).toMatchObject({ requests: 0, hitRatio: null, p50: null, budgets: [] });
+  });
+});
+
+describe("counters as sources report them", () => {
+  it("an S3 entry without rate-limit buckets, with several endpoints and SlowDowns, is completed; unused sources are told apart", async () => {
+    const { fake, sources } = setup([]);
+    const s3 = {
+      source: "s3",
+      endpoints: ["http://127.0.0.1:7480", "https://s3.amazonaws.com"],
+      requests: { list: 1, get: 3, head: 0 },
+      bytesDown: 10,
+      bytesServed: 10,
+      latencyMs: { p50: 5, p95: 9 },
+      cache: { hits: 1, misses: 3, hitBytes: 2 },
+      retries: 1,
+      slowDowns: 2,
+      waitedMs: 100,
+    } as unknown as SourceCounters;
+    fake.counters = [hubCounters(), s3];
+    await sources.refresh();
+    const [hub, completed] = sources.status!.counters;
+    expect(completed).toMatchObject({ endpoint: "http://127.0.0.1:7480, https://s3.amazonaws.com", rateLimited: 2, rateLimit: {} });
+    expect(summarizeSource(completed, 0)).toMatchObject({ requests: 4, hitRatio: 0.25, budgets: [] });
+    expect([sourceUsed(hub), sourceUsed(completed)]).toEqual([false, true]);
+    expect(summarizeAll(sources.status!.counters, 0).requests).toBe(4);
   });
 });
