@@ -7,6 +7,8 @@ import { fileSecretStore } from "../services/secrets/store";
 import { allowedDirectories, loadSettings, type AppSettings } from "../services/settings";
 import { environmentHfToken, upstreamHubEndpoint } from "../services/sources/hub-endpoint";
 import type { SourcesOptions } from "../services/sources/service";
+import type { S3Access } from "../services/gateway/index";
+import { s3AccessOf } from "../services/settings-service";
 import { flagList, UsageError, type ParsedArgs } from "./args";
 import { defaultUserDataDir } from "./user-data";
 
@@ -31,4 +33,9 @@ export function cliSources(settings: AppSettings, userDataDir: string): Pick<Sou
     hubEndpoint: upstreamHubEndpoint(settings.hub.endpoint),
     hfToken: async () => environmentHfToken() ?? (await secrets.get("hfToken")),
   };
+}
+
+/** The S3 settings and saved secret key a CLI command opens s3:// datasets with (`gw.pinS3(uri, access)`). */
+export async function cliS3Access(settings: AppSettings, userDataDir: string): Promise<S3Access> {
+  return s3AccessOf(settings.s3, await fileSecretStore(userDataDir).get("s3SecretAccessKey"));
 }

@@ -8,6 +8,7 @@
 import type { SettingsApi, SettingsSaved, SettingsState, SettingsUpdate } from "../../shared/ipc/contract";
 import { AppFailure, isAppFailure } from "../../shared/result";
 import { guard } from "./errors";
+import type { S3Access } from "./gateway/index";
 import type { SecretName, SecretStore } from "./secrets/store";
 import {
   allowedDirectories,
@@ -38,9 +39,17 @@ export interface SettingsServiceOptions {
   onHfToken?: (token: string | null) => Promise<void> | void;
 }
 
-/** S3 settings with the secret key, for opening an s3:// dataset. */
-export interface S3Connection extends S3Settings {
-  secretAccessKey: string | null;
+/** The gateway's view of the saved S3 settings (`gw.pinS3(uri, access)`); unset fields take the gateway's defaults. */
+export function s3AccessOf(s3: S3Settings, secretAccessKey: string | null): S3Access {
+  const access: S3Access = {};
+  if (s3.accessKeyId && secretAccessKey) {
+    access.accessKeyId = s3.accessKeyId;
+    access.secretAccessKey = secretAccessKey;
+  }
+  if (s3.region) access.region = s3.region;
+  if (s3.endpoint) access.endpoint = s3.endpoint;
+  if (s3.pathStyle !== null) access.pathStyle = s3.pathStyle;
+  return access;
 }
 
 function invalid(field: string, check: () => unknown): void {
@@ -74,10 +83,10 @@ export class SettingsService implements SettingsApi {
     return this.environment.hfToken ?? (await this.options.secrets.get("hfToken"));
   }
 
-  /** Read at each open of an s3:// dataset, so saved changes apply to the next one. */
-  async s3Connection(): Promise<S3Connection> {
+  /** For `gw.pinS3(uri, await settings.s3Access())`: read at each open of an s3:// dataset, so saved changes apply to the next one. */
+  async s3Access(): Promise<S3Access> {
     const { settings } = await loadSettings(this.options.userDataDir);
-    return { ...settings.s3, secretAccessKey: await this.options.secrets.get("s3SecretAccessKey") };
+    return s3AccessOf(settings.s3, await this.options.secrets.get("s3SecretAccessKey"));
   }
 
   private nextStartEndpoint(setting: string | null): string {

@@ -4,7 +4,7 @@
  *   {
  *     "sql": { "allowedDirectories": ["/home/me/tables"] },
  *     "hub": { "endpoint": "https://hf-mirror.example.org" },
- *     "s3": { "accessKeyId": "AKIA...", "region": "us-east-1", "endpoint": "https://fly.storage.tigris.dev", "pathStyle": false }
+ *     "s3": { "accessKeyId": "AKIA...", "region": "us-east-1", "endpoint": "https://fly.storage.tigris.dev", "pathStyle": true }
  *   }
  *
  * `sql.allowedDirectories` are the folders whose files notebook SQL may read (read_csv, read_parquet...); by
@@ -24,8 +24,8 @@ export interface S3Settings {
   region: string | null;
   /** An S3-compatible store's endpoint (null: AWS). */
   endpoint: string | null;
-  /** Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need. */
-  pathStyle: boolean;
+  /** Path-style addressing (`endpoint/bucket/key`, most S3-compatible stores) or virtual-hosted; null: path-style for a custom endpoint, else virtual-hosted. */
+  pathStyle: boolean | null;
 }
 
 export interface AppSettings {
@@ -44,7 +44,7 @@ export const SETTINGS_FILE = "settings.json";
 const MAX_SETTINGS_BYTES = 1024 * 1024;
 
 export function defaultSettings(): AppSettings {
-  return { sql: { allowedDirectories: [] }, hub: { endpoint: null }, s3: { accessKeyId: null, region: null, endpoint: null, pathStyle: false } };
+  return { sql: { allowedDirectories: [] }, hub: { endpoint: null }, s3: { accessKeyId: null, region: null, endpoint: null, pathStyle: null } };
 }
 
 export function settingsPath(userDataDir: string): string {
@@ -85,7 +85,7 @@ export async function loadSettings(userDataDir: string): Promise<{ settings: App
   settings.s3.accessKeyId = take("s3.accessKeyId", raw.s3?.accessKeyId, checkAccessKeyId);
   settings.s3.region = take("s3.region", raw.s3?.region, checkRegion);
   settings.s3.endpoint = take("s3.endpoint", raw.s3?.endpoint, checkEndpoint);
-  settings.s3.pathStyle = take("s3.pathStyle", raw.s3?.pathStyle, checkBoolean) ?? false;
+  settings.s3.pathStyle = take("s3.pathStyle", raw.s3?.pathStyle, checkBoolean);
   return { settings, warnings };
 }
 

@@ -5,6 +5,14 @@
 import type { Client, SettingsSaved, SettingsState, SettingsUpdate } from "../../shared/ipc/contract";
 import type { AppError } from "../../shared/result";
 
+export type S3Addressing = "auto" | "path" | "virtual";
+
+const ADDRESSING: Record<S3Addressing, boolean | null> = { auto: null, path: true, virtual: false };
+
+function addressingOf(pathStyle: boolean | null): S3Addressing {
+  return pathStyle === null ? "auto" : pathStyle ? "path" : "virtual";
+}
+
 export interface SettingsDraft {
   hubEndpoint: string;
   /** A new token typed in ("" keeps the saved one). */
@@ -15,7 +23,8 @@ export interface SettingsDraft {
   clearS3SecretAccessKey: boolean;
   s3Region: string;
   s3Endpoint: string;
-  s3PathStyle: boolean;
+  /** "auto": path-style for a custom endpoint, virtual-hosted for AWS. */
+  s3Addressing: S3Addressing;
   sqlFolders: string[];
 }
 
@@ -29,7 +38,7 @@ export function draftOf(state: SettingsState): SettingsDraft {
     clearS3SecretAccessKey: false,
     s3Region: state.s3.region ?? "",
     s3Endpoint: state.s3.endpoint ?? "",
-    s3PathStyle: state.s3.pathStyle,
+    s3Addressing: addressingOf(state.s3.pathStyle),
     sqlFolders: [...state.sql.allowedDirectories],
   };
 }
@@ -48,7 +57,7 @@ export function updateFrom(state: SettingsState, draft: SettingsDraft): Settings
   if (key !== undefined) s3.secretAccessKey = key;
   if (text(draft.s3Region) !== state.s3.region) s3.region = text(draft.s3Region);
   if (text(draft.s3Endpoint) !== state.s3.endpoint) s3.endpoint = text(draft.s3Endpoint);
-  if (draft.s3PathStyle !== state.s3.pathStyle) s3.pathStyle = draft.s3PathStyle;
+  if (ADDRESSING[draft.s3Addressing] !== state.s3.pathStyle) s3.pathStyle = ADDRESSING[draft.s3Addressing];
   if (Object.keys(s3).length) update.s3 = s3;
   if (draft.sqlFolders.join("\n") !== state.sql.allowedDirectories.join("\n")) update.sql = { allowedDirectories: draft.sqlFolders };
   return update;

@@ -107,7 +107,7 @@ export const SCHEMAS = {
           secretAccessKey: optional(secret()),
           region: setting(64),
           endpoint: setting(2048),
-          pathStyle: optional(boolean()),
+          pathStyle: optional(nullable(boolean())),
         }),
       ),
       sql: optional(object({ allowedDirectories: array(path, { maxItems: 256 }) })),

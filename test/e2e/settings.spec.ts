@@ -39,7 +39,7 @@ test("a token is saved write-only, shown as set after a reload, and cleared", as
   await dialog.getByTestId("hub-endpoint").fill("https://hf-mirror.example.org");
   await dialog.getByTestId("s3-region").fill("auto");
   await dialog.getByTestId("s3-endpoint").fill("https://fly.storage.tigris.dev");
-  await dialog.getByTestId("s3-path-style").check();
+  await dialog.getByTestId("s3-addressing").selectOption("path");
   await dialog.getByTestId("sql-folder-input").fill(app.dir);
   await dialog.getByTestId("sql-folder-add").click();
   await dialog.getByTestId("settings-save").click();
@@ -62,7 +62,7 @@ test("a token is saved write-only, shown as set after a reload, and cleared", as
   dialog = await openSettings(page);
   await expect(dialog.getByTestId("hf-token-state")).toHaveText("set");
   await expect(dialog.getByTestId("hub-endpoint")).toHaveValue("https://hf-mirror.example.org");
-  await expect(dialog.getByTestId("s3-path-style")).toBeChecked();
+  await expect(dialog.getByTestId("s3-addressing")).toHaveValue("path");
 
   await dialog.getByTestId("hf-token-clear").click();
   await expect(dialog.getByTestId("hf-token-state")).toHaveText("will be cleared");

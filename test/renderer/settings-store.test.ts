@@ -72,7 +72,7 @@ describe("settings store", () => {
   it("sends only the fields that changed, empty text clearing a setting", async () => {
     const { store, sent } = await setup();
     store.draft!.s3Region = "auto";
-    store.draft!.s3PathStyle = true;
+    store.draft!.s3Addressing = "path";
     await store.save();
     expect(sent.at(-1)).toEqual({ s3: { region: "auto", pathStyle: true } });
     store.draft!.s3Region = " ";
@@ -100,5 +100,20 @@ describe("settings store", () => {
   it("updateFrom ignores whitespace-only secrets", async () => {
     const { store } = await setup();
     expect(updateFrom(store.state!, { ...store.draft!, hfToken: "   ", s3SecretAccessKey: "\n" })).toEqual({});
+  });
+});
+
+describe("S3 addressing", () => {
+  it("Automatic leaves path-style to the gateway (null); path and virtual are saved as such", async () => {
+    const { store, sent } = await setup();
+    expect(store.draft!.s3Addressing).toBe("auto");
+    store.draft!.s3Addressing = "virtual";
+    await store.save();
+    expect(sent.at(-1)).toEqual({ s3: { pathStyle: false } });
+    expect(store.draft!.s3Addressing).toBe("virtual");
+    store.draft!.s3Addressing = "auto";
+    await store.save();
+    expect(sent.at(-1)).toEqual({ s3: { pathStyle: null } });
+    expect(store.state!.s3.pathStyle).toBeNull();
   });
 });

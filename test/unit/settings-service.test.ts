@@ -55,7 +55,7 @@ describe("settings.get", () => {
     const state = unwrap(await app.get());
     expect(state.hubEndpoint).toEqual({ setting: null, environment: null, inUse: "https://huggingface.co", nextStart: "https://huggingface.co" });
     expect(state.hfToken).toEqual({ set: false, fromEnvironment: false });
-    expect(state.s3).toEqual({ accessKeyId: null, secretAccessKey: { set: false, fromEnvironment: false }, region: null, endpoint: null, pathStyle: false });
+    expect(state.s3).toEqual({ accessKeyId: null, secretAccessKey: { set: false, fromEnvironment: false }, region: null, endpoint: null, pathStyle: null });
     expect(state.sql).toEqual({ allowedDirectories: [], inUse: [] });
     expect(state.secretStore).toMatchObject({ kind: "file", problem: null });
     expect(state.secretStore.description).toContain(path.join(app.user, SECRETS_FILE));
@@ -185,5 +185,20 @@ describe("settings.set", () => {
     ] as const)
       answers.push(JSON.stringify(await s.dispatcher.call(ns, method, {}, "page-1")));
     expect(answers.at(-1)).toContain('"ok":true');
+  });
+});
+
+describe("s3Access", () => {
+  it("gives the gateway the saved S3 settings and secret key, leaving unset ones to its defaults", async () => {
+    const app = await services();
+    const s = opened.at(-1)!;
+    expect(await s.settings.s3Access()).toEqual({});
+    unwrap(await app.set({ s3: { accessKeyId: "AKIAEXAMPLE", secretAccessKey: S3_SECRET, endpoint: "https://minio.local:9000" } }));
+    expect(await s.settings.s3Access()).toEqual({ accessKeyId: "AKIAEXAMPLE", secretAccessKey: S3_SECRET, endpoint: "https://minio.local:9000" });
+    unwrap(await app.set({ s3: { region: "eu-central-1", pathStyle: false } }));
+    expect(await s.settings.s3Access()).toMatchObject({ region: "eu-central-1", pathStyle: false });
+    // A key id without its secret (or the reverse) is no credential: anonymous, as the gateway does with no key.
+    unwrap(await app.set({ s3: { secretAccessKey: null } }));
+    expect(await s.settings.s3Access()).not.toHaveProperty("accessKeyId");
   });
 });

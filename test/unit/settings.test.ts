@@ -22,7 +22,7 @@ async function withSettings(text: string | null) {
 describe("settings.json", () => {
   it("is optional: no file gives the defaults (SQL reads no files) without a warning", async () => {
     expect(await withSettings(null)).toEqual({
-      settings: { sql: { allowedDirectories: [] }, hub: { endpoint: null }, s3: { accessKeyId: null, region: null, endpoint: null, pathStyle: false } },
+      settings: { sql: { allowedDirectories: [] }, hub: { endpoint: null }, s3: { accessKeyId: null, region: null, endpoint: null, pathStyle: null } },
       warnings: [],
     });
   });

@@ -26,7 +26,8 @@ export interface SettingsState {
     secretAccessKey: SecretState;
     region: string | null;
     endpoint: string | null;
-    pathStyle: boolean;
+    /** true: path-style, false: virtual-hosted, null: path-style for a custom endpoint, else virtual-hosted. */
+    pathStyle: boolean | null;
   };
   sql: {
     /** Folders SQL may read files from, as saved. */
@@ -55,7 +56,7 @@ export interface SettingsUpdate {
     secretAccessKey?: string | null;
     region?: string | null;
     endpoint?: string | null;
-    pathStyle?: boolean;
+    pathStyle?: boolean | null;
   };
   sql?: { allowedDirectories: string[] };
 }
