@@ -1,14 +1,17 @@
 /**
- * `slaf-workbench query` reads the same settings and secrets as the app: the Hub from settings.json, the token from
- * the private secrets file (HF_TOKEN wins over it), and refuses a secrets file others can read without quoting it.
+ * `slaf-workbench query` and `serve` read the same settings and secrets as the app: the Hub from settings.json, the
+ * token from the private secrets file (HF_TOKEN wins over it), and refuse a secrets file others can read without
+ * quoting it. `serve` runs in this file's own process (one gateway per process).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServe } from "../../main/commands/serve";
 import { fileSecretStore } from "../../main/services/secrets/store";
 import { saveSettings } from "../../main/services/settings";
 import { startFakeHub, type FakeHub } from "../fixtures/fake-hub";
+import { unwrap } from "../fixtures/result";
 import { PROJECT_ROOT } from "../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../fixtures/slaf-fixture";
 
@@ -80,6 +83,23 @@ describe("query with saved settings", () => {
       expect(refused.stderr + refused.stdout).not.toContain(TOKEN);
     } finally {
       await fs.chmod(file, 0o600);
+    }
+  });
+});
+
+describe("serve with saved settings", () => {
+  it("opens the private dataset from the Hub of settings.json with the saved token", async () => {
+    hub.resetLog();
+    const running = await startServe(["--user-data", user]);
+    try {
+      const state = unwrap(await running.services.api.settings.get({}));
+      expect(state.hubEndpoint.inUse).toBe(hub.url);
+      expect(state.hfToken.set).toBe(true);
+      const opened = unwrap(await running.services.api.datasets.open({ uri: URI }));
+      expect(opened.source).toBe("hf");
+      expect(hub.log.filter((r) => r.kind !== "cdn").every((r) => r.authorized)).toBe(true);
+    } finally {
+      await running.stop();
     }
   });
 });
