@@ -11,10 +11,10 @@ const app = useAppServer();
 test("opens a dataset from the path field and shows its tables, columns, row counts and config", async ({ page }) => {
   await openApp(page, app.url);
   await expect(page.getByTestId("start-screen")).toBeVisible();
-  // Only what works is offered; remote sources and dataloader previews are marked as coming.
-  await expect(page.getByTestId("start-screen").locator(".hero")).not.toContainText(/S3|Hugging Face|dataloader/i);
+  // Only what works is offered (local folders and the Hub); S3 and dataloader previews are marked as coming.
+  await expect(page.getByTestId("start-screen").locator(".hero")).not.toContainText(/S3|dataloader/i);
   await expect(page.getByTestId("coming")).toContainText("Coming, not in this version");
-  await expect(page.getByTestId("coming")).toContainText("hf://");
+  await expect(page.getByTestId("coming")).toContainText("s3://");
   await screenshot(page, "01-start-screen");
   await openDataset(page, env("E2E_PBMC"));
   const sidebar = page.getByTestId("sidebar");
