@@ -13,10 +13,10 @@ import { JobService } from "../services/jobs/service";
 import { checkExportTarget } from "../services/query/export";
 import { QueryService } from "../services/query/service";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
-import { cliSettings, cliSources } from "./cli-settings";
+import { cliS3Access, cliSettings, cliSources } from "./cli-settings";
 
 export const QUERY_USAGE =
-  'slaf-workbench query DATASET|hf://datasets/OWNER/REPO[/PATH][@REV] "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]... [--offline]';
+  'slaf-workbench query DATASET|hf://datasets/OWNER/REPO[/PATH][@REV]|s3://BUCKET/PREFIX "SQL" [--format table|csv|json] [--limit N] [--out FILE.csv|FILE.parquet [--force]] [--allow-dir DIR]... [--offline]';
 
 const FORMATS = ["table", "csv", "json"] as const;
 type Format = (typeof FORMATS)[number];
@@ -61,7 +61,7 @@ export async function queryCommand(argv: string[], io: QueryIo = { out: (t) => v
 
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-query-"));
   const sources = new SourcesService({ ...cliSources(settings, userDataDir), offline: args.flags.get("offline") === true });
-  const datasets = new DatasetService({ gateway: () => sources.gateway() });
+  const datasets = new DatasetService({ gateway: () => sources.gateway(), s3Access: () => cliS3Access(settings, userDataDir) });
   const jobs = new JobService(() => undefined);
   const query = new QueryService(datasets, jobs, { tempDir, allowedDirectories });
   try {

@@ -66,7 +66,11 @@ export function createServices(options: ServiceOptions): Services {
     environment: options.environment,
     onHfToken: (token) => sources.setHfToken(token),
   });
-  const datasets: DatasetService = new DatasetService({ ensureDemo: () => convert.ensureDemo(), gateway: () => sources.gateway() });
+  const datasets: DatasetService = new DatasetService({
+    ensureDemo: () => convert.ensureDemo(),
+    gateway: () => sources.gateway(),
+    s3Access: () => settingsService.s3Access(),
+  });
   const convert = new ConvertService(jobs, {
     userDataDir,
     demoInputDir: resourcePath("demo", "pbmc3k"),

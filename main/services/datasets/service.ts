@@ -8,14 +8,16 @@ import { checkTableInsideDataset, describeTable, explainLocalOpenFailure, openLa
 import { takeRowsCapped } from "./read-rows";
 import type { OpenDataset } from "./open-dataset";
 import { locate, tablePath } from "./uri";
-import type { Gateway } from "../gateway/index";
-import { openHfDataset } from "./remote";
+import type { Gateway, S3Access } from "../gateway/index";
+import { openHfDataset, openS3Dataset, type RemoteTables } from "./remote";
 
 export interface DatasetServiceOptions {
   /** Builds the demo dataset if needed and returns its path (provided by the convert service). */
   ensureDemo?: () => Promise<string>;
   /** The gateway remote datasets are read through (provided by the sources service); without it they are refused. */
   gateway?: () => Promise<Gateway>;
+  /** The user's S3 settings and secret, read at each open of an s3:// dataset. */
+  s3Access?: () => Promise<S3Access>;
 }
 
 /** Opens SLAF datasets read-only, keeps their Lance handles refcounted, and pages rows out as Arrow IPC. */
@@ -118,8 +120,7 @@ export class DatasetService implements DatasetsApi {
   }
 
   private async load(root: string, name: string, source: DatasetSummary["source"]): Promise<OpenDataset> {
-    if (source === "hf") return this.loadHf(root, name);
-    if (source !== "local") fail("SOURCE_UNSUPPORTED", `Opening ${source}:// datasets is not supported yet; open a local folder or an hf:// dataset`);
+    if (source !== "local") return this.loadRemote(root, name, source);
     const config: SlafConfig = await readLocalConfig(root);
     const tables = new Map<string, lancedb.Table>();
     const infos: TableInfo[] = [];
@@ -160,17 +161,19 @@ export class DatasetService implements DatasetsApi {
     };
   }
 
-  private async loadHf(uri: string, name: string): Promise<OpenDataset> {
-    if (!this.options.gateway) fail("SOURCE_UNSUPPORTED", `Opening hf:// datasets needs the gateway, which this command does not start: ${uri}`);
-    const remote = await openHfDataset(await this.options.gateway(), uri);
+  private async loadRemote(uri: string, name: string, source: "hf" | "s3"): Promise<OpenDataset> {
+    if (!this.options.gateway) fail("SOURCE_UNSUPPORTED", `Opening ${source}:// datasets needs the gateway, which this command does not start: ${uri}`);
+    const gateway = await this.options.gateway();
+    const remote: RemoteTables =
+      source === "hf" ? await openHfDataset(gateway, uri) : await openS3Dataset(gateway, uri, (await this.options.s3Access?.()) ?? {});
     const { pinned } = remote;
     return {
       summary: {
         datasetId: `ds${this.nextId++}`,
         uri,
-        name: name || pinned.repo.split("/")[1],
-        source: "hf",
-        revision: { requested: pinned.revision, sha: pinned.sha },
+        name: name || ("bucket" in pinned ? pinned.bucket : pinned.repo.split("/")[1]),
+        source,
+        revision: "bucket" in pinned ? null : { requested: pinned.revision, sha: pinned.sha },
         config: configFacts(remote.config),
         tables: remote.infos,
       },
