@@ -1,0 +1,64 @@
+/** `slaf-workbench query hf://...` through the built CLI: the same answer as the local copy, then offline from the shared cache. */
+import { spawn } from "node:child_process";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
+import { PROJECT_ROOT } from "../../fixtures/pbmc";
+import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
+
+let dir: string;
+let root: string;
+let hub: FakeHub;
+
+beforeAll(async () => {
+  dir = await tempDir("slafwb-cli-remote-");
+  root = path.join(dir, "pbmc.slaf");
+  await writePbmcSlaf(root, { cellsPerChunk: 50 });
+  hub = await startFakeHub();
+  const repo = await hub.createRepo("acme/pbmc");
+  await fs.cp(root, path.join(repo, "pbmc.slaf"), { recursive: true });
+  await hub.commit("acme/pbmc");
+});
+afterAll(async () => {
+  await hub?.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the built CLI (the CLI reads HF_ENDPOINT at start, as huggingface_hub does) with its own user data. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, HF_ENDPOINT: hub.url, SLAFWB_USER_DATA: path.join(dir, "user") };
+    delete env.HF_TOKEN;
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "query", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const SQL = "SELECT cell_type, count(*) AS n, sum(value) AS total FROM expression JOIN cells USING (cell_integer_id) GROUP BY 1 ORDER BY 1";
+
+describe("query hf://", () => {
+  it("answers like the local copy, then offline from the cache, and fails fast offline on what it never read", async () => {
+    const expected = await cli([root, SQL, "--format", "csv"]);
+    expect(expected.code).toBe(0);
+    const online = await cli(["hf://datasets/acme/pbmc/pbmc.slaf@main", SQL, "--format", "csv"]);
+    expect(online.stderr).toBe("");
+    expect(online.stdout).toBe(expected.stdout);
+
+    hub.resetLog();
+    const offline = await cli(["hf://datasets/acme/pbmc/pbmc.slaf@main", SQL, "--format", "csv", "--offline"]);
+    expect(offline.stderr).toBe("");
+    expect(offline.stdout).toBe(expected.stdout);
+    expect(hub.log).toEqual([]);
+
+    // Never read: the genes table's columns other than those above.
+    const miss = await cli(["hf://datasets/acme/pbmc/pbmc.slaf@main", "SELECT * FROM genes", "--offline"]);
+    expect(miss.code).not.toBe(0);
+    expect(miss.stderr).toMatch(/^OFFLINE_NOT_CACHED: .*genes/m);
+    expect(hub.log).toEqual([]);
+  });
+});
