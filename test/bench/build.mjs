@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 await build({
   absWorkingDir: root,
-  entryPoints: { bench: "test/bench/index.ts" },
+  entryPoints: { bench: "test/bench/index.ts", "remote-runner": "test/bench/remote-runner.ts" },
   outdir: "dist-bench",
   bundle: true,
   platform: "node",

@@ -7,4 +7,5 @@ export const BENCHES: Record<string, () => Promise<Bench>> = {
   convert: () => import("./convert.bench"),
   query: () => import("./query.bench"),
   ingest: () => import("./ingest.bench"),
+  remote: () => import("./remote.bench"),
 };

@@ -3,10 +3,13 @@
  * shared link, passes half-closes and resets on, and survives an unreachable server. No timing is asserted.
  */
 import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Link, startShapingProxy, type ShapingProxy } from "../../bench/shaping-proxy";
+import { startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
 
 const FAST = { rttMs: 2, connMbps: 2000 };
 const open: { close(): unknown }[] = [];
@@ -162,5 +165,27 @@ describe("shaping proxy", () => {
       s.on("close", () => resolve());
       s.write("x");
     });
+  });
+
+  it("puts a fake Hub and its CDN behind two proxies: the 302 leads through the CDN's proxy (as in bench remote)", async () => {
+    let hub: FakeHub | null = null;
+    const port = (url: string) => ({ host: "127.0.0.1", port: Number(new URL(url).port) });
+    const link = new Link(1000);
+    const hubProxy = await startShapingProxy(() => port(hub!.url), FAST, link);
+    const cdnProxy = await startShapingProxy(() => port(hub!.cdnUrl), FAST, link);
+    open.push(hubProxy, cdnProxy);
+    hub = await startFakeHub({ cdnOrigin: cdnProxy.url });
+    open.push(hub);
+    const bytes = randomBytes(300_000);
+    await fs.writeFile(path.join(await hub.createRepo("acme/shaped"), "big.bin"), bytes);
+    const sha = await hub.commit("acme/shaped");
+    const res = await fetch(`${hubProxy.url}/datasets/acme/shaped/resolve/${sha}/big.bin`, { headers: { range: "bytes=1000-200999" } });
+    expect(res.status).toBe(206);
+    expect(Buffer.from(await res.arrayBuffer()).equals(bytes.subarray(1000, 201_000))).toBe(true);
+    expect(hub.log.map((r) => [r.kind, r.status])).toEqual([
+      ["resolve", 302],
+      ["cdn", 206],
+    ]);
+    expect(cdnProxy.stats.bytesDown).toBeGreaterThan(200_000);
   });
 });
