@@ -28,7 +28,7 @@ afterAll(async () => {
 /** Runs the built CLI (the CLI reads HF_ENDPOINT at start, as huggingface_hub does) with its own user data. */
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env = { ...process.env, HF_ENDPOINT: hub.url, SLAFWB_USER_DATA: path.join(dir, "user") };
+    const env: NodeJS.ProcessEnv = { ...process.env, HF_ENDPOINT: hub.url, SLAFWB_USER_DATA: path.join(dir, "user") };
     delete env.HF_TOKEN;
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "query", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
