@@ -11,10 +11,10 @@ const app = useAppServer();
 test("opens a dataset from the path field and shows its tables, columns, row counts and config", async ({ page }) => {
   await openApp(page, app.url);
   await expect(page.getByTestId("start-screen")).toBeVisible();
-  // Only what works is offered (local folders and the Hub); S3 and dataloader previews are marked as coming.
-  await expect(page.getByTestId("start-screen").locator(".hero")).not.toContainText(/S3|dataloader/i);
+  // Only what works is offered (local folders, S3, the Hub); dataloader previews are marked as coming.
+  await expect(page.getByTestId("start-screen").locator(".hero")).not.toContainText(/dataloader/i);
   await expect(page.getByTestId("coming")).toContainText("Coming, not in this version");
-  await expect(page.getByTestId("coming")).toContainText("s3://");
+  await expect(page.getByTestId("coming")).toContainText("dataloader previews");
   await screenshot(page, "01-start-screen");
   await openDataset(page, env("E2E_PBMC"));
   const sidebar = page.getByTestId("sidebar");
@@ -101,11 +101,6 @@ test("a broken dataset shows an error that names the problem and the path", asyn
   await page.getByTestId("open-button").click();
   await expect(error).toHaveAttribute("data-error-code", "DATASET_NOT_FOUND");
   await expect(page.getByTestId("start-screen")).toBeVisible();
-
-  await page.getByTestId("open-path").fill("s3://bucket/atlas.slaf");
-  await page.getByTestId("open-button").click();
-  await expect(error).toHaveAttribute("data-error-code", "SOURCE_UNSUPPORTED");
-  await expect(error).toContainText("open a local folder");
 });
 
 test("browsing a dataset changes no byte of it", async ({ page }) => {

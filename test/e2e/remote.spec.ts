@@ -113,7 +113,7 @@ test("open the demo from the Hub on the Remote tab, see its commit, run the star
   expect(online.join("\n")).toContain("8 rows");
   expect(dataRequests().length).toBeGreaterThan(0);
   await expect(page.getByTestId("counter-requests")).not.toHaveText(/^0 requests/);
-  await expect(page.getByTestId("counter-budget")).toContainText(/Hub (resolvers|api) [\d,]+\/[\d,]+/);
+  await expect(page.getByTestId("counter-budget")).toContainText(/(resolvers|api) budget [\d,]+\/[\d,]+/);
 
   // Offline: the same results from the local cache, and not one data request reaches the Hub.
   hub.resetLog();
