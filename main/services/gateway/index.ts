@@ -33,7 +33,8 @@
  *   listings are fetched once per open. Open again to see changes. Errors: missing bucket or empty prefix →
  *   DATASET_NOT_FOUND; credentials refused → AUTH_INVALID; private bucket without credentials → AUTH_REQUIRED;
  *   wrong region → INVALID_ARGUMENT; SlowDown past `maxRateLimitWaitMs` → RATE_LIMITED; offline miss →
- *   OFFLINE_NOT_CACHED naming the s3:// object (through `appFailureFromLanceError` for Lance's errors).
+ *   OFFLINE_NOT_CACHED naming the s3:// object (through `appFailureFromLanceError` for Lance's errors); as on
+ *   the Hub side, an offline miss of a listing (a table never opened online) takes ~3 s of Lance's own retries.
  * - Security: Lance's S3 requests must be signed (SigV4) with the local secret of an open; they are served only
  *   inside that open's bucket and prefix, and only reads (GET/HEAD of objects, ListObjectsV2). Anything else gets
  *   403 and causes no upstream request. The user's credentials stay in main: the gateway re-signs each request.

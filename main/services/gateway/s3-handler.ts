@@ -181,16 +181,14 @@ export class S3Handler {
     headers["content-length"] = String(length);
     if (range) headers["content-range"] = `bytes ${span.start}-${span.end}/${object.size}`;
     const status = range ? 206 : 200;
-    if (head) {
+    if (head || length === 0) {
       this.counters.hit(knownHead, 0);
       res.writeHead(status, headers);
       res.end();
       return;
     }
-    const f = this.objects.fileRef(session, key, object);
     const files = session.mount.files;
-    const { meta } = await files.meta(f, null);
-    const { fromCache } = await this.objects.ensure(session, f, meta, span.start, span.end);
+    const { f, meta, fromCache } = await this.objects.ensure(session, key, object, span.start, span.end);
     this.counters.hit(fromCache && knownHead, length);
     if (length <= MAX_BUFFERED_READ) {
       const body = await files.readAll(f, meta, span.start, span.end);

@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { AppFailure } from "../../../shared/result";
-import { HubDiskCache, type CachedDoc } from "./disk-cache";
+import { HubDiskCache, type CachedDoc, type FileMeta } from "./disk-cache";
 import { GatewayError } from "./errors";
 import type { RepoId } from "./hub-routes";
 import { RemoteFiles, type FileRef } from "./remote-files";
@@ -298,7 +298,8 @@ export class S3Objects {
     const fetch = async (): Promise<string> => {
       if (this.opts.isOffline()) {
         const doc = await session.mount.cache.readDoc(repo, "@listings", docKey);
-        if (!doc) throw offline(`the listing of ${s3Uri(session.bucket, params.get("prefix")?.[0] ?? "")}`);
+        const prefix = params.get("prefix")?.[0] ?? "";
+        if (!doc) throw offline(`the listing of ${s3Uri(session.bucket, prefix)}`, prefix);
         return doc.body;
       }
       const body = await session.mount.upstream.list(session.bucket, params);
@@ -334,21 +335,27 @@ export class S3Objects {
 
   /** Bytes [start, end] of an object version, fetching what the cache lacks. */
   async read(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<Buffer> {
-    const f = this.fileRef(session, key, head);
-    const files = session.mount.files;
-    const { meta } = await files.meta(f, null);
-    await this.ensure(session, f, meta, start, end);
-    return files.readAll(f, meta, start, end);
+    if (end < start) return Buffer.alloc(0);
+    const { f, meta } = await this.ensure(session, key, head, start, end);
+    return session.mount.files.readAll(f, meta, start, end);
   }
 
-  /** `files.ensure` with an offline miss named by its S3 URI. `fromCache`: nothing was fetched. */
-  async ensure(session: S3Session, f: FileRef, meta: Parameters<RemoteFiles["ensure"]>[1], start: number, end: number): Promise<{ fromCache: boolean }> {
+  /**
+   * Makes bytes [start, end] of an object version present in the cache; an offline miss is named by its S3 URI.
+   * `fromCache`: nothing was fetched.
+   */
+  async ensure(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<{ f: FileRef; meta: FileMeta; fromCache: boolean }> {
+    const f = this.fileRef(session, key, head);
+    const files = session.mount.files;
     try {
-      return await session.mount.files.ensure(f, meta, start, end);
+      // The file's meta is on disk (recorded at open); if an eviction took it, only this span is fetched to learn it again.
+      const { meta, fetched } = await files.meta(f, { start, end });
+      const { fromCache } = await files.ensure(f, meta, start, end);
+      return { f, meta, fromCache: fromCache && !fetched };
     } catch (e) {
       if (e instanceof GatewayError && e.code === "OfflineNotCached")
-        throw new GatewayError("OfflineNotCached", `Offline, and ${s3Uri(session.bucket, f.path)} (bytes ${start}-${end}) is not in the local cache`, {
-          path: f.path,
+        throw new GatewayError("OfflineNotCached", `Offline, and ${s3Uri(session.bucket, key)} (bytes ${start}-${end}) is not in the local cache`, {
+          path: key,
         });
       throw e;
     }

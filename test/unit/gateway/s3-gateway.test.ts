@@ -104,6 +104,7 @@ describe.skipIf(!s3Available())("the gateway's S3 face (radosgw behind a fault p
     await put("ds/data/slow.bin", randomBytes(40 * 1024));
     await put("ds/data/changing.bin", randomBytes(64 * 1024));
     await put("ds/data/offline.bin", randomBytes(40 * 1024));
+    await put("ds/data/evicted.bin", randomBytes(200 * 1024));
     await put("ds/empty.bin", Buffer.alloc(0));
     for (let i = 0; i < 5; i++) await put(`ds/tbl.lance/_versions/${i}.manifest`, Buffer.from(`manifest ${i}`));
     await put("ds/a b+c/ü&x.bin", Buffer.from("odd key"));
@@ -295,6 +296,18 @@ describe.skipIf(!s3Available())("the gateway's S3 face (radosgw behind a fault p
     expect(now.body.equals(fresh)).toBe(true);
     const check = await checkS3Cache(cacheDir, versions);
     expect(check.bad).toEqual([]);
+  });
+
+  it("reads a range again after an eviction took the object's cache entry, fetching only that range", async () => {
+    const key = "ds/data/evicted.bin";
+    const source = objects.get(key)!;
+    expect((await lance.request("GET", `${bucket}/${key}`, { headers: { range: "bytes=0-99" } })).body.equals(source.subarray(0, 100))).toBe(true);
+    const metaFile = (await walk(path.join(cacheDir, "s3"))).find((f) => f.endsWith(path.join("evicted.bin", "@file.json")))!;
+    await fs.rm(path.dirname(metaFile), { recursive: true });
+    const down = gateway.counters().s3.bytesDown;
+    const r = await lance.request("GET", `${bucket}/${key}`, { headers: { range: "bytes=150000-150099" } });
+    expect(r.body.equals(source.subarray(150000, 150100))).toBe(true);
+    expect(gateway.counters().s3.bytesDown - down).toBeLessThan(source.length / 2);
   });
 
   it("serves several upstreams at once, each open on its own endpoint and credentials", async () => {
