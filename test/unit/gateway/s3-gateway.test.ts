@@ -105,6 +105,7 @@ describe.skipIf(!s3Available())("the gateway's S3 face (radosgw behind a fault p
     await put("ds/data/changing.bin", randomBytes(64 * 1024));
     await put("ds/data/offline.bin", randomBytes(40 * 1024));
     await put("ds/data/evicted.bin", randomBytes(200 * 1024));
+    await put("ds/data/flaky.bin", randomBytes(40 * 1024));
     await put("ds/empty.bin", Buffer.alloc(0));
     for (let i = 0; i < 5; i++) await put(`ds/tbl.lance/_versions/${i}.manifest`, Buffer.from(`manifest ${i}`));
     await put("ds/a b+c/ü&x.bin", Buffer.from("odd key"));
@@ -278,6 +279,21 @@ describe.skipIf(!s3Available())("the gateway's S3 face (radosgw behind a fault p
     expect(after.retries - before.retries).toBe(6);
   });
 
+  it("retries 5xx answers and a stalled connection with backoff", async () => {
+    const key = "ds/data/flaky.bin";
+    await lance.request("HEAD", `${bucket}/${key}`);
+    const before = gateway.counters().s3;
+    const injected = proxy.injected;
+    proxy.arm({ kind: "status", status: 500, times: 2 });
+    const r = await lance.request("GET", `${bucket}/${key}`, { headers: { range: "bytes=0-99" } });
+    expect(r.body.equals(objects.get(key)!.subarray(0, 100))).toBe(true);
+    proxy.arm({ kind: "stall", times: 1 });
+    const stalled = await lance.request("GET", `${bucket}/${key}`, { headers: { range: `bytes=${BLOCK}-${BLOCK + 99}` } });
+    expect(stalled.body.equals(objects.get(key)!.subarray(BLOCK, BLOCK + 100))).toBe(true);
+    expect(proxy.injected - injected).toBe(3);
+    expect(gateway.counters().s3.retries - before.retries).toBe(3);
+  });
+
   it("never mixes a rewritten object with its old blocks: the open that saw the old ETag fails, a new open reads the new bytes", async () => {
     const key = "ds/data/changing.bin";
     const old = objects.get(key)!;
@@ -308,6 +324,14 @@ describe.skipIf(!s3Available())("the gateway's S3 face (radosgw behind a fault p
     const r = await lance.request("GET", `${bucket}/${key}`, { headers: { range: "bytes=150000-150099" } });
     expect(r.body.equals(source.subarray(150000, 150100))).toBe(true);
     expect(gateway.counters().s3.bytesDown - down).toBeLessThan(source.length / 2);
+  });
+
+  it("reads a public bucket anonymously: upstream requests go unsigned", async () => {
+    const open = await s3.bucket({ publicRead: true });
+    await s3.client.request("PUT", `${open}/ds/config.json`, { body: "{}", headers: { "x-amz-acl": "public-read" } });
+    const p = await gateway.pinS3(`s3://${open}/ds`, { endpoint: s3.account.endpoint, anonymous: true });
+    expect((await new S3TestClient(localAccount(p)).request("GET", `${open}/ds/config.json`)).body.toString()).toBe("{}");
+    expect((await gateway.readFile(p, "config.json", { maxBytes: 10 })).toString()).toBe("{}");
   });
 
   it("serves several upstreams at once, each open on its own endpoint and credentials", async () => {
