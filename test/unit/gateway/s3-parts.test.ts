@@ -46,7 +46,7 @@ describe("SigV4 checks of requests to the gateway", () => {
   });
 
   it("refuses a changed path, query, signed header or secret, an unknown key, a stale date and no signature", async () => {
-    const refused = async (req: typeof getObject, now = EXAMPLE_TIME, secrets = secretOf): Promise<string> => {
+    const refused = async (req: Parameters<typeof verifyRequest>[0], now = EXAMPLE_TIME, secrets = secretOf): Promise<string> => {
       const r = await verifyRequest(req, secrets, now);
       return r.ok ? "accepted" : r.reason;
     };
