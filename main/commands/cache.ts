@@ -16,7 +16,7 @@ export const CACHE_USAGE = [
   "      cache size [--cap SIZE]                      size against the cap (default 20GB); --cap 50GB sets it",
   "      cache pin URI [--table T]... [--columns a,b] [--offline]   keep tables (or columns) local for offline use",
   "      cache unpin URI [--table T]                  let pinned data be evicted again",
-  "      cache evict URI[@REVISION] [--table T]       remove a dataset, one revision of it, or one table",
+  "      cache evict URI[@REVISION] [--table T]       remove a dataset (hf:// or s3://), one revision of it, or one table",
   "      cache clear                                  remove everything cached",
 ].join("\n");
 
@@ -67,8 +67,8 @@ function renderUsage(u: CacheUsage): string {
   if (u.entries.length) {
     const rows = [["DATASET", "REVISION", "TABLE", "SIZE", "PINNED", "LAST USED", "SOURCE"]];
     for (const e of u.entries) {
-      const dataset = `hf://datasets/${e.repo}${e.dataset ? `/${e.dataset}` : ""}`;
-      const revision = `${e.sha.slice(0, 12)}${e.refs.length ? ` (${e.refs.join(", ")})` : ""}`;
+      const dataset = e.sha ? e.uri.slice(0, e.uri.lastIndexOf("@")) : e.uri;
+      const revision = e.sha ? `${e.sha.slice(0, 12)}${e.refs.length ? ` (${e.refs.join(", ")})` : ""}` : "—";
       const source = e.endpoint ? new URL(e.endpoint).host : "?";
       rows.push([dataset, revision, e.table ?? "(other files)", formatBytes(e.bytes), formatBytes(e.pinnedBytes), date(e.lastUsed), source]);
     }

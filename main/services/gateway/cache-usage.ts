@@ -1,7 +1,8 @@
 /**
- * What the cache holds, per source, dataset (repo + folder), revision and table, and removing parts of it.
- * A file belongs to the table whose `<name>.lance/` folder holds it, and to the dataset that folder is in; a file
- * outside any table (config.json) belongs to its own folder's dataset with table null.
+ * What the cache holds, per source, dataset (repo or bucket + folder), revision and table, and removing parts of
+ * it. A file belongs to the table whose `<name>.lance/` folder holds it, and to the dataset that folder is in; a
+ * file outside any table (config.json) belongs to its own folder's dataset with table null. S3 objects are
+ * cached per ETag, not per commit: their entries have no revision.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
@@ -11,22 +12,23 @@ import { readCap } from "./cache-cap";
 import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, protectedByPins, type LoadedPin } from "./cache-pins";
 import { walkCache, walkedBytes, type WalkedCache, type WalkedRepo, type WalkedRevision } from "./cache-walk";
 import { parseHfUri } from "./index";
-import { SHA } from "./hub-routes";
+import { cleanRepoPath, SHA } from "./hub-routes";
 
 export interface CacheEntry {
-  source: "hf";
+  source: "hf" | "s3";
   /** The upstream (e.g. https://huggingface.co); null when the cache did not record it. */
   endpoint: string | null;
-  /** `owner/repo` */
+  /** `owner/repo`, or the S3 bucket. */
   repo: string;
-  /** The dataset's folder in the repo ("" for the root). */
+  /** The dataset's folder in the repo or bucket ("" for the root). */
   dataset: string;
-  sha: string;
+  /** The commit (null for S3). */
+  sha: string | null;
   /** Branches and tags that last resolved to this sha here. */
   refs: string[];
   /** null: files of the dataset outside any table (config.json...). */
   table: string | null;
-  /** `hf://datasets/<repo>[/<dataset>]@<sha>` */
+  /** `hf://datasets/<repo>[/<dataset>]@<sha>`, or `s3://<bucket>[/<dataset>]` */
   uri: string;
   bytes: number;
   pinnedBytes: number;
@@ -117,19 +119,20 @@ export async function cacheUsage(root: string): Promise<CacheUsage> {
       for (const v of r.revisions)
         for (const f of v.files) {
           const { dataset, table } = placeOf(f.repoPath);
-          const repo = `${r.owner}/${r.name}`;
-          const key = JSON.stringify([s.key, repo, v.sha, dataset, table]);
+          const s3 = s.kind === "s3";
+          const repo = s3 ? r.owner : `${r.owner}/${r.name}`;
+          const key = JSON.stringify([s.kind, s.key, repo, s3 ? null : v.sha, dataset, table]);
           let e = entries.get(key);
           if (!e) {
             e = {
-              source: "hf",
+              source: s.kind,
               endpoint: s.endpoint,
               repo,
               dataset,
-              sha: v.sha,
-              refs: refsOf(r, v.sha),
+              sha: s3 ? null : v.sha,
+              refs: s3 ? [] : refsOf(r, v.sha),
               table,
-              uri: datasetUri(repo, dataset, v.sha),
+              uri: s3 ? `s3://${repo}${dataset ? `/${dataset}` : ""}` : datasetUri(repo, dataset, v.sha),
               bytes: 0,
               pinnedBytes: 0,
               blocks: 0,
@@ -148,7 +151,7 @@ export async function cacheUsage(root: string): Promise<CacheUsage> {
             if (e.lastUsed === null || b.mtimeMs > Date.parse(e.lastUsed)) e.lastUsed = new Date(b.mtimeMs).toISOString();
           }
         }
-  const order = (e: CacheEntry): string => JSON.stringify([e.endpoint ?? "", e.repo, e.dataset, e.sha, e.table ?? ""]);
+  const order = (e: CacheEntry): string => JSON.stringify([e.source, e.endpoint ?? "", e.repo, e.dataset, e.sha ?? "", e.table ?? ""]);
   return {
     dir: path.resolve(root),
     totalBytes: walkedBytes(walked),
@@ -159,7 +162,10 @@ export async function cacheUsage(root: string): Promise<CacheUsage> {
   };
 }
 
-/** What to remove: a dataset (`hf://datasets/<repo>[/<path>]`), at one revision (`@sha`, or a branch/tag as last resolved here) or all, optionally one table. */
+/**
+ * What to remove: a dataset (`hf://datasets/<repo>[/<path>]`), at one revision (`@sha`, or a branch/tag as last
+ * resolved here) or all, optionally one table; or an S3 dataset (`s3://<bucket>[/<prefix>]`), every version.
+ */
 export interface CacheSelector {
   uri: string;
   table?: string;
@@ -247,13 +253,17 @@ async function removeFromRevision(root: string, v: WalkedRevision, prefixes: str
  * Readers in other processes that still use it fetch it again (online) or fail with OFFLINE_NOT_CACHED.
  */
 export async function removeFromCache(root: string, selector: CacheSelector): Promise<RemovalResult> {
-  const { repo, path: dataset, revision } = parseHfUri(selector.uri);
+  const target = parseTarget(selector.uri);
   const table = selector.table;
   if (table !== undefined && !/^[^/\\]+$/.test(table)) throw new AppFailure("INVALID_ARGUMENT", `Not a table name: "${table}"`);
+  const { owner, name, dataset, revision } = target;
   const walked = await walkCache(root);
-  const repos = walked.sources.flatMap((s) => s.repos).filter((r) => r.owner === repo.owner && r.name === repo.name);
+  const repos = walked.sources
+    .filter((s) => s.kind === target.kind)
+    .flatMap((s) => s.repos)
+    .filter((r) => r.owner === owner && r.name === name);
   if (revision !== null && !SHA.test(revision) && repos.length && repos.every((r) => r.refs[revision] === undefined))
-    throw new AppFailure("INVALID_ARGUMENT", `Revision "${revision}" of ${repo.owner}/${repo.name} is not in the cache; give its commit sha`);
+    throw new AppFailure("INVALID_ARGUMENT", `Revision "${revision}" of ${owner}/${name} is not in the cache; give its commit sha`);
   const result: RemovalResult = { removedBytes: 0, removedBlocks: 0, pinsRemoved: 0 };
   for (const r of repos) {
     for (const v of revisionsOf(r, revision)) {
@@ -283,13 +293,26 @@ export async function removeFromCache(root: string, selector: CacheSelector): Pr
   return result;
 }
 
-/** Removes everything cached (pins included); the cap setting stays. */
+/** The cached repo (or bucket) a selector's URI names, with the folder inside it and the revision. */
+function parseTarget(uri: string): { kind: "hf" | "s3"; owner: string; name: string; dataset: string; revision: string | null } {
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri.trim());
+  if (s3) {
+    const dataset = s3[2] === "" ? "" : cleanRepoPath(s3[2].replace(/\/+$/, "").split("/"));
+    if (dataset === null) throw new AppFailure("INVALID_ARGUMENT", `Not a valid S3 dataset URI: ${uri}. Expected s3://<bucket>[/<prefix>]`);
+    return { kind: "s3", owner: s3[1], name: "objects", dataset, revision: null };
+  }
+  const { repo, path: dataset, revision } = parseHfUri(uri);
+  return { kind: "hf", owner: repo.owner, name: repo.name, dataset, revision };
+}
+
+/** Removes everything cached, Hub and S3 (pins included); the cap setting stays. */
 export async function clearCache(root: string): Promise<RemovalResult> {
   const walked: WalkedCache = await walkCache(root);
   const { pins } = await loadPins(walked);
   const sized = blockBytes(walked.sources.flatMap((s) => s.repos.flatMap((r) => r.revisions.flatMap((v) => v.files))));
   const before = walkedBytes(walked);
   await removeTree(root, path.join(root, "hf"));
+  await removeTree(root, path.join(root, "s3"));
   // Trash left by an earlier removal that was cut short.
   for (const name of await fs.readdir(root).catch(() => [] as string[]))
     if (name.startsWith(".trash-")) await fs.rm(path.join(root, name), { recursive: true, force: true });
@@ -301,7 +324,8 @@ export async function removePins(root: string, selector: CacheSelector): Promise
   const { repo, path: dataset, revision } = parseHfUri(selector.uri);
   const walked = await walkCache(root);
   let removed = 0;
-  for (const r of walked.sources.flatMap((s) => s.repos).filter((x) => x.owner === repo.owner && x.name === repo.name))
+  const repos = walked.sources.filter((s) => s.kind === "hf").flatMap((s) => s.repos);
+  for (const r of repos.filter((x) => x.owner === repo.owner && x.name === repo.name))
     for (const v of revisionsOf(r, revision))
       for (const p of (await loadRevisionPins(v)).pins) {
         if (!within(p.record.dataset, dataset) || (selector.table !== undefined && p.record.table !== selector.table)) continue;

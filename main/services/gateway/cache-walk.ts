@@ -43,8 +43,9 @@ export interface WalkedRepo {
 }
 
 export interface WalkedSource {
-  kind: "hf";
-  /** Folder name under `hf/`. */
+  /** `hf`: owner/repo/sha as on the Hub; `s3`: the bucket as owner, "objects" as repo, a hash of each object's ETag as sha (s3-objects.ts). */
+  kind: "hf" | "s3";
+  /** Folder name under `hf/` or `s3/`. */
   key: string;
   dir: string;
   /** The upstream endpoint, from `@source.json` (null in caches written before it was recorded). */
@@ -185,8 +186,8 @@ class Walker {
     return repo;
   }
 
-  async source(key: string, dir: string): Promise<WalkedSource> {
-    const source: WalkedSource = { kind: "hf", key, dir, endpoint: null, repos: [] };
+  async source(kind: WalkedSource["kind"], key: string, dir: string): Promise<WalkedSource> {
+    const source: WalkedSource = { kind, key, dir, endpoint: null, repos: [] };
     for (const owner of await list(dir)) {
       if (!owner.dir) {
         this.otherBytes += await this.fileBytes(owner.full);
@@ -211,15 +212,18 @@ async function readEndpoint(file: string): Promise<string | null> {
   }
 }
 
-/** Everything in a cache folder. */
+/** Everything in a cache folder: the Hub's (`hf/`) and S3's (`s3/`) caches; other folders count as other bytes. */
 export async function walkCache(root: string): Promise<WalkedCache> {
   const walker = new Walker();
   const sources: WalkedSource[] = [];
   for (const e of await list(root)) {
-    if (e.name === "hf" && e.dir) {
-      for (const s of await list(e.full)) if (s.dir) sources.push(await walker.source(s.name, s.full));
+    if ((e.name === "hf" || e.name === "s3") && e.dir) {
+      for (const s of await list(e.full)) {
+        if (s.dir) sources.push(await walker.source(e.name, s.name, s.full));
+        else walker.otherBytes += (await statOf(s.full))?.bytes ?? 0;
+      }
     } else if (e.dir) walker.otherBytes += await walker.bytesUnder(e.full);
-    else walker.otherBytes += await (async () => (await statOf(e.full))?.bytes ?? 0)();
+    else walker.otherBytes += (await statOf(e.full))?.bytes ?? 0;
   }
   return { sources, temps: walker.temps, otherBytes: walker.otherBytes };
 }

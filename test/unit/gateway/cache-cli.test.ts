@@ -13,7 +13,8 @@ import { startGateway, type Gateway } from "../../../main/services/gateway";
 import { cacheManager, type CacheUsage, type PinInfo } from "../../../main/services/gateway/cache-manager";
 import { PROJECT_ROOT } from "../../fixtures/pbmc";
 import { checkCachedBlocks, hubEnv, localSource, QUICK, type HubEnv } from "./helpers";
-import { getThrough } from "./cache-helpers";
+import { LOW_WATER } from "../../../main/services/gateway/cache-keeper";
+import { blocksUnder, getThrough } from "./cache-helpers";
 
 let env: HubEnv;
 let userData: string;
@@ -119,7 +120,7 @@ describe("cache command", () => {
     const badCap = await cli("size", "--cap", "lots");
     expect(badCap.code).toBe(2);
     expect(badCap.stderr).toMatch(/^--cap needs a size such as 50GB or 512MB, got "lots"\nUsage: slaf-workbench cache/);
-    const notHf = await cli("evict", "s3://bucket/x");
+    const notHf = await cli("evict", "ftp://bucket/x");
     expect(notHf.code).toBe(1);
     expect(notHf.stderr).toMatch(/^INVALID_ARGUMENT: Not a Hugging Face dataset URI/);
     const unknown = await cli("pin", URI, "--table", "nope");
@@ -166,6 +167,35 @@ describe("two processes, one cache folder", () => {
     expect(usage.pins).toEqual([expect.objectContaining<Partial<PinInfo>>({ table: "expression", state: "complete" })]);
     expect(usage.pins[0].presentBytes).toBe(usage.pins[0].bytes);
     expect((await checkCachedBlocks(cacheDir, "acme/pbmc", localSource(env.local))).bad).toEqual([]);
+    await cache.setCap(20 * 1024 ** 3);
+  });
+
+  it("shares one LRU order: blocks another process read recently outlive older ones this process evicts", async () => {
+    const cache = cacheManager(cacheDir);
+    await cache.clear();
+    await cache.setCap(20 * 1024 ** 3);
+    expect((await cli("pin", URI, "--table", "genes")).code).toBe(0);
+    expect((await cli("pin", URI, "--table", "expression")).code).toBe(0);
+    expect((await cli("unpin", URI)).code).toBe(0);
+    // Another process reads genes again (a pin offline reads only the cache): genes is now more recent than expression.
+    expect((await cli("pin", URI, "--table", "genes", "--offline")).code).toBe(0);
+    expect((await cli("unpin", URI)).code).toBe(0);
+
+    const hfDir = path.join(cacheDir, "hf");
+    const inTable = (table: string) => (b: { file: string }) => b.file.includes(`${path.sep}${table}.lance${path.sep}`);
+    const before = await blocksUnder(hfDir);
+    const expression = before.filter(inTable("expression"));
+    const usage = await cache.usage();
+    expect(usage.pins).toEqual([]);
+    // A cap whose low-water mark is half of expression's blocks below what is there.
+    const half = expression.reduce((n, b) => n + b.bytes, 0) / 2;
+    const result = await cache.setCap(Math.ceil((usage.totalBytes - half) / LOW_WATER));
+    expect(result.evictedBlocks).toBeGreaterThan(0);
+    const after = new Set((await blocksUnder(hfDir)).map((b) => b.file));
+    const gone = before.filter((b) => !after.has(b.file));
+    expect(gone.length).toBe(result.evictedBlocks);
+    expect(gone.every(inTable("expression"))).toBe(true);
+    expect(before.filter(inTable("genes")).every((b) => after.has(b.file))).toBe(true);
     await cache.setCap(20 * 1024 ** 3);
   });
 
