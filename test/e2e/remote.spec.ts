@@ -7,7 +7,6 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { startFakeHub, type FakeHub } from "../fixtures/fake-hub";
-import { tempDir } from "../fixtures/slaf-fixture";
 import { useAppServer } from "./app-server";
 import { env, openApp, screenshot } from "./helpers";
 
@@ -15,11 +14,9 @@ const REPO = "acme/pbmc";
 const URI = `hf://datasets/${REPO}/pbmc.slaf@main`;
 
 let hub: FakeHub;
-let dir: string;
 let sha: string;
 
 test.beforeAll(async () => {
-  dir = await tempDir("slafwb-e2e-hub-");
   hub = await startFakeHub();
   const repo = await hub.createRepo(REPO);
   await fs.cp(env("E2E_PBMC"), path.join(repo, "pbmc.slaf"), { recursive: true });
@@ -33,7 +30,6 @@ const app = useAppServer([], { env: () => ({ HF_ENDPOINT: hub.url, HF_TOKEN: "",
 
 test.afterAll(async () => {
   await hub?.close();
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
 const dataRequests = () => hub.log.filter((r) => r.kind === "resolve" || r.kind === "cdn");
