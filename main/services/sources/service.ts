@@ -5,7 +5,7 @@
  * datasets, and it is never restarted (offline is switched on the running gateway).
  */
 import path from "node:path";
-import type { SourcesApi, SourcesStatus } from "../../../shared/ipc/contract";
+import type { SourceCounters, SourcesApi, SourcesStatus } from "../../../shared/ipc/contract";
 import { guard } from "../errors";
 import { startGateway, type Gateway, type GatewayOptions } from "../gateway/index";
 
@@ -77,11 +77,21 @@ export class SourcesService implements SourcesApi {
 
   private async snapshot(): Promise<SourcesStatus> {
     const gw = processGateway ? await processGateway.gateway.catch(() => null) : null;
-    const counters = gw ? Object.values(gw.counters()) : [];
+    const counters = gw ? sourceCounters(gw.counters()) : [];
     return { offline: this.offline, gatewayRunning: gw !== null, counters, cacheDir: path.resolve(this.options.cacheDir) };
   }
 
   async dispose(): Promise<void> {
     // The gateway outlives services in a process (HF_ENDPOINT keeps naming it); it closes with the process.
   }
+}
+
+/** The gateway's counters in the contract's one shape per source (S3 has several endpoints and SlowDowns, no budget). */
+export function sourceCounters(c: ReturnType<Gateway["counters"]>): SourceCounters[] {
+  const out: SourceCounters[] = [c.hf];
+  if (c.s3 && c.s3.endpoints.length > 0) {
+    const { endpoints, slowDowns, ...rest } = c.s3;
+    out.push({ ...rest, endpoint: endpoints.join(", "), rateLimited: slowDowns, rateLimit: {} });
+  }
+  return out;
 }
