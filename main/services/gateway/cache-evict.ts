@@ -7,6 +7,8 @@
  * state in between consistent for other processes: a reader that misses a block fetches it again.
  */
 import fs from "node:fs/promises";
+import path from "node:path";
+import { ownerAlive } from "../convert/stale";
 import { loadPins, protectedByPins } from "./cache-pins";
 import { walkCache, walkedBytes } from "./cache-walk";
 
@@ -41,6 +43,21 @@ async function remove(file: string): Promise<boolean> {
   }
 }
 
+/** Folders an explicit removal moved out of the tree (`.trash-<pid>-<hex>`) and did not delete: its process died. */
+async function removeDeadTrash(root: string): Promise<number> {
+  let freed = 0;
+  for (const name of await fs.readdir(root).catch(() => [] as string[])) {
+    const m = /^\.trash-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!m || ownerAlive({ pid: Number(m[1]) })) continue;
+    const dir = path.join(root, name);
+    freed += await walkCache(dir)
+      .then(walkedBytes)
+      .catch(() => 0);
+    await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+  return freed;
+}
+
 export async function evictToCap(root: string, opts: EvictionOptions): Promise<EvictionResult> {
   const walked = await walkCache(root);
   const { pins, dead } = await loadPins(walked);
@@ -50,6 +67,7 @@ export async function evictToCap(root: string, opts: EvictionOptions): Promise<E
   const now = Date.now();
   for (const t of walked.temps) if (now - t.mtimeMs > TEMP_MAX_AGE_MS && (await remove(t.file))) total -= t.bytes;
   for (const file of dead) await remove(file);
+  total -= await removeDeadTrash(root);
 
   let pinnedBytes = 0;
   const candidates: { file: string; bytes: number; mtimeMs: number }[] = [];

@@ -127,10 +127,10 @@ export class CacheKeeper {
     if (this.lastTotal === null || this.lastTotal + this.written > this.threshold) void this.schedule();
   }
 
-  /** Runs a pass now (after the one under way, if any): used when the cap changes and by `cache size`. */
+  /** Runs a pass that starts after this call (once the one under way, if any, is done): when the cap changes, and `cache size`. */
   async evictNow(): Promise<EvictionResult> {
-    if (this.running) await this.running.catch(() => undefined);
-    return this.schedule(true);
+    while (this.running) await this.running.catch(() => undefined);
+    return this.schedule();
   }
 
   /** Resolves once no pass is running (tests; a CLI command before it exits). */
@@ -143,24 +143,34 @@ export class CacheKeeper {
     return this.lastError;
   }
 
-  private schedule(force = false): Promise<EvictionResult> {
-    if (this.running && !force) return this.running;
+  /** Starts a pass unless one is under way (then that one is the answer). */
+  private schedule(): Promise<EvictionResult> {
+    if (this.running) return this.running;
     const run = (async () => {
       const writtenBefore = this.written;
       const capBytes = await readCap(this.root);
-      const result = await evictToCap(this.root, {
-        capBytes,
-        targetBytes: Math.floor(capBytes * LOW_WATER),
-        keep: (file) => this.isHeld(file),
-        protectedPrefixes: this.scopePrefixes(),
-      });
-      this.written -= writtenBefore;
-      this.lastTotal = result.totalBytes;
-      this.evicted.blocks += result.evictedBlocks;
-      this.evicted.bytes += result.evictedBytes;
-      // When pinned or busy data keeps the cache above the low-water mark, wait for a low-water gap of new writes.
-      this.threshold = Math.max(capBytes, result.totalBytes + (capBytes - Math.floor(capBytes * LOW_WATER)));
-      return result;
+      const gap = capBytes - Math.floor(capBytes * LOW_WATER);
+      try {
+        const result = await evictToCap(this.root, {
+          capBytes,
+          targetBytes: Math.floor(capBytes * LOW_WATER),
+          keep: (file) => this.isHeld(file),
+          protectedPrefixes: this.scopePrefixes(),
+        });
+        this.lastTotal = result.totalBytes;
+        this.evicted.blocks += result.evictedBlocks;
+        this.evicted.bytes += result.evictedBytes;
+        // When pinned or busy data keeps the cache above the low-water mark, wait for a low-water gap of new writes.
+        this.threshold = Math.max(capBytes, result.totalBytes + gap);
+        return result;
+      } catch (e) {
+        // An unreadable cache folder: try again after another gap of writes, not at every write.
+        this.lastTotal ??= 0;
+        this.threshold = this.lastTotal + writtenBefore + gap;
+        throw e;
+      } finally {
+        this.written -= writtenBefore;
+      }
     })();
     this.running = run;
     run.then(

@@ -10,11 +10,11 @@
  * one in one rename. Cancelled or failed: the running record goes, what was fetched stays as ordinary cache.
  */
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import type * as Lancedb from "@lancedb/lancedb";
 import { AppFailure, isAppFailure } from "../../../shared/result";
-import { parseConfig } from "../datasets/config";
+import { currentOwner } from "../convert/stale";
+import { CONFIG_MAX_BYTES, parseConfig } from "../datasets/config";
 import type { PinScope } from "./cache-keeper";
 import { completePinFile, pinId, runningPinFile, toRuns, writePinRecord, type PinnedFile, type PinRecord } from "./cache-pins";
 import type { PinInfo } from "./cache-usage";
@@ -52,8 +52,6 @@ export interface PinTarget {
   tablePath: string;
   columns: string[] | null;
 }
-
-const CONFIG_MAX_BYTES = 4 * 1024 * 1024;
 
 function cancelled(signal: AbortSignal): unknown {
   return isAppFailure(signal.reason) ? signal.reason : Object.assign(new Error("The pin was cancelled"), { name: "AbortError" });
@@ -113,8 +111,7 @@ export class PinRecorder {
       version: 1,
       id: pinId(this.dataset.path, target.table, target.columns),
       state,
-      pid: process.pid,
-      host: os.hostname(),
+      ...currentOwner(),
       repo: this.dataset.repo,
       sha: this.dataset.sha,
       dataset: this.dataset.path,

@@ -7,8 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
+import { ownerAlive } from "../convert/stale";
 import type { WalkedCache, WalkedRevision } from "./cache-walk";
 import { segment, writeAtomic } from "./disk-cache";
 
@@ -22,8 +22,10 @@ export interface PinRecord {
   version: 1;
   id: string;
   state: "running" | "complete";
+  /** The process recording it: pid, host and start time (a reused pid is not the owner). */
   pid: number;
   host: string;
+  started: string | null;
   /** `owner/repo` */
   repo: string;
   sha: string;
@@ -95,17 +97,9 @@ export async function readPinRecord(file: string): Promise<PinRecord | null> {
   }
 }
 
-/** Whether the process that wrote a running record may still be working on it. */
+/** Whether the process that wrote a running record may still be working on it (another host's: assumed so). */
 export function recordAlive(record: PinRecord): boolean {
-  if (record.state === "complete") return true;
-  if (record.host !== os.hostname()) return Date.now() - Date.parse(record.createdAt) < 24 * 3600 * 1000;
-  if (record.pid === process.pid) return true;
-  try {
-    process.kill(record.pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return record.state === "complete" || ownerAlive({ pid: record.pid, host: record.host, started: record.started });
 }
 
 /** The block file names of a pinned file (in its folder). */

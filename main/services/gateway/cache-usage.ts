@@ -158,7 +158,8 @@ export async function cacheUsage(root: string): Promise<CacheUsage> {
     pinnedBytes,
     capBytes: await readCap(root),
     entries: [...entries.values()].sort((a, b) => (order(a) < order(b) ? -1 : 1)),
-    pins: await Promise.all(pins.map(pinInfo)),
+    // The running record of a pin's opening phase (table "") is bookkeeping, not a pin.
+    pins: await Promise.all(pins.filter((p) => p.record.table !== "").map(pinInfo)),
   };
 }
 

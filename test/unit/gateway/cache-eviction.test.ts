@@ -2,6 +2,7 @@
  * The size cap and LRU eviction, on blocks read through a real gateway from the fake Hub: the least recently
  * used unpinned blocks go first, pinned and in-use blocks stay, and reads keep working when their blocks vanish.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -161,5 +162,37 @@ describe("reads while blocks go", () => {
     } finally {
       await cache.setCap(1024 * KB);
     }
+  });
+});
+
+describe("leftovers of crashed processes", () => {
+  it("a pass removes temp files over an hour old and removal trash of dead processes, and keeps the rest", async () => {
+    const cache = cacheManager(env.cacheDir);
+    await get("lru/c.bin");
+    const dir = filesDir("lru/c.bin");
+    const oldTemp = path.join(dir, "@0.blk.tmp-1-aaaaaa");
+    const newTemp = path.join(dir, "@4096.blk.tmp-2-bbbbbb");
+    await fs.writeFile(oldTemp, "half a block");
+    await fs.writeFile(newTemp, "a write under way");
+    const twoHoursAgo = (Date.now() - 2 * 3600 * 1000) / 1000;
+    await fs.utimes(oldTemp, twoHoursAgo, twoHoursAgo);
+    // A process that exited: its pid is free.
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+    const deadTrash = path.join(env.cacheDir, `.trash-${dead}-cafe01`);
+    const liveTrash = path.join(env.cacheDir, `.trash-${process.pid}-cafe02`);
+    for (const t of [deadTrash, liveTrash]) {
+      await fs.mkdir(path.join(t, "files"), { recursive: true });
+      await fs.writeFile(path.join(t, "files", "@0.blk"), "x");
+    }
+    const before = (await cache.usage()).totalBytes;
+    const result = await cache.enforceCap();
+    expect(await fs.stat(oldTemp).catch(() => null)).toBeNull();
+    expect(await fs.stat(deadTrash).catch(() => null)).toBeNull();
+    expect((await fs.stat(newTemp)).isFile()).toBe(true);
+    expect((await fs.stat(liveTrash)).isDirectory()).toBe(true);
+    expect(result.totalBytes).toBe(before - "half a block".length - 1);
+    expect((await cache.usage()).totalBytes).toBe(result.totalBytes);
+    await fs.rm(newTemp);
+    await fs.rm(liveTrash, { recursive: true });
   });
 });
