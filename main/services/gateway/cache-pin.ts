@@ -153,8 +153,14 @@ export class PinRecorder {
     for (const [dir, starts] of byFile) {
       checkAborted(signal);
       const repoPath = path.relative(filesDir, dir).split(path.sep).map(decodeURIComponent).join("/");
-      const meta = await this.cache.readFileMeta(this.repoId, this.dataset.sha, repoPath);
-      if (!meta) throw new AppFailure("INTERNAL", `The size of ${repoPath} left the cache while it was being pinned`, { path: repoPath });
+      let meta = await this.cache.readFileMeta(this.repoId, this.dataset.sha, repoPath);
+      if (!meta) {
+        // Its folder was removed (an evict or clear meanwhile): reading a block again writes the meta again.
+        await this.fetchAgain(repoPath, starts[0], starts[0]);
+        meta = await this.cache.readFileMeta(this.repoId, this.dataset.sha, repoPath);
+      }
+      if (!meta)
+        throw new AppFailure("SOURCE_UNREACHABLE", `${repoPath} left the cache while it was being pinned; pin again`, { path: repoPath, retryable: true });
       for (const start of starts) {
         const index = start / meta.blockBytes;
         const length = Math.min(meta.blockBytes, meta.size - start);

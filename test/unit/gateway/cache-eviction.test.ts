@@ -165,6 +165,28 @@ describe("reads while blocks go", () => {
   });
 });
 
+describe("pins", () => {
+  it("a pin whose blocks were removed before it completed (an evict meanwhile) fetches them again and completes", async () => {
+    const cache = cacheManager(env.cacheDir);
+    const dataset = await env.gateway.pin(`hf://datasets/${REPO}`);
+    const recorder = new PinRecorder(env.gateway, dataset);
+    const target = { table: "d", tablePath: "lru/d.bin", columns: null };
+    const scope = recorder.scope(["lru/d.bin"]);
+    await get("lru/d.bin");
+    scope.close();
+    expect(scope.blocks.size).toBe(4);
+    await cache.evict({ uri: `hf://datasets/${REPO}/lru@${sha}` });
+    expect(await blocksUnder(filesDir("lru/d.bin"))).toEqual([]);
+    env.hub.resetLog();
+    const record = await recorder.complete(target, scope.blocks, 0);
+    expect(record.bytes).toBe(16 * KB);
+    expect(env.hub.count(["cdn", "resolve"])).toBeGreaterThan(0);
+    expect((await blocksUnder(filesDir("lru/d.bin"))).length).toBe(4);
+    expect((await cache.usage()).pins.find((p) => p.table === "d")).toMatchObject({ presentBytes: 16 * KB, bytes: 16 * KB });
+    expect(await cache.unpin({ uri: `hf://datasets/${REPO}`, table: "d" })).toBe(1);
+  });
+});
+
 describe("leftovers of crashed processes", () => {
   it("a pass removes temp files over an hour old and removal trash of dead processes, and keeps the rest", async () => {
     const cache = cacheManager(env.cacheDir);
