@@ -1,21 +1,13 @@
 /** Messages between `bench remote` and its runner processes (one per way of reading: see remote-runner.ts). */
-
-/** local: the folder on disk; direct: Lance straight to the Hub (HF_ENDPOINT = the Hub); gateway: the app's path. */
-export type RunnerMode = "local" | "direct" | "gateway";
+import type { S3Access } from "../../main/services/gateway/index";
 
 export type RunnerRequest =
-  | {
-      cmd: "open";
-      mode: RunnerMode;
-      /** A folder (local) or `hf://datasets/<owner>/<repo>/<path>` (direct, gateway). */
-      uri: string;
-      /** direct: the commit to read and the tables of config.json (Lance cannot read config.json itself). */
-      sha?: string;
-      tables?: Record<string, string>;
-      /** gateway: its cache folder and upstream Hub. */
-      cacheDir?: string;
-      hubEndpoint?: string;
-    }
+  /** The folder on disk, opened as the app does. */
+  | { cmd: "open"; mode: "local"; uri: string }
+  /** Lance straight to the source: each table of config.json (Lance cannot read config.json itself) with these options. */
+  | { cmd: "open"; mode: "direct"; uri: string; tables: Record<string, string>; storageOptions: Record<string, string> }
+  /** The app's path: sources and datasets services, the gateway with this cache folder and upstreams. */
+  | { cmd: "open"; mode: "gateway"; uri: string; cacheDir: string; hubEndpoint: string; s3Access?: S3Access }
   | { cmd: "scan"; table: string }
   | { cmd: "exit" };
 
@@ -25,7 +17,7 @@ export interface RunnerResult {
   cpuMs: number;
   /** Rows scanned (scan) or tables opened (open). */
   rows: number;
-  /** The gateway's own count of upstream requests by kind so far (gateway mode). */
+  /** The gateway's own count of upstream requests so far, by source and kind ("hf.resolve", "s3.get"...). */
   gatewayRequests: Record<string, number> | null;
 }
 

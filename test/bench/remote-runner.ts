@@ -1,8 +1,8 @@
 /**
  * A runner process of `bench remote` (dist-bench/remote-runner.mjs, forked with an IPC channel): opens one SLAF
  * dataset one way and scans its tables on command. One process per way, because LanceDB reads HF_ENDPOINT once
- * per process: "direct" is started with HF_ENDPOINT naming the (shaped) Hub, "gateway" starts the app's gateway,
- * which points HF_ENDPOINT at itself, exactly as the app and the CLI do.
+ * per process: "direct" reads the Hub (HF_ENDPOINT names it) or S3 (endpoint in the storage options) itself;
+ * "gateway" starts the app's gateway, which points HF_ENDPOINT and the S3 endpoint at itself, as the app does.
  */
 import type * as lancedb from "@lancedb/lancedb";
 import { SCAN_BATCH_ROWS, type arrow } from "../../main/services/arrow";
@@ -25,15 +25,19 @@ function gatewayTuning(): Partial<GatewayOptions> {
 }
 
 function gatewayRequests(): Record<string, number> | null {
-  return gateway ? { ...gateway.counters().hf.requests } : null;
+  if (!gateway) return null;
+  const out: Record<string, number> = {};
+  for (const [source, counters] of Object.entries(gateway.counters()))
+    for (const [kind, n] of Object.entries(counters.requests as Record<string, number>)) out[`${source}.${kind}`] = n;
+  return out;
 }
 
 async function open(req: Extract<RunnerRequest, { cmd: "open" }>): Promise<number> {
   if (req.mode === "direct") {
-    for (const [name, rel] of Object.entries(req.tables ?? {})) {
+    for (const [name, rel] of Object.entries(req.tables)) {
       const full = tablePath(req.uri, rel);
-      if (!full || !req.sha) throw new Error(`bad table ${name} = ${rel} or no sha`);
-      const { db, table } = await openLanceTable(full, { hf_revision: req.sha });
+      if (!full) throw new Error(`bad table ${name} = ${rel}`);
+      const { db, table } = await openLanceTable(full, req.storageOptions);
       await describeTable(name, rel, table); // what the app's open does for every table
       tables.set(name, table);
       closers.push(
@@ -45,9 +49,8 @@ async function open(req: Extract<RunnerRequest, { cmd: "open" }>): Promise<numbe
   }
   let datasets: DatasetService;
   if (req.mode === "gateway") {
-    if (!req.cacheDir || !req.hubEndpoint) throw new Error("gateway mode needs cacheDir and hubEndpoint");
     const sources = new SourcesService({ cacheDir: req.cacheDir, hubEndpoint: req.hubEndpoint, gateway: gatewayTuning() });
-    datasets = new DatasetService({ gateway: () => sources.gateway() });
+    datasets = new DatasetService({ gateway: () => sources.gateway(), s3Access: async () => req.s3Access ?? {} });
     gateway = await sources.gateway();
     closers.push(() => gateway?.close());
   } else {
