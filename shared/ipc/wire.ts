@@ -36,7 +36,8 @@ export function encodeFrame(value: unknown): Uint8Array<ArrayBuffer> {
   const blobs: Uint8Array[] = [];
   let offset = 0;
   const json = JSON.stringify(value, (_key, v: unknown) => {
-    if (v instanceof Uint8Array) {
+    // isView: only a real typed array (an object whose prototype is one would throw on byteLength).
+    if (v instanceof Uint8Array && ArrayBuffer.isView(v)) {
       blobs.push(v);
       offset += v.byteLength;
       return { [BIN]: offset - v.byteLength, n: v.byteLength };

@@ -301,7 +301,8 @@ function plausibleArg(rng: Rng, ctx: FuzzContext, ns: string, method: string): u
     const keys = Object.keys(arg);
     const key = keys.length > 0 && rng.chance(0.8) ? rng.pick(keys) : rng.pick(KEYS);
     if (rng.chance(0.3)) delete arg[key];
-    else arg[key] = randomValue(rng, ctx, 2);
+    // defineProperty, not assignment: a "__proto__" key must be an own field in the JSON, not the object's prototype.
+    else Object.defineProperty(arg, key, { value: randomValue(rng, ctx, 2), enumerable: true, writable: true, configurable: true });
   }
   return arg;
 }
