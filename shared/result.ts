@@ -27,6 +27,7 @@ export type ErrorCode =
   | "CONVERT_OUTPUT_EXISTS"
   | "CONVERT_OUTPUT_INVALID"
   | "CONVERT_CANCELLED"
+  | "PIN_CANCELLED"
   | "NOTEBOOK_NOT_FOUND"
   | "NOTEBOOK_CONFLICT"
   | "NOTEBOOK_INVALID"
@@ -68,6 +69,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   CONVERT_OUTPUT_EXISTS: "The output already exists",
   CONVERT_OUTPUT_INVALID: "The output location cannot be used",
   CONVERT_CANCELLED: "The conversion was cancelled",
+  PIN_CANCELLED: "Pinning was cancelled (what was read stays in the cache, unpinned)",
   NOTEBOOK_NOT_FOUND: "Notebook not found",
   NOTEBOOK_CONFLICT: "The notebook changed on disk",
   NOTEBOOK_INVALID: "The notebook file is not valid",

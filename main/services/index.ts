@@ -2,6 +2,7 @@
 import path from "node:path";
 import type { Api, AppInfo } from "../../shared/ipc/contract";
 import { AppService, type PickPath } from "./app";
+import { CacheService } from "./cache/service";
 import { ConvertService } from "./convert/service";
 import { claimProcessTempDir } from "./convert/stale";
 import { createDispatcher, ownersOf, type Dispatcher } from "./dispatch";
@@ -42,6 +43,7 @@ export interface Services {
   notebooks: NotebookService;
   sources: SourcesService;
   settings: SettingsService;
+  cache: CacheService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
   /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
@@ -84,7 +86,8 @@ export function createServices(options: ServiceOptions): Services {
   });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
-  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService };
+  const cache = new CacheService(jobs, { cacheDir: sources.options.cacheDir, gateway: () => sources.gateway() });
+  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache };
   return {
     api,
     dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs }) }),
@@ -95,6 +98,7 @@ export function createServices(options: ServiceOptions): Services {
     notebooks,
     sources,
     settings: settingsService,
+    cache,
     async housekeeping() {
       claimProcessTempDir();
       return convert.cleanStale();

@@ -3,6 +3,7 @@
  * browser-mode WebSocket binding are all derived from METHODS and EVENT_NAMES below; nothing is listed twice.
  */
 import type { AppApi, AppCommand } from "./types/app";
+import type { CacheApi } from "./types/cache";
 import type { ConvertApi } from "./types/convert";
 import type { DatasetsApi } from "./types/datasets";
 import type { JobEvent, JobsApi } from "./types/jobs";
@@ -13,6 +14,7 @@ import type { SourcesApi } from "./types/sources";
 
 export type * from "./types/app";
 export { APP_COMMANDS } from "./types/app";
+export type * from "./types/cache";
 export type * from "./types/common";
 export type * from "./types/convert";
 export type * from "./types/datasets";
@@ -31,6 +33,7 @@ export interface Api {
   notebooks: NotebooksApi;
   sources: SourcesApi;
   settings: SettingsApi;
+  cache: CacheApi;
 }
 
 export type Namespace = keyof Api;
@@ -47,6 +50,7 @@ export const METHODS = {
   notebooks: ["read", "write", "watch", "unwatch", "starter"],
   sources: ["status", "setOffline"],
   settings: ["get", "set"],
+  cache: ["usage", "setCap", "pin", "unpin", "evict", "clear"],
 } as const satisfies MethodList;
 
 // A method of Api missing from METHODS is a compile error here.

@@ -113,6 +113,18 @@ export const SCHEMAS = {
       sql: optional(object({ allowedDirectories: array(path, { maxItems: 256 }) })),
     }),
   },
+  cache: {
+    usage: empty,
+    setCap: object({ capBytes: offset }),
+    pin: object({
+      uri: path,
+      tables: optional(array(string({ nonEmpty: true, maxLength: 256 }), { maxItems: 64 })),
+      columns: optional(array(string({ nonEmpty: true, maxLength: 1024 }), { maxItems: 4096 })),
+    }),
+    unpin: object({ uri: path, table: optional(string({ nonEmpty: true, maxLength: 256 })) }),
+    evict: object({ uri: path, table: optional(string({ nonEmpty: true, maxLength: 256 })) }),
+    clear: empty,
+  },
 } as const;
 
 /** The schema of a method, or undefined for a name outside the contract. */

@@ -128,8 +128,10 @@ export class JobService implements JobsApi {
   }
 }
 
+const CANCEL_CODES = { query: "QUERY_CANCELLED", convert: "CONVERT_CANCELLED", pin: "PIN_CANCELLED" } as const satisfies Record<JobKind, string>;
+
 function cancelCode(kind: JobKind) {
-  return kind === "query" ? ("QUERY_CANCELLED" as const) : ("CONVERT_CANCELLED" as const);
+  return CANCEL_CODES[kind];
 }
 
 function cancelledError(kind: JobKind, signal: AbortSignal) {

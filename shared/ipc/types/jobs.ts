@@ -1,4 +1,5 @@
 import type { AppError, Result } from "../../result";
+import type { CachePinSummary } from "./cache";
 import type { ConvertSummary } from "./convert";
 import type { QuerySummary } from "./query";
 import type { Empty } from "./common";
@@ -7,6 +8,7 @@ import type { Empty } from "./common";
 export interface JobResults {
   query: QuerySummary;
   convert: ConvertSummary;
+  pin: CachePinSummary;
 }
 export type JobKind = keyof JobResults;
 export type JobState = "running" | "done" | "failed" | "cancelled";

@@ -42,6 +42,14 @@ const REQUESTS: { [N in Namespace]: { [M in MethodName<N>]: Request<N, M> } } = 
   },
   sources: { status: {}, setOffline: { offline: true } },
   settings: { get: {}, set: { hubEndpoint: null, hfToken: "hf_x", s3: { region: "us-east-1", pathStyle: true }, sql: { allowedDirectories: ["/data"] } } },
+  cache: {
+    usage: {},
+    setCap: { capBytes: 50 * 1024 ** 3 },
+    pin: { uri: "hf://datasets/acme/atlas/pbmc.slaf@main", tables: ["cells"], columns: ["cell_type"] },
+    unpin: { uri: "hf://datasets/acme/atlas/pbmc.slaf", table: "cells" },
+    evict: { uri: "s3://bucket/atlas.slaf" },
+    clear: {},
+  },
 };
 
 const EVENTS: Events = {

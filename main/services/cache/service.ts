@@ -1,0 +1,66 @@
+/**
+ * The Cache panel's side of main: the gateway's disk cache (`<user data>/cache`, the same folder SourcesService's
+ * gateway and every CLI command use) listed, capped, evicted and cleared through the cache manager, and pins run
+ * as jobs of kind "pin" through this process's one gateway.
+ */
+import type { CacheApi, CachePinRequest, CacheSelector } from "../../../shared/ipc/contract";
+import { fail, guard } from "../errors";
+import { cacheManager, type CacheManager } from "../gateway/cache-manager";
+import { parseHfUri, type Gateway } from "../gateway/index";
+import type { JobService } from "../jobs/service";
+
+export interface CacheServiceOptions {
+  cacheDir: string;
+  /** This process's gateway (started on first use); pins read through it. */
+  gateway: () => Promise<Gateway>;
+}
+
+export class CacheService implements CacheApi {
+  readonly manager: CacheManager;
+
+  constructor(
+    private readonly jobs: JobService,
+    private readonly options: CacheServiceOptions,
+  ) {
+    this.manager = cacheManager(options.cacheDir);
+  }
+
+  usage() {
+    return guard(() => this.manager.usage());
+  }
+
+  setCap(req: { capBytes: number }) {
+    return guard(() => this.manager.setCap(req.capBytes));
+  }
+
+  pin(req: CachePinRequest) {
+    return guard(async () => {
+      // What is wrong with the request itself is answered at once, not as a failed job.
+      if (!/^hf:\/\//i.test(req.uri.trim())) fail("INVALID_ARGUMENT", `Only Hugging Face datasets (hf://datasets/...) can be pinned, not ${req.uri}`);
+      parseHfUri(req.uri);
+      if (req.columns?.length && req.tables?.length !== 1) fail("INVALID_ARGUMENT", "Columns can be pinned for one table at a time: name exactly one table");
+      const jobId = this.jobs.start("pin", "rows", async (ctx) => {
+        const gateway = await this.options.gateway();
+        const pins = await this.manager.pin(
+          gateway,
+          { uri: req.uri, tables: req.tables, columns: req.columns },
+          { signal: ctx.signal, onProgress: (p) => ctx.progress(p.done, p.total, p.message) },
+        );
+        return { pins };
+      });
+      return { jobId };
+    });
+  }
+
+  unpin(req: CacheSelector) {
+    return guard(async () => ({ pinsRemoved: await this.manager.unpin(req) }));
+  }
+
+  evict(req: CacheSelector) {
+    return guard(() => this.manager.evict(req));
+  }
+
+  clear() {
+    return guard(() => this.manager.clear());
+  }
+}
