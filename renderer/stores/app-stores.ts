@@ -1,6 +1,8 @@
 /** The app's stores, wired to the real client (the Electron bridge or the browser-mode WebSocket). */
 import { api } from "../api/client";
+import { Cache } from "./cache.svelte";
 import { appCommands } from "./commands";
+import { askConfirm } from "./confirm";
 import { Jobs } from "./jobs.svelte";
 import { createNotebook } from "./notebook";
 import { Paths } from "./paths";
@@ -19,5 +21,6 @@ export const workspace = new Workspace(api, notebook.file, recents);
 export const sources = new Sources(api);
 export const rows = new Rows(api);
 export const settings = new Settings(api);
+export const cache = new Cache(api, jobs, askConfirm);
 export const loadPlotData = plotDataLoader(api);
 export const onAppCommand = appCommands(api);

@@ -8,9 +8,9 @@ import type { AppError } from "../../shared/result";
 
 export const POLL_MS = 2000;
 
-/** Counters can move while a remote dataset is open or a query runs (a query may read a remote dataset of another page). */
+/** Counters can move while a remote dataset is open or a query or pin runs (it may read a remote dataset of another page). */
 export function countersMayChange(dataset: Pick<DatasetSummary, "source"> | null, running: Pick<JobEvent, "kind">[]): boolean {
-  return (dataset !== null && dataset.source !== "local") || running.some((j) => j.kind === "query");
+  return (dataset !== null && dataset.source !== "local") || running.some((j) => j.kind === "query" || j.kind === "pin");
 }
 
 export interface RateBudget {
