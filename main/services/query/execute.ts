@@ -49,10 +49,19 @@ const IN_LIST_MAX = 4096;
  * comments holding `;` (E'\';', $$;$$, "a;b", -- ;) are never cut by a text scan of ours. Exactly one statement
  * must come out, or nothing runs.
  */
-export async function createTableAs(conn: DuckDBConnection, target: string, sql: string): Promise<void> {
+export async function createTableAs(conn: DuckDBConnection, target: string, sql: string, signal?: AbortSignal): Promise<void> {
   const statements = await conn.extractStatements(`CREATE OR REPLACE TABLE ${target} AS\n${sql}\n`);
   if (statements.count !== 1) fail("QUERY_INVALID", `Run one query at a time: this text holds ${statements.count} statements`);
-  await (await statements.prepare(0)).run();
+  const prepared = await statements.prepare(0);
+  if (signal) throwIfAborted(signal, "QUERY_CANCELLED");
+  // A cancel that interrupts the connection before DuckDB has started the statement is lost: repeat it while the
+  // statement runs, until it ends.
+  const repeat = signal ? setInterval(() => signal.aborted && conn.interrupt(), 100) : undefined;
+  try {
+    await prepared.run();
+  } finally {
+    clearInterval(repeat);
+  }
 }
 
 export class QueryRun {
@@ -86,7 +95,7 @@ export class QueryRun {
       throwIfAborted(ctx.signal, "QUERY_CANCELLED");
       const t1 = performance.now();
       try {
-        await createTableAs(conn, resultTable, this.plan.parsed.sql);
+        await createTableAs(conn, resultTable, this.plan.parsed.sql, ctx.signal);
         sqlMs = performance.now() - t1;
         break;
       } catch (e) {
