@@ -38,6 +38,9 @@ export async function touchFile(target: string | fs.FileHandle, stamp = useStamp
   }
 }
 
+/** Remembered last uses at most; past this the memory is dropped (the next reads just touch again). */
+const MAX_REMEMBERED_USES = 100_000;
+
 /** Blocks used while a pin is being recorded: the table's (or file's) folders it covers, and what was read there. */
 export interface PinScope {
   /** Absolute folder prefixes (ending in a path separator) whose blocks belong to the pin. */
@@ -53,6 +56,8 @@ export class CacheKeeper {
   /** fileDir → spans [first, last] of block start offsets being served now (a span may repeat: counted). */
   private readonly holds = new Map<string, [number, number][]>();
   private readonly scopes = new Set<PinScope>();
+  /** Block file → the last use this process stamped on it (written or touched). */
+  private readonly stamped = new Map<string, number>();
   private written = 0;
   /** Size found by the last pass; null before the first. */
   private lastTotal: number | null = null;
@@ -98,6 +103,22 @@ export class CacheKeeper {
     if (!spans) return false;
     const start = Number(/^@(\d+)\.blk$/.exec(path.basename(blockFile))?.[1]);
     return spans.some(([a, b]) => start >= a && start <= b);
+  }
+
+  /** A block's mtime was set to `stamp` by this process (it was written or touched). */
+  noteStamp(blockFile: string, stamp: number): void {
+    if (this.stamped.size >= MAX_REMEMBERED_USES) this.stamped.clear();
+    this.stamped.set(blockFile, stamp);
+  }
+
+  /**
+   * Whether a read of a block should set its mtime again: not when this process stamped it less than
+   * `intervalMs` ago. The LRU order across processes then has that granularity, and a scan does not pay a
+   * utimes per read (a block is usually read right after it was written, or many times in a row).
+   */
+  dueForTouch(blockFile: string, now: number, intervalMs: number): boolean {
+    const last = this.stamped.get(blockFile);
+    return last === undefined || now - last >= intervalMs;
   }
 
   /** Opens a pin scope over folder prefixes: every block served under them is recorded until `close`. */

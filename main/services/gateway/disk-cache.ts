@@ -16,8 +16,8 @@
  * their expected length when read, and anything else is discarded. Names starting with "@" cannot collide with
  * repo paths, whose segments are percent-encoded.
  *
- * A block's mtime is its last use: set when it is written and each time it is read (cache-keeper.ts), so every
- * process sharing the folder sees one LRU order. Writes are counted towards the size cap; reads are reported to
+ * A block's mtime is its last use: set when it is written and when it is read (at most once per
+ * `touchIntervalMs` per process, cache-keeper.ts), so every process sharing the folder sees one LRU order. Writes are counted towards the size cap; reads are reported to
  * pins being recorded.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -45,6 +45,8 @@ export interface CachedDoc {
 }
 
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+/** Default granularity of a block's last use as reads record it. */
+export const TOUCH_INTERVAL_MS = 10_000;
 
 export function segment(s: string): string {
   // encodeURIComponent leaves "*" (not allowed on Windows) and never yields "@", ".", ".." for valid segments.
@@ -124,11 +126,15 @@ export class HubDiskCache {
   readonly dir: string;
   readonly keeper: CacheKeeper;
 
-  /** `kind` "s3": the same layout for an S3 endpoint (s3-objects.ts maps buckets, ETags and keys onto it). */
+  /**
+   * `kind` "s3": the same layout for an S3 endpoint (s3-objects.ts maps buckets, ETags and keys onto it).
+   * `touchIntervalMs`: a read sets a block's mtime only if this process has not set it for that long.
+   */
   constructor(
     readonly root: string,
     private readonly endpoint: string,
     readonly kind: "hf" | "s3" = "hf",
+    private readonly touchIntervalMs = TOUCH_INTERVAL_MS,
   ) {
     this.dir = path.join(root, kind, sourceKey(endpoint));
     this.keeper = CacheKeeper.for(root);
@@ -211,7 +217,10 @@ export class HubDiskCache {
   async writeBlock(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, bytes: Uint8Array): Promise<void> {
     if (bytes.length !== blockLength(meta, index))
       throw new Error(`block ${index} of ${repoPath} has ${bytes.length} bytes, expected ${blockLength(meta, index)}`);
-    await writeAtomic(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), bytes, { mtimeMs: useStamp() });
+    const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
+    const stamp = useStamp();
+    await writeAtomic(file, bytes, { mtimeMs: stamp });
+    this.keeper.noteStamp(file, stamp);
     this.keeper.noteWrite(bytes.length);
     // The file's meta may have been removed with its folder (an evict or clear) while this process kept it in memory.
     const metaFile = path.join(this.fileDir(repo, sha, repoPath), "@file.json");
@@ -241,7 +250,11 @@ export class HubDiskCache {
       const out = Buffer.allocUnsafe(to - from);
       const { bytesRead } = await handle.read(out, 0, out.length, from);
       if (bytesRead !== out.length) return null;
-      await touchFile(handle);
+      if (this.keeper.dueForTouch(file, Date.now(), this.touchIntervalMs)) {
+        const stamp = useStamp();
+        await touchFile(handle, stamp);
+        this.keeper.noteStamp(file, stamp);
+      }
       this.keeper.used(file, blockLength(meta, index));
       return out;
     } finally {

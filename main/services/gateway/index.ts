@@ -94,6 +94,8 @@ export interface GatewayOptions {
   blockBytes?: number;
   /** Largest single upstream range request. Default 64 MiB. */
   maxFetchBytes?: number;
+  /** A read records a block's last use (its mtime) at most this often per process. Default 10 s. */
+  touchIntervalMs?: number;
   /** Retries of 5xx, resets, cut bodies and stalls. Default 5 tries, backoff 500 ms doubling to 8 s. */
   retry?: Partial<RetryPolicy>;
   /** An upstream connection silent this long is dropped and retried. Default 30 s. */
@@ -215,7 +217,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     counters,
     budget,
   });
-  const cache = new HubDiskCache(options.cacheDir, endpoint);
+  const cache = new HubDiskCache(options.cacheDir, endpoint, "hf", options.touchIntervalMs);
   const isOffline = (): boolean => offline;
   const files = new RemoteFiles(cache, upstream, {
     blockBytes: options.blockBytes ?? 1024 * 1024,
@@ -228,6 +230,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cacheDir: options.cacheDir,
     blockBytes: options.blockBytes ?? 1024 * 1024,
     maxFetchBytes: options.maxFetchBytes ?? 64 * 1024 * 1024,
+    touchIntervalMs: options.touchIntervalMs,
     retry,
     idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
     maxSlowDownWaitMs: options.maxRateLimitWaitMs ?? 5 * 60_000,

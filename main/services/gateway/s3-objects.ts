@@ -58,6 +58,7 @@ export interface S3ObjectsOptions {
   cacheDir: string;
   blockBytes: number;
   maxFetchBytes: number;
+  touchIntervalMs?: number;
   retry: RetryPolicy;
   idleTimeoutMs: number;
   maxSlowDownWaitMs: number;
@@ -159,7 +160,7 @@ export class S3Objects {
       counters: this.opts.counters,
     });
     // Buckets are named per endpoint (globally on AWS, whatever the region), so the cache is too.
-    const cache = new HubDiskCache(this.opts.cacheDir, endpoint || "https://s3.amazonaws.com", "s3");
+    const cache = new HubDiskCache(this.opts.cacheDir, endpoint || "https://s3.amazonaws.com", "s3", this.opts.touchIntervalMs);
     const files = new RemoteFiles(cache, upstream, {
       blockBytes: this.opts.blockBytes,
       maxFetchBytes: this.opts.maxFetchBytes,

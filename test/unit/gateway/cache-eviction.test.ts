@@ -24,7 +24,7 @@ let bytes: Map<string, Buffer>;
 const REPO = "acme/blobs";
 
 beforeAll(async () => {
-  env = await hubEnv({ dataset: false, gateway: { blockBytes: BLOCK, maxFetchBytes: 64 * KB } });
+  env = await hubEnv({ dataset: false, gateway: { blockBytes: BLOCK, maxFetchBytes: 64 * KB, touchIntervalMs: 0 } });
   ({ sha, bytes } = await uploadBlobs(env, REPO, {
     "lru/a.bin": 16 * KB,
     "lru/b.bin": 16 * KB,
