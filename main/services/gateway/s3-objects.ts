@@ -23,7 +23,7 @@ import { RemoteFiles, type FileRef } from "./remote-files";
 import type { S3Counters } from "./s3-counters";
 import { uriEncode, type S3Credentials } from "./s3-sigv4";
 import { S3Upstream, s3Uri, type ObjectHead } from "./s3-upstream";
-import { keyCount, listedObjects } from "./s3-xml";
+import { isTruncated, keyCount, listedObjects } from "./s3-xml";
 import type { RetryPolicy } from "./upstream";
 
 /** How to reach a bucket: the user's settings. */
@@ -88,7 +88,19 @@ export interface S3Session {
   objects: Map<string, ObjectEntry>;
   resolving: Map<string, Promise<ObjectEntry>>;
   lists: Map<string, Promise<string>>;
+  /** Folder (ending in "/") → what the open's own folder listings hold of it (s3-objects.ts `listAround`). */
+  folders: Map<string, FolderReach>;
 }
+
+interface FolderReach {
+  /** Key spans (after, upTo] whose every existing object was learned from a listing; null: unbounded. */
+  spans: { after: string | null; upTo: string | null }[];
+  /** The listing under way (one at a time per folder: concurrent misses mostly fall in its page). */
+  busy: Promise<void>;
+}
+
+/** Objects per listing page the gateway asks for to learn ETags (S3's maximum). */
+const FOLDER_PAGE_KEYS = "1000";
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const LIST_PARAMS = new Set(["list-type", "prefix", "delimiter", "continuation-token", "start-after", "max-keys", "encoding-type", "fetch-owner"]);
@@ -189,6 +201,7 @@ export class S3Objects {
       objects: new Map(),
       resolving: new Map(),
       lists: new Map(),
+      folders: new Map(),
     };
     this.sessions.set(accessKeyId, session);
     try {
@@ -260,11 +273,52 @@ export class S3Objects {
       entry = { head, recorded: true };
       upstream.rememberEtag(etagHash(head.etag), head.etag);
     } else {
-      entry = { head: await upstream.head(session.bucket, key), recorded: false };
+      await this.listAround(session, key);
+      entry = session.objects.get(key) ?? { head: await upstream.head(session.bucket, key), recorded: false };
       await this.record(session, key, entry);
     }
     session.objects.set(key, entry);
     return entry;
+  }
+
+  /**
+   * Learns `key` and its neighbours from one listing page of its folder (a data folder of N files then costs one
+   * request instead of N HEADs), unless a page this open listed already covers it. A key a page covers but does
+   * not hold, or a failed listing, is left to the HEAD, which names what is wrong.
+   */
+  private async listAround(session: S3Session, key: string): Promise<void> {
+    const slash = key.lastIndexOf("/");
+    const folder = slash < 0 ? "" : key.slice(0, slash + 1);
+    if (session.prefix !== "" && !folder.startsWith(`${session.prefix}/`)) return;
+    let reach = session.folders.get(folder);
+    if (!reach) {
+      reach = { spans: [], busy: Promise.resolve() };
+      session.folders.set(folder, reach);
+    }
+    const folderReach = reach;
+    const covered = (): boolean => folderReach.spans.some((s) => (s.after === null || key > s.after) && (s.upTo === null || key <= s.upTo));
+    const run = folderReach.busy.then(async () => {
+      if (session.objects.has(key) || covered()) return;
+      // The first page starts at the folder's start; later ones just before the key (a truncated folder).
+      const after = folderReach.spans.length === 0 ? null : key.slice(0, -1);
+      const query = new Map([
+        ["list-type", ["2"]],
+        ["prefix", [folder]],
+        ["delimiter", ["/"]],
+        ["max-keys", [FOLDER_PAGE_KEYS]],
+        ...(after !== null ? ([["start-after", [after]]] as [string, string[]][]) : []),
+      ]);
+      const body = await session.mount.upstream.list(session.bucket, query);
+      let last: string | null = null;
+      for (const o of listedObjects(body, false)) {
+        if (!session.objects.has(o.key)) session.objects.set(o.key, { head: { etag: o.etag, size: o.size, lastModified: o.lastModified }, recorded: false });
+        if (last === null || o.key > last) last = o.key;
+      }
+      const truncated = isTruncated(body);
+      if (!truncated || last !== null) folderReach.spans.push({ after, upTo: truncated ? last : null });
+    });
+    folderReach.busy = run.catch(() => undefined);
+    await folderReach.busy;
   }
 
   /** Writes what this open learned of an object: its current HEAD (for offline opens) and its file meta. */

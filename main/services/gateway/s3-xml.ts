@@ -51,6 +51,11 @@ export function listedObjects(xml: string, urlEncodedKeys: boolean): ListedObjec
   return out;
 }
 
+/** Whether more pages follow a ListObjectsV2 answer (`IsTruncated`). */
+export function isTruncated(xml: string): boolean {
+  return field(xml, "IsTruncated") === "true";
+}
+
 /** `KeyCount` of a ListObjectsV2 answer (counting Contents and CommonPrefixes when the server leaves it out). */
 export function keyCount(xml: string): number {
   const given = field(xml, "KeyCount");

@@ -184,6 +184,26 @@ describe.skipIf(!s3Available())("the gateway's S3 face (radosgw behind a fault p
     expect(gateway.counters().s3.requests.head).toBe(heads);
   });
 
+  it("a new open learns the ETags of a folder's objects from one listing of it, not a HEAD per object", async () => {
+    const again = await gateway.pinS3(`s3://${bucket}/ds`, access);
+    const client = new S3TestClient(localAccount(again));
+    const before = gateway.counters().s3.requests;
+    for (const name of ["big", "cut", "slow"]) {
+      const key = `ds/data/${name}.bin`;
+      const r = await client.request("GET", `${bucket}/${key}`, { headers: { range: "bytes=0-99" } });
+      expect(r.status).toBe(206);
+      expect(r.headers.get("content-range")).toBe(`bytes 0-99/${objects.get(key)!.length}`);
+      expect(versions.get(r.headers.get("etag")!.replace(/"/g, ""))).toBe(objects.get(key));
+    }
+    const after = gateway.counters().s3.requests;
+    expect(after.head - before.head).toBe(0);
+    expect(after.list - before.list).toBe(1);
+    // A key the listing does not hold is still asked for, and named missing.
+    const missing = await client.request("GET", `${bucket}/ds/data/nope.bin`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.toString()).toContain("<Code>EntryNotFound</Code>");
+  });
+
   it("refuses requests not signed with an open's local key, and reads outside the open's bucket and prefix, with no upstream request", async () => {
     await noUpstream(async () => {
       const url = `${pinned.storageOptions.endpoint}/${bucket}/ds/config.json`;
