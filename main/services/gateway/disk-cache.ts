@@ -59,18 +59,36 @@ export function sourceKey(endpoint: string): string {
   return `${host}-${createHash("sha256").update(endpoint).digest("hex").slice(0, 8)}`;
 }
 
+/** Writes all of `parts` through `handle`, however short each write comes back. */
+async function writeParts(handle: fs.FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let rest = parts.filter((p) => p.length > 0);
+  while (rest.length) {
+    let { bytesWritten } = await handle.writev(rest);
+    let i = 0;
+    while (i < rest.length && bytesWritten >= rest[i].length) bytesWritten -= rest[i++].length;
+    rest = rest.slice(i);
+    if (rest.length && bytesWritten > 0) rest[0] = rest[0].subarray(bytesWritten);
+  }
+}
+
 /**
- * Writes `data` to `file` atomically (temp + rename); ENOSPC becomes CacheDiskFull and leaves nothing behind.
- * `mtimeMs` sets the entry's last use. A folder removed meanwhile (an eviction or clear in another process) is
- * made again once.
+ * Writes `data` (a string, bytes, or bytes in parts, written as they are without joining them) to `file`
+ * atomically (temp + rename); ENOSPC becomes CacheDiskFull and leaves nothing behind. `mtimeMs` sets the
+ * entry's last use. A folder removed meanwhile (an eviction or clear in another process) is made again once.
  */
-export async function writeAtomic(file: string, data: Uint8Array | string, opts: { mtimeMs?: number } = {}): Promise<void> {
+export async function writeAtomic(file: string, data: Uint8Array | string | readonly Uint8Array[], opts: { mtimeMs?: number } = {}): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
     try {
       await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(temp, data, { flag: "wx" });
-      if (opts.mtimeMs !== undefined) await fs.utimes(temp, opts.mtimeMs / 1000, opts.mtimeMs / 1000);
+      const handle = await fs.open(temp, "wx");
+      try {
+        if (typeof data === "string" || data instanceof Uint8Array) await handle.writeFile(data);
+        else await writeParts(handle, data);
+        if (opts.mtimeMs !== undefined) await handle.utimes(opts.mtimeMs / 1000, opts.mtimeMs / 1000);
+      } finally {
+        await handle.close();
+      }
       await fs.rename(temp, file);
       return;
     } catch (e) {
@@ -214,14 +232,15 @@ export class HubDiskCache {
     }
   }
 
-  async writeBlock(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, bytes: Uint8Array): Promise<void> {
-    if (bytes.length !== blockLength(meta, index))
-      throw new Error(`block ${index} of ${repoPath} has ${bytes.length} bytes, expected ${blockLength(meta, index)}`);
+  /** Writes block `index`: its bytes in one piece or in parts (as they came from upstream). */
+  async writeBlock(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    const length = bytes instanceof Uint8Array ? bytes.length : bytes.reduce((n, p) => n + p.length, 0);
+    if (length !== blockLength(meta, index)) throw new Error(`block ${index} of ${repoPath} has ${length} bytes, expected ${blockLength(meta, index)}`);
     const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
     const stamp = useStamp();
     await writeAtomic(file, bytes, { mtimeMs: stamp });
     this.keeper.noteStamp(file, stamp);
-    this.keeper.noteWrite(bytes.length);
+    this.keeper.noteWrite(length);
     // The file's meta may have been removed with its folder (an evict or clear) while this process kept it in memory.
     const metaFile = path.join(this.fileDir(repo, sha, repoPath), "@file.json");
     if (!(await fs.stat(metaFile).catch(() => null))) await this.writeFileMeta(repo, sha, repoPath, meta);
@@ -260,6 +279,11 @@ export class HubDiskCache {
     } finally {
       await handle.close();
     }
+  }
+
+  /** Block `index` was served from memory (just fetched): report it to the pins being recorded, as a disk read does. */
+  used(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number): void {
+    this.keeper.used(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), blockLength(meta, index));
   }
 
   /** Removes temp files older than an hour under a file's folder (left by a crash; other processes' recent ones stay). */

@@ -3,7 +3,9 @@
  * on disk are used as they are, missing ones are fetched in runs of consecutive blocks (one upstream request per
  * run, however many small client reads asked for them), and concurrent reads of the same blocks share one fetch.
  * A body that is cut or stalls is retried from the first block not yet written; each block is written only once
- * it is complete, so the cache never holds part of a block.
+ * it is complete, so the cache never holds part of a block. Blocks are kept as the parts the upstream sent them
+ * in (written with one writev, never joined), and a read that fetched them is served those parts from memory
+ * (`FreshBlocks`) instead of reading back what it just wrote.
  */
 import type http from "node:http";
 import { blockLength, type FileMeta, type HubDiskCache } from "./disk-cache";
@@ -25,6 +27,23 @@ export interface FileRef {
 
 /** A client's Range: bounded (`bytes=a-b`), open (`bytes=a-`) or suffix (`bytes=-n`); null = the whole file. */
 export type ClientRange = { start: number; end: number | null } | { suffix: number } | null;
+
+/** Block index → the parts of that block a read's own fetches brought (ensure fills it, read serves from it). */
+export type FreshBlocks = Map<number, Buffer[]>;
+
+/** Bytes [from, to) of a block held in parts, as views of those parts (no copy). */
+function sliceParts(parts: readonly Buffer[], from: number, to: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const p of parts) {
+    const a = Math.max(from, at);
+    const b = Math.min(to, at + p.length);
+    if (a < b) out.push(a === at && b === at + p.length ? p : p.subarray(a - at, b - at));
+    at += p.length;
+    if (at >= to) break;
+  }
+  return out;
+}
 
 export interface RemoteFilesOptions {
   blockBytes: number;
@@ -185,9 +204,9 @@ export class RemoteFiles {
 
   /**
    * Makes the blocks spanning [start, end] present on disk. `fromCache` is true when nothing had to be fetched
-   * (not even by a concurrent read).
+   * (not even by a concurrent read). `fresh` receives the blocks this call fetched itself, for `read`.
    */
-  async ensure(f: FileRef, meta: FileMeta, start: number, end: number): Promise<{ fromCache: boolean }> {
+  async ensure(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks): Promise<{ fromCache: boolean }> {
     if (end < start) return { fromCache: true };
     const B = meta.blockBytes;
     const waits: Promise<void>[] = [];
@@ -210,7 +229,7 @@ export class RemoteFiles {
     for (let k = 0; k < missing.length;) {
       let j = k;
       while (j + 1 < missing.length && missing[j + 1] === missing[j] + 1 && j + 1 - k < maxBlocks) j++;
-      waits.push(this.fetchRun(f, meta, missing[k], missing[j]));
+      waits.push(this.fetchRun(f, meta, missing[k], missing[j], fresh));
       k = j + 1;
     }
     await Promise.all(waits);
@@ -218,7 +237,7 @@ export class RemoteFiles {
   }
 
   /** Fetches blocks first..last with one upstream request per attempt; each block's waiters hear as it lands. */
-  private async fetchRun(f: FileRef, meta: FileMeta, first: number, last: number): Promise<void> {
+  private async fetchRun(f: FileRef, meta: FileMeta, first: number, last: number, fresh?: FreshBlocks): Promise<void> {
     const blocks = new Map<number, Deferred>();
     for (let i = first; i <= last; i++) {
       const d = deferred();
@@ -229,7 +248,8 @@ export class RemoteFiles {
     const B = meta.blockBytes;
     try {
       await this.upstream.retrying(`reading ${this.describe(f, first * B, Math.min(meta.size, (last + 1) * B) - 1)}`, () =>
-        this.fetchAttempt(f, meta, next * B, Math.min(meta.size, (last + 1) * B) - 1, (i) => {
+        this.fetchAttempt(f, meta, next * B, Math.min(meta.size, (last + 1) * B) - 1, (i, parts) => {
+          fresh?.set(i, parts);
           blocks.get(i)?.resolve();
           next = i + 1;
         }),
@@ -247,7 +267,13 @@ export class RemoteFiles {
    * One upstream read of bytes [start, end] (end null: to the end of the file; start 0 and end null: no Range).
    * Checks what comes back against the pinned commit and the known size and ETag, then writes whole blocks.
    */
-  private async fetchAttempt(f: FileRef, known: FileMeta | null, start: number, end: number | null, onBlock: (i: number) => void): Promise<FileMeta> {
+  private async fetchAttempt(
+    f: FileRef,
+    known: FileMeta | null,
+    start: number,
+    end: number | null,
+    onBlock: (i: number, parts: Buffer[]) => void,
+  ): Promise<FileMeta> {
     const rangeHeader = start === 0 && end === null ? null : `bytes=${start}-${end ?? ""}`;
     const { res, linked, viaCdn } = await this.upstream.openFile(this.key(f), this.resolvePath(f), rangeHeader, f);
     let consumed = false;
@@ -312,11 +338,12 @@ export class RemoteFiles {
     body: AsyncIterable<Buffer>,
     bodyStart: number,
     expectedBytes: number,
-    onBlock: (i: number) => void,
+    onBlock: (i: number, parts: Buffer[]) => void,
   ): Promise<void> {
     const B = meta.blockBytes;
     let index = bodyStart / B;
-    let block = Buffer.allocUnsafe(blockLength(meta, index));
+    let want = blockLength(meta, index);
+    let parts: Buffer[] = [];
     let filled = 0;
     let received = 0;
     const chunks = body[Symbol.asyncIterator]();
@@ -330,18 +357,19 @@ export class RemoteFiles {
       if (next.done) break;
       const chunk = next.value;
       for (let at = 0; at < chunk.length;) {
-        if (block.length === 0) throw new GatewayError("UpstreamInvalid", `The Hub sent more than ${meta.size} bytes of ${f.path}`);
-        const n = Math.min(chunk.length - at, block.length - filled);
-        chunk.copy(block, filled, at, at + n);
+        if (want === 0) throw new GatewayError("UpstreamInvalid", `The Hub sent more than ${meta.size} bytes of ${f.path}`);
+        const n = Math.min(chunk.length - at, want - filled);
+        parts.push(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
         filled += n;
         at += n;
         received += n;
-        if (filled === block.length) {
+        if (filled === want) {
           // Disk errors (a full disk is CacheDiskFull) are not the network's: they go out as they are, untried again.
-          if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, index))) await this.cache.writeBlock(f.repo, f.sha, f.path, meta, index, block);
-          onBlock(index);
+          if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, index))) await this.cache.writeBlock(f.repo, f.sha, f.path, meta, index, parts);
+          onBlock(index, parts);
           index++;
-          block = Buffer.allocUnsafe(blockLength(meta, index));
+          want = blockLength(meta, index);
+          parts = [];
           filled = 0;
         }
       }
@@ -354,8 +382,9 @@ export class RemoteFiles {
    * Bytes [start, end] of a file whose blocks were ensured, block by block, held from this process's eviction
    * while they are read. A block that left the cache since (evicted by another process, or just before the hold)
    * is fetched again with the rest of the span that is missing, so long streamed reads survive eviction too.
+   * Blocks in `fresh` (fetched by this read's `ensure`) are served from memory.
    */
-  async *read(f: FileRef, meta: FileMeta, start: number, end: number): AsyncGenerator<Buffer> {
+  async *read(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks): AsyncGenerator<Buffer> {
     if (end < start) return;
     const B = meta.blockBytes;
     const release = this.cache.hold(f.repo, f.sha, f.path, meta, Math.floor(start / B), Math.floor(end / B));
@@ -363,6 +392,12 @@ export class RemoteFiles {
       for (let i = Math.floor(start / B); i <= Math.floor(end / B); i++) {
         const from = Math.max(start, i * B) - i * B;
         const to = Math.min(end + 1, (i + 1) * B) - i * B;
+        const inMemory = fresh?.get(i);
+        if (inMemory) {
+          this.cache.used(f.repo, f.sha, f.path, meta, i);
+          yield* sliceParts(inMemory, from, to);
+          continue;
+        }
         let slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
         if (!slice) {
           await this.ensure(f, meta, i * B, end);
@@ -376,10 +411,15 @@ export class RemoteFiles {
     }
   }
 
+  /** Bytes [start, end] in parts (to be sent one after the other, not joined). */
+  async readParts(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks): Promise<Buffer[]> {
+    const parts: Buffer[] = [];
+    for await (const part of this.read(f, meta, start, end, fresh)) parts.push(part);
+    return parts;
+  }
+
   /** Bytes [start, end] in one buffer. */
   async readAll(f: FileRef, meta: FileMeta, start: number, end: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const part of this.read(f, meta, start, end)) parts.push(part);
-    return Buffer.concat(parts);
+    return Buffer.concat(await this.readParts(f, meta, start, end));
   }
 }

@@ -7,12 +7,13 @@
  */
 import type http from "node:http";
 import { GatewayError } from "./errors";
-import { parseClientRange, spanOf } from "./remote-files";
+import { parseClientRange, spanOf, type FreshBlocks } from "./remote-files";
 import type { S3Counters } from "./s3-counters";
 import { insidePrefix, type S3Objects, type S3Session } from "./s3-objects";
 import { parseRawQuery, verifyRequest } from "./s3-sigv4";
 import type { ObjectHead } from "./s3-upstream";
 import { errorXml } from "./s3-xml";
+import { endWithParts } from "./send-parts";
 import { unquote } from "./upstream";
 
 /** Reads up to this size are assembled before the headers go out (as the Hub side does). */
@@ -188,13 +189,14 @@ export class S3Handler {
       return;
     }
     const files = session.mount.files;
-    const { f, meta, fromCache } = await this.objects.ensure(session, key, object, span.start, span.end);
+    const fresh: FreshBlocks | undefined = length <= MAX_BUFFERED_READ ? new Map() : undefined;
+    const { f, meta, fromCache } = await this.objects.ensure(session, key, object, span.start, span.end, fresh);
     this.counters.hit(fromCache && knownHead, length);
-    if (length <= MAX_BUFFERED_READ) {
-      const body = await files.readAll(f, meta, span.start, span.end);
-      this.counters.bytesServed += body.length;
+    if (fresh) {
+      const parts = await files.readParts(f, meta, span.start, span.end, fresh);
+      this.counters.bytesServed += length;
       res.writeHead(status, headers);
-      res.end(body);
+      endWithParts(res, parts);
       return;
     }
     res.writeHead(status, headers);

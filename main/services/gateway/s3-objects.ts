@@ -19,7 +19,7 @@ import { AppFailure } from "../../../shared/result";
 import { HubDiskCache, type CachedDoc, type FileMeta } from "./disk-cache";
 import { GatewayError } from "./errors";
 import type { RepoId } from "./hub-routes";
-import { RemoteFiles, type FileRef } from "./remote-files";
+import { RemoteFiles, type FileRef, type FreshBlocks } from "./remote-files";
 import type { S3Counters } from "./s3-counters";
 import { uriEncode, type S3Credentials } from "./s3-sigv4";
 import { S3Upstream, s3Uri, type ObjectHead } from "./s3-upstream";
@@ -399,13 +399,20 @@ export class S3Objects {
    * Makes bytes [start, end] of an object version present in the cache; an offline miss is named by its S3 URI.
    * `fromCache`: nothing was fetched.
    */
-  async ensure(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<{ f: FileRef; meta: FileMeta; fromCache: boolean }> {
+  async ensure(
+    session: S3Session,
+    key: string,
+    head: ObjectHead,
+    start: number,
+    end: number,
+    fresh?: FreshBlocks,
+  ): Promise<{ f: FileRef; meta: FileMeta; fromCache: boolean }> {
     const f = this.fileRef(session, key, head);
     const files = session.mount.files;
     try {
       // The file's meta is on disk (recorded at open); if an eviction took it, only this span is fetched to learn it again.
       const { meta, fetched } = await files.meta(f, { start, end });
-      const { fromCache } = await files.ensure(f, meta, start, end);
+      const { fromCache } = await files.ensure(f, meta, start, end, fresh);
       return { f, meta, fromCache: fromCache && !fetched };
     } catch (e) {
       if (e instanceof GatewayError && e.code === "OfflineNotCached")

@@ -11,7 +11,8 @@ import type { Counters } from "./counters";
 import { errorResponse, GatewayError } from "./errors";
 import { parseHubRoute } from "./hub-routes";
 import type { Answer, HubService } from "./hub-service";
-import { parseClientRange, spanOf, type RemoteFiles } from "./remote-files";
+import { parseClientRange, spanOf, type FreshBlocks, type RemoteFiles } from "./remote-files";
+import { endWithParts } from "./send-parts";
 import { isS3Request, type S3Handler } from "./s3-handler";
 
 const MAX_REQUEST_BODY = 1024 * 1024;
@@ -102,13 +103,14 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
       res.end();
       return;
     }
-    const { fromCache } = await files.ensure(f, meta, span.start, span.end);
+    const fresh: FreshBlocks | undefined = length <= MAX_BUFFERED_READ ? new Map() : undefined;
+    const { fromCache } = await files.ensure(f, meta, span.start, span.end, fresh);
     hub.hit({ fromCache: fromCache && !fetched }, length);
-    if (length <= MAX_BUFFERED_READ) {
-      const body = await files.readAll(f, meta, span.start, span.end);
-      counters.bytesServed += body.length;
+    if (fresh) {
+      const parts = await files.readParts(f, meta, span.start, span.end, fresh);
+      counters.bytesServed += length;
       res.writeHead(range ? 206 : 200, headers);
-      res.end(body);
+      endWithParts(res, parts);
       return;
     }
     res.writeHead(range ? 206 : 200, headers);

@@ -1,0 +1,68 @@
+/**
+ * Blocks fetched upstream are written as the parts they arrived in (never joined), and the read that fetched
+ * them is answered from those parts in memory, not by reading back what it just wrote.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { HubDiskCache, writeAtomic } from "../../../main/services/gateway/disk-cache";
+import { tempDir } from "../../fixtures/slaf-fixture";
+import { blocksUnder, getThrough } from "./cache-helpers";
+import { uploadBlobs } from "./cache-helpers";
+import { hubEnv, type HubEnv } from "./helpers";
+
+const KB = 1024;
+const REPO = "acme/fresh";
+let env: HubEnv;
+let sha: string;
+let bytes: Map<string, Buffer>;
+
+beforeAll(async () => {
+  env = await hubEnv({ dataset: false, gateway: { blockBytes: 4 * KB, maxFetchBytes: 64 * KB } });
+  ({ sha, bytes } = await uploadBlobs(env, REPO, { "f.bin": 64 * KB }));
+});
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await env?.close();
+});
+
+describe("writeAtomic", () => {
+  it("writes bytes given in parts (empty ones too) as one file", async () => {
+    const dir = await tempDir("slafwb-fresh-");
+    try {
+      const file = path.join(dir, "sub", "@0.blk");
+      await writeAtomic(file, [Buffer.from("ab"), Buffer.alloc(0), Buffer.from("cde"), new Uint8Array([0x66])], { mtimeMs: 1_000_000 });
+      expect((await fs.readFile(file)).toString()).toBe("abcdef");
+      expect((await fs.stat(file)).mtimeMs).toBe(1_000_000);
+      expect(await fs.readdir(path.dirname(file))).toEqual(["@0.blk"]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a read that fetches blocks", () => {
+  it("is answered from what it fetched, even when every block is removed as soon as it is written (another process's eviction)", async () => {
+    const source = bytes.get("f.bin")!;
+    // The first read learns the file's size (and caches block 0).
+    expect((await getThrough(env.gateway, REPO, sha, "f.bin", "bytes=0-99")).equals(source.subarray(0, 100))).toBe(true);
+    const write = HubDiskCache.prototype.writeBlock;
+    const spy = vi.spyOn(HubDiskCache.prototype, "writeBlock").mockImplementation(async function (this: HubDiskCache, ...args) {
+      await write.apply(this, args);
+      const [repo, commit, repoPath, meta, index] = args;
+      await fs.rm(this.blockFile(repo, commit, repoPath, index * meta.blockBytes));
+    });
+    env.hub.resetLog();
+    try {
+      const body = await getThrough(env.gateway, REPO, sha, "f.bin", `bytes=${10 * KB + 7}-${30 * KB}`);
+      expect(body.equals(source.subarray(10 * KB + 7, 30 * KB + 1))).toBe(true);
+      expect(spy).toHaveBeenCalledTimes(6); // blocks 2..7, written once each
+    } finally {
+      spy.mockRestore();
+    }
+    // One upstream read of the data (a resolve and its CDN redirect), not another for a read-back that found nothing.
+    expect(env.hub.count(["cdn"])).toBe(1);
+    const dir = new HubDiskCache(env.cacheDir, env.gateway.hubUpstream).fileDir({ owner: "acme", name: "fresh" }, sha, "f.bin");
+    expect((await blocksUnder(dir)).map((b) => path.basename(b.file))).toEqual(["@0.blk"]);
+  });
+});
