@@ -71,6 +71,10 @@ test("the Cache panel lists, pins, caps, unpins, evicts, clears and cancels a pi
   await expect(panel.getByTestId("cache-notice")).toContainText("Pinned genes (gene_id)", { timeout: 60_000 });
   await expect(panel.getByTestId("cache-pin-item")).toHaveCount(2);
   await expect(panel.getByTestId("cache-table-genes").getByTestId("pinned-mark")).toHaveText("pinned: gene_id");
+  // The panel also shows what the gateway asked of the Hub (pins read through it).
+  await panel.getByRole("button", { name: "Refresh" }).click();
+  await expect(panel.getByTestId("cache-traffic")).toContainText("Hugging Face");
+  await expect(panel.getByTestId("cache-traffic").getByTestId("detail-requests-hf")).not.toHaveText(/^0 /);
   // Pins keep every table's manifest (an offline open reads it), but expression itself is not pinned.
   await expect(panel.getByTestId("cache-table-expression").getByTestId("pinned-mark")).toHaveCount(0);
   await screenshot(page, "40-cache-panel");
