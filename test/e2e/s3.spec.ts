@@ -1,0 +1,170 @@
+/**
+ * A dataset in an S3-compatible bucket, as a user opens it: the PBMC fixture uploaded to the real local S3 server
+ * (radosgw, or SLAFWB_TEST_S3_ENDPOINT's), the S3 settings typed into the Settings dialog, opened from the Remote
+ * tab, its starter notebook run online and again offline with the same results, with the counters of S3 in the
+ * status bar; a wrong secret is named as refused credentials.
+ */
+import fs from "node:fs/promises";
+import os from "node:os";
+import { expect, test, type Page } from "@playwright/test";
+import { formatCount } from "../../shared/format";
+import { loadPbmc } from "../fixtures/pbmc";
+import { s3Available, s3TestServerIn, stopRunRgw, type S3TestServer } from "../fixtures/s3/rgw-server";
+import { useAppServer } from "./app-server";
+import { env, openApp, screenshot } from "./helpers";
+
+const PREFIX = "atlas/pbmc.slaf";
+const RGW_START_MS = 200_000;
+
+const run = s3Available();
+let runDir: string | null = null;
+let s3: S3TestServer;
+let bucket: string;
+let uri: string;
+
+test.skip(!run, "no S3 server (SLAFWB_SKIP_S3=1)");
+
+test.beforeAll(async () => {
+  if (!run) return;
+  test.setTimeout(RGW_START_MS);
+  runDir = await fs.mkdtemp(`${os.tmpdir()}/slafwb-e2e-rgw-`);
+  s3 = await s3TestServerIn(() => runDir as string);
+  bucket = await s3.bucket();
+  await s3.client.uploadDir(env("E2E_PBMC"), bucket, PREFIX);
+  uri = `s3://${bucket}/${PREFIX}`;
+});
+
+const app = useAppServer();
+
+test.afterAll(async () => {
+  await s3?.close();
+  // Only a radosgw this spec started is stopped (SLAFWB_TEST_S3_ENDPOINT's server is not ours).
+  if (runDir) {
+    await stopRunRgw(runDir);
+    await fs.rm(runDir, { recursive: true, force: true });
+  }
+});
+
+/** Types the S3 settings into the Settings dialog and saves them. */
+async function saveS3Settings(page: Page, secret: string): Promise<void> {
+  await page.getByTestId("open-settings").click();
+  const dialog = page.getByTestId("settings-dialog");
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId("s3-access-key").fill(s3.account.accessKeyId);
+  await dialog.getByTestId("s3-secret-input").fill(secret);
+  await dialog.getByTestId("s3-region").fill(s3.account.region);
+  await dialog.getByTestId("s3-endpoint").fill(s3.account.endpoint);
+  await dialog.getByTestId("s3-addressing").selectOption("path");
+  await dialog.getByTestId("settings-save").click();
+  await expect(dialog.getByTestId("settings-saved")).toBeVisible();
+  await expect(dialog.getByTestId("s3-secret-state")).toHaveText("set");
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+}
+
+async function openRemote(page: Page, address: string): Promise<void> {
+  await page.getByTestId("open-tab-remote").click();
+  await page.getByTestId("open-remote").fill(address);
+  await page.getByTestId("open-remote-button").click();
+}
+
+/**
+ * Runs every cell of the open notebook and returns what each SQL cell shows: its row count and the rows in view
+ * (as a set: the starter's cell types all have 20 cells, so their order is not fixed). As in remote.spec.ts.
+ */
+async function runAll(page: Page): Promise<string[]> {
+  // Cells already show "done" from an earlier run: note which cells start a new run, and wait for those.
+  await page.evaluate(() => {
+    const w = window as unknown as { __started: string[]; __observer?: MutationObserver };
+    w.__observer?.disconnect();
+    w.__started = [];
+    w.__observer = new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target as Element;
+        if (el.getAttribute("data-state") === "previewing" || el.getAttribute("data-state") === "running")
+          w.__started.push(el.getAttribute("data-cell-id") ?? "");
+      }
+    });
+    w.__observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+  });
+  await page.getByTestId("run-all").click();
+  const cells = await page.getByTestId("sql-cell").all();
+  expect(cells.length).toBeGreaterThan(0);
+  const shown: string[] = [];
+  for (const cell of cells) {
+    const id = await cell.getAttribute("data-cell-id");
+    await expect.poll(() => page.evaluate((cellId) => (window as unknown as { __started: string[] }).__started.includes(cellId ?? ""), id)).toBe(true);
+    await expect(cell).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+    const grid = cell.getByTestId("data-grid");
+    await expect(grid.locator(".cell.loading")).toHaveCount(0);
+    const rows = (await grid.locator("[data-row]").allInnerTexts()).map((r) => r.replace(/^\s*\d+\s+/, "").replace(/\s+/g, " ")).sort();
+    shown.push(`${await cell.getAttribute("data-name")}: ${await cell.getByTestId("result-count").innerText()}\n${rows.join("\n")}`);
+  }
+  return shown;
+}
+
+test("a wrong secret is named as refused credentials", async ({ page }) => {
+  await openApp(page, app.url);
+  await saveS3Settings(page, "not-the-secret");
+  await openRemote(page, uri);
+  const error = page.getByTestId("error");
+  await expect(error).toHaveAttribute("data-error-code", "AUTH_INVALID");
+  await expect(error).toContainText("The credentials were refused");
+  await expect(error).toContainText(`S3 at ${new URL(s3.account.endpoint).host} refused the credentials`);
+  await expect(error).toContainText("Check the S3 access key and secret");
+  await screenshot(page, "25-s3-wrong-secret");
+});
+
+test("open a dataset from S3 with the keys from Settings, run the starter online and offline", async ({ page }) => {
+  await openApp(page, app.url);
+  await saveS3Settings(page, s3.account.secretAccessKey);
+  await openRemote(page, uri);
+
+  // Where it comes from: S3, the bucket, and the tables with the rows the fixture wrote.
+  const origin = page.getByTestId("overview-origin");
+  await expect(origin).toBeVisible();
+  await expect(origin.getByTestId("origin-source")).toHaveText("S3");
+  await expect(origin.getByTestId("origin-where")).toHaveText(bucket);
+  await expect(page.getByTestId("overview-uri")).toHaveText(uri);
+  const pbmc = loadPbmc();
+  const expressionRows = pbmc.cells.reduce((n, c) => n + c.genes.length, 0);
+  await expect(page.getByTestId("fact-n-cells")).toHaveText(formatCount(pbmc.nCells));
+  const rowsOf = (table: string) => page.getByTestId(`summary-${table}`).locator("td").nth(1);
+  await expect(rowsOf("cells")).toHaveText(formatCount(pbmc.nCells));
+  await expect(rowsOf("genes")).toHaveText(formatCount(pbmc.nGenes));
+  await expect(rowsOf("expression")).toHaveText(formatCount(expressionRows));
+  await expect(page.getByTestId("sidebar-source")).toHaveText("S3");
+  await expect(page.getByTestId("offline-switch")).toHaveAttribute("aria-checked", "false");
+  await expect(page.getByTestId("source-counters")).toBeVisible();
+  await screenshot(page, "26-s3-overview");
+
+  // The starter notebook, online: the data comes from the bucket.
+  await page.getByTestId("open-notebook").click();
+  await expect(page.getByTestId("sql-cell").first()).toBeVisible();
+  const online = await runAll(page);
+  expect(online.join("\n")).toContain("8 rows");
+  await expect(page.getByTestId("counter-requests")).not.toHaveText(/^0 requests/);
+
+  // Offline: the same results from the local cache.
+  await page.getByTestId("offline-switch").click();
+  await expect(page.getByTestId("offline-switch")).toHaveAttribute("aria-checked", "true");
+  await expect(page.getByTestId("offline-switch")).toContainText("Offline · cache only");
+  const offline = await runAll(page);
+  expect(offline).toEqual(online);
+
+  // The counters: S3 in the status bar, and its row in the popover.
+  await expect(page.getByTestId("source-counters")).toContainText("S3");
+  await expect(page.getByTestId("counter-hits")).not.toHaveText(/^(—|0%) from cache/);
+  await page.getByTestId("source-counters").click();
+  const details = page.getByTestId("source-counters-popover");
+  await expect(details).toBeVisible();
+  await expect(details).toContainText("Offline: cache only");
+  await expect(details).toContainText(new URL(s3.account.endpoint).host);
+  await expect(details.getByTestId("detail-requests-s3")).toHaveText(/^[1-9][\d,]* /);
+  await screenshot(page, "27-s3-counters");
+  await page.keyboard.press("Escape");
+  await expect(details).toBeHidden();
+
+  await page.getByTestId("offline-switch").click();
+  await expect(page.getByTestId("offline-switch")).toHaveAttribute("aria-checked", "false");
+});
