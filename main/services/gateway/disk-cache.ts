@@ -45,6 +45,8 @@ export interface CachedDoc {
 }
 
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+/** A block write checks its file's @file.json at most this often (and whenever it had to make the folder again). */
+const META_CHECK_INTERVAL_MS = 10_000;
 /** Default granularity of a block's last use as reads record it. */
 export const TOUCH_INTERVAL_MS = 10_000;
 
@@ -74,13 +76,14 @@ async function writeParts(handle: fs.FileHandle, parts: readonly Uint8Array[]): 
 /**
  * Writes `data` (a string, bytes, or bytes in parts, written as they are without joining them) to `file`
  * atomically (temp + rename); ENOSPC becomes CacheDiskFull and leaves nothing behind. `mtimeMs` sets the
- * entry's last use. A folder removed meanwhile (an eviction or clear in another process) is made again once.
+ * entry's last use. The folder is made when the write finds it missing (also when an eviction or clear in
+ * another process removed it meanwhile, once more). Resolves to whether the folder had to be made.
  */
-export async function writeAtomic(file: string, data: Uint8Array | string | readonly Uint8Array[], opts: { mtimeMs?: number } = {}): Promise<void> {
+export async function writeAtomic(file: string, data: Uint8Array | string | readonly Uint8Array[], opts: { mtimeMs?: number } = {}): Promise<boolean> {
+  let made = false;
   for (let attempt = 0; ; attempt++) {
     const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
       const handle = await fs.open(temp, "wx");
       try {
         if (typeof data === "string" || data instanceof Uint8Array) await handle.writeFile(data);
@@ -90,15 +93,24 @@ export async function writeAtomic(file: string, data: Uint8Array | string | read
         await handle.close();
       }
       await fs.rename(temp, file);
-      return;
+      return made;
     } catch (e) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
       if (isDiskFull(e))
         throw new GatewayError("CacheDiskFull", `No space left on the disk of the cache (${path.dirname(file)}): free space or move the cache`, { path: file });
-      if ((e as NodeJS.ErrnoException).code === "ENOENT" && attempt === 0) continue;
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 2) throw e;
+      if ((await fs.mkdir(path.dirname(file), { recursive: true }).catch(mkdirFailed(file))) !== undefined) made = true;
     }
   }
+}
+
+/** A folder that cannot be made: a full disk is CacheDiskFull, anything else goes out as it is. */
+function mkdirFailed(file: string): (e: unknown) => never {
+  return (e) => {
+    if (isDiskFull(e))
+      throw new GatewayError("CacheDiskFull", `No space left on the disk of the cache (${path.dirname(file)}): free space or move the cache`, { path: file });
+    throw e;
+  };
 }
 
 async function readJson<T>(file: string, valid: (v: unknown) => v is T): Promise<T | null> {
@@ -143,6 +155,8 @@ function isRef(v: unknown): v is { sha: string } {
 export class HubDiskCache {
   readonly dir: string;
   readonly keeper: CacheKeeper;
+  /** File folder → when a block write last found (or put) its @file.json there. */
+  private readonly metaChecked = new Map<string, number>();
 
   /**
    * `kind` "s3": the same layout for an S3 endpoint (s3-objects.ts maps buckets, ETags and keys onto it).
@@ -238,12 +252,18 @@ export class HubDiskCache {
     if (length !== blockLength(meta, index)) throw new Error(`block ${index} of ${repoPath} has ${length} bytes, expected ${blockLength(meta, index)}`);
     const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
     const stamp = useStamp();
-    await writeAtomic(file, bytes, { mtimeMs: stamp });
+    const madeFolder = await writeAtomic(file, bytes, { mtimeMs: stamp });
     this.keeper.noteStamp(file, stamp);
     this.keeper.noteWrite(length);
-    // The file's meta may have been removed with its folder (an evict or clear) while this process kept it in memory.
-    const metaFile = path.join(this.fileDir(repo, sha, repoPath), "@file.json");
-    if (!(await fs.stat(metaFile).catch(() => null))) await this.writeFileMeta(repo, sha, repoPath, meta);
+    // The file's meta may have been removed with its folder (an evict or clear) while this process kept it in memory:
+    // certainly when the folder had to be made again; otherwise checked at most once per interval per file.
+    const dir = this.fileDir(repo, sha, repoPath);
+    const now = Date.now();
+    const checked = this.metaChecked.get(dir);
+    if (!madeFolder && checked !== undefined && now - checked < META_CHECK_INTERVAL_MS) return;
+    if (this.metaChecked.size >= 10_000) this.metaChecked.clear();
+    this.metaChecked.set(dir, now);
+    if (madeFolder || !(await fs.stat(path.join(dir, "@file.json")).catch(() => null))) await this.writeFileMeta(repo, sha, repoPath, meta);
   }
 
   /** Keeps blocks first..last of a file from this process's eviction while they are served; call the result to release. */

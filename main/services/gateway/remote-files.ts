@@ -365,7 +365,8 @@ export class RemoteFiles {
         received += n;
         if (filled === want) {
           // Disk errors (a full disk is CacheDiskFull) are not the network's: they go out as they are, untried again.
-          if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, index))) await this.cache.writeBlock(f.repo, f.sha, f.path, meta, index, parts);
+          // A block another process wrote meanwhile is replaced by the same bytes (atomically), not checked for first.
+          await this.cache.writeBlock(f.repo, f.sha, f.path, meta, index, parts);
           onBlock(index, parts);
           index++;
           want = blockLength(meta, index);

@@ -41,6 +41,27 @@ describe("writeAtomic", () => {
   });
 });
 
+describe("writeBlock", () => {
+  it("writes the file's meta again when its folder was removed (an evict or clear elsewhere), though it wrote there just before", async () => {
+    const dir = await tempDir("slafwb-fresh-");
+    try {
+      const cache = new HubDiskCache(path.join(dir, "cache"), "http://127.0.0.1:1");
+      const ref = { owner: "acme", name: "blobs" };
+      const meta = { size: 8, etag: null, cdnEtag: null, blockBytes: 4 };
+      await cache.writeFileMeta(ref, "b".repeat(40), "x.bin", meta);
+      await cache.writeBlock(ref, "b".repeat(40), "x.bin", meta, 0, Buffer.from("abcd"));
+      await fs.rm(cache.fileDir(ref, "b".repeat(40), "x.bin"), { recursive: true });
+      await cache.writeBlock(ref, "b".repeat(40), "x.bin", meta, 1, [Buffer.from("ef"), Buffer.from("gh")]);
+      expect(await cache.readFileMeta(ref, "b".repeat(40), "x.bin")).toEqual(meta);
+      expect((await cache.readBlockSlice(ref, "b".repeat(40), "x.bin", meta, 1, 0, 4))?.toString()).toBe("efgh");
+      expect(await writeAtomic(path.join(dir, "new", "f"), "1")).toBe(true);
+      expect(await writeAtomic(path.join(dir, "new", "g"), "2")).toBe(false);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("a read that fetches blocks", () => {
   it("is answered from what it fetched, even when every block is removed as soon as it is written (another process's eviction)", async () => {
     const source = bytes.get("f.bin")!;
