@@ -51,3 +51,36 @@ export async function runNamedSql(page: Page, name: string, sql: string): Promis
   await page.keyboard.press("ControlOrMeta+Enter");
   return cell;
 }
+
+/** Runs every SQL cell (Run all) and returns what each shows: its name, row count and sorted rows, once each has re-run. */
+export async function runAll(page: Page): Promise<string[]> {
+  // Cells already show "done" from an earlier run: note which cells start a new run, and wait for those.
+  await page.evaluate(() => {
+    const w = window as unknown as { __started: string[]; __observer?: MutationObserver };
+    w.__observer?.disconnect();
+    w.__started = [];
+    w.__observer = new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target as Element;
+        if (el.getAttribute("data-state") === "previewing" || el.getAttribute("data-state") === "running")
+          w.__started.push(el.getAttribute("data-cell-id") ?? "");
+      }
+    });
+    w.__observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+  });
+  await page.getByTestId("run-all").click();
+  const cells = await page.getByTestId("sql-cell").all();
+  expect(cells.length).toBeGreaterThan(0);
+  const shown: string[] = [];
+  for (const cell of cells) {
+    const id = await cell.getAttribute("data-cell-id");
+    await expect.poll(() => page.evaluate((cellId) => (window as unknown as { __started: string[] }).__started.includes(cellId ?? ""), id)).toBe(true);
+    await expect(cell).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+    const grid = cell.getByTestId("data-grid");
+    // The grid fetches its rows after the run: wait for them, not placeholders.
+    await expect(grid.locator(".cell.loading")).toHaveCount(0);
+    const rows = (await grid.locator("[data-row]").allInnerTexts()).map((r) => r.replace(/^\s*\d+\s+/, "").replace(/\s+/g, " ")).sort();
+    shown.push(`${await cell.getAttribute("data-name")}: ${await cell.getByTestId("result-count").innerText()}\n${rows.join("\n")}`);
+  }
+  return shown;
+}

@@ -12,6 +12,7 @@ import { loadPbmc } from "../fixtures/pbmc";
 import { s3Available, s3TestServerIn, stopRunRgw, type S3TestServer } from "../fixtures/s3/rgw-server";
 import { useAppServer } from "./app-server";
 import { env, openApp, screenshot } from "./helpers";
+import { runAll } from "./notebook-helpers";
 
 const PREFIX = "atlas/pbmc.slaf";
 const RGW_START_MS = 200_000;
@@ -72,36 +73,6 @@ async function openRemote(page: Page, address: string): Promise<void> {
  * Runs every cell of the open notebook and returns what each SQL cell shows: its row count and the rows in view
  * (as a set: the starter's cell types all have 20 cells, so their order is not fixed). As in remote.spec.ts.
  */
-async function runAll(page: Page): Promise<string[]> {
-  // Cells already show "done" from an earlier run: note which cells start a new run, and wait for those.
-  await page.evaluate(() => {
-    const w = window as unknown as { __started: string[]; __observer?: MutationObserver };
-    w.__observer?.disconnect();
-    w.__started = [];
-    w.__observer = new MutationObserver((records) => {
-      for (const r of records) {
-        const el = r.target as Element;
-        if (el.getAttribute("data-state") === "previewing" || el.getAttribute("data-state") === "running")
-          w.__started.push(el.getAttribute("data-cell-id") ?? "");
-      }
-    });
-    w.__observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
-  });
-  await page.getByTestId("run-all").click();
-  const cells = await page.getByTestId("sql-cell").all();
-  expect(cells.length).toBeGreaterThan(0);
-  const shown: string[] = [];
-  for (const cell of cells) {
-    const id = await cell.getAttribute("data-cell-id");
-    await expect.poll(() => page.evaluate((cellId) => (window as unknown as { __started: string[] }).__started.includes(cellId ?? ""), id)).toBe(true);
-    await expect(cell).toHaveAttribute("data-state", "done", { timeout: 60_000 });
-    const grid = cell.getByTestId("data-grid");
-    await expect(grid.locator(".cell.loading")).toHaveCount(0);
-    const rows = (await grid.locator("[data-row]").allInnerTexts()).map((r) => r.replace(/^\s*\d+\s+/, "").replace(/\s+/g, " ")).sort();
-    shown.push(`${await cell.getAttribute("data-name")}: ${await cell.getByTestId("result-count").innerText()}\n${rows.join("\n")}`);
-  }
-  return shown;
-}
 
 test("a wrong secret is named as refused credentials", async ({ page }) => {
   await openApp(page, app.url);
