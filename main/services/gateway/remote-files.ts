@@ -383,9 +383,10 @@ export class RemoteFiles {
    * Bytes [start, end] of a file whose blocks were ensured, block by block, held from this process's eviction
    * while they are read. A block that left the cache since (evicted by another process, or just before the hold)
    * is fetched again with the rest of the span that is missing, so long streamed reads survive eviction too.
-   * Blocks in `fresh` (fetched by this read's `ensure`) are served from memory.
+   * Blocks in `fresh` (fetched by this read's `ensure`) are served from memory; `onFetch` hears when a missing
+   * block had to be fetched.
    */
-  async *read(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks): AsyncGenerator<Buffer> {
+  async *read(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks, onFetch?: () => void): AsyncGenerator<Buffer> {
     if (end < start) return;
     const B = meta.blockBytes;
     const release = this.cache.hold(f.repo, f.sha, f.path, meta, Math.floor(start / B), Math.floor(end / B));
@@ -401,7 +402,13 @@ export class RemoteFiles {
         }
         let slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
         if (!slice) {
-          await this.ensure(f, meta, i * B, end);
+          if (!(await this.ensure(f, meta, Math.max(start, i * B), end, fresh)).fromCache) onFetch?.();
+          const fetched = fresh?.get(i);
+          if (fetched) {
+            this.cache.used(f.repo, f.sha, f.path, meta, i);
+            yield* sliceParts(fetched, from, to);
+            continue;
+          }
           slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
         }
         if (!slice) throw new GatewayError("SourceUnreachable", `Block ${i} of ${f.path} left the cache twice while it was being read`, { path: f.path });
@@ -412,15 +419,20 @@ export class RemoteFiles {
     }
   }
 
-  /** Bytes [start, end] in parts (to be sent one after the other, not joined). */
-  async readParts(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks): Promise<Buffer[]> {
+  /**
+   * Bytes [start, end] in parts (to be sent one after the other, not joined): blocks on disk are read as they are
+   * (no check for them first), the missing ones fetched in runs and served from memory. `fromCache`: nothing was
+   * fetched.
+   */
+  async readSpan(f: FileRef, meta: FileMeta, start: number, end: number): Promise<{ parts: Buffer[]; fromCache: boolean }> {
     const parts: Buffer[] = [];
-    for await (const part of this.read(f, meta, start, end, fresh)) parts.push(part);
-    return parts;
+    let fromCache = true;
+    for await (const part of this.read(f, meta, start, end, new Map(), () => (fromCache = false))) parts.push(part);
+    return { parts, fromCache };
   }
 
   /** Bytes [start, end] in one buffer. */
   async readAll(f: FileRef, meta: FileMeta, start: number, end: number): Promise<Buffer> {
-    return Buffer.concat(await this.readParts(f, meta, start, end));
+    return Buffer.concat((await this.readSpan(f, meta, start, end)).parts);
   }
 }

@@ -7,7 +7,7 @@
  */
 import type http from "node:http";
 import { GatewayError } from "./errors";
-import { parseClientRange, spanOf, type FreshBlocks } from "./remote-files";
+import { parseClientRange, spanOf } from "./remote-files";
 import type { S3Counters } from "./s3-counters";
 import { insidePrefix, type S3Objects, type S3Session } from "./s3-objects";
 import { parseRawQuery, verifyRequest } from "./s3-sigv4";
@@ -188,17 +188,17 @@ export class S3Handler {
       res.end();
       return;
     }
-    const files = session.mount.files;
-    const fresh: FreshBlocks | undefined = length <= MAX_BUFFERED_READ ? new Map() : undefined;
-    const { f, meta, fromCache } = await this.objects.ensure(session, key, object, span.start, span.end, fresh);
-    this.counters.hit(fromCache && knownHead, length);
-    if (fresh) {
-      const parts = await files.readParts(f, meta, span.start, span.end, fresh);
+    if (length <= MAX_BUFFERED_READ) {
+      const { parts, fromCache } = await this.objects.readSpan(session, key, object, span.start, span.end);
+      this.counters.hit(fromCache && knownHead, length);
       this.counters.bytesServed += length;
       res.writeHead(status, headers);
       endWithParts(res, parts);
       return;
     }
+    const files = session.mount.files;
+    const { f, meta, fromCache } = await this.objects.ensure(session, key, object, span.start, span.end);
+    this.counters.hit(fromCache && knownHead, length);
     res.writeHead(status, headers);
     for await (const chunk of files.read(f, meta, span.start, span.end)) {
       this.counters.bytesServed += chunk.length;

@@ -19,7 +19,7 @@ import { AppFailure } from "../../../shared/result";
 import { HubDiskCache, type CachedDoc, type FileMeta } from "./disk-cache";
 import { GatewayError } from "./errors";
 import type { RepoId } from "./hub-routes";
-import { RemoteFiles, type FileRef, type FreshBlocks } from "./remote-files";
+import { RemoteFiles, type FileRef } from "./remote-files";
 import type { S3Counters } from "./s3-counters";
 import { uriEncode, type S3Credentials } from "./s3-sigv4";
 import { S3Upstream, s3Uri, type ObjectHead } from "./s3-upstream";
@@ -391,28 +391,42 @@ export class S3Objects {
   /** Bytes [start, end] of an object version, fetching what the cache lacks. */
   async read(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<Buffer> {
     if (end < start) return Buffer.alloc(0);
-    const { f, meta } = await this.ensure(session, key, head, start, end);
-    return session.mount.files.readAll(f, meta, start, end);
+    return Buffer.concat((await this.readSpan(session, key, head, start, end)).parts);
   }
 
   /**
    * Makes bytes [start, end] of an object version present in the cache; an offline miss is named by its S3 URI.
    * `fromCache`: nothing was fetched.
    */
-  async ensure(
+  async ensure(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<{ f: FileRef; meta: FileMeta; fromCache: boolean }> {
+    return this.named(session, key, head, start, end, async (f, meta) => (await session.mount.files.ensure(f, meta, start, end)).fromCache);
+  }
+
+  /** Bytes [start, end] of an object version in parts (RemoteFiles.readSpan); an offline miss is named by its S3 URI. */
+  async readSpan(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<{ parts: Buffer[]; fromCache: boolean }> {
+    let parts: Buffer[] = [];
+    const { fromCache } = await this.named(session, key, head, start, end, async (f, meta) => {
+      const span = await session.mount.files.readSpan(f, meta, start, end);
+      parts = span.parts;
+      return span.fromCache;
+    });
+    return { parts, fromCache };
+  }
+
+  /** Runs `use` on an object version's block cache handle and meta; `use` says whether nothing was fetched. */
+  private async named(
     session: S3Session,
     key: string,
     head: ObjectHead,
     start: number,
     end: number,
-    fresh?: FreshBlocks,
+    use: (f: FileRef, meta: FileMeta) => Promise<boolean>,
   ): Promise<{ f: FileRef; meta: FileMeta; fromCache: boolean }> {
     const f = this.fileRef(session, key, head);
-    const files = session.mount.files;
     try {
       // The file's meta is on disk (recorded at open); if an eviction took it, only this span is fetched to learn it again.
-      const { meta, fetched } = await files.meta(f, { start, end });
-      const { fromCache } = await files.ensure(f, meta, start, end, fresh);
+      const { meta, fetched } = await session.mount.files.meta(f, { start, end });
+      const fromCache = await use(f, meta);
       return { f, meta, fromCache: fromCache && !fetched };
     } catch (e) {
       if (e instanceof GatewayError && e.code === "OfflineNotCached")

@@ -11,7 +11,7 @@ import type { Counters } from "./counters";
 import { errorResponse, GatewayError } from "./errors";
 import { parseHubRoute } from "./hub-routes";
 import type { Answer, HubService } from "./hub-service";
-import { parseClientRange, spanOf, type FreshBlocks, type RemoteFiles } from "./remote-files";
+import { parseClientRange, spanOf, type RemoteFiles } from "./remote-files";
 import { endWithParts } from "./send-parts";
 import { isS3Request, type S3Handler } from "./s3-handler";
 
@@ -103,16 +103,16 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
       res.end();
       return;
     }
-    const fresh: FreshBlocks | undefined = length <= MAX_BUFFERED_READ ? new Map() : undefined;
-    const { fromCache } = await files.ensure(f, meta, span.start, span.end, fresh);
-    hub.hit({ fromCache: fromCache && !fetched }, length);
-    if (fresh) {
-      const parts = await files.readParts(f, meta, span.start, span.end, fresh);
+    if (length <= MAX_BUFFERED_READ) {
+      const { parts, fromCache } = await files.readSpan(f, meta, span.start, span.end);
+      hub.hit({ fromCache: fromCache && !fetched }, length);
       counters.bytesServed += length;
       res.writeHead(range ? 206 : 200, headers);
       endWithParts(res, parts);
       return;
     }
+    const { fromCache } = await files.ensure(f, meta, span.start, span.end);
+    hub.hit({ fromCache: fromCache && !fetched }, length);
     res.writeHead(range ? 206 : 200, headers);
     for await (const chunk of files.read(f, meta, span.start, span.end)) {
       counters.bytesServed += chunk.length;

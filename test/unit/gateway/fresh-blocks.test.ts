@@ -86,4 +86,17 @@ describe("a read that fetches blocks", () => {
     const dir = new HubDiskCache(env.cacheDir, env.gateway.hubUpstream).fileDir({ owner: "acme", name: "fresh" }, sha, "f.bin");
     expect((await blocksUnder(dir)).map((b) => path.basename(b.file))).toEqual(["@0.blk"]);
   });
+
+  it("that finds its blocks on disk reads them as they are, without checking for each one first", async () => {
+    const source = bytes.get("f.bin")!;
+    const hasBlock = vi.spyOn(HubDiskCache.prototype, "hasBlock");
+    env.hub.resetLog();
+    try {
+      expect((await getThrough(env.gateway, REPO, sha, "f.bin", "bytes=5-4000")).equals(source.subarray(5, 4001))).toBe(true);
+      expect(hasBlock).not.toHaveBeenCalled();
+    } finally {
+      hasBlock.mockRestore();
+    }
+    expect(env.hub.log).toEqual([]);
+  });
 });
