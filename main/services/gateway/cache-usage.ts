@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import type { CacheEntry, CachePin as PinInfo, CacheRemoval as RemovalResult, CacheSelector, CacheUsage } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
 import { readCap } from "./cache-cap";
 import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, protectedByPins, type LoadedPin } from "./cache-pins";
@@ -14,56 +15,8 @@ import { walkCache, walkedBytes, type WalkedCache, type WalkedRepo, type WalkedR
 import { parseHfUri } from "./index";
 import { cleanRepoPath, SHA } from "./hub-routes";
 
-export interface CacheEntry {
-  source: "hf" | "s3";
-  /** The upstream (e.g. https://huggingface.co); null when the cache did not record it. */
-  endpoint: string | null;
-  /** `owner/repo`, or the S3 bucket. */
-  repo: string;
-  /** The dataset's folder in the repo or bucket ("" for the root). */
-  dataset: string;
-  /** The commit (null for S3). */
-  sha: string | null;
-  /** Branches and tags that last resolved to this sha here. */
-  refs: string[];
-  /** null: files of the dataset outside any table (config.json...). */
-  table: string | null;
-  /** `hf://datasets/<repo>[/<dataset>]@<sha>`, or `s3://<bucket>[/<dataset>]` */
-  uri: string;
-  bytes: number;
-  pinnedBytes: number;
-  blocks: number;
-  /** Most recent use of a block (ISO time); null without blocks. */
-  lastUsed: string | null;
-}
-
-export interface PinInfo {
-  id: string;
-  uri: string;
-  repo: string;
-  sha: string;
-  dataset: string;
-  table: string;
-  /** null: every column. */
-  columns: string[] | null;
-  /** "running": being recorded now (by this or another process). */
-  state: "running" | "complete";
-  createdAt: string;
-  /** Bytes the pin keeps, and how many of them are on disk now (less after an explicit evict or clear). */
-  bytes: number;
-  presentBytes: number;
-  rows: number;
-}
-
-export interface CacheUsage {
-  dir: string;
-  /** Everything on disk under the cache folder. */
-  totalBytes: number;
-  pinnedBytes: number;
-  capBytes: number;
-  entries: CacheEntry[];
-  pins: PinInfo[];
-}
+// The contract's shapes: what the cache service answers is exactly what this module computes.
+export type { CacheEntry, CacheUsage, CachePin as PinInfo, CacheSelector, CacheRemoval as RemovalResult } from "../../../shared/ipc/contract";
 
 /** The table and dataset a repo path belongs to. */
 export function placeOf(repoPath: string): { dataset: string; table: string | null } {
@@ -167,18 +120,6 @@ export async function cacheUsage(root: string): Promise<CacheUsage> {
  * What to remove: a dataset (`hf://datasets/<repo>[/<path>]`), at one revision (`@sha`, or a branch/tag as last
  * resolved here) or all, optionally one table; or an S3 dataset (`s3://<bucket>[/<prefix>]`), every version.
  */
-export interface CacheSelector {
-  uri: string;
-  table?: string;
-}
-
-export interface RemovalResult {
-  removedBytes: number;
-  /** Blocks removed. */
-  removedBlocks: number;
-  pinsRemoved: number;
-}
-
 /** Moves a folder out of the cache's tree in one rename (readers see it whole or gone), then deletes it. */
 async function removeTree(root: string, dir: string): Promise<void> {
   const trash = path.join(root, `.trash-${process.pid}-${randomBytes(6).toString("hex")}`);

@@ -4,14 +4,10 @@
  * `RateLimit-Policy: "fixed window";"resolvers";q=<quota>;w=<window seconds>`, plus `Retry-After` on a 429.
  * Buckets are 5-minute windows: api (tree, paths-info, repo info), resolvers (every `resolve`), pages.
  */
+import type { RateBucketState } from "../../../shared/ipc/contract";
 
-export interface BucketState {
-  remaining: number;
-  /** Epoch ms when the window resets. */
-  resetAt: number;
-  quota: number | null;
-  windowSeconds: number | null;
-}
+/** One bucket's budget, in the contract's shape (`SourceCounters.rateLimit`). */
+export type BucketState = RateBucketState;
 
 export interface RateLimitHeader {
   bucket: string;
