@@ -7,7 +7,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { startFakeHub, type FakeHub } from "../fixtures/fake-hub";
+import { publishDataset, startFakeHub, type FakeHub } from "../fixtures/fake-hub";
 import { useAppServer } from "./app-server";
 import { env, openApp, screenshot } from "./helpers";
 
@@ -19,9 +19,7 @@ let sha: string;
 
 test.beforeAll(async () => {
   hub = await startFakeHub();
-  const repo = await hub.createRepo(REPO);
-  await fs.cp(env("E2E_PBMC"), path.join(repo, "pbmc.slaf"), { recursive: true });
-  sha = await hub.commit(REPO);
+  sha = await publishDataset(hub, REPO, env("E2E_PBMC"));
 });
 
 const app = useAppServer([], { env: () => ({ HF_ENDPOINT: hub.url, HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "" }) });

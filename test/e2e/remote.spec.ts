@@ -3,10 +3,8 @@
  * server pointed at it with HF_ENDPOINT, opened from the Remote tab, its starter notebook run online and again
  * offline (same results, no data request reaches the Hub), with the gateway's counters in the status bar.
  */
-import fs from "node:fs/promises";
-import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { startFakeHub, type FakeHub } from "../fixtures/fake-hub";
+import { publishDataset, startFakeHub, type FakeHub } from "../fixtures/fake-hub";
 import { useAppServer } from "./app-server";
 import { env, openApp, screenshot } from "./helpers";
 import { runAll } from "./notebook-helpers";
@@ -19,9 +17,7 @@ let sha: string;
 
 test.beforeAll(async () => {
   hub = await startFakeHub();
-  const repo = await hub.createRepo(REPO);
-  await fs.cp(env("E2E_PBMC"), path.join(repo, "pbmc.slaf"), { recursive: true });
-  sha = await hub.commit(REPO);
+  sha = await publishDataset(hub, REPO, env("E2E_PBMC"));
   await hub.createRepo("acme/gated", { gated: true });
   await hub.commit("acme/gated");
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CacheEviction, CacheRemoval, CacheUsage, DatasetSummary, JobEvent, QuerySummary } from "../../../shared/ipc/contract";
 import type { Result } from "../../../shared/result";
 import type { Services } from "../../../main/services/index";
-import { startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
+import { publishDataset, startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
 import { failure, unwrap } from "../../fixtures/result";
 import { testServices } from "../../fixtures/services";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
@@ -52,9 +52,7 @@ beforeAll(async () => {
   const root = path.join(dir, "pbmc.slaf");
   await writePbmcSlaf(root, { cellsPerChunk: 50 });
   hub = await startFakeHub();
-  const repo = await hub.createRepo("acme/pbmc");
-  await fs.cp(root, path.join(repo, "pbmc.slaf"), { recursive: true });
-  await hub.commit("acme/pbmc");
+  await publishDataset(hub, "acme/pbmc", root);
   delete process.env.HF_TOKEN;
   services = testServices(path.join(dir, "user"), {
     sources: { hubEndpoint: hub.url, gateway: { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 } } },

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
+import { publishDataset, startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
 import { PROJECT_ROOT } from "../../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 
@@ -16,9 +16,7 @@ beforeAll(async () => {
   root = path.join(dir, "pbmc.slaf");
   await writePbmcSlaf(root, { cellsPerChunk: 50 });
   hub = await startFakeHub();
-  const repo = await hub.createRepo("acme/pbmc");
-  await fs.cp(root, path.join(repo, "pbmc.slaf"), { recursive: true });
-  await hub.commit("acme/pbmc");
+  await publishDataset(hub, "acme/pbmc", root);
 });
 afterAll(async () => {
   await hub?.close();
