@@ -31,6 +31,9 @@ export type ClientRange = { start: number; end: number | null } | { suffix: numb
 /** Block index → the parts of that block a read's own fetches brought (ensure fills it, read serves from it). */
 export type FreshBlocks = Map<number, Buffer[]>;
 
+/** A file's first read keeps at most this much of what it fetched in memory for its answer (it may fetch more). */
+const MAX_FRESH_FIRST_READ = 8 * 1024 * 1024;
+
 /** Bytes [from, to) of a block held in parts, as views of those parts (no copy). */
 function sliceParts(parts: readonly Buffer[], from: number, to: number): Buffer[] {
   const out: Buffer[] = [];
@@ -155,21 +158,21 @@ export class RemoteFiles {
 
   /**
    * The file's size and ETag: from memory, the disk cache, or a first read (which also caches `range`'s blocks;
-   * `fetched` then says the upstream was asked).
+   * `fetched` then says the upstream was asked, and `fresh`, if given, receives up to 8 MiB of those blocks).
    */
-  async meta(f: FileRef, range: ClientRange): Promise<{ meta: FileMeta; fetched: boolean }> {
+  async meta(f: FileRef, range: ClientRange, fresh?: FreshBlocks): Promise<{ meta: FileMeta; fetched: boolean }> {
     const key = this.key(f);
     const known = this.metas.get(key);
     if (known) return { meta: known, fetched: false };
     let loading = this.metaLoads.get(key);
     if (!loading) {
-      loading = this.loadMeta(f, range).finally(() => this.metaLoads.delete(key));
+      loading = this.loadMeta(f, range, fresh).finally(() => this.metaLoads.delete(key));
       this.metaLoads.set(key, loading);
     }
     return loading;
   }
 
-  private async loadMeta(f: FileRef, range: ClientRange): Promise<{ meta: FileMeta; fetched: boolean }> {
+  private async loadMeta(f: FileRef, range: ClientRange, fresh?: FreshBlocks): Promise<{ meta: FileMeta; fetched: boolean }> {
     const key = this.key(f);
     const onDisk = await this.cache.readFileMeta(f.repo, f.sha, f.path);
     if (onDisk) {
@@ -191,10 +194,15 @@ export class RemoteFiles {
       const wanted = range.end === null ? start + this.opts.maxFetchBytes - 1 : (Math.floor(range.end / B) + 1) * B - 1;
       end = Math.min(wanted, start + Math.max(this.opts.maxFetchBytes, B) - 1);
     } else if (range !== null) end = B - 1;
+    let kept = 0;
+    const keep = (i: number, parts: Buffer[]): void => {
+      const bytes = parts.reduce((n, p) => n + p.length, 0);
+      if (!fresh || kept + bytes > MAX_FRESH_FIRST_READ) return;
+      kept += bytes;
+      fresh.set(i, parts);
+    };
     try {
-      const meta = await this.upstream.retrying(`reading ${this.describe(f)}`, () =>
-        this.fetchAttempt(f, this.learned.get(key) ?? null, start, end, () => undefined),
-      );
+      const meta = await this.upstream.retrying(`reading ${this.describe(f)}`, () => this.fetchAttempt(f, this.learned.get(key) ?? null, start, end, keep));
       this.metas.set(key, meta);
       return { meta, fetched: true };
     } finally {
@@ -424,10 +432,10 @@ export class RemoteFiles {
    * (no check for them first), the missing ones fetched in runs and served from memory. `fromCache`: nothing was
    * fetched.
    */
-  async readSpan(f: FileRef, meta: FileMeta, start: number, end: number): Promise<{ parts: Buffer[]; fromCache: boolean }> {
+  async readSpan(f: FileRef, meta: FileMeta, start: number, end: number, fresh: FreshBlocks = new Map()): Promise<{ parts: Buffer[]; fromCache: boolean }> {
     const parts: Buffer[] = [];
     let fromCache = true;
-    for await (const part of this.read(f, meta, start, end, new Map(), () => (fromCache = false))) parts.push(part);
+    for await (const part of this.read(f, meta, start, end, fresh, () => (fromCache = false))) parts.push(part);
     return { parts, fromCache };
   }
 

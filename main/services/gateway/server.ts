@@ -11,7 +11,7 @@ import type { Counters } from "./counters";
 import { errorResponse, GatewayError } from "./errors";
 import { parseHubRoute } from "./hub-routes";
 import type { Answer, HubService } from "./hub-service";
-import { parseClientRange, spanOf, type RemoteFiles } from "./remote-files";
+import { parseClientRange, spanOf, type FreshBlocks, type RemoteFiles } from "./remote-files";
 import { endWithParts } from "./send-parts";
 import { isS3Request, type S3Handler } from "./s3-handler";
 
@@ -86,7 +86,8 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
     const sha = await hub.resolveSha(route.repo, route.rev);
     const f = { repo: route.repo, sha, path: route.path };
     // A HEAD learns the size from the first block rather than the whole file.
-    const { meta, fetched } = await files.meta(f, route.head ? { start: 0, end: 0 } : range);
+    const fresh: FreshBlocks = new Map(); // what a first read of the file fetches, kept for this answer
+    const { meta, fetched } = await files.meta(f, route.head ? { start: 0, end: 0 } : range, fresh);
     const span = spanOf(range, meta.size);
     const headers: Record<string, string> = { "accept-ranges": "bytes", "x-repo-commit": sha, "content-type": "application/octet-stream" };
     if (meta.etag) headers.etag = `"${meta.etag}"`;
@@ -104,7 +105,7 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
       return;
     }
     if (length <= MAX_BUFFERED_READ) {
-      const { parts, fromCache } = await files.readSpan(f, meta, span.start, span.end);
+      const { parts, fromCache } = await files.readSpan(f, meta, span.start, span.end, fresh);
       hub.hit({ fromCache: fromCache && !fetched }, length);
       counters.bytesServed += length;
       res.writeHead(range ? 206 : 200, headers);

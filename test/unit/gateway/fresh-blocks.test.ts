@@ -19,7 +19,7 @@ let bytes: Map<string, Buffer>;
 
 beforeAll(async () => {
   env = await hubEnv({ dataset: false, gateway: { blockBytes: 4 * KB, maxFetchBytes: 64 * KB } });
-  ({ sha, bytes } = await uploadBlobs(env, REPO, { "f.bin": 64 * KB }));
+  ({ sha, bytes } = await uploadBlobs(env, REPO, { "f.bin": 64 * KB, "g.bin": 64 * KB }));
 });
 afterAll(async () => {
   vi.restoreAllMocks();
@@ -85,6 +85,23 @@ describe("a read that fetches blocks", () => {
     expect(env.hub.count(["cdn"])).toBe(1);
     const dir = new HubDiskCache(env.cacheDir, env.gateway.hubUpstream).fileDir({ owner: "acme", name: "fresh" }, sha, "f.bin");
     expect((await blocksUnder(dir)).map((b) => path.basename(b.file))).toEqual(["@0.blk"]);
+  });
+
+  it("that is the file's first (learning its size) is answered from what it fetched too", async () => {
+    const source = bytes.get("g.bin")!;
+    const write = HubDiskCache.prototype.writeBlock;
+    const spy = vi.spyOn(HubDiskCache.prototype, "writeBlock").mockImplementation(async function (this: HubDiskCache, ...args) {
+      await write.apply(this, args);
+      const [repo, commit, repoPath, meta, index] = args;
+      await fs.rm(this.blockFile(repo, commit, repoPath, index * meta.blockBytes));
+    });
+    env.hub.resetLog();
+    try {
+      expect((await getThrough(env.gateway, REPO, sha, "g.bin", `bytes=${5 * KB}-${9 * KB}`)).equals(source.subarray(5 * KB, 9 * KB + 1))).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(env.hub.count(["cdn"])).toBe(1);
   });
 
   it("that finds its blocks on disk reads them as they are, without checking for each one first", async () => {
