@@ -13,7 +13,7 @@ import { insidePrefix, type S3Objects, type S3Session } from "./s3-objects";
 import { parseRawQuery, verifyRequest } from "./s3-sigv4";
 import type { ObjectHead } from "./s3-upstream";
 import { errorXml } from "./s3-xml";
-import { endWithParts } from "./send-parts";
+import { endWithParts, streamBody } from "./send-parts";
 import { unquote } from "./upstream";
 
 /** Reads up to this size are assembled before the headers go out (as the Hub side does). */
@@ -69,23 +69,6 @@ function send(res: http.ServerResponse, status: number, code: string, message: s
     "content-length": String(Buffer.byteLength(body)),
   });
   res.end(head ? undefined : body);
-}
-
-/** Writes a chunk, waiting for the socket to drain; false when the client went away. */
-function write(res: http.ServerResponse, chunk: Buffer): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(ok);
-    };
-    const onDrain = (): void => done(true);
-    const onClose = (): void => done(false);
-    res.on("drain", onDrain);
-    res.on("close", onClose);
-  });
 }
 
 function objectHeaders(head: ObjectHead): Record<string, string> {
@@ -200,10 +183,6 @@ export class S3Handler {
     const { f, meta, fromCache } = await this.objects.ensure(session, key, object, span.start, span.end);
     this.counters.hit(fromCache && knownHead, length);
     res.writeHead(status, headers);
-    for await (const chunk of files.read(f, meta, span.start, span.end)) {
-      this.counters.bytesServed += chunk.length;
-      if (!(await write(res, chunk))) return;
-    }
-    res.end();
+    await streamBody(res, files.read(f, meta, span.start, span.end), (n) => (this.counters.bytesServed += n));
   }
 }

@@ -12,7 +12,7 @@ import { errorResponse, GatewayError } from "./errors";
 import { parseHubRoute } from "./hub-routes";
 import type { Answer, HubService } from "./hub-service";
 import { parseClientRange, spanOf, type FreshBlocks, type RemoteFiles } from "./remote-files";
-import { endWithParts } from "./send-parts";
+import { endWithParts, streamBody } from "./send-parts";
 import { isS3Request, type S3Handler } from "./s3-handler";
 
 const MAX_REQUEST_BODY = 1024 * 1024;
@@ -39,23 +39,6 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Writes a chunk, waiting for the socket to drain; false when the client went away. */
-function write(res: http.ServerResponse, chunk: Buffer): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(ok);
-    };
-    const onDrain = (): void => done(true);
-    const onClose = (): void => done(false);
-    res.on("drain", onDrain);
-    res.on("close", onClose);
-  });
 }
 
 function refuse(res: http.ServerResponse, message: string): void {
@@ -115,11 +98,7 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
     const { fromCache } = await files.ensure(f, meta, span.start, span.end);
     hub.hit({ fromCache: fromCache && !fetched }, length);
     res.writeHead(range ? 206 : 200, headers);
-    for await (const chunk of files.read(f, meta, span.start, span.end)) {
-      counters.bytesServed += chunk.length;
-      if (!(await write(res, chunk))) return;
-    }
-    res.end();
+    await streamBody(res, files.read(f, meta, span.start, span.end), (n) => (counters.bytesServed += n));
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
