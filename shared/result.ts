@@ -28,6 +28,12 @@ export type ErrorCode =
   | "CONVERT_OUTPUT_INVALID"
   | "CONVERT_CANCELLED"
   | "PIN_CANCELLED"
+  | "LOADER_NOT_FOUND"
+  | "LOADER_OPTIONS_INVALID"
+  | "LOADER_TIMEOUT"
+  | "LOADER_HISTORY_EVICTED"
+  | "LOADER_CANCELLED"
+  | "LOADER_DATASET_UNSUPPORTED"
   | "NOTEBOOK_NOT_FOUND"
   | "NOTEBOOK_CONFLICT"
   | "NOTEBOOK_INVALID"
@@ -70,6 +76,12 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   CONVERT_OUTPUT_INVALID: "The output location cannot be used",
   CONVERT_CANCELLED: "The conversion was cancelled",
   PIN_CANCELLED: "Pinning was cancelled (what was read stays in the cache, unpinned)",
+  LOADER_NOT_FOUND: "This dataloader preview has ended; start it again",
+  LOADER_OPTIONS_INVALID: "The dataloader options are not valid",
+  LOADER_TIMEOUT: "The dataloader did not produce a batch in time",
+  LOADER_HISTORY_EVICTED: "That batch is no longer kept; step forward or restart with the same seed",
+  LOADER_CANCELLED: "The dataloader was stopped",
+  LOADER_DATASET_UNSUPPORTED: "The dataloader cannot read this dataset's expression table",
   NOTEBOOK_NOT_FOUND: "Notebook not found",
   NOTEBOOK_CONFLICT: "The notebook changed on disk",
   NOTEBOOK_INVALID: "The notebook file is not valid",

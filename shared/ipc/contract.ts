@@ -7,6 +7,7 @@ import type { CacheApi } from "./types/cache";
 import type { ConvertApi } from "./types/convert";
 import type { DatasetsApi } from "./types/datasets";
 import type { JobEvent, JobsApi } from "./types/jobs";
+import type { LoaderApi } from "./types/loader";
 import type { NotebooksApi } from "./types/notebooks";
 import type { QueryApi } from "./types/query";
 import type { SettingsApi } from "./types/settings";
@@ -19,6 +20,8 @@ export type * from "./types/common";
 export type * from "./types/convert";
 export type * from "./types/datasets";
 export type * from "./types/jobs";
+export type * from "./types/loader";
+export { LOADER_DEFAULTS } from "./types/loader";
 export type * from "./types/notebooks";
 export type * from "./types/query";
 export type * from "./types/settings";
@@ -34,6 +37,7 @@ export interface Api {
   sources: SourcesApi;
   settings: SettingsApi;
   cache: CacheApi;
+  loader: LoaderApi;
 }
 
 export type Namespace = keyof Api;
@@ -51,6 +55,7 @@ export const METHODS = {
   sources: ["status", "setOffline"],
   settings: ["get", "set"],
   cache: ["usage", "setCap", "pin", "unpin", "evict", "clear"],
+  loader: ["start", "batch", "play", "status", "cell", "compare", "export", "stop"],
 } as const satisfies MethodList;
 
 // A method of Api missing from METHODS is a compile error here.

@@ -125,6 +125,32 @@ export const SCHEMAS = {
     evict: object({ uri: path, table: optional(string({ nonEmpty: true, maxLength: 256 })) }),
     clear: empty,
   },
+  loader: {
+    start: object({
+      datasetId: id("dataset"),
+      options: object({
+        tokenizer: oneOf(["geneformer", "scgpt", "raw"] as const),
+        mode: oneOf(["slafdb-0.5.2", "canonical"] as const),
+        maxGenes: number({ integer: true, min: 1, max: 100_000 }),
+        vocabSize: number({ integer: true, min: 1, max: 100_000_000 }),
+        nExpressionBins: number({ integer: true, min: 1, max: 10_000 }),
+        batchSize: number({ integer: true, min: 1, max: 8192 }),
+        seed: number({ integer: true, min: 0, max: 2 ** 32 - 1 }),
+        shuffle: boolean(),
+        normalizeTotal: nullable(number({ min: Number.MIN_VALUE, max: 1e12 })),
+        log1p: boolean(),
+        epochs: number({ integer: true, min: 1, max: 10_000 }),
+        labelColumn: nullable(string({ nonEmpty: true, maxLength: 1024 })),
+      }),
+    }),
+    batch: object({ loaderId: id("loader"), index: offset, timeoutMs: withDefault(clamped(number({ min: 0 }), 0, JOB_WAIT_MAX_MS), JOB_WAIT_DEFAULT_MS) }),
+    play: object({ loaderId: id("loader"), playing: boolean() }),
+    status: object({ loaderId: id("loader") }),
+    cell: object({ loaderId: id("loader"), index: offset, row: offset }),
+    compare: object({ loaderId: id("loader"), index: offset }),
+    export: object({ loaderId: id("loader"), index: offset, format: oneOf(["json", "npz"] as const), path, overwrite: optional(boolean()) }),
+    stop: object({ loaderId: id("loader") }),
+  },
 } as const;
 
 /** The schema of a method, or undefined for a name outside the contract. */
