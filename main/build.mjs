@@ -21,7 +21,11 @@ mkdirSync(path.join(root, "dist"), { recursive: true });
 await Promise.all([
   build({
     ...common,
-    entryPoints: { "main/cli": "main/cli.ts", "main/convert-worker": "main/services/convert/worker-entry.ts" },
+    entryPoints: {
+      "main/cli": "main/cli.ts",
+      "main/convert-worker": "main/services/convert/worker-entry.ts",
+      "main/loader-worker": "main/services/loader/prefetch/worker-entry.ts",
+    },
     outdir: "dist",
     format: "esm",
     outExtension: { ".js": ".mjs" },

@@ -21,6 +21,11 @@ export function convertWorkerPath(): string {
   return path.join(packageRoot(), "dist", "main", "convert-worker.mjs").replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
 }
 
+/** The dataloader prefetcher's worker bundle, found like the conversion worker. */
+export function loaderWorkerPath(): string {
+  return path.join(packageRoot(), "dist", "main", "loader-worker.mjs").replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+}
+
 export function resourcePath(...parts: string[]): string {
   return path.join(packageRoot(), "main", "resources", ...parts);
 }

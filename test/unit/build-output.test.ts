@@ -18,7 +18,13 @@ describe("the shipped bundles", () => {
   it("contain no benchmark and import no dev-only package", async () => {
     const bundles = (await files(path.join(PROJECT_ROOT, "dist"))).filter((f) => /\.(m|c)?js$/.test(f) && !f.includes(`${path.sep}renderer${path.sep}`));
     expect(bundles.map((f) => path.relative(PROJECT_ROOT, f)).sort()).toEqual(
-      expect.arrayContaining(["dist/main/cli.mjs", "dist/main/convert-worker.mjs", "dist/electron/main.mjs", "dist/preload/index.cjs"]),
+      expect.arrayContaining([
+        "dist/main/cli.mjs",
+        "dist/main/convert-worker.mjs",
+        "dist/main/loader-worker.mjs",
+        "dist/electron/main.mjs",
+        "dist/preload/index.cjs",
+      ]),
     );
     expect(bundles.some((f) => /bench/.test(path.basename(f)))).toBe(false);
     const pkg = JSON.parse(await fs.readFile(path.join(PROJECT_ROOT, "package.json"), "utf8")) as {

@@ -10,5 +10,9 @@ export interface OpenDataset {
   tables: Map<string, lancedb.Table>;
   /** LanceDB connections behind `tables`, closed with them. */
   connections: lancedb.Connection[];
+  /** Remote datasets: the pinned storage options the tables were opened with (workers open the same tables with them). */
+  storageOptions?: Record<string, string>;
+  /** Remote datasets: the URI config.json's table paths are joined to (`root` without `@revision`); `root` when absent. */
+  tableRoot?: string;
   refs: number;
 }

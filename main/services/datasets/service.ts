@@ -181,6 +181,8 @@ export class DatasetService implements DatasetsApi {
       root: uri,
       tables: remote.tables,
       connections: remote.connections,
+      storageOptions: { ...pinned.storageOptions },
+      tableRoot: pinned.uri,
       refs: 0,
     };
   }

@@ -15,6 +15,10 @@ export interface ExpressionSource {
   cellStartIndex: Float64Array | null;
   /** The expression table's row count. */
   rows: number;
+  /** The table version the dataset opened (workers check it out, so every read sees the same rows); latest when absent. */
+  version?: number;
+  /** Set when cell_start_index was computed from the expression table: why the cells table's could not be used. */
+  cellStartIndexNote?: string;
 }
 
 export interface PrefetchOptions {
@@ -45,6 +49,8 @@ export interface PrefetchBatch {
   index: number;
   epoch: number;
   indexInEpoch: number;
+  /** The last batch of its epoch (the only one that may hold fewer than batchSize cells). */
+  lastInEpoch: boolean;
   cellIds: Uint32Array;
   /** The expression fragment each cell's first row lies in. */
   fragments: Int32Array;
@@ -56,7 +62,10 @@ export interface PrefetchBatch {
 }
 
 export interface PrefetchLayout {
+  /** Cells in the dataset (cell_start_index entries − 1). */
   nCells: number;
+  /** Cells emitted per epoch: the cells with at least one expression row (SLAF's loader never sees the others). */
+  cellsPerEpoch: number;
   nRows: number;
   nFragments: number;
   /** Row ranges the scanners walk (fragments, or row ranges cut from them when fragments are few). */
