@@ -13,7 +13,7 @@ import { SessionLedger, type SessionOwners } from "./sessions";
 
 export interface Dispatcher {
   call(ns: string, method: string, arg: unknown, session: string): Promise<Result<unknown>>;
-  /** Gives back what a page held (dataset references, results, watches; running queries are cancelled). */
+  /** Gives back what a page held (dataset references, results, watches; running queries are cancelled, previews stopped). */
   endSession(session: string): Promise<void>;
   /** Every contract method's channel name (Electron binds one handler per channel). */
   channels(): { ns: Namespace; method: string; channel: string }[];
@@ -44,6 +44,9 @@ export function createDispatcher(target: DispatchTarget): Dispatcher {
       return err("RESULT_NOT_FOUND", `This page holds no result ${String(arg.resultId)}`);
     }
     if (key === "notebooks.unwatch" && !ledger.holdsWatch(session, String(arg.path))) return { ok: true, value: null } as Result<never>;
+    if (key === "loader.stop" && !ledger.holdsLoader(session, String(arg.loaderId))) {
+      return err("LOADER_NOT_FOUND", `This page has not started dataloader ${String(arg.loaderId)}, so it cannot stop it`);
+    }
     return null;
   }
 
@@ -81,6 +84,7 @@ export function ownersOf(s: {
   query: { release(req: { resultId: string }): Promise<unknown> };
   notebooks: { unwatch(req: { path: string }): Promise<unknown> };
   jobs: { settled(jobId: string): Promise<JobEvent>; cancelJob(jobId: string): void };
+  loader: { stop(req: { loaderId: string }): Promise<unknown> };
 }): SessionOwners {
   return {
     closeDataset: (datasetId) => s.datasets.close({ datasetId }),
@@ -88,5 +92,6 @@ export function ownersOf(s: {
     unwatch: (path) => s.notebooks.unwatch({ path }),
     settled: (jobId) => s.jobs.settled(jobId),
     cancelJob: (jobId) => s.jobs.cancelJob(jobId),
+    stopLoader: (loaderId) => s.loader.stop({ loaderId }),
   };
 }

@@ -9,9 +9,10 @@ import { createDispatcher, ownersOf, type Dispatcher } from "./dispatch";
 import { DatasetService } from "./datasets/service";
 import type { EmitEvent } from "./events";
 import { JobService } from "./jobs/service";
+import { LoaderService } from "./loader/service";
 import { NotebookService } from "./notebooks/service";
 import { QueryService } from "./query/service";
-import { resourcePath } from "./resources";
+import { loaderWorkerPath, resourcePath } from "./resources";
 import { defaultSettings, settingsPath, type AppSettings } from "./settings";
 import { upstreamHubEndpoint } from "./sources/hub-endpoint";
 import { SourcesService, type SourcesOptions } from "./sources/service";
@@ -24,6 +25,8 @@ export interface ServiceOptions {
   pickPath?: PickPath | null;
   /** Run conversions in this worker bundle (the app does; unit tests may run them inline). */
   convertWorker?: string | null;
+  /** The dataloader prefetch worker bundle (default: dist/main/loader-worker.mjs; there is no inline mode). */
+  loaderWorker?: string;
   /** From `<userDataDir>/settings.json` (loadSettings) plus command-line flags; defaults when absent. */
   settings?: AppSettings;
   /** Remote sources: start offline, or other gateway options (tests point hubEndpoint at a fake Hub). */
@@ -44,6 +47,7 @@ export interface Services {
   sources: SourcesService;
   settings: SettingsService;
   cache: CacheService;
+  loader: LoaderService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
   /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
@@ -87,10 +91,11 @@ export function createServices(options: ServiceOptions): Services {
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
   const cache = new CacheService(jobs, { cacheDir: sources.options.cacheDir, gateway: () => sources.gateway() });
-  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache };
+  const loader = new LoaderService(datasets, { workerFile: options.loaderWorker ?? loaderWorkerPath() });
+  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader };
   return {
     api,
-    dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs }) }),
+    dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader }) }),
     datasets,
     jobs,
     query,
@@ -99,6 +104,7 @@ export function createServices(options: ServiceOptions): Services {
     sources,
     settings: settingsService,
     cache,
+    loader,
     async housekeeping() {
       claimProcessTempDir();
       return convert.cleanStale();
@@ -106,6 +112,7 @@ export function createServices(options: ServiceOptions): Services {
     async dispose() {
       jobs.cancelAll();
       notebooks.dispose();
+      await loader.dispose();
       await query.dispose();
       await datasets.closeAll();
     },

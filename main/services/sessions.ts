@@ -1,6 +1,6 @@
 /**
  * What each page (a browser tab's WebSocket session, an Electron webContents) holds in main: dataset
- * references, query results, notebook watches and running queries. When the page goes, `end` gives them all
+ * references, query results, notebook watches, running queries and dataloader previews. When the page goes, `end` gives them all
  * back, so a long-running server does not grow with page reloads, and one page cannot close or release what
  * another page holds.
  */
@@ -14,6 +14,7 @@ export interface SessionOwners {
   unwatch(path: string): Promise<unknown>;
   settled(jobId: string): Promise<JobEvent>;
   cancelJob(jobId: string): void;
+  stopLoader(loaderId: string): Promise<unknown>;
 }
 
 interface Holdings {
@@ -23,6 +24,8 @@ interface Holdings {
   /** Notebook path → watches this session added. */
   watches: Map<string, number>;
   queries: Set<string>;
+  /** Dataloader preview id → the dataset it reads. */
+  loaders: Map<string, string>;
   ended: boolean;
 }
 
@@ -39,7 +42,8 @@ export class SessionLedger {
 
   private of(session: string): Holdings {
     let h = this.sessions.get(session);
-    if (!h) this.sessions.set(session, (h = { datasets: new Map(), results: new Set(), watches: new Map(), queries: new Set(), ended: false }));
+    if (!h)
+      this.sessions.set(session, (h = { datasets: new Map(), results: new Set(), watches: new Map(), queries: new Set(), loaders: new Map(), ended: false }));
     return h;
   }
 
@@ -55,6 +59,10 @@ export class SessionLedger {
     return (this.sessions.get(session)?.watches.get(path) ?? 0) > 0;
   }
 
+  holdsLoader(session: string, loaderId: string): boolean {
+    return this.sessions.get(session)?.loaders.has(loaderId) ?? false;
+  }
+
   /** Called after a method answered: records what the answer gave this session, or what it gave back. */
   record(session: string, ns: string, method: string, arg: Record<string, unknown>, result: Result<unknown>): void {
     if (!result.ok) return;
@@ -67,6 +75,7 @@ export class SessionLedger {
         break;
       case "datasets.close":
         bump(h.datasets, String(arg.datasetId), -1);
+        if (!h.datasets.has(String(arg.datasetId))) this.stopLoaders(h, String(arg.datasetId));
         break;
       case "notebooks.watch":
         bump(h.watches, String(arg.path), 1);
@@ -80,6 +89,21 @@ export class SessionLedger {
       case "query.start":
         this.trackQuery(session, h, String(value.jobId));
         break;
+      case "loader.start":
+        h.loaders.set(String(value.loaderId), String(arg.datasetId));
+        break;
+      case "loader.stop":
+        h.loaders.delete(String(arg.loaderId));
+        break;
+    }
+  }
+
+  /** A page that no longer holds a dataset stops its dataloader previews on it. */
+  private stopLoaders(h: Holdings, datasetId: string): void {
+    for (const [loaderId, ds] of h.loaders) {
+      if (ds !== datasetId) continue;
+      h.loaders.delete(loaderId);
+      void this.owners.stopLoader(loaderId).catch(() => undefined);
     }
   }
 
@@ -105,7 +129,7 @@ export class SessionLedger {
     this.sessions.delete(session);
     h.ended = true;
     for (const jobId of h.queries) this.owners.cancelJob(jobId);
-    const work: Promise<unknown>[] = [];
+    const work: Promise<unknown>[] = [...h.loaders.keys()].map((loaderId) => this.owners.stopLoader(loaderId));
     for (const resultId of h.results) work.push(this.owners.releaseResult(resultId));
     for (const [path, n] of h.watches) for (let i = 0; i < n; i++) work.push(this.owners.unwatch(path));
     for (const [datasetId, n] of h.datasets) for (let i = 0; i < n; i++) work.push(this.owners.closeDataset(datasetId));

@@ -50,6 +50,32 @@ const REQUESTS: { [N in Namespace]: { [M in MethodName<N>]: Request<N, M> } } = 
     evict: { uri: "s3://bucket/atlas.slaf" },
     clear: {},
   },
+  loader: {
+    start: {
+      datasetId: "ds1",
+      options: {
+        tokenizer: "scgpt",
+        mode: "canonical",
+        maxGenes: 1200,
+        vocabSize: 50_000,
+        nExpressionBins: 51,
+        batchSize: 32,
+        seed: 7,
+        shuffle: true,
+        normalizeTotal: 10_000,
+        log1p: true,
+        epochs: 2,
+        labelColumn: "cell_type",
+      },
+    },
+    batch: { loaderId: "ld1", index: 3, timeoutMs: 5000 },
+    play: { loaderId: "ld1", playing: true },
+    status: { loaderId: "ld1" },
+    cell: { loaderId: "ld1", index: 3, row: 7 },
+    compare: { loaderId: "ld1", index: 3 },
+    export: { loaderId: "ld1", index: 3, format: "npz", path: "/tmp/batch.npz", overwrite: false },
+    stop: { loaderId: "ld1" },
+  },
 };
 
 const EVENTS: Events = {
@@ -96,7 +122,7 @@ function fakeDispatcher(calls: string[]): Dispatcher {
   const never = () => Promise.reject(new Error("not in this test"));
   return createDispatcher({
     api: fakeApi(calls),
-    owners: { closeDataset: never, releaseResult: never, unwatch: never, settled: never, cancelJob: () => undefined },
+    owners: { closeDataset: never, releaseResult: never, unwatch: never, settled: never, cancelJob: () => undefined, stopLoader: never },
   });
 }
 
@@ -125,7 +151,7 @@ describe("contract", () => {
     for (const { ns, method } of allMethods()) {
       const arg = (REQUESTS[ns] as Record<string, unknown>)[method];
       // A page can only give back what it holds; the sample ids are not held, so those calls stop at the door.
-      if (["datasets.close", "query.release", "notebooks.unwatch"].includes(`${ns}.${method}`)) continue;
+      if (["datasets.close", "query.release", "notebooks.unwatch", "loader.stop"].includes(`${ns}.${method}`)) continue;
       const r = await dispatcher.call(ns, method, arg, "s1");
       expect(r).toMatchObject({ ok: true });
       expect((r as { value: unknown }).value).toEqual(ns === "jobs" && method === "wait" ? { ...(arg as object), timeoutMs: 20_000 } : arg);
@@ -133,7 +159,7 @@ describe("contract", () => {
     expect(calls).toEqual(
       allMethods()
         .map((m) => `${m.ns}.${m.method}`)
-        .filter((m) => !["datasets.close", "query.release", "notebooks.unwatch"].includes(m)),
+        .filter((m) => !["datasets.close", "query.release", "notebooks.unwatch", "loader.stop"].includes(m)),
     );
   });
 
