@@ -1,9 +1,9 @@
 /**
  * The prefetcher's coordinator (main thread): makes the plan, hands steps to a pool of worker threads in order,
  * puts their results back in step order (so the batches are the same whatever the timing and the worker count),
- * joins batches that straddle steps, and holds ready batches in a queue bounded by bytes: while the queue, the
- * results waiting for an earlier step and the batch being joined hold `queueBudgetBytes` or more, no step is
- * handed out (nothing is ever dropped; steps already handed out may overshoot the budget by their own size).
+ * joins batches that straddle steps, and holds ready batches in a queue bounded by bytes: while the queue and the
+ * results waiting for an earlier step hold `queueBudgetBytes` or more, no step is handed out (nothing is ever
+ * dropped; steps already handed out may overshoot the budget by their own size).
  *
  * Each worker has at most two steps at a time, so it reads the next while it tokenizes the current. A worker's
  * error is kept at its step: batches of earlier steps are still handed out, then next() rejects with the named
@@ -241,7 +241,8 @@ class PrefetchRun implements Prefetcher {
 
   /** Hands out steps while a worker has room and the held bytes are under the budget. */
   private pump(): void {
-    while (!this.closed && !this.stopDispatch && this.heldBytes() < this.s.budget) {
+    // The batch being joined is left out: it waits for the next step, which must be handed out to complete it.
+    while (!this.closed && !this.stopDispatch && this.readyBytes + this.resultBytes < this.s.budget) {
       const slot = this.slots.filter((x) => !x.exited && x.inflight.size < STEPS_PER_WORKER).sort((a, b) => a.inflight.size - b.inflight.size)[0];
       if (!slot) return;
       const step = this.nextStep();
@@ -379,7 +380,17 @@ class PrefetchRun implements Prefetcher {
   }
 
   private stopWorkers(): Promise<void> {
-    return Promise.all(this.slots.map((x) => (x.exited ? undefined : x.worker.terminate()))).then(() => undefined);
+    // Ask each worker to finish its reads and end (see worker-entry.ts); terminate only one that does not end.
+    const stop = (x: Slot) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void x.worker.terminate(), 5000);
+        x.worker.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        x.worker.postMessage({ t: "close" });
+      });
+    return Promise.all(this.slots.map((x) => (x.exited ? undefined : stop(x)))).then(() => undefined);
   }
 
   close(): Promise<void> {

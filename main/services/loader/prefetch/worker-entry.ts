@@ -33,7 +33,19 @@ table.catch(() => undefined);
 
 let chain: Promise<void> = Promise.resolve();
 
-port.on("message", (task: StepTask) => {
+let closing = false;
+port.on("message", (task: StepTask | { t: "close" }) => {
+  // Closing: finish the reads in flight, close the table, then let the thread end on its own. Terminating a worker
+  // while Lance is inside a read crashes the whole process (abort / segfault).
+  if (task.t === "close") {
+    closing = true;
+    chain = chain.then(async () => {
+      (await table.catch(() => null))?.close();
+      port.close();
+    });
+    return;
+  }
+  if (closing) return;
   const started = performance.now();
   const read: Promise<StepRows> = table.then((t) => readStep(t, task));
   read.catch(() => undefined); // handled below, in order; this keeps an early failure from counting as unhandled
