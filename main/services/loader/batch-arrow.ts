@@ -28,8 +28,36 @@ export function boolColumn(flags: ArrayLike<number>): Vector {
   return arrow.makeVector(arrow.makeData({ type: new arrow.Bool(), length: flags.length, nullCount: 0, data: bits })) as unknown as Vector;
 }
 
+/** Utf8 from JS strings into one data buffer and its offsets (vectorFromArray costs ~1 µs per string). */
 export function textColumn(values: (string | null)[]): Vector {
-  return arrow.vectorFromArray(values, new arrow.Utf8()) as unknown as Vector;
+  const enc = new TextEncoder();
+  const offsets = new Int32Array(values.length + 1);
+  const validity = new Uint8Array(Math.ceil(values.length / 8));
+  let cap = 16;
+  for (const v of values) cap += v === null ? 0 : v.length * 3;
+  const data = new Uint8Array(cap);
+  let at = 0;
+  let nulls = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null) nulls++;
+    else {
+      validity[i >> 3] |= 1 << (i & 7);
+      at += enc.encodeInto(v, data.subarray(at)).written;
+    }
+    offsets[i + 1] = at;
+  }
+  const type = new arrow.Utf8();
+  return arrow.makeVector(
+    arrow.makeData({
+      type,
+      length: values.length,
+      nullCount: nulls,
+      nullBitmap: nulls ? validity : null,
+      valueOffsets: offsets,
+      data: data.subarray(0, at),
+    } as never),
+  ) as unknown as Vector;
 }
 
 function ipc(columns: Record<string, Vector>): Uint8Array {
@@ -75,13 +103,22 @@ export function rawArrow(r: RawBatch): Uint8Array {
 
 /** The distinct genes of a batch, ascending. */
 export function batchGeneIds(batch: { tokens: TokenizedBatch | null; raw: RawBatch | null }): Int32Array {
-  const seen = new Set<number>();
-  if (batch.tokens) {
-    for (const t of batch.tokens.inputIds) if (t >= GENE_OFFSET) seen.add(t - GENE_OFFSET);
-  } else if (batch.raw) {
-    for (const g of batch.raw.geneIds) seen.add(g);
+  const ids: ArrayLike<number> = batch.tokens ? batch.tokens.inputIds : (batch.raw?.geneIds ?? []);
+  const shift = batch.tokens ? GENE_OFFSET : 0;
+  let max = -1;
+  for (let i = 0; i < ids.length; i++) if (ids[i] > max) max = ids[i];
+  const seen = new Uint8Array(max + 1);
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i];
+    if (v >= shift && seen[v] === 0) {
+      seen[v] = 1;
+      n++;
+    }
   }
-  return Int32Array.from(seen).sort();
+  const out = new Int32Array(n);
+  for (let v = shift, k = 0; v <= max; v++) if (seen[v]) out[k++] = v - shift;
+  return out;
 }
 
 /** `gene_integer_id` Int32, `symbol` Utf8 for the given genes. */

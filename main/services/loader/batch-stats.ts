@@ -52,13 +52,22 @@ function tokenCounts(tokens: ArrayLike<number>, symbols: GeneSymbols): { distinc
   for (let i = 0; i < tokens.length; i++) if (tokens[i] > max) max = tokens[i];
   const counts = new Int32Array(max + 1);
   for (let i = 0; i < tokens.length; i++) if (tokens[i] >= GENE_OFFSET) counts[tokens[i]]++;
-  const present: number[] = [];
-  for (let t = GENE_OFFSET; t <= max; t++) if (counts[t] > 0) present.push(t);
-  present.sort((a, b) => counts[b] - counts[a] || a - b);
-  const top = present
-    .slice(0, TOP_TOKENS)
-    .map((token) => ({ token, geneId: token - GENE_OFFSET, name: symbols.name(token - GENE_OFFSET), count: counts[token] }));
-  return { distinct: present.length, top };
+  // An insertion-sorted top list: most tokens never get past its last entry.
+  const before = (a: number, b: number) => counts[a] > counts[b] || (counts[a] === counts[b] && a < b);
+  const top: number[] = [];
+  let distinct = 0;
+  for (let t = GENE_OFFSET; t <= max; t++) {
+    if (counts[t] === 0) continue;
+    distinct++;
+    if (top.length === TOP_TOKENS && !before(t, top[TOP_TOKENS - 1])) continue;
+    let k = Math.min(top.length, TOP_TOKENS - 1);
+    while (k > 0 && before(t, top[k - 1])) {
+      top[k] = top[k - 1];
+      k--;
+    }
+    top[k] = t;
+  }
+  return { distinct, top: top.map((token) => ({ token, geneId: token - GENE_OFFSET, name: symbols.name(token - GENE_OFFSET), count: counts[token] })) };
 }
 
 export function batchStats(batch: PrefetchBatch, ctx: StatsContext, l1: { withinL1: number; acrossL1: number | null }): LoaderBatchStats {
@@ -80,7 +89,8 @@ export function batchStats(batch: PrefetchBatch, ctx: StatsContext, l1: { within
       sepKept += f.sepKept[i];
     }
     let outOfVocab = 0;
-    for (const token of t.inputIds) if (token >= GENE_OFFSET && token >= t.vocabSize) outOfVocab++;
+    const ids = t.inputIds;
+    for (let i = 0; i < ids.length; i++) if (ids[i] >= GENE_OFFSET && ids[i] >= t.vocabSize) outOfVocab++;
     const { distinct, top } = tokenCounts(t.inputIds, ctx.symbols);
     return { ...common, lengths: Array.from(f.length), truncated, sepLost: t.batchSize - sepKept, distinctGenes: distinct, outOfVocab, topTokens: top };
   }
