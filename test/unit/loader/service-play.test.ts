@@ -88,6 +88,38 @@ describe("play", () => {
   });
 });
 
+describe("waiting and failing", () => {
+  it("a batch far ahead is LOADER_TIMEOUT (retryable) once timeoutMs passes", async () => {
+    const info = await start({ batchSize: 16, maxGenes: 32, epochs: 10_000 });
+    try {
+      const e = failure(await call("loader", "batch", { loaderId: info.loaderId, index: 99_999, timeoutMs: 0 }));
+      expect(e).toMatchObject({ code: "LOADER_TIMEOUT", retryable: true });
+      expect(e.message).toMatch(/Batch 99999 was not ready within 0 ms/);
+    } finally {
+      unwrap(await call("loader", "stop", { loaderId: info.loaderId }));
+    }
+  });
+
+  it("a damaged expression table: the run fails with the named error, in status and in batch()", async () => {
+    const copy = path.join(dir, "damaged.slaf");
+    await fs.cp(path.join(dir, "pbmc.slaf"), copy, { recursive: true });
+    const data = path.join(copy, "expression.lance", "data");
+    for (const name of await fs.readdir(data)) await fs.truncate(path.join(data, name), 100);
+    const ds = (unwrap(await call("datasets", "open", { uri: copy })) as { datasetId: string }).datasetId;
+    const info = unwrap(await call("loader", "start", { datasetId: ds, options: options({ batchSize: 16 }) })) as LoaderInfo;
+    try {
+      const e = failure(await call("loader", "batch", { loaderId: info.loaderId, index: 0 }));
+      expect(e.code).toBe("TABLE_CORRUPT");
+      const s = await status(info.loaderId);
+      expect(s).toMatchObject({ state: "failed", playing: false, error: { code: "TABLE_CORRUPT" } });
+      expect((unwrap(await call("loader", "play", { loaderId: info.loaderId, playing: true })) as LoaderStatus).state).toBe("failed");
+    } finally {
+      unwrap(await call("loader", "stop", { loaderId: info.loaderId }));
+      unwrap(await call("datasets", "close", { datasetId: ds }));
+    }
+  });
+});
+
 describe("history", () => {
   it("keeps the newest batches within its budget; older ones are LOADER_HISTORY_EVICTED", async () => {
     const loader = new LoaderService(services.datasets, { workerFile: loaderWorkerPath(), historyBatches: 3 });
