@@ -114,6 +114,8 @@ export class Loader {
   private watchers = 0;
   /** Bumped by every request whose answer replaces what is shown; late answers of older ones are dropped. */
   private seq = 0;
+  /** Bumped by play/pause: a status read that started before it is stale (it could still say "playing"). */
+  private statusGen = 0;
 
   constructor(
     private readonly client: Client,
@@ -388,8 +390,9 @@ export class Loader {
   async refreshStatus(): Promise<void> {
     const info = this.info;
     if (!info) return;
+    const gen = this.statusGen;
     const r = await this.client.loader.status({ loaderId: info.loaderId });
-    if (this.info?.loaderId !== info.loaderId) return;
+    if (this.info?.loaderId !== info.loaderId || gen !== this.statusGen) return;
     if (r.ok) this.status = r.value;
     else if (r.error.code === "LOADER_NOT_FOUND") await this.stop();
     else this.error = r.error;
@@ -438,8 +441,9 @@ export class Loader {
   private async setPlaying(playing: boolean): Promise<void> {
     const info = this.info;
     if (!info) return;
+    const gen = ++this.statusGen;
     const r = await this.client.loader.play({ loaderId: info.loaderId, playing });
-    if (this.info?.loaderId !== info.loaderId) return;
+    if (this.info?.loaderId !== info.loaderId || gen !== this.statusGen) return;
     if (!r.ok) {
       this.error = r.error;
       return;
