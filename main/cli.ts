@@ -6,6 +6,7 @@ import { QUERY_USAGE, queryCommand } from "./commands/query";
 import { CONVERT_USAGE, convertCommand } from "./commands/convert";
 import { SYNTH_USAGE, synthCommand } from "./commands/synth";
 import { CACHE_USAGE, cacheCommand } from "./commands/cache";
+import { LOADER_USAGE, loaderCommand } from "./commands/loader";
 
 /** `run` resolves "running" for commands that keep serving; the others end the process when done. */
 export type Command = { usage: string; summary: string; run: (argv: string[]) => Promise<void | "running"> };
@@ -15,6 +16,11 @@ const COMMANDS: Record<string, Command> = {
   query: { usage: QUERY_USAGE, summary: "run SQL over a SLAF dataset's cells, genes, expression (and layers)", run: (argv) => queryCommand(argv) },
   convert: { usage: CONVERT_USAGE, summary: "convert an .h5ad, a 10x MTX folder or a Cell Ranger .h5 into a SLAF dataset", run: convertCommand },
   cache: { usage: CACHE_USAGE, summary: "the cache of remote datasets: list, pin for offline use, evict, clear, size cap", run: (argv) => cacheCommand(argv) },
+  loader: {
+    usage: LOADER_USAGE,
+    summary: "tokenized (Geneformer, scGPT) or raw batches from the seeded prefetcher, as a table or JSON; --bench for throughput",
+    run: (argv) => loaderCommand(argv),
+  },
   synth: { usage: SYNTH_USAGE, summary: "write N cells resampled from real ones (Poisson counts), as SLAF or .h5ad", run: synthCommand },
 };
 
