@@ -30,6 +30,7 @@ export const DEFAULT_SCANNERS = 16;
 export const DEFAULT_BLOCK_ROWS = 65_536;
 export const DEFAULT_QUEUE_BUDGET_BYTES = 256 * 1024 * 1024;
 const STEPS_PER_WORKER = 2;
+const WORKER_STOP_GRACE_MS = 5000;
 
 let liveWorkers = 0;
 /** Loader worker threads started and not yet exited, in this process (tests check that close() ends them). */
@@ -112,6 +113,7 @@ interface Slot {
   worker: Worker;
   inflight: Set<number>;
   exited: boolean;
+  stopping?: Promise<void>;
 }
 
 type StepResult = { parts: BatchPart[]; bytes: number } | { error: AppError };
@@ -200,7 +202,7 @@ class PrefetchRun implements Prefetcher {
       worker.on("exit", (code) => {
         slot.exited = true;
         liveWorkers--;
-        if (!this.closed && !this.finished) this.onWorkerLost(slot, `exit code ${code}`);
+        if (!slot.stopping) this.onWorkerLost(slot, `exit code ${code}`);
       });
       this.slots.push(slot);
     }
@@ -379,18 +381,22 @@ class PrefetchRun implements Prefetcher {
     };
   }
 
+  /**
+   * Asks each worker to finish its reads, close its table and end (worker-entry.ts); only a worker that has not
+   * ended 5 s later is terminated: terminating a thread while Lance is inside a read crashes the process.
+   */
   private stopWorkers(): Promise<void> {
-    // Ask each worker to finish its reads and end (see worker-entry.ts); terminate only one that does not end.
     const stop = (x: Slot) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => void x.worker.terminate(), 5000);
+      (x.stopping ??= new Promise<void>((resolve) => {
+        if (x.exited) return resolve();
+        const timer = setTimeout(() => void x.worker.terminate(), WORKER_STOP_GRACE_MS);
         x.worker.once("exit", () => {
           clearTimeout(timer);
           resolve();
         });
         x.worker.postMessage({ t: "close" });
-      });
-    return Promise.all(this.slots.map((x) => (x.exited ? undefined : stop(x)))).then(() => undefined);
+      }));
+    return Promise.all(this.slots.map(stop)).then(() => undefined);
   }
 
   close(): Promise<void> {

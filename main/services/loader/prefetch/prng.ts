@@ -13,7 +13,7 @@
 const MASK64 = (1n << 64n) - 1n;
 const GOLDEN = 0x9e3779b97f4a7c15n;
 
-function splitmix64(state: bigint): { next: bigint; out: bigint } {
+export function splitmix64(state: bigint): { next: bigint; out: bigint } {
   const next = (state + GOLDEN) & MASK64;
   let z = next;
   z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;

@@ -12,7 +12,7 @@ import { toAppError } from "../../errors";
 import { createTokenizer } from "../tokenizer";
 import type { StepTask, WorkerConfig, WorkerReply } from "./protocol";
 import { partBuffers, stepBatchParts } from "./step-batches";
-import { readStep, type StepRows } from "./step-reader";
+import { readStep } from "./step-reader";
 
 const port = parentPort;
 if (!port) throw new Error("loader-worker must run in a worker thread");
@@ -24,42 +24,52 @@ function named(e: unknown): AppError {
   return toAppError(lanceTableFailure(e, { table: "expression", tablePath: config.tablePath }) ?? e);
 }
 
-const table = (async () => {
-  const { table } = await openLanceTable(config.tablePath, config.storageOptions);
-  if (config.version !== undefined) await table.checkout(config.version);
-  return table;
+const opened = (async () => {
+  const o = await openLanceTable(config.tablePath, config.storageOptions);
+  if (config.version !== undefined) await o.table.checkout(config.version);
+  return o;
 })();
-table.catch(() => undefined);
+opened.catch(() => undefined);
 
 let chain: Promise<void> = Promise.resolve();
-
 let closing = false;
-port.on("message", (task: StepTask | { t: "close" }) => {
-  // Closing: finish the reads in flight, close the table, then let the thread end on its own. Terminating a worker
-  // while Lance is inside a read crashes the whole process (abort / segfault).
-  if (task.t === "close") {
-    closing = true;
-    chain = chain.then(async () => {
-      (await table.catch(() => null))?.close();
-      port.close();
-    });
-    return;
-  }
-  if (closing) return;
-  const started = performance.now();
-  const read: Promise<StepRows> = table.then((t) => readStep(t, task));
+
+/**
+ * Closing: let the reads in flight finish (skipping their tokenizing), close the table, then let the thread end
+ * on its own. Terminating a worker while Lance is inside a read crashes the whole process (abort / segfault).
+ */
+function close(): void {
+  closing = true;
+  chain = chain.then(async () => {
+    const o = await opened.catch(() => null);
+    o?.table.close();
+    o?.db.close();
+    port?.close();
+  });
+}
+
+function run(task: StepTask): void {
+  const read = opened.then(async ({ table }) => {
+    const started = performance.now();
+    const rows = await readStep(table, task);
+    return { rows, readMs: performance.now() - started };
+  });
   read.catch(() => undefined); // handled below, in order; this keeps an early failure from counting as unhandled
   chain = chain.then(async () => {
     try {
-      const rows = await read;
-      const readMs = performance.now() - started;
+      const { rows, readMs } = await read;
+      if (closing) return;
       const work = performance.now();
       const parts = stepBatchParts(rows, task, config.batchSize, tokenizer, config.keepCsr);
       const reply: WorkerReply = { t: "step", seq: task.seq, parts, rows: rows.rows, readMs, workMs: performance.now() - work };
-      port.postMessage(reply, partBuffers(parts));
+      port?.postMessage(reply, partBuffers(parts));
     } catch (e) {
-      const reply: WorkerReply = { t: "error", seq: task.seq, error: named(e) };
-      port.postMessage(reply);
+      if (!closing) port?.postMessage({ t: "error", seq: task.seq, error: named(e) } satisfies WorkerReply);
     }
   });
+}
+
+port.on("message", (m: StepTask | { t: "close" }) => {
+  if (m.t === "close") close();
+  else if (!closing) run(m);
 });
