@@ -183,7 +183,8 @@ export class Loader {
     const prev = o.tokenizer;
     // The other tokenizer's SLAF default follows the switch; a value the user typed stays.
     const maxGenes = prev !== "raw" && t !== "raw" && o.maxGenes === MAX_GENES_DEFAULT[prev] ? MAX_GENES_DEFAULT[t] : o.maxGenes;
-    this.options = { ...o, tokenizer: t, maxGenes };
+    // Raw mode hands over stored values: normalize_total and log1p do not apply there.
+    this.options = t === "raw" ? { ...o, tokenizer: t, maxGenes, normalizeTotal: null, log1p: false } : { ...o, tokenizer: t, maxGenes };
   }
 
   setMode(mode: LoaderOptions["mode"]): void {

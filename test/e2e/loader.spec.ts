@@ -215,6 +215,12 @@ test("slafdb-0.5.2 Geneformer cut short: SEP lost on every cell, the cut marked,
   await openApp(page, app.url);
   await openDataset(page, env("E2E_BIG"));
   await page.getByTestId("nav-loader").click();
+  // A batch larger than a preview holds: main's named error, shown in the panel.
+  await page.getByTestId("opt-batch-size").fill("4096");
+  await page.getByTestId("loader-start").click();
+  await expect(page.getByTestId("error")).toHaveAttribute("data-error-code", "LOADER_OPTIONS_INVALID");
+  await expect(page.getByTestId("error")).toContainText("batchSize");
+  await expect(page.getByTestId("loader-empty")).toBeVisible();
   await page.getByTestId("opt-mode").selectOption("slafdb-0.5.2");
   // normalize_total and log1p do not exist in SLAF 0.5.2: offered in canonical mode only.
   await expect(page.getByTestId("opt-normalize")).toBeDisabled();
@@ -223,6 +229,7 @@ test("slafdb-0.5.2 Geneformer cut short: SEP lost on every cell, the cut marked,
   await page.getByTestId("opt-max-genes").fill("64");
   await page.getByTestId("opt-batch-size").fill("16");
   await start(page);
+  await expect(page.getByTestId("error")).toBeHidden();
   const grid = page.getByTestId("batch-grid");
   await expect(grid).toHaveAttribute("data-cols", "64");
   // Every PBMC cell has more than 62 genes: each row is [CLS, 63 genes] with its SEP lost.

@@ -252,6 +252,12 @@ describe("Loader store", () => {
     loader.options.normalizeTotal = 10_000;
     loader.setMode("slafdb-0.5.2");
     expect(loader.options.normalizeTotal).toBeNull();
+    loader.setMode("canonical");
+    loader.options.log1p = true;
+    loader.setTokenizer("raw");
+    expect([loader.options.log1p, loader.options.maxGenes]).toEqual([false, 1024]);
+    loader.setTokenizer("scgpt");
+    loader.setMode("slafdb-0.5.2");
     expect(await loader.start()).toBe(true);
     expect(f.started()).toMatchObject({ tokenizer: "scgpt", mode: "slafdb-0.5.2", maxGenes: 1024, labelColumn: "cell_type" });
     expect(loader.shown?.index).toBe(0);
