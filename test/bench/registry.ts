@@ -8,4 +8,5 @@ export const BENCHES: Record<string, () => Promise<Bench>> = {
   query: () => import("./query.bench"),
   ingest: () => import("./ingest.bench"),
   remote: () => import("./remote.bench"),
+  loader: () => import("./loader.bench"),
 };
