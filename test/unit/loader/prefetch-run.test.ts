@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DatasetService } from "../../../main/services/datasets/service";
-import { createTokenizer, csrFromCells, type TokenizerOptions } from "../../../main/services/loader";
+import { createTokenizer, csrFromCells, rawBatch, type TokenizerOptions } from "../../../main/services/loader";
 import { createPrefetcher, liveLoaderWorkers } from "../../../main/services/loader/prefetch/prefetcher";
 import { expressionSource } from "../../../main/services/loader/prefetch/source";
 import type { ExpressionSource, PrefetchBatch, PrefetchOptions, Prefetcher } from "../../../main/services/loader/prefetch/types";
@@ -160,9 +160,10 @@ describe("the prefetcher over real worker threads", () => {
   });
 
   it("yields raw COO and scGPT batches equal to the tokenizers over a direct read", async () => {
-    for (const b of await run({ tokenizer: "raw", batchSize: 50 })) {
+    for (const b of await run({ tokenizer: "raw", batchSize: 50, keepCsr: true })) {
       expect(b.tokens).toBeNull();
       const raw = b.raw!;
+      expect(raw).toEqual(rawBatch(b.csr!));
       expect(raw.cellIds).toEqual(b.cellIds);
       const want = [...b.cellIds].map((c) => direct.get(c) as DirectCell);
       expect([...raw.rowCellIds]).toEqual([...b.cellIds].flatMap((c, i) => want[i].genes.map(() => c)));

@@ -1,9 +1,10 @@
 /**
  * Worker side: a step's rows → its batch parts. The step's cells are put in emission order (the seeded block
  * shuffle of plan.ts), cut where the epoch's batches end, and each part's whole cells are gathered into a CSR
- * batch, then tokenized (or turned into raw COO). Every array is fresh, so the worker can transfer them all.
+ * batch, then tokenized (or turned into raw COO, equal to rawBatch's). Every array is fresh (raw COO shares the
+ * part's own gene and value arrays), so the worker can transfer them all.
  */
-import { rawBatch } from "../raw";
+import type { RawBatch } from "../raw";
 import type { Tokenizer } from "../tokenizer";
 import type { CsrBatch, GeneIds, StoredValues } from "../tokens";
 import { stepOrder, stepParts } from "./plan";
@@ -34,12 +35,20 @@ function gather(rows: StepRows, positions: Uint32Array): { csr: CsrBatch; fragme
   return { csr: { cellIds, offsets, genes, values, valueType: rows.valueType }, fragments };
 }
 
+/** Raw mode's COO over the gathered cells, sharing their gene and value arrays (rawBatch would copy them again). */
+function rawOf(csr: CsrBatch): RawBatch {
+  const n = csr.cellIds.length;
+  const rowCellIds = new Uint32Array(csr.offsets[n]);
+  for (let i = 0; i < n; i++) rowCellIds.fill(csr.cellIds[i], csr.offsets[i], csr.offsets[i + 1]);
+  return { cellIds: csr.cellIds as Uint32Array, rowCellIds, geneIds: csr.genes, values: csr.values };
+}
+
 export function stepBatchParts(rows: StepRows, task: StepTask, batchSize: number, tokenizer: Tokenizer | null, keepCsr: boolean): BatchPart[] {
   const order = stepOrder(task.nCells, task.shuffleSeed);
   return stepParts(task.cellOffset, task.nCells, batchSize).map((part) => {
     const { csr, fragments } = gather(rows, order.subarray(part.from, part.to));
     const tokens = tokenizer ? tokenizer.tokenize(csr) : null;
-    const raw = tokenizer ? null : rawBatch(csr);
+    const raw = tokenizer ? null : rawOf(csr);
     return { batch: part.batch, cellIds: csr.cellIds as Uint32Array, fragments, tokens, raw, csr: keepCsr ? csr : null };
   });
 }

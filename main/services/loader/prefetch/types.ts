@@ -52,7 +52,7 @@ export interface PrefetchBatch {
   /** The last batch of its epoch (the only one that may hold fewer than batchSize cells). */
   lastInEpoch: boolean;
   cellIds: Uint32Array;
-  /** The expression fragment each cell's first row lies in. */
+  /** The expression fragment each cell's first row lies in (its position in row order, 0 … nFragments − 1). */
   fragments: Int32Array;
   tokens: TokenizedBatch | null;
   raw: RawBatch | null;
