@@ -34,6 +34,9 @@ export type ErrorCode =
   | "LOADER_HISTORY_EVICTED"
   | "LOADER_CANCELLED"
   | "LOADER_DATASET_UNSUPPORTED"
+  | "BENCH_OPTIONS_INVALID"
+  | "BENCH_CANCELLED"
+  | "BENCH_RUN_NOT_FOUND"
   | "NOTEBOOK_NOT_FOUND"
   | "NOTEBOOK_CONFLICT"
   | "NOTEBOOK_INVALID"
@@ -82,6 +85,9 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   LOADER_HISTORY_EVICTED: "That batch is no longer kept; step forward or restart with the same seed",
   LOADER_CANCELLED: "The dataloader was stopped",
   LOADER_DATASET_UNSUPPORTED: "The dataloader cannot read this dataset's expression table",
+  BENCH_OPTIONS_INVALID: "The benchmark options are not valid",
+  BENCH_CANCELLED: "The benchmark was cancelled",
+  BENCH_RUN_NOT_FOUND: "No such benchmark run",
   NOTEBOOK_NOT_FOUND: "Notebook not found",
   NOTEBOOK_CONFLICT: "The notebook changed on disk",
   NOTEBOOK_INVALID: "The notebook file is not valid",

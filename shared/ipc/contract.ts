@@ -3,6 +3,7 @@
  * browser-mode WebSocket binding are all derived from METHODS and EVENT_NAMES below; nothing is listed twice.
  */
 import type { AppApi, AppCommand } from "./types/app";
+import type { BenchApi } from "./types/bench";
 import type { CacheApi } from "./types/cache";
 import type { ConvertApi } from "./types/convert";
 import type { DatasetsApi } from "./types/datasets";
@@ -15,6 +16,8 @@ import type { SourcesApi } from "./types/sources";
 
 export type * from "./types/app";
 export { APP_COMMANDS } from "./types/app";
+export type * from "./types/bench";
+export { BENCH_ANNOUNCEMENT_PRESET } from "./types/bench";
 export type * from "./types/cache";
 export type * from "./types/common";
 export type * from "./types/convert";
@@ -38,6 +41,7 @@ export interface Api {
   settings: SettingsApi;
   cache: CacheApi;
   loader: LoaderApi;
+  bench: BenchApi;
 }
 
 export type Namespace = keyof Api;
@@ -56,6 +60,7 @@ export const METHODS = {
   settings: ["get", "set"],
   cache: ["usage", "setCap", "pin", "unpin", "evict", "clear"],
   loader: ["start", "batch", "play", "status", "cell", "compare", "export", "stop"],
+  bench: ["start", "history", "get", "remove", "export"],
 } as const satisfies MethodList;
 
 // A method of Api missing from METHODS is a compile error here.

@@ -151,6 +151,26 @@ export const SCHEMAS = {
     export: object({ loaderId: id("loader"), index: offset, format: oneOf(["json", "npz"] as const), path, overwrite: optional(boolean()) }),
     stop: object({ loaderId: id("loader") }),
   },
+  bench: {
+    start: object({
+      options: object({
+        uris: array(path, { maxItems: 8 }),
+        table: oneOf(["cells", "expression"] as const),
+        columns: nullable(array(string({ nonEmpty: true, maxLength: 1024 }), { maxItems: 4096 })),
+        batchSize: number({ integer: true, min: 1, max: 1_000_000 }),
+        batches: nullable(number({ integer: true, min: 1, max: 100_000_000 })),
+        seconds: nullable(number({ min: 0.1, max: 24 * 3600 })),
+        cold: boolean(),
+        concurrency: number({ integer: true, min: 1, max: 64 }),
+        reader: oneOf(["scan", "raw", "geneformer", "scgpt"] as const),
+        repeat: number({ integer: true, min: 1, max: 100 }),
+      }),
+    }),
+    history: empty,
+    get: object({ runId: id("run") }),
+    remove: object({ runId: id("run") }),
+    export: object({ runId: id("run"), format: oneOf(["csv", "json"] as const), path, overwrite: optional(boolean()) }),
+  },
 } as const;
 
 /** The schema of a method, or undefined for a name outside the contract. */

@@ -1,4 +1,5 @@
 import type { AppError, Result } from "../../result";
+import type { BenchRun } from "./bench";
 import type { CachePinSummary } from "./cache";
 import type { ConvertSummary } from "./convert";
 import type { QuerySummary } from "./query";
@@ -9,6 +10,7 @@ export interface JobResults {
   query: QuerySummary;
   convert: ConvertSummary;
   pin: CachePinSummary;
+  bench: BenchRun;
 }
 export type JobKind = keyof JobResults;
 export type JobState = "running" | "done" | "failed" | "cancelled";
