@@ -2,6 +2,7 @@
 import path from "node:path";
 import type { Api, AppInfo } from "../../shared/ipc/contract";
 import { AppService, type PickPath } from "./app";
+import { BenchService } from "./bench/service";
 import { CacheService } from "./cache/service";
 import { ConvertService } from "./convert/service";
 import { claimProcessTempDir } from "./convert/stale";
@@ -48,6 +49,7 @@ export interface Services {
   settings: SettingsService;
   cache: CacheService;
   loader: LoaderService;
+  bench: BenchService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
   /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
@@ -92,7 +94,8 @@ export function createServices(options: ServiceOptions): Services {
   const app = new AppService(options.info, options.pickPath ?? null);
   const cache = new CacheService(jobs, { cacheDir: sources.options.cacheDir, gateway: () => sources.gateway() });
   const loader = new LoaderService(datasets, { workerFile: options.loaderWorker ?? loaderWorkerPath() });
-  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader };
+  const bench = new BenchService();
+  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench };
   return {
     api,
     dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader }) }),
@@ -105,6 +108,7 @@ export function createServices(options: ServiceOptions): Services {
     settings: settingsService,
     cache,
     loader,
+    bench,
     async housekeeping() {
       claimProcessTempDir();
       return convert.cleanStale();
