@@ -3,7 +3,7 @@ import type { AppInfo, Client, DatasetSummary } from "../../shared/ipc/contract"
 import type { AppError, Result } from "../../shared/result";
 import type { NotebookFile } from "./notebook-file.svelte";
 
-export type View = { kind: "overview" } | { kind: "table"; table: string } | { kind: "notebook" } | { kind: "cache" } | { kind: "loader" };
+export type View = { kind: "overview" } | { kind: "table"; table: string } | { kind: "notebook" } | { kind: "cache" } | { kind: "loader" } | { kind: "bench" };
 
 export interface RecentList {
   add(uri: string, name: string): void;
