@@ -219,6 +219,10 @@ describe("the prefetcher over real worker threads", () => {
   });
 
   it("refuses bad options by name", async () => {
+    expect(await failureOf(createPrefetcher(options({ tokenizer: undefined as never })))).toMatchObject({
+      code: "LOADER_OPTIONS_INVALID",
+      message: expect.stringContaining("tokenizer"),
+    });
     expect(await failureOf(createPrefetcher(options({ batchSize: 0 })))).toMatchObject({
       code: "LOADER_OPTIONS_INVALID",
       message: expect.stringContaining("batch_size"),

@@ -65,7 +65,13 @@ interface Settings {
 }
 
 function settings(o: PrefetchOptions): Settings {
+  if (!o.source || typeof o.source.tablePath !== "string" || !Number.isSafeInteger(o.source.rows) || o.source.rows < 0) {
+    invalidOption("Dataloader option source must name the expression table and its row count");
+  }
+  if (typeof o.workerFile !== "string") invalidOption("Dataloader option workerFile must be the path of the loader worker bundle");
   if (o.tokenizer !== "raw") {
+    if (typeof o.tokenizer !== "object" || o.tokenizer === null)
+      invalidOption(`Dataloader option tokenizer must be "raw" or tokenizer options, got ${String(o.tokenizer)}`);
     try {
       validateOptions(o.tokenizer);
     } catch (e) {
