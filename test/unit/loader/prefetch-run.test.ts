@@ -257,6 +257,16 @@ describe("the prefetcher on bad data", () => {
     await pf.close();
   });
 
+  it("a dataset without expression rows ends at once, without workers", async () => {
+    const empty = path.join(dir, "empty.slaf");
+    await writeSpanningSlaf(empty, { nCells: 10, fragmentRows: 100, emptyEvery: 1 });
+    const pf = await createPrefetcher(options({ source: await openSource(empty) }));
+    expect(pf.layout).toMatchObject({ nCells: 10, cellsPerEpoch: 0, nRows: 0, batchesPerEpoch: 0, workers: 0 });
+    expect(liveLoaderWorkers()).toBe(0);
+    await expect(pf.next()).resolves.toBeNull();
+    await pf.close();
+  });
+
   it("rows that are not where cell_start_index says are LOADER_DATASET_UNSUPPORTED naming the cell", async () => {
     const shifted = path.join(dir, "shifted.slaf");
     await writeSpanningSlaf(shifted, { nCells: 200, fragmentRows: 20_000, cellStartIndex: "shifted", shiftCell: 100 });
