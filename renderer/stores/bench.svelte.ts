@@ -50,7 +50,7 @@ export class Bench {
   current = $state<BenchRun | null>(null);
   /** Saved runs, newest first. */
   history = $state<BenchRunSummary[]>([]);
-  /** Up to two history runs picked for comparison, in the order picked. */
+  /** Up to two history runs picked for comparison, in the order picked (compared oldest first). */
   picked = $state<string[]>([]);
   compared = $state<[BenchRun, BenchRun] | null>(null);
   error = $state<AppError | null>(null);
@@ -153,6 +153,7 @@ export class Bench {
       this.error = r.error;
       return null;
     }
+    const runId = "runId" in r.value && typeof r.value.runId === "string" ? r.value.runId : null;
     this.jobId = r.value.jobId;
     let end: JobEvent;
     try {
@@ -167,7 +168,7 @@ export class Bench {
     }
     if (end.state === "cancelled") {
       // Main saves a cancelled run too, with the sources that finished: show it.
-      const saved = end.kind === "bench" && end.result ? end.result : await this.newRun(before);
+      const saved = end.kind === "bench" && end.result ? end.result : await this.savedRun(runId, before);
       this.current = saved ?? this.current;
       const finished = saved?.results.length ?? 0;
       this.notice = `Cancelled: ${finished} of ${options.uris.length} source${options.uris.length === 1 ? "" : "s"} measured${saved ? ", saved in the history" : ""}`;
@@ -229,7 +230,8 @@ export class Bench {
       this.error = !a.ok ? a.error : !b.ok ? b.error : null;
       return;
     }
-    this.compared = [a.value, b.value];
+    // The older run is A, so B / A reads as "now against then".
+    this.compared = a.value.startedAt <= b.value.startedAt ? [a.value, b.value] : [b.value, a.value];
   }
 
   clearPicks(): void {
@@ -274,11 +276,12 @@ export class Bench {
     this.notice = null;
   }
 
-  /** The run this page started, found as the one history entry that was not there before it started. */
-  private async newRun(before: string[]): Promise<BenchRun | null> {
+  /** The saved run of a job: by the id start gave, else the one cancelled run in the history that was not there before. */
+  private async savedRun(runId: string | null, before: string[]): Promise<BenchRun | null> {
     const added = this.history.filter((h) => h.cancelled && !before.includes(h.runId));
-    if (added.length !== 1) return null;
-    const r = await this.client.bench.get({ runId: added[0].runId });
+    const id = runId ?? (added.length === 1 ? added[0].runId : null);
+    if (!id) return null;
+    const r = await this.client.bench.get({ runId: id });
     return r.ok ? r.value : null;
   }
 }

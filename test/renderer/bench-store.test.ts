@@ -354,6 +354,29 @@ describe("the bench store", () => {
     expect(t.bench.error).toBeNull();
   });
 
+  it("after a cancel, shows the run start named even when another page's cancelled run was saved meanwhile", async () => {
+    const t = setup();
+    t.bench.prefill(LOCAL);
+    const start = t.main.client.bench.start;
+    t.main.client.bench.start = async (req) => {
+      const r = await start(req);
+      return r.ok ? ok({ ...r.value, runId: "run-1" }) : r;
+    };
+    const running = t.bench.run();
+    await settle();
+    t.save(run("run-other", [result(HF)], { cancelled: true }));
+    await t.bench.cancel();
+    const shown = await running;
+    expect(shown?.runId).toBe("run-1");
+    expect(t.bench.current?.runId).toBe("run-1");
+    expect(
+      t.bench.history
+        .filter((h) => h.cancelled)
+        .map((h) => h.runId)
+        .sort(),
+    ).toEqual(["run-1", "run-other"]);
+  });
+
   it("opens a saved run, names a missing one, and removes one only when the user says so", async () => {
     const no = setup({ answer: false });
     no.save(run("run-a", [result(LOCAL)]));
@@ -376,21 +399,23 @@ describe("the bench store", () => {
     expect(yes.bench.history).toEqual([]);
   });
 
-  it("compares the two runs picked last, loading both", async () => {
+  it("compares the two runs picked last, loading both, the older one as A", async () => {
     const t = setup();
     t.save(run("run-a", [result(LOCAL, {}, { mibPerSecond: 10 })], { startedAt: 1 }));
     t.save(run("run-b", [result(LOCAL, {}, { mibPerSecond: 30 })], { startedAt: 2 }));
     t.save(run("run-c", [result(LOCAL, {}, { mibPerSecond: 5 })], { startedAt: 3 }));
-    await t.bench.togglePick("run-a");
-    expect(t.bench.compared).toBeNull();
     await t.bench.togglePick("run-b");
+    expect(t.bench.compared).toBeNull();
+    await t.bench.togglePick("run-a");
+    expect(t.bench.picked).toEqual(["run-b", "run-a"]);
     expect(t.bench.compared?.map((r) => r.runId)).toEqual(["run-a", "run-b"]);
     expect(compareRuns(...t.bench.compared!)[0].ratio).toBe(3);
     await t.bench.togglePick("run-c");
-    expect(t.bench.picked).toEqual(["run-b", "run-c"]);
-    expect(t.bench.compared?.map((r) => r.runId)).toEqual(["run-b", "run-c"]);
+    expect(t.bench.picked).toEqual(["run-a", "run-c"]);
+    expect(t.bench.compared?.map((r) => r.runId)).toEqual(["run-a", "run-c"]);
+    expect(compareRuns(...t.bench.compared!)[0].ratio).toBe(0.5);
     await t.bench.togglePick("run-c");
-    expect(t.bench.picked).toEqual(["run-b"]);
+    expect(t.bench.picked).toEqual(["run-a"]);
     expect(t.bench.compared).toBeNull();
   });
 

@@ -16,10 +16,11 @@ export interface ChartText {
   subtitle: string;
 }
 
-export function renderBenchChart(bars: ChartBar[], text: ChartText, width: number): SVGSVGElement | HTMLElement {
+/** The chart; with `text`, a title and a subtitle drawn above the bars (for exported files: the panel says it around it). */
+export function renderBenchChart(bars: ChartBar[], text: ChartText | null, width: number): SVGSVGElement | HTMLElement {
   const longest = Math.max(10, ...bars.map((b) => b.label.length));
   const marginLeft = Math.min(Math.round(longest * CHAR_PX) + 16, Math.round(width * 0.45));
-  const marginTop = 52;
+  const marginTop = text ? 52 : 8;
   const kinds = [...new Set(bars.map((b) => b.source))];
   return Plot.plot({
     width,
@@ -36,8 +37,19 @@ export function renderBenchChart(bars: ChartBar[], text: ChartText, width: numbe
       Plot.barX(bars, { x: "mib", y: "label", fill: "source", title: (b: ChartBar) => `${b.uri}\n${formatMiBs(b.mib)} MiB/s (${kindName(b.source)})` }),
       Plot.text(bars, { x: "mib", y: "label", text: (b: ChartBar) => formatMiBs(b.mib), dx: 6, textAnchor: "start", fontWeight: 600, fill: "#1f2933" }),
       Plot.ruleX([0]),
-      Plot.text([text.title], { frameAnchor: "top-left", dx: -marginLeft + 4, dy: -marginTop + 6, textAnchor: "start", fontSize: 15, fontWeight: 650 }),
-      Plot.text([text.subtitle], { frameAnchor: "top-left", dx: -marginLeft + 4, dy: -marginTop + 26, textAnchor: "start", fontSize: 11.5, fill: "#6b7785" }),
+      ...(text
+        ? [
+            Plot.text([text.title], { frameAnchor: "top-left", dx: -marginLeft + 4, dy: -marginTop + 6, textAnchor: "start", fontSize: 15, fontWeight: 650 }),
+            Plot.text([text.subtitle], {
+              frameAnchor: "top-left",
+              dx: -marginLeft + 4,
+              dy: -marginTop + 26,
+              textAnchor: "start",
+              fontSize: 11.5,
+              fill: "#6b7785",
+            }),
+          ]
+        : []),
     ],
   });
 }
