@@ -7,15 +7,26 @@
  * that has it, `*` takes all columns, and anything not understood is read whole and unfiltered.
  */
 import { fail } from "../errors";
-import { FACT_TABLES, type Catalog, type CatalogColumn, type CatalogTable } from "./catalog";
+import { FACT_TABLES, type Catalog, type CatalogTable, type ResolvedColumn } from "./catalog";
 import { positionOfNode, type ParsedQuery, type SqlNode } from "./parse";
 import { conjuncts, toPred, type ColumnResolver, type Pred } from "./pushdown";
 
-/** `column` of this reference only takes values that `sourceColumn` has in the source reference's rows. */
+/**
+ * `column` of this reference only takes values that `sourceColumn` has in the source's rows. The source is a
+ * SLAF reference (Analysis.refs) or a named result (Analysis.relations).
+ */
 export interface IdLink {
   column: string;
   sourceRefId: number;
   sourceColumn: string;
+}
+
+/** A named result read in FROM: a possible source of ids for a fact table joined to it. */
+export interface RelationRef {
+  id: number;
+  /** Lower-cased name of the named result. */
+  name: string;
+  alias: string;
 }
 
 export interface SlafRef {
@@ -38,12 +49,15 @@ export interface TableNeeds {
 export interface Analysis {
   tables: Map<string, TableNeeds>;
   refs: Map<number, SlafRef>;
+  /** Named results read in FROM, by reference id (ids are shared with `refs`, never equal). */
+  relations: Map<number, RelationRef>;
   namedResults: string[];
 }
 
 interface LocalRef {
   alias: string;
   slaf: SlafRef | null;
+  relation?: RelationRef;
 }
 
 interface SelectCtx {
@@ -70,7 +84,9 @@ export function analyzeQuery(parsed: ParsedQuery, catalog: Catalog): Analysis {
 
 class Analyzer {
   private readonly refs: SlafRef[] = [];
+  private readonly relations: RelationRef[] = [];
   private readonly refByNode = new Map<SqlNode, SlafRef>();
+  private readonly relationByNode = new Map<SqlNode, RelationRef>();
   private readonly aliasTables = new Map<string, Set<string>>();
   private readonly columnRefs: string[][] = [];
   private readonly allColumns = new Set<string>();
@@ -165,7 +181,10 @@ class Analyzer {
     }
     if (!qualified && this.catalog.namedResults.has(name)) {
       this.named.add(name);
-      return { alias, slaf: null };
+      const relation: RelationRef = { id: this.nextId++, name, alias };
+      this.relations.push(relation);
+      this.relationByNode.set(t, relation);
+      return { alias, slaf: null, relation };
     }
     if (!qualified && IDENT.test(rawName) && !this.anyCte.has(name)) {
       const slaf = [...this.catalog.tables.values()].map((x) => x.name);
@@ -226,19 +245,25 @@ class Analyzer {
     if (slafLocals.length === 0) return;
     const using = new Set<string>();
     collectUsing(tree, using);
+    // A column of a local: SLAF tables by their catalog, named results by what is known of their columns.
+    const columnOf = (l: LocalRef, lower: string): { refId: number; column: ResolvedColumn } | null => {
+      if (l.slaf) {
+        const column = this.tableOf(l.slaf).byLower.get(lower);
+        return column ? { refId: l.slaf.id, column } : null;
+      }
+      const column = l.relation && this.catalog.relations?.get(l.relation.name)?.byLower.get(lower);
+      return column ? { refId: l.relation!.id, column } : null;
+    };
     const resolve: ColumnResolver = (names) => {
       const lower = names.map((n) => n.toLowerCase());
       if (lower.length === 1) {
         if (using.has(lower[0])) return null;
-        const hits = slafLocals.filter((l) => this.tableOf(l.slaf!).byLower.has(lower[0]));
-        if (hits.length !== 1) return null;
-        return { refId: hits[0].slaf!.id, column: this.tableOf(hits[0].slaf!).byLower.get(lower[0])! };
+        const hits = sctx.locals.map((l) => columnOf(l, lower[0])).filter((c) => c !== null);
+        return hits.length === 1 ? hits[0] : null;
       }
       if (lower.length === 2) {
         const hits = sctx.locals.filter((l) => l.alias === lower[0]);
-        if (hits.length !== 1 || !hits[0].slaf) return null;
-        const column = this.tableOf(hits[0].slaf).byLower.get(lower[1]);
-        return column ? { refId: hits[0].slaf.id, column } : null;
+        return hits.length === 1 ? columnOf(hits[0], lower[1]) : null;
       }
       return null;
     };
@@ -249,6 +274,7 @@ class Analyzer {
 
     const distribute = (t: FromTree, inherited: { refId: number; pred: Pred }[], inner: boolean): void => {
       if (t.kind === "ref") {
+        if (t.local.relation && inner) topInner.add(t.local.relation.id);
         if (!t.local.slaf) return;
         for (const p of inherited) if (p.refId === t.local.slaf.id) t.local.slaf.preds.push(p.pred);
         if (inner) topInner.add(t.local.slaf.id);
@@ -299,29 +325,31 @@ class Analyzer {
     }
   }
 
-  /** `SELECT col FROM <slaf table> [alias] [WHERE ...]`: the reference and column an IN-subquery draws from. */
-  private simpleSubquerySource(node: SqlNode | undefined): { refId: number; column: CatalogColumn } | null {
+  /** `SELECT col FROM <slaf table or named result> [alias] [WHERE ...]`: the reference and column an IN-subquery draws from. */
+  private simpleSubquerySource(node: SqlNode | undefined): { refId: number; column: ResolvedColumn } | null {
     if (!node || node.type !== "SELECT_NODE") return null;
     if (((node.cte_map as { map?: unknown[] })?.map ?? []).length) return null;
     if (((node.group_expressions as unknown[]) ?? []).length || node.having || node.qualify) return null;
     if (((node.modifiers as SqlNode[]) ?? []).some((m) => m.type !== "ORDER_MODIFIER" && m.type !== "DISTINCT_MODIFIER")) return null;
     const from = node.from_table as SqlNode;
-    const ref = from && this.refByNode.get(from);
+    const ref = from && (this.refByNode.get(from) ?? this.relationByNode.get(from));
     const list = node.select_list as SqlNode[];
     if (!ref || list.length !== 1 || list[0].class !== "COLUMN_REF") return null;
     const names = (list[0].column_names as string[]).map((n) => n.toLowerCase());
     if (names.length === 2 && names[0] !== ref.alias) return null;
     if (names.length > 2) return null;
-    const column = this.tableOf(ref).byLower.get(names[names.length - 1]);
+    const last = names[names.length - 1];
+    const column = "table" in ref ? this.tableOf(ref).byLower.get(last) : this.catalog.relations?.get(ref.name)?.byLower.get(last);
     return column ? { refId: ref.id, column } : null;
   }
 
-  private link(target: { refId: number; column: CatalogColumn }, source: { refId: number; column: CatalogColumn }): void {
-    const t = this.refs.find((r) => r.id === target.refId)!;
-    const s = this.refs.find((r) => r.id === source.refId)!;
-    if (!FACT_TABLES.has(t.table) || FACT_TABLES.has(s.table)) return;
+  private link(target: { refId: number; column: ResolvedColumn }, source: { refId: number; column: ResolvedColumn }): void {
+    const t = this.refs.find((r) => r.id === target.refId);
+    const s = this.refs.find((r) => r.id === source.refId);
+    const fromRelation = !s && this.relations.some((r) => r.id === source.refId);
+    if (!t || !FACT_TABLES.has(t.table) || (s ? FACT_TABLES.has(s.table) : !fromRelation)) return;
     if (!ID_COLUMNS.has(target.column.name) || target.column.kind.kind !== "int" || source.column.kind.kind !== "int") return;
-    t.links.push({ column: target.column.name, sourceRefId: s.id, sourceColumn: source.column.name });
+    t.links.push({ column: target.column.name, sourceRefId: source.refId, sourceColumn: source.column.name });
   }
 
   private tableOf(ref: SlafRef): CatalogTable {
@@ -359,7 +387,12 @@ class Analyzer {
         for (const c of n.table.columns) n.columns.add(c.name);
       }
     }
-    return { tables, refs: new Map(this.refs.map((r) => [r.id, r])), namedResults: [...this.named] };
+    return {
+      tables,
+      refs: new Map(this.refs.map((r) => [r.id, r])),
+      relations: new Map(this.relations.map((r) => [r.id, r])),
+      namedResults: [...this.named],
+    };
   }
 }
 

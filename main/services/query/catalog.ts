@@ -26,12 +26,28 @@ export interface CatalogTable {
   byLower: Map<string, CatalogColumn>;
 }
 
+/** A column as the analysis needs it: its actual name and how it may be compared. */
+export type ResolvedColumn = Pick<CatalogColumn, "name" | "kind">;
+
+/** A relation other than a SLAF table that holds ids a fact table can be restricted to (a named result). */
+export interface RelationInfo {
+  name: string;
+  rowCount: number;
+  /** Lower-cased column name → column; integer columns have kind "int" (their range unknown: ±2^53). */
+  byLower: Map<string, ResolvedColumn>;
+}
+
 export interface Catalog {
   /** SLAF tables by lower-cased name. */
   tables: Map<string, CatalogTable>;
   /** Named results of earlier queries, by lower-cased name. */
   namedResults: Set<string>;
+  /** What is known of those named results' columns (lower-cased name → info): id links may start from them. */
+  relations?: Map<string, RelationInfo>;
 }
+
+/** An integer column of a relation whose exact range is not known here. */
+export const ANY_INT: ColumnKind = { kind: "int", min: -(2 ** 53), max: 2 ** 53, bits: 64, signed: true };
 
 export function columnKind(type: DataType): ColumnKind {
   const info = arrowTypeInfo(type);

@@ -4,15 +4,16 @@
  * sandboxed (sandbox.ts); estimates are in preview.ts, execution in execute.ts, error wording in query-errors.ts.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { QueryPreview } from "../../../shared/ipc/contract";
+import type { ColumnInfo, QueryPreview } from "../../../shared/ipc/contract";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { throwIfAborted } from "../errors";
 import { qualifiedName, quoteIdent } from "../sql-text";
 import { analyzeQuery, type Analysis } from "./analyze";
-import { catalogTable, SLAF_SQL_TABLES, type Catalog, type CatalogTable } from "./catalog";
+import { ANY_INT, catalogTable, SLAF_SQL_TABLES, type Catalog, type CatalogTable, type RelationInfo, type ResolvedColumn } from "./catalog";
 import { DatasetTables } from "./dataset-tables";
 import { ColumnWidths } from "./estimate";
 import { QueryRun, type RunContext, type RunReport } from "./execute";
+import { DEFAULT_ID_SET_LIMITS, type IdSetLimits } from "./id-sets";
 import { parseSql, type ParsedQuery } from "./parse";
 import { mayNeedConfirmation, previewQuery, roughRows, type EstimateOptions } from "./preview";
 import { DEFAULT_FILE_ACCESS_HINT } from "./query-errors";
@@ -27,6 +28,24 @@ export interface EngineOptions extends SandboxOptions, EstimateOptions {
   batchRows?: number;
   /** How a user allows SQL to read a folder, said when a read is refused. */
   fileAccessHint?: string;
+  /** When ids derived from cells/genes filters or named results go to Lance as ranges or IN lists, not bitmaps. */
+  idSetLimits?: Partial<IdSetLimits>;
+}
+
+/** A named result as the planner sees it. */
+export interface NamedRelation {
+  name: string;
+  columns: ColumnInfo[];
+  rowCount: number;
+}
+
+function relationInfo(n: NamedRelation): RelationInfo {
+  const byLower = new Map<string, ResolvedColumn>();
+  for (const c of n.columns) {
+    const key = c.name.toLowerCase();
+    if (!byLower.has(key)) byLower.set(key, { name: c.name, kind: c.kind === "int" ? ANY_INT : { kind: "other" } });
+  }
+  return { name: n.name.toLowerCase(), rowCount: n.rowCount, byLower };
 }
 
 export interface QueryPlan {
@@ -89,8 +108,11 @@ export class SqlEngine {
     return p;
   }
 
-  async plan(ds: OpenDataset, sql: string, namedResults: Iterable<string>): Promise<QueryPlan> {
-    const catalog: Catalog = { tables: await this.slafTables(ds), namedResults: new Set([...namedResults].map((n) => n.toLowerCase())) };
+  /** `namedResults`: the names later queries may read, or what is known of them (their columns make them id sources). */
+  async plan(ds: OpenDataset, sql: string, namedResults: Iterable<string | NamedRelation>): Promise<QueryPlan> {
+    const named = [...namedResults].map((n) => (typeof n === "string" ? { name: n } : n));
+    const relations = new Map(named.filter((n) => "columns" in n).map((n) => [n.name.toLowerCase(), relationInfo(n as NamedRelation)]));
+    const catalog: Catalog = { tables: await this.slafTables(ds), namedResults: new Set(named.map((n) => n.name.toLowerCase())), relations };
     const conn = await this.connect();
     try {
       const parsed = await parseSql(conn, sql);
@@ -134,7 +156,11 @@ export class SqlEngine {
         schema,
         this.tables(ds),
         plan,
-        { batchRows: this.options.batchRows, fileAccessHint: this.options.fileAccessHint ?? DEFAULT_FILE_ACCESS_HINT },
+        {
+          batchRows: this.options.batchRows,
+          fileAccessHint: this.options.fileAccessHint ?? DEFAULT_FILE_ACCESS_HINT,
+          idSetLimits: { ...DEFAULT_ID_SET_LIMITS, ...this.options.idSetLimits },
+        },
         ctx,
       );
       return await run.run(qualifiedName(RESULTS_SCHEMA, resultTable), qualifiedNamed);

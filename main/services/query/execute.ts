@@ -15,7 +15,9 @@ import { FACT_TABLES, type CatalogColumn } from "./catalog";
 import { scanColumns, type DatasetTables } from "./dataset-tables";
 import type { QueryPlan } from "./engine";
 import { rowBytes } from "./estimate";
-import { createTable, ingestLanceScan, type IngestResult } from "./lance-to-duckdb";
+import type { IdBitmap } from "./id-bitmap";
+import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
+import { canFilterRows, createTable, ingestLanceScan, type IngestResult, type RowFilter } from "./lance-to-duckdb";
 import { andOf, DUCKDB, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
 import { explainError, missingColumn } from "./query-errors";
 
@@ -37,11 +39,12 @@ export interface ExecuteOptions {
   batchRows?: number;
   /** How to allow SQL to read a folder, for the message when a read is refused. */
   fileAccessHint: string;
+  /** When derived ids go to Lance as ranges or an IN list rather than a bitmap over batches. */
+  idSetLimits?: IdSetLimits;
 }
 
 /** A derived restriction that no row can meet (no source ids). */
 const EMPTY = "empty" as const;
-const IN_LIST_MAX = 4096;
 
 /**
  * Runs `sql` into the table `target` (schema-qualified, quoted). The text goes to DuckDB unchanged behind
@@ -119,28 +122,33 @@ export class QueryRun {
 
   private async scan(needs: TableNeeds): Promise<void> {
     const name = needs.table.name;
-    const restrictions: (Pred | null | typeof EMPTY)[] = [];
+    const restrictions: (Restriction | typeof EMPTY)[] = [];
     for (const ref of needs.refs) restrictions.push(await this.refRestriction(ref, this.plan.analysis));
-    const live = restrictions.filter((r): r is Pred | null => r !== EMPTY);
-    const filterPred = orOfRefs(live);
+    const live = restrictions.filter((r): r is Restriction => r !== EMPTY);
+    const filterPred = orOfRefs(live.map((r) => r.pred));
     const columns = scanColumns(needs);
     const tableRows = this.tables.rows(name);
     const widths = await this.tables.widths(needs);
     let filter = live.length === 0 ? "false" : filterPred && renderPred(filterPred, LANCE);
+    // Bitmaps filter batches only for a table read by one reference (several would need an OR of them).
+    const rowFilter = live.length === 1 && restrictions.length === 1 && live[0].bitmaps.length > 0 ? toRowFilter(live[0].bitmaps) : null;
+    const early = rowFilter && canFilterRows(columns, rowFilter) ? rowFilter : null;
     let result: IngestResult;
     if (live.length === 0) {
       // No id can match: create the empty table without reading anything.
       await createTable(this.conn, this.schema, name, columns);
-      result = { rows: 0, bytes: 0 };
+      result = { rows: 0, bytes: 0, appended: 0 };
     } else {
-      ({ result, filter } = await this.ingest(name, columns, filter));
+      ({ result, filter } = await this.ingest(name, columns, filter, early));
     }
     throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
     this.reports.set(name, {
       table: name,
       columns: columns.map((c) => c.name),
       filter,
+      idFilter: early ? live[0].bitmaps.map((b) => `${b.description}`).join(" AND ") : null,
       rowsScanned: result.rows,
+      rowsAppended: result.appended,
       bytesScanned: result.bytes,
       tableRows,
       tableBytes: Math.round(
@@ -158,7 +166,12 @@ export class QueryRun {
    * table read unfiltered (DuckDB applies the user's WHERE anyway). Damaged files and I/O errors are not retried;
    * they fail as TABLE_CORRUPT / PERMISSION_DENIED naming the table.
    */
-  private async ingest(name: string, columns: CatalogColumn[], filter: string | null): Promise<{ result: IngestResult; filter: string | null }> {
+  private async ingest(
+    name: string,
+    columns: CatalogColumn[],
+    filter: string | null,
+    rowFilter: RowFilter | null,
+  ): Promise<{ result: IngestResult; filter: string | null }> {
     const lance = this.tables.lance(name);
     const where = { table: name, tablePath: this.tables.location(name) };
     const ingest = (f: string | null) =>
@@ -166,6 +179,7 @@ export class QueryRun {
         signal: this.ctx.signal,
         batchRows: this.options.batchRows,
         onRows: (n) => this.ctx.onRows(n),
+        rowFilter,
       });
     try {
       return { result: await ingest(filter), filter };
@@ -181,42 +195,54 @@ export class QueryRun {
     }
   }
 
-  /** One reference's restriction: its predicates AND id ranges derived from already-scanned cells/genes. */
-  private async refRestriction(ref: SlafRef, analysis: Analysis): Promise<Pred | null | typeof EMPTY> {
+  /**
+   * One reference's restriction: its predicates AND what each id link allows (ids of the filtered cells/genes or
+   * of a named result, derived from what is already loaded): pushed to Lance where it can say it exactly, else
+   * as bitmaps for the batches.
+   */
+  private async refRestriction(ref: SlafRef, analysis: Analysis): Promise<Restriction | typeof EMPTY> {
     const preds = [...ref.preds];
+    const bitmaps: DescribedBitmap[] = [];
     for (const link of ref.links) {
-      const src = analysis.refs.get(link.sourceRefId)!;
-      if (src.preds.length === 0) continue;
+      const source = this.idSource(link, analysis);
+      if (!source) continue;
       const target = analysis.tables.get(ref.table)!.table.byLower.get(link.column.toLowerCase())!;
-      const derived = await this.deriveIds(src, link, target);
-      if (derived === EMPTY) return EMPTY;
-      if (derived) preds.push(derived);
+      const set = await deriveIdSet(this.conn, source, target, this.tables.idRanges().get(link.column) ?? null, this.options.idSetLimits);
+      if (!set) continue;
+      if (set.kind === "empty") return EMPTY;
+      if (set.kind === "pred") preds.push(set.pred);
+      else {
+        if (set.bounds) preds.push(set.bounds);
+        bitmaps.push({ ...set.bitmap, description: `${link.column} in ${set.bitmap.count.toLocaleString("en-US")} ids of ${source.describe}` });
+      }
     }
-    return andOf(preds);
+    return { pred: andOf(preds), bitmaps };
   }
 
-  private async deriveIds(src: SlafRef, link: IdLink, target: CatalogColumn): Promise<Pred | null | typeof EMPTY> {
-    const where = renderPred(andOf(src.preds)!, DUCKDB);
-    if (!where || target.kind.kind !== "int") return null;
-    const { min: lo, max: hi } = target.kind;
-    const col = quoteIdent(link.sourceColumn);
-    const table = qualifiedName(this.schema, src.table);
-    const from = `${table} WHERE ${where} AND ${col} BETWEEN ${lo} AND ${hi}`;
-    const stats = (
-      await this.conn.runAndReadAll(
-        `SELECT min(${col})::DOUBLE, max(${col})::DOUBLE, count(DISTINCT ${col})::DOUBLE, (SELECT count(*) FROM ${table})::DOUBLE FROM ${from}`,
-      )
-    ).getRows()[0];
-    const [min, max, distinct, srcRows] = stats.map((v) => (v === null ? null : Number(v)));
-    if (!distinct || min === null || max === null) return EMPTY;
-    if (distinct <= IN_LIST_MAX) {
-      const ids = (await this.conn.runAndReadAll(`SELECT DISTINCT ${col}::DOUBLE FROM ${from} ORDER BY 1`)).getRows().map((r) => Number(r[0]));
-      return { op: "in", column: target.name, values: ids.map((v) => ({ kind: "number", value: v })) };
-    }
-    // A range that covers (nearly) every id restricts nothing worth a filter.
-    if (srcRows !== null && max - min + 1 >= 0.9 * srcRows) return null;
-    return { op: "between", column: target.name, low: { kind: "number", value: min }, high: { kind: "number", value: max } };
+  /** Where a link's ids come from: a SLAF reference with predicates (else it allows every id), or a named result. */
+  private idSource(link: IdLink, analysis: Analysis): (IdSource & { describe: string }) | null {
+    const relation = analysis.relations.get(link.sourceRefId);
+    if (relation) return { table: qualifiedName(this.schema, relation.name), where: [], column: link.sourceColumn, describe: relation.name };
+    const src = analysis.refs.get(link.sourceRefId)!;
+    const where = src.preds.length ? renderPred(andOf(src.preds)!, DUCKDB) : null;
+    if (!where) return null;
+    return { table: qualifiedName(this.schema, src.table), where: [where], column: link.sourceColumn, describe: `${src.table} where ${where}` };
   }
+}
+
+interface DescribedBitmap extends IdBitmap {
+  description: string;
+}
+
+/** A reference's restriction: a Lance predicate (null: none) and bitmaps the batches must pass. */
+interface Restriction {
+  pred: Pred | null;
+  bitmaps: DescribedBitmap[];
+}
+
+/** Bitmaps as a row filter; two on one column become their intersection's test (both must pass). */
+function toRowFilter(bitmaps: IdBitmap[]): RowFilter {
+  return { columns: bitmaps.map((b) => b.column), bitmaps };
 }
 
 /** Whether Lance refuses the filter itself (planning fails with it); a scan failing for other reasons plans fine. */

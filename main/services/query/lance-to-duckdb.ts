@@ -1,16 +1,19 @@
 /**
  * Streams a Lance scan into a DuckDB table without per-row JS work for fixed-width columns: each 2048-row slice of
  * a record batch is memcpy'd into a DuckDB data chunk (`copy_data_to_vector`, validity included) and appended.
- * Strings are assigned per row from the Arrow bytes (no decoding); booleans are unpacked from bits.
+ * Strings are assigned per row from the Arrow bytes (no decoding); booleans are unpacked from bits. When every
+ * column is fixed-width, an id filter (bitmaps over id columns) can drop rows from each batch before appending.
  */
 import duckdb from "@duckdb/node-bindings";
-import { DuckDBDataChunk, type DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBDataChunk, type DuckDBAppender, type DuckDBConnection } from "@duckdb/node-api";
 import type * as lancedb from "@lancedb/lancedb";
 import { type arrow, SCAN_BATCH_ROWS } from "../arrow";
 import { arrowTypeInfo, duckdbNumberType, fixedWidth, type DataType } from "../arrow-types";
 import { fail, throwIfAborted } from "../errors";
 import { quoteIdent } from "../sql-text";
 import type { CatalogColumn } from "./catalog";
+import { flatKind, flattenColumn, type FlatBatch, type FlatKind, type TypedArray } from "./flat-batch";
+import { selectRows, type IdBitmap, type IdColumn } from "./id-bitmap";
 
 type ArrowData = InstanceType<typeof arrow.Data>;
 type RecordBatch = InstanceType<typeof arrow.RecordBatch>;
@@ -19,17 +22,19 @@ const VECTOR_SIZE = duckdb.vector_size();
 
 type Copier = "fixed" | "bool" | "utf8" | "largeutf8" | "array" | "generic";
 
-interface ColumnPlan {
+export interface ColumnPlan {
   name: string;
   sqlType: string;
   copier: Copier;
   bytesPerValue: number;
   /** FixedSizeList width. */
   listSize: number;
+  /** How the column flattens (fixed-width numbers and booleans), else null. */
+  flat: FlatKind | null;
 }
 
 export function planColumn(col: { name: string; type: DataType }): ColumnPlan {
-  const base = { name: col.name, bytesPerValue: 0, listSize: 0 };
+  const base = { name: col.name, bytesPerValue: 0, listSize: 0, flat: flatKind(col.type) };
   const info = arrowTypeInfo(col.type);
   const number = duckdbNumberType(info);
   if (number) return { ...base, sqlType: number, copier: "fixed", bytesPerValue: fixedWidth(info)! };
@@ -71,14 +76,30 @@ function sliceBytes(p: ColumnPlan, data: ArrowData, off: number, n: number): num
 }
 
 export interface IngestResult {
+  /** Rows and Arrow bytes read from Lance. */
   rows: number;
   bytes: number;
+  /** Rows appended into DuckDB (fewer than `rows` when an id filter dropped some). */
+  appended: number;
+}
+
+/** Rows are kept only when each `columns[i]` holds an id in `bitmaps[i]`. */
+export interface RowFilter {
+  columns: string[];
+  bitmaps: IdBitmap[];
 }
 
 export interface IngestOptions {
   signal: AbortSignal;
   onRows?: (rows: number) => void;
   batchRows?: number;
+  /** Applied to each batch before it is appended; only when every column is fixed-width (else ignored). */
+  rowFilter?: RowFilter | null;
+}
+
+/** Whether an id filter can apply to a scan of these columns (every one fixed-width, the id columns among them). */
+export function canFilterRows(columns: CatalogColumn[], filter: RowFilter): boolean {
+  return columns.every((c) => flatKind(c.type) !== null) && filter.columns.every((n) => columns.some((c) => c.name === n));
 }
 
 /** Creates (or replaces) an empty `schema.table` with DuckDB types for the given Lance columns. */
@@ -133,8 +154,12 @@ async function appendScan(
   const types = plans.map((_, i) => appender.columnType(i));
   const chunk = DuckDBDataChunk.create(types);
   const vectors = plans.map((_, i) => duckdb.data_chunk_get_vector(chunk.chunk, i));
+  const flat = plans.every((p) => p.flat !== null);
+  const rowFilter = flat && opts.rowFilter && opts.rowFilter.columns.length > 0 ? opts.rowFilter : null;
+  let selection = new Uint32Array(0);
   let rows = 0;
   let bytes = 0;
+  let appended = 0;
   try {
     for await (const batch of batches) {
       throwIfAborted(opts.signal, "QUERY_CANCELLED");
@@ -144,6 +169,21 @@ async function appendScan(
         if (child.data.length !== 1) fail("INTERNAL", `Column "${p.name}" arrived in ${child.data.length} pieces`);
         return { data: child.data[0] as ArrowData, vector: child };
       });
+      if (rowFilter) {
+        if (selection.length < batch.numRows) selection = new Uint32Array(batch.numRows);
+        const idColumns = rowFilter.columns.map((name) => idColumn(datas[plans.findIndex((p) => p.name === name)].data));
+        const n = selectRows(idColumns, rowFilter.bitmaps, batch.numRows, selection);
+        const kept: FlatBatch = {
+          rows: n,
+          columns: plans.map((p, i) => flattenColumn(p.flat!, datas[i].data as never, batch.numRows, selection, n)),
+        };
+        appendFlat(appender, chunk, vectors, kept);
+        for (let i = 0; i < plans.length; i++) bytes += sliceBytes(plans[i], datas[i].data, 0, batch.numRows);
+        rows += batch.numRows;
+        appended += n;
+        opts.onRows?.(batch.numRows);
+        continue;
+      }
       for (let off = 0; off < batch.numRows; off += VECTOR_SIZE) {
         const n = Math.min(VECTOR_SIZE, batch.numRows - off);
         duckdb.data_chunk_reset(chunk.chunk);
@@ -155,12 +195,41 @@ async function appendScan(
         appender.appendDataChunk(chunk);
       }
       rows += batch.numRows;
+      appended += batch.numRows;
       opts.onRows?.(batch.numRows);
     }
   } finally {
     appender.closeSync();
   }
-  return { rows, bytes };
+  return { rows, bytes, appended };
+}
+
+function idColumn(data: ArrowData): IdColumn {
+  const hasNulls = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0;
+  return { values: data.values as unknown as ArrayLike<number>, offset: data.offset, nullBitmap: hasNulls ? (data.nullBitmap as Uint8Array) : null };
+}
+
+/** Appends a flat batch: a memcpy per column per 2048-row chunk (values, then validity bits when there are nulls). */
+export function appendFlat(appender: DuckDBAppender, chunk: DuckDBDataChunk, vectors: duckdb.Vector[], batch: FlatBatch): void {
+  for (let off = 0; off < batch.rows; off += VECTOR_SIZE) {
+    const n = Math.min(VECTOR_SIZE, batch.rows - off);
+    duckdb.data_chunk_reset(chunk.chunk);
+    for (let i = 0; i < batch.columns.length; i++) {
+      const { values, validity } = batch.columns[i];
+      copyValues(vectors[i], values, off, n);
+      if (validity) {
+        duckdb.vector_ensure_validity_writable(vectors[i]);
+        duckdb.copy_data_to_vector_validity(vectors[i], 0, validity.buffer as ArrayBuffer, validity.byteOffset + off / 8, Math.ceil(n / 8));
+      }
+    }
+    duckdb.data_chunk_set_size(chunk.chunk, n);
+    appender.appendDataChunk(chunk);
+  }
+}
+
+function copyValues(vec: duckdb.Vector, values: TypedArray, off: number, n: number): void {
+  const w = values.BYTES_PER_ELEMENT;
+  duckdb.copy_data_to_vector(vec, 0, values.buffer as ArrayBuffer, values.byteOffset + off * w, n * w);
 }
 
 /** Asks for the next item before yielding the current one, so Lance decodes batch k+1 while batch k is appended. */

@@ -3,7 +3,7 @@
  * thumb otherwise), and whether it is over the confirmation threshold.
  */
 import type { QueryPreview, ScanEstimate } from "../../../shared/ipc/contract";
-import type { Analysis, TableNeeds } from "./analyze";
+import type { Analysis, IdLink, TableNeeds } from "./analyze";
 import { scanColumns, type DatasetTables } from "./dataset-tables";
 import type { QueryPlan } from "./engine";
 import { rowBytes, selectivity } from "./estimate";
@@ -50,8 +50,9 @@ export async function previewQuery(tables: DatasetTables, plan: QueryPlan, optio
     for (const ref of needs.refs) {
       let f = await fraction(tables, name, andOf(ref.preds), exact(name));
       for (const link of ref.links) {
-        const src = plan.analysis.refs.get(link.sourceRefId)!;
-        f *= await fraction(tables, src.table, andOf(src.preds), exact(src.table));
+        const src = plan.analysis.refs.get(link.sourceRefId);
+        if (src) f *= await fraction(tables, src.table, andOf(src.preds), exact(src.table));
+        else f *= relationFraction(tables, plan, link);
       }
       frac = Math.min(1, frac + f);
     }
@@ -94,14 +95,24 @@ export function roughRows(tables: DatasetTables, plan: QueryPlan): number {
   return Math.round(total);
 }
 
-/** The pushed filter as the preview shows it; ids that come from a cells/genes filter show as `col IN <...>`. */
+/** A named result's share of the ids it restricts (its rows over the id range: at most that many distinct ids). */
+function relationFraction(tables: DatasetTables, plan: QueryPlan, link: IdLink): number {
+  const relation = plan.analysis.relations.get(link.sourceRefId);
+  const rows = relation && plan.catalog.relations?.get(relation.name)?.rowCount;
+  const range = tables.idRanges().get(link.column);
+  return rows !== undefined && range ? Math.min(1, rows / range) : 1;
+}
+
+/** The pushed filter as the preview shows it; ids that come from a cells/genes filter or a named result show as `col IN <...>`. */
 function describeFilter(needs: TableNeeds, analysis: Analysis): string | null {
   const parts: (string | null)[] = needs.refs.map((ref) => {
     const own = ref.preds.length ? renderPred(andOf(ref.preds)!, LANCE) : null;
-    const derived = ref.links
-      .map((l) => ({ l, src: analysis.refs.get(l.sourceRefId)! }))
-      .filter(({ src }) => src.preds.length > 0)
-      .map(({ l, src }) => `\`${l.column}\` IN <${l.sourceColumn} of ${src.table} where ${renderPred(andOf(src.preds)!, LANCE)}>`);
+    const derived = ref.links.flatMap((l) => {
+      const relation = analysis.relations.get(l.sourceRefId);
+      if (relation) return [`\`${l.column}\` IN <${l.sourceColumn} of ${relation.name}>`];
+      const src = analysis.refs.get(l.sourceRefId)!;
+      return src.preds.length > 0 ? [`\`${l.column}\` IN <${l.sourceColumn} of ${src.table} where ${renderPred(andOf(src.preds)!, LANCE)}>`] : [];
+    });
     const all = [own, ...derived].filter((x): x is string => Boolean(x));
     return all.length ? all.join(" AND ") : null;
   });

@@ -4,7 +4,7 @@
  * afterwards, so a pushed predicate only has to keep every row the query could need (never drop one).
  */
 import { quoteIdent, stringLiteral } from "../sql-text";
-import type { CatalogColumn } from "./catalog";
+import type { ResolvedColumn } from "./catalog";
 import type { SqlNode } from "./parse";
 
 export type Literal = { kind: "number"; value: number } | { kind: "string"; value: string } | { kind: "bool"; value: boolean };
@@ -65,7 +65,7 @@ export function literalOf(node: SqlNode | null | undefined): Literal | null {
  * columns only with integral constants in the column's range; float32 only with integers it holds exactly (DuckDB
  * may compare in float32, Lance in float64); strings with strings; booleans with booleans.
  */
-export function literalFits(column: CatalogColumn, lit: Literal): boolean {
+export function literalFits(column: ResolvedColumn, lit: Literal): boolean {
   const k = column.kind;
   switch (k.kind) {
     case "int":
@@ -83,7 +83,7 @@ export function literalFits(column: CatalogColumn, lit: Literal): boolean {
 }
 
 /** How a column reference in a predicate resolves: to the actual column of one table reference, or not at all. */
-export type ColumnResolver = (columnNames: string[]) => { refId: number; column: CatalogColumn } | null;
+export type ColumnResolver = (columnNames: string[]) => { refId: number; column: ResolvedColumn } | null;
 
 /** A single-table pushable predicate, or null. */
 export function toPred(expr: SqlNode, resolve: ColumnResolver): { refId: number; pred: Pred } | null {

@@ -119,7 +119,8 @@ export class QueryService implements QueryApi {
   }
 
   private plan(ds: OpenDataset, sql: string): Promise<QueryPlan> {
-    return this.engine.plan(ds, sql, this.store.named(ds.summary.datasetId).keys());
+    const named = [...this.store.named(ds.summary.datasetId)].map(([name, r]) => ({ name, columns: r.columns, rowCount: r.rowCount }));
+    return this.engine.plan(ds, sql, named);
   }
 
   private async execute(ds: OpenDataset, plan: QueryPlan, name: string | null, ctx: JobContext): Promise<QuerySummary> {

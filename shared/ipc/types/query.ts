@@ -10,7 +10,14 @@ export interface ScanReport {
   columns: string[];
   /** The predicate pushed into Lance, in Lance's SQL (ids derived from cells/genes filters included), or null for a full scan. */
   filter: string | null;
+  /**
+   * An id filter applied to each scanned batch before it reached the engine (ids of filtered cells/genes or of a
+   * named result too scattered for `filter`), e.g. `cell_integer_id in 83,333 ids of cells where ...`; else null.
+   */
+  idFilter?: string | null;
   rowsScanned: number;
+  /** Rows handed to the SQL engine: rowsScanned less what idFilter dropped. */
+  rowsAppended?: number;
   bytesScanned: number;
   tableRows: number;
   /** Arrow bytes a scan of every row and every column would deliver (strings estimated from a sample). */

@@ -3,7 +3,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { arrow } from "../../../main/services/arrow";
 import { analyzeQuery, type Analysis } from "../../../main/services/query/analyze";
-import { catalogTable, type Catalog } from "../../../main/services/query/catalog";
+import { ANY_INT, catalogTable, type Catalog } from "../../../main/services/query/catalog";
 import { createTableAs } from "../../../main/services/query/execute";
 import { parseSql, positionAt } from "../../../main/services/query/parse";
 import { andOf, LANCE, renderPred } from "../../../main/services/query/pushdown";
@@ -127,6 +127,42 @@ describe("predicates", () => {
       { column: "gene_integer_id", sourceRefId: expect.any(Number), sourceColumn: "gene_integer_id" },
     ]);
     expect(filters(sub, "genes")).toEqual(["`highly_variable` = true"]);
+  });
+
+  it("links expression ids to the integer columns of a named result joined or IN-selected, never through an outer join", async () => {
+    const withRelations: Catalog = {
+      ...catalog,
+      relations: new Map([
+        [
+          "my_cell",
+          {
+            name: "my_cell",
+            rowCount: 20,
+            byLower: new Map([
+              ["cell_integer_id", { name: "cell_integer_id", kind: ANY_INT }],
+              ["cell_type", { name: "cell_type", kind: { kind: "string" } }],
+            ]),
+          },
+        ],
+      ]),
+    };
+    const links = async (sql: string) => {
+      const a = analyzeQuery(await parseSql(conn, sql), withRelations);
+      return a.tables
+        .get("expression")!
+        .refs[0].links.map((l) => `${l.column}<-${a.relations.get(l.sourceRefId)?.name ?? a.refs.get(l.sourceRefId)?.table}.${l.sourceColumn}`);
+    };
+    expect(await links("SELECT 1 FROM my_cell m JOIN expression e ON m.cell_integer_id = e.cell_integer_id")).toEqual([
+      "cell_integer_id<-my_cell.cell_integer_id",
+    ]);
+    expect(await links("SELECT 1 FROM expression WHERE cell_integer_id IN (SELECT cell_integer_id FROM my_cell)")).toEqual([
+      "cell_integer_id<-my_cell.cell_integer_id",
+    ]);
+    expect(await links("SELECT 1 FROM my_cell m LEFT JOIN expression e ON m.cell_integer_id = e.cell_integer_id")).toEqual([]);
+    expect(await links("SELECT 1 FROM my_cell m JOIN expression e ON m.cell_type = e.cell_integer_id")).toEqual([]);
+    // Without column facts (catalog.relations), a named result is never an id source.
+    const bare = analyzeQuery(await parseSql(conn, "SELECT 1 FROM my_cell m JOIN expression e ON m.cell_integer_id = e.cell_integer_id"), catalog);
+    expect(bare.tables.get("expression")!.refs[0].links).toEqual([]);
   });
 });
 

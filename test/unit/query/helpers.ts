@@ -60,11 +60,14 @@ export async function openEnv(fixture: { dir: string; root: string }, options: P
 
 /** Runs a query to completion; returns the job's final event. */
 /** A PBMC fixture, an engine over it and a DuckDB oracle of its full tables, for one test file (vitest hooks). */
-export function useQueryEnvironment(hooks: { beforeAll: (fn: () => Promise<void>) => void; afterAll: (fn: () => Promise<void>) => void }) {
+export function useQueryEnvironment(
+  hooks: { beforeAll: (fn: () => Promise<void>) => void; afterAll: (fn: () => Promise<void>) => void },
+  options: Partial<QueryServiceOptions> = {},
+) {
   const state = {} as { fixture: { dir: string; root: string }; env: Env; oracle: Oracle };
   hooks.beforeAll(async () => {
     state.fixture = await writeFixture();
-    state.env = await openEnv(state.fixture);
+    state.env = await openEnv(state.fixture, options);
     state.oracle = await Oracle.load(state.fixture.root);
   });
   hooks.afterAll(async () => {
