@@ -7,9 +7,10 @@ import { CONVERT_USAGE, convertCommand } from "./commands/convert";
 import { SYNTH_USAGE, synthCommand } from "./commands/synth";
 import { CACHE_USAGE, cacheCommand } from "./commands/cache";
 import { LOADER_USAGE, loaderCommand } from "./commands/loader";
+import { BENCH_USAGE, benchCommand } from "./commands/bench";
 
-/** `run` resolves "running" for commands that keep serving; the others end the process when done. */
-export type Command = { usage: string; summary: string; run: (argv: string[]) => Promise<void | "running"> };
+/** `run` resolves "running" for commands that keep serving, or an exit status; the others end the process with 0 when done. */
+export type Command = { usage: string; summary: string; run: (argv: string[]) => Promise<void | number | "running"> };
 
 const COMMANDS: Record<string, Command> = {
   serve: { usage: SERVE_USAGE, summary: "serve the app in a browser on 127.0.0.1 (token in the printed URL)", run: serveCommand },
@@ -20,6 +21,11 @@ const COMMANDS: Record<string, Command> = {
     usage: LOADER_USAGE,
     summary: "tokenized (Geneformer, scGPT) or raw batches from the seeded prefetcher, as a table or JSON; --bench for throughput",
     run: (argv) => loaderCommand(argv),
+  },
+  bench: {
+    usage: BENCH_USAGE,
+    summary: "streaming throughput of a dataset at several locations (local, s3://, hf://): MiB/s, rows/s, upstream requests",
+    run: (argv) => benchCommand(argv),
   },
   synth: { usage: SYNTH_USAGE, summary: "write N cells resampled from real ones (Poisson counts), as SLAF or .h5ad", run: synthCommand },
 };

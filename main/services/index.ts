@@ -94,7 +94,18 @@ export function createServices(options: ServiceOptions): Services {
   const app = new AppService(options.info, options.pickPath ?? null);
   const cache = new CacheService(jobs, { cacheDir: sources.options.cacheDir, gateway: () => sources.gateway() });
   const loader = new LoaderService(datasets, { workerFile: options.loaderWorker ?? loaderWorkerPath() });
-  const bench = new BenchService();
+  const bench = new BenchService(jobs, {
+    userDataDir,
+    appVersion: options.info.version,
+    deps: {
+      gateway: () => sources.gateway(),
+      s3Access: () => settingsService.s3Access(),
+      isOffline: () => sources.isOffline(),
+      workerFile: options.loaderWorker ?? loaderWorkerPath(),
+    },
+    pausePreviews: () => loader.pauseAll(),
+    refuseWriteInside: (target, what) => datasets.refuseWriteInside(target, what),
+  });
   const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench };
   return {
     api,

@@ -57,7 +57,7 @@ export class HubService {
 
   constructor(
     private readonly cache: HubDiskCache,
-    private readonly upstream: Upstream,
+    readonly upstream: Upstream,
     readonly files: RemoteFiles,
     private readonly counters: Counters,
     private readonly isOffline: () => boolean,

@@ -62,8 +62,16 @@
  * - Cache: `<cacheDir>/hf/<endpoint>/<owner>/<repo>/<sha>/...` (see disk-cache.ts). Safe to share between
  *   processes (app and CLI): every entry is written to a temp name and renamed, and verified by length on read.
  *   Size cap, LRU eviction, pins, listing and removal: cache-manager.ts.
+ * - Cold reads (the benchmark's "cold"): `coldScope()` opens datasets whose reads neither read nor write the
+ *   user's cache. Its opens go through their own Hub face and S3 mounts (own connections, CDN URLs, listings and
+ *   ETags) backed by a private scratch cache that `close()` removes, so what they cost is what a first read
+ *   costs; counters and the Hub budget stay shared. Lance names a cold Hub open by the scope's token (`hf_token`,
+ *   sent as `Authorization: Bearer`); a cold S3 open is its own session, as every open is.
  */
 import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { AppFailure, isAppFailure } from "../../../shared/result";
 import { Counters, type SourceCounters } from "./counters";
 import { HubDiskCache } from "./disk-cache";
@@ -115,8 +123,17 @@ export interface PinnedDataset {
   revision: string;
   /** The commit every read of this dataset uses. */
   sha: string;
-  /** Storage options for `lancedb.connect` / `openTable`. */
-  storageOptions: { hf_revision: string };
+  /** Storage options for `lancedb.connect` / `openTable` (`hf_token` names a cold scope, never a Hub token). */
+  storageOptions: { hf_revision: string; hf_token?: string };
+}
+
+/** Opens whose reads bypass the user's disk cache (see the header); close it when their tables are closed. */
+export interface ColdScope {
+  /** Where its scratch cache lives (removed by close). */
+  readonly dir: string;
+  pin(uri: string, revision?: string): Promise<PinnedDataset>;
+  pinS3(uri: string, access: S3Access): Promise<PinnedS3Dataset>;
+  close(): Promise<void>;
 }
 
 export interface GatewayCounters {
@@ -139,6 +156,10 @@ export interface Gateway {
   /** A whole file of a pinned dataset (e.g. config.json), through the cache. */
   readFile(dataset: PinnedDataset | PinnedS3Dataset, relativePath: string, opts: { maxBytes: number }): Promise<Buffer>;
   counters(): GatewayCounters;
+  /** Requests Lance has in flight at the gateway now (a benchmark waits for 0 before reading the counters). */
+  activeRequests(): number;
+  /** A cold scope with its scratch cache in a new folder under `parent` (default: the system temp folder). */
+  coldScope(parent?: string): Promise<ColdScope>;
   setOffline(offline: boolean): void;
   /** A new HF token (or none) for every upstream request from now on; requests in flight keep the old one. */
   setHfToken(token: string | null): void;
@@ -208,23 +229,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const counters = new Counters(endpoint);
   const budget = new RateBudget();
   const retry: RetryPolicy = { attempts: 5, baseDelayMs: 500, maxDelayMs: 8000, ...options.retry };
-  const upstream = new Upstream({
-    endpoint,
-    token: options.hfToken ?? null,
-    retry,
-    idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
-    maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 5 * 60_000,
-    counters,
-    budget,
-  });
-  const cache = new HubDiskCache(options.cacheDir, endpoint, "hf", options.touchIntervalMs);
+  let token = options.hfToken ?? null;
   const isOffline = (): boolean => offline;
-  const files = new RemoteFiles(cache, upstream, {
-    blockBytes: options.blockBytes ?? 1024 * 1024,
-    maxFetchBytes: options.maxFetchBytes ?? 64 * 1024 * 1024,
-    isOffline,
-  });
-  const hub = new HubService(cache, upstream, files, counters, isOffline);
+  /** A Hub face over the cache in `cacheDir`, with its own upstream connections; counters and budget shared. */
+  const hubFace = (cacheDir: string): HubService => {
+    const upstream = new Upstream({
+      endpoint,
+      token,
+      retry,
+      idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+      maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 5 * 60_000,
+      counters,
+      budget,
+    });
+    const cache = new HubDiskCache(cacheDir, endpoint, "hf", options.touchIntervalMs);
+    const files = new RemoteFiles(cache, upstream, {
+      blockBytes: options.blockBytes ?? 1024 * 1024,
+      maxFetchBytes: options.maxFetchBytes ?? 64 * 1024 * 1024,
+      isOffline,
+    });
+    return new HubService(cache, upstream, files, counters, isOffline);
+  };
+  const hub = hubFace(options.cacheDir);
+  /** Cold scopes' Hub faces by their token. */
+  const coldHubs = new Map<string, HubService>();
+  const hubFor = (authorization: string | undefined): HubService | null => {
+    const m = /^Bearer\s+(cold-\S+)$/.exec(authorization ?? "");
+    return m ? (coldHubs.get(m[1]) ?? null) : hub;
+  };
   const s3Counters = new S3Counters();
   const s3 = new S3Objects({
     cacheDir: options.cacheDir,
@@ -238,7 +270,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     counters: s3Counters,
   });
   const secret = randomBytes(24).toString("base64url");
-  const server = await startGatewayServer(secret, hub, files, counters, new S3Handler(s3, s3Counters));
+  const server = await startGatewayServer(secret, hubFor, counters, new S3Handler(s3, s3Counters));
   const hfEndpoint = `http://127.0.0.1:${server.port}/${secret}`;
   const upstreamUrl = new URL(endpoint);
   if (["127.0.0.1", "localhost"].includes(upstreamUrl.hostname) && Number(upstreamUrl.port) === server.port) {
@@ -256,25 +288,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     lanceEnv() {
       return { HF_ENDPOINT: hfEndpoint, HF_HUB_DISABLE_IMPLICIT_TOKEN: "1", HF_HUB_DISABLE_XET: "1" };
     },
-    async pin(uri, revision) {
-      const parsed = parseHfUri(uri);
-      const rev = revision ?? parsed.revision ?? "main";
-      try {
-        const sha = await hub.resolveSha(parsed.repo, rev, { refresh: true });
-        // A sha given as such is checked too (and its description cached for offline use).
-        if (SHA.test(rev)) await hub.revisionInfo(parsed.repo, sha);
-        hub.pin(parsed.repo, rev, sha);
-        return {
-          uri: `hf://datasets/${repoKey(parsed.repo)}${parsed.path ? `/${parsed.path}` : ""}`,
-          repo: repoKey(parsed.repo),
-          path: parsed.path,
-          revision: rev,
-          sha,
-          storageOptions: { hf_revision: sha },
-        };
-      } catch (e) {
-        throw asFailure(e);
-      }
+    pin(uri, revision) {
+      return pinHf(hub, null, uri, revision);
     },
     async pinS3(uri, access) {
       try {
@@ -294,6 +309,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const parsed = parseHfUri(dataset.uri);
       const rel = cleanRepoPath(relativePath.split("/"));
       if (!rel) throw new AppFailure("INVALID_ARGUMENT", `Not a path inside the dataset: ${relativePath}`);
+      const coldToken = dataset.storageOptions.hf_token;
+      const files = (coldToken === undefined ? hub : coldHubs.get(coldToken))?.files;
+      if (!files) throw new AppFailure("DATASET_NOT_OPEN", `${dataset.uri} was opened for a cold read that has ended; open it again`);
       const f = { repo: parsed.repo, sha: dataset.sha, path: parsed.path ? `${parsed.path}/${rel}` : rel };
       try {
         // Learning the size reads at most maxBytes: a file too large is refused before the rest is fetched.
@@ -311,16 +329,77 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     counters() {
       return { hf: counters.snapshot(budget.snapshot()), s3: s3Counters.snapshot() };
     },
-    setHfToken(token) {
-      upstream.setToken(token);
+    activeRequests() {
+      return server.active();
+    },
+    async coldScope(parent) {
+      const dir = await fs.mkdtemp(path.join(parent ?? os.tmpdir(), "slafwb-cold-"));
+      const coldToken = `cold-${randomBytes(18).toString("base64url")}`;
+      const face = hubFace(dir);
+      coldHubs.set(coldToken, face);
+      let closed = false;
+      const open = (): void => {
+        if (closed) throw new AppFailure("INTERNAL", "This cold read has ended");
+      };
+      return {
+        dir,
+        pin(uri, revision) {
+          open();
+          return pinHf(face, coldToken, uri, revision);
+        },
+        async pinS3(uri, access) {
+          open();
+          try {
+            return await s3.pin(uri, access, `http://127.0.0.1:${server.port}`, dir);
+          } catch (e) {
+            throw asFailure(e);
+          }
+        },
+        async close() {
+          if (closed) return;
+          closed = true;
+          coldHubs.delete(coldToken);
+          face.upstream.close();
+          s3.forget(dir);
+          await fs.rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+    setHfToken(value) {
+      token = value;
+      hub.upstream.setToken(value);
+      for (const face of coldHubs.values()) face.upstream.setToken(value);
     },
     setOffline(value) {
       offline = value;
     },
     async close() {
-      upstream.close();
+      hub.upstream.close();
+      for (const face of coldHubs.values()) face.upstream.close();
       s3.close();
       await server.close();
     },
   };
+}
+
+/** Resolves an hf:// dataset's revision to a commit through one Hub face; `coldToken` marks a cold scope's opens. */
+async function pinHf(hub: HubService, coldToken: string | null, uri: string, revision?: string): Promise<PinnedDataset> {
+  const parsed = parseHfUri(uri);
+  const rev = revision ?? parsed.revision ?? "main";
+  try {
+    const sha = await hub.resolveSha(parsed.repo, rev, { refresh: true });
+    // A sha given as such is checked too (and its description cached for offline use).
+    if (SHA.test(rev)) await hub.revisionInfo(parsed.repo, sha);
+    hub.pin(parsed.repo, rev, sha);
+    return {
+      uri: `hf://datasets/${repoKey(parsed.repo)}${parsed.path ? `/${parsed.path}` : ""}`,
+      repo: repoKey(parsed.repo),
+      path: parsed.path,
+      revision: rev,
+      sha,
+      storageOptions: coldToken === null ? { hf_revision: sha } : { hf_revision: sha, hf_token: coldToken },
+    };
+  } catch (e) {
+    throw asFailure(e);
+  }
 }

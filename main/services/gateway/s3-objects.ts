@@ -71,6 +71,8 @@ interface Mount {
   cache: HubDiskCache;
   files: RemoteFiles;
   region: string;
+  /** The cache root its blocks go to: the user's cache, or a cold scope's scratch folder (index.ts `coldScope`). */
+  cacheDir: string;
 }
 
 interface ObjectEntry {
@@ -141,7 +143,7 @@ export class S3Objects {
 
   constructor(private readonly opts: S3ObjectsOptions) {}
 
-  private mount(access: S3Access): Mount {
+  private mount(access: S3Access, cacheDir: string): Mount {
     const endpoint = (access.endpoint ?? "").replace(/\/+$/, "");
     const region = access.region || DEFAULT_REGION;
     const anonymous = access.anonymous === true || !access.accessKeyId;
@@ -157,7 +159,7 @@ export class S3Objects {
     }
     const pathStyle = access.pathStyle ?? endpoint !== "";
     const id = createHash("sha256")
-      .update(JSON.stringify([upstreamEndpoint, region, pathStyle, credentials]))
+      .update(JSON.stringify([upstreamEndpoint, region, pathStyle, credentials, cacheDir]))
       .digest("hex");
     const known = this.mounts.get(id);
     if (known) return known;
@@ -172,13 +174,13 @@ export class S3Objects {
       counters: this.opts.counters,
     });
     // Buckets are named per endpoint (globally on AWS, whatever the region), so the cache is too.
-    const cache = new HubDiskCache(this.opts.cacheDir, endpoint || "https://s3.amazonaws.com", "s3", this.opts.touchIntervalMs);
+    const cache = new HubDiskCache(cacheDir, endpoint || "https://s3.amazonaws.com", "s3", this.opts.touchIntervalMs);
     const files = new RemoteFiles(cache, upstream, {
       blockBytes: this.opts.blockBytes,
       maxFetchBytes: this.opts.maxFetchBytes,
       isOffline: this.opts.isOffline,
     });
-    const mount = { upstream, cache, files, region };
+    const mount = { upstream, cache, files, region, cacheDir };
     this.mounts.set(id, mount);
     return mount;
   }
@@ -187,10 +189,13 @@ export class S3Objects {
     return this.sessions.get(accessKeyId) ?? null;
   }
 
-  /** Opens `s3://bucket/prefix`: checks it exists and can be read (online), or was read before (offline). */
-  async pin(uri: string, access: S3Access, gatewayEndpoint: string): Promise<PinnedS3Dataset> {
+  /**
+   * Opens `s3://bucket/prefix`: checks it exists and can be read (online), or was read before (offline).
+   * `cacheDir`: where this open's blocks go (default the user's cache; a cold scope passes its scratch folder).
+   */
+  async pin(uri: string, access: S3Access, gatewayEndpoint: string, cacheDir = this.opts.cacheDir): Promise<PinnedS3Dataset> {
     const { bucket, prefix } = parseS3Uri(uri);
-    const mount = this.mount(access);
+    const mount = this.mount(access, cacheDir);
     const accessKeyId = `SLAF${randomBytes(8).toString("hex").toUpperCase()}`;
     const session: S3Session = {
       accessKeyId,
@@ -435,6 +440,16 @@ export class S3Objects {
         });
       throw e;
     }
+  }
+
+  /** Ends the opens reading into `cacheDir` (a cold scope's scratch folder) and closes their upstream connections. */
+  forget(cacheDir: string): void {
+    for (const [id, m] of this.mounts) {
+      if (m.cacheDir !== cacheDir) continue;
+      m.upstream.close();
+      this.mounts.delete(id);
+    }
+    for (const [id, s] of this.sessions) if (s.mount.cacheDir === cacheDir) this.sessions.delete(id);
   }
 
   close(): void {

@@ -21,8 +21,17 @@ const MAX_BUFFERED_READ = 8 * 1024 * 1024;
 
 export interface GatewayServer {
   port: number;
+  /** Requests being answered now (Hub and S3 faces). */
+  active(): number;
   close(): Promise<void>;
 }
+
+/**
+ * The Hub face that answers a request: the gateway's own, or a cold scope's (index.ts `coldScope`), which Lance
+ * names with the scope's token as `hf_token` (so it arrives as `Authorization: Bearer <token>`); null for the
+ * token of a scope that has ended (its late reads are refused rather than served from the user's cache).
+ */
+export type HubFor = (authorization: string | undefined) => HubService | null;
 
 function secretMatches(given: string, secret: string): boolean {
   const a = Buffer.from(given);
@@ -47,11 +56,12 @@ function refuse(res: http.ServerResponse, message: string): void {
 }
 
 /** `s3`: the S3 face (s3-handler.ts), for requests signed with SigV4; it checks the signature itself. */
-export async function startGatewayServer(secret: string, hub: HubService, files: RemoteFiles, counters: Counters, s3?: S3Handler): Promise<GatewayServer> {
+export async function startGatewayServer(secret: string, hubFor: HubFor, counters: Counters, s3?: S3Handler): Promise<GatewayServer> {
   const sockets = new Set<Socket>();
   let port = 0;
+  let active = 0;
 
-  function sendAnswer(res: http.ServerResponse, answer: Answer, head: boolean): void {
+  function sendAnswer(hub: HubService, res: http.ServerResponse, answer: Answer, head: boolean): void {
     const body = Buffer.from(answer.doc.body, "utf8");
     hub.hit(answer, body.length);
     counters.bytesServed += head ? 0 : body.length;
@@ -60,10 +70,12 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
   }
 
   async function serveFile(
+    hub: HubService,
     req: http.IncomingMessage,
     res: http.ServerResponse,
     route: Extract<ReturnType<typeof parseHubRoute>, { kind: "resolve" }>,
   ): Promise<void> {
+    const files: RemoteFiles = hub.files;
     const parsed = parseClientRange(req.headers.range);
     const range = parsed === "invalid" ? null : parsed;
     const sha = await hub.resolveSha(route.repo, route.rev);
@@ -113,24 +125,28 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
     const slash = rawPath.indexOf("/", 1);
     if (!rawPath.startsWith("/") || slash < 0 || !secretMatches(rawPath.slice(1, slash), secret)) return refuse(res, "Forbidden");
     const route = parseHubRoute(method, rawPath.slice(slash), query);
+    const hub = hubFor(req.headers.authorization);
+    if (!hub) return refuse(res, "This cold read has ended");
     switch (route.kind) {
       case "refused":
       case "unknown":
         return refuse(res, `SLAF Workbench's gateway serves only Hub reads: ${route.reason}`);
       case "repo-info":
-        return sendAnswer(res, await hub.repoInfo(route.repo), method === "HEAD");
+        return sendAnswer(hub, res, await hub.repoInfo(route.repo), method === "HEAD");
       case "revision-info":
-        return sendAnswer(res, await hub.revisionInfo(route.repo, route.rev), method === "HEAD");
+        return sendAnswer(hub, res, await hub.revisionInfo(route.repo, route.rev), method === "HEAD");
       case "tree":
-        return sendAnswer(res, await hub.tree(route.repo, route.rev, route.path, route.recursive, route.expand), method === "HEAD");
+        return sendAnswer(hub, res, await hub.tree(route.repo, route.rev, route.path, route.recursive, route.expand), method === "HEAD");
       case "paths-info":
-        return sendAnswer(res, await hub.pathsInfo(route.repo, route.rev, await readBody(req), req.headers["content-type"]), false);
+        return sendAnswer(hub, res, await hub.pathsInfo(route.repo, route.rev, await readBody(req), req.headers["content-type"]), false);
       case "resolve":
-        return serveFile(req, res, route);
+        return serveFile(hub, req, res, route);
     }
   }
 
   const server = http.createServer((req, res) => {
+    active++;
+    res.once("close", () => active--);
     handle(req, res).catch((e: unknown) => {
       const error =
         e instanceof GatewayError
@@ -157,6 +173,7 @@ export async function startGatewayServer(secret: string, hub: HubService, files:
   port = (server.address() as AddressInfo).port;
   return {
     port,
+    active: () => active,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();

@@ -157,6 +157,11 @@ export class LoaderRun {
     return status;
   }
 
+  /** Held (a benchmark is measuring): the prefetcher starts no new read until let go. */
+  hold(held: boolean): void {
+    this.o.prefetcher.setPaused(held);
+  }
+
   /** Stops the prefetcher's workers and frees the queue and the history; waiting calls get LOADER_CANCELLED. */
   async stop(): Promise<void> {
     if (this.state === "stopped") return;

@@ -54,6 +54,8 @@ interface Held {
 export class LoaderService implements LoaderApi {
   private readonly runs = new Map<string, Held>();
   private nextId = 1;
+  /** Holds of pauseAll not yet let go: while any, every preview (new ones too) starts no new read. */
+  private holds = 0;
 
   constructor(
     private readonly datasets: DatasetService,
@@ -89,6 +91,7 @@ export class LoaderService implements LoaderApi {
         await this.datasets.close({ datasetId: held.summary.datasetId });
         throw e;
       }
+      if (this.holds > 0) prefetcher.setPaused(true);
       const layout = prefetcher.layout;
       const loaderId = `ld${this.nextId++}`;
       const run = new LoaderRun({
@@ -185,6 +188,20 @@ export class LoaderService implements LoaderApi {
       await this.release(held);
       return null;
     });
+  }
+
+  /**
+   * Holds every preview's reads (a benchmark measures meanwhile): prefetchers hand out no new reads, pages still
+   * get the batches already made. Returns the function that lets them go on (once; holds nest).
+   */
+  pauseAll(): () => void {
+    if (this.holds++ === 0) for (const h of this.runs.values()) h.run.hold(true);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) for (const h of this.runs.values()) h.run.hold(false);
+    };
   }
 
   /** Stops every preview of a dataset (it is being closed). */

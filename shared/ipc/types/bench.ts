@@ -63,6 +63,14 @@ export interface BenchMeasurement {
   cacheMisses: number;
   /** Hub only: rate-limit budget used during the run, per bucket ("api", "resolvers"), when the Hub reported it. */
   rateLimitUsed: Record<string, { used: number; quota: number | null }> | null;
+  /** Gateway counters over the whole measurement (open + read; 0 for local): body bytes the gateway served to Lance. */
+  servedBytes?: number;
+  /** Upstream requests by kind (Hub: api, tree, resolve, cdn; S3: list, get, head). */
+  upstreamByKind?: Record<string, number>;
+  /** Opening the dataset's tables before the read (not in `seconds`). */
+  openMs?: number;
+  /** The read stopped early: the run was cancelled during it. */
+  cancelled?: boolean;
 }
 
 export interface BenchSourceResult {
@@ -70,13 +78,15 @@ export interface BenchSourceResult {
   source: BenchSourceKind;
   /** hf:// commit or s3 ETag-pinned version label read, null for local. */
   revision: string | null;
-  /** Median over the repeats (by seconds), and every repeat in order. */
+  /** Median over the repeats (by MiB/s: the same as by seconds for a fixed number of batches), and every repeat in order. */
   median: BenchMeasurement;
   repeats: BenchMeasurement[];
   /** Relative spread of MiB/s over the repeats: (max − min) / median; 0 with one repeat. */
   spread: number;
   /** Set when this source failed (the others still ran): the named error. */
   error?: { code: string; message: string };
+  /** What to know when reading the figures (e.g. cold has no effect on a local folder; the table ran out first). */
+  notes?: string[];
 }
 
 export interface BenchRun {
@@ -111,9 +121,10 @@ export interface BenchApi {
   /**
    * Starts a benchmark job (kind "bench", result BenchRun, progress in batches). Options are checked here
    * (BENCH_OPTIONS_INVALID names the field). Dataloader previews are paused while it measures. The run is saved in
-   * the history when it ends (cancelled runs too, marked).
+   * the history when it ends (cancelled runs too, marked). `runId`: the id the run is saved under (main always
+   * sends it).
    */
-  start(req: { options: BenchOptions }): Promise<Result<{ jobId: string }>>;
+  start(req: { options: BenchOptions }): Promise<Result<{ jobId: string; runId?: string }>>;
   /** Saved runs, newest first. */
   history(req: Empty): Promise<Result<BenchRunSummary[]>>;
   get(req: { runId: string }): Promise<Result<BenchRun>>;

@@ -161,6 +161,7 @@ class PrefetchRun implements Prefetcher {
   private currentEpoch = 0;
   private failure: AppFailure | null = null;
   private stopDispatch = false;
+  private paused = false;
   private finished = false;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -256,7 +257,7 @@ class PrefetchRun implements Prefetcher {
   /** Hands out steps while a worker has room and the held bytes are under the budget. */
   private pump(): void {
     // The batch being joined is left out: it waits for the next step, which must be handed out to complete it.
-    while (!this.closed && !this.stopDispatch && this.readyBytes + this.resultBytes < this.s.budget) {
+    while (!this.closed && !this.stopDispatch && !this.paused && this.readyBytes + this.resultBytes < this.s.budget) {
       const slot = this.slots.filter((x) => !x.exited && x.inflight.size < STEPS_PER_WORKER).sort((a, b) => a.inflight.size - b.inflight.size)[0];
       if (!slot) return;
       const step = this.nextStep();
@@ -380,6 +381,11 @@ class PrefetchRun implements Prefetcher {
     this.deliver();
     this.pump();
     return p;
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.pump();
   }
 
   stats(): PrefetchStats {

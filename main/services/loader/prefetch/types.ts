@@ -89,6 +89,8 @@ export interface Prefetcher {
   /** The next batch in seeded order, or null after the last epoch. Rejects with the worker's named error. */
   next(): Promise<PrefetchBatch | null>;
   stats(): PrefetchStats;
+  /** Paused: no new reads are handed to the workers (those under way finish); resumed, they go on where they were. */
+  setPaused(paused: boolean): void;
   /** Stops the workers, frees the queue; pending next() calls reject with LOADER_CANCELLED. Idempotent. */
   close(): Promise<void>;
 }
