@@ -25,6 +25,7 @@ export class DatasetService implements DatasetsApi {
   private readonly byId = new Map<string, OpenDataset>();
   private readonly byRoot = new Map<string, OpenDataset>();
   private readonly opening = new Map<string, Promise<OpenDataset>>();
+  private readonly disposeListeners = new Set<(ds: OpenDataset) => void>();
   private nextId = 1;
 
   constructor(private readonly options: DatasetServiceOptions = {}) {}
@@ -78,6 +79,12 @@ export class DatasetService implements DatasetsApi {
   async refuseWriteInside(target: string, what: string): Promise<void> {
     const openRoots = [...this.byRoot.values()].filter((ds) => ds.summary.source === "local").map((ds) => ds.root);
     await refuseWriteIntoDataset(target, what, openRoots);
+  }
+
+  /** Calls `listener` with each dataset as it closes (its last reference gone), so services let go of what they keep for it. */
+  onDispose(listener: (ds: OpenDataset) => void): () => void {
+    this.disposeListeners.add(listener);
+    return () => this.disposeListeners.delete(listener);
   }
 
   /** For other services: the open dataset behind an id. */
@@ -192,6 +199,7 @@ export class DatasetService implements DatasetsApi {
     for (const c of ds.connections) if (c.isOpen()) c.close();
     this.byId.delete(ds.summary.datasetId);
     this.byRoot.delete(ds.root);
+    for (const listener of this.disposeListeners) listener(ds);
   }
 }
 

@@ -17,7 +17,8 @@ import { DEFAULT_ID_SET_LIMITS, type IdSetLimits } from "./id-sets";
 import { parseSql, type ParsedQuery } from "./parse";
 import { mayNeedConfirmation, previewQuery, roughRows, type EstimateOptions } from "./preview";
 import { DEFAULT_FILE_ACCESS_HINT } from "./query-errors";
-import { closeSandbox, createSandbox, type Sandbox, type SandboxOptions } from "./sandbox";
+import { closeSandbox, createSandbox, defaultMemoryLimit, type Sandbox, type SandboxOptions } from "./sandbox";
+import { WARM_SCHEMA, WarmTables } from "./warm-tables";
 
 export type { RunContext, RunReport } from "./execute";
 
@@ -30,6 +31,8 @@ export interface EngineOptions extends SandboxOptions, EstimateOptions {
   fileAccessHint?: string;
   /** When ids derived from cells/genes filters or named results go to Lance as ranges or IN lists, not bitmaps. */
   idSetLimits?: Partial<IdSetLimits>;
+  /** The most bytes of cells/genes columns kept loaded between queries; 0 turns it off. Default: a quarter of the memory limit. */
+  warmBudgetBytes?: number;
 }
 
 /** A named result as the planner sees it. */
@@ -56,11 +59,35 @@ export interface QueryPlan {
 
 export class SqlEngine {
   private sandboxing: Promise<Sandbox> | null = null;
+  /** Cells and genes kept loaded between queries (null when the budget is 0). */
+  readonly warm: WarmTables | null;
   private readonly schemas = new WeakMap<OpenDataset, Promise<Map<string, CatalogTable>>>();
   private readonly widths = new ColumnWidths();
   private nextSchema = 1;
 
-  constructor(readonly options: EngineOptions) {}
+  constructor(readonly options: EngineOptions) {
+    const budget = options.warmBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 4);
+    this.warm = budget > 0 ? new WarmTables(budget, (names) => this.dropWarm(names)) : null;
+  }
+
+  /** Lets go of what is kept for a dataset (it closed). */
+  async releaseDataset(datasetId: string): Promise<void> {
+    await this.warm?.releaseDataset(datasetId);
+  }
+
+  private async dropWarm(names: string[]): Promise<void> {
+    if (!this.sandboxing) return;
+    try {
+      const conn = await this.connect();
+      try {
+        for (const n of names) await conn.run(`DROP TABLE IF EXISTS ${qualifiedName(WARM_SCHEMA, n)}`);
+      } finally {
+        conn.closeSync();
+      }
+    } catch {
+      // The engine closed meanwhile: the tables went with it.
+    }
+  }
 
   /** The sandboxed database, created (and locked) on first use. */
   sandbox(): Promise<Sandbox> {
@@ -70,6 +97,7 @@ export class SqlEngine {
         const conn = await sandbox.instance.connect();
         try {
           await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(RESULTS_SCHEMA)}`);
+          await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(WARM_SCHEMA)}`);
         } finally {
           conn.closeSync();
         }
@@ -87,6 +115,7 @@ export class SqlEngine {
   async close(): Promise<void> {
     const pending = this.sandboxing;
     this.sandboxing = null;
+    this.warm?.forget();
     const sandbox = pending && (await pending.catch(() => null));
     if (sandbox) closeSandbox(sandbox);
   }
@@ -160,6 +189,7 @@ export class SqlEngine {
           batchRows: this.options.batchRows,
           fileAccessHint: this.options.fileAccessHint ?? DEFAULT_FILE_ACCESS_HINT,
           idSetLimits: { ...DEFAULT_ID_SET_LIMITS, ...this.options.idSetLimits },
+          warm: this.warm,
         },
         ctx,
       );

@@ -18,6 +18,7 @@ import { rowBytes } from "./estimate";
 import type { IdBitmap } from "./id-bitmap";
 import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
 import { canFilterRows, createTable, ingestLanceScan, type IngestResult, type RowFilter } from "./lance-to-duckdb";
+import { WARM_SCHEMA, type WarmLease, type WarmTables } from "./warm-tables";
 import { andOf, DUCKDB, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
 import { explainError, missingColumn } from "./query-errors";
 
@@ -41,6 +42,8 @@ export interface ExecuteOptions {
   fileAccessHint: string;
   /** When derived ids go to Lance as ranges or an IN list rather than a bitmap over batches. */
   idSetLimits?: IdSetLimits;
+  /** Where cells and genes stay loaded between queries; null to scan them for each query. */
+  warm?: WarmTables | null;
 }
 
 /** A derived restriction that no row can meet (no source ids). */
@@ -70,6 +73,7 @@ export async function createTableAs(conn: DuckDBConnection, target: string, sql:
 export class QueryRun {
   private readonly needs: Map<string, TableNeeds>;
   private readonly reports = new Map<string, ScanReport>();
+  private readonly leases: WarmLease[] = [];
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -84,6 +88,14 @@ export class QueryRun {
 
   /** `named` maps the named results the query reads to their tables (qualified). */
   async run(resultTable: string, named: Map<string, string>): Promise<RunReport> {
+    try {
+      return await this.runHeld(resultTable, named);
+    } finally {
+      for (const lease of this.leases.splice(0)) lease.release();
+    }
+  }
+
+  private async runHeld(resultTable: string, named: Map<string, string>): Promise<RunReport> {
     const { conn, schema, ctx } = this;
     await conn.run(`CREATE SCHEMA ${quoteIdent(schema)}`);
     for (const [name, table] of named) await conn.run(`CREATE VIEW ${qualifiedName(schema, name)} AS SELECT * FROM ${table}`);
@@ -122,6 +134,8 @@ export class QueryRun {
 
   private async scan(needs: TableNeeds): Promise<void> {
     const name = needs.table.name;
+    if (this.reports.has(name)) await dropRelation(this.conn, qualifiedName(this.schema, name));
+    if (this.options.warm && !FACT_TABLES.has(name) && (await this.scanWarm(needs, this.options.warm))) return;
     const restrictions: (Restriction | typeof EMPTY)[] = [];
     for (const ref of needs.refs) restrictions.push(await this.refRestriction(ref, this.plan.analysis));
     const live = restrictions.filter((r): r is Restriction => r !== EMPTY);
@@ -139,7 +153,7 @@ export class QueryRun {
       await createTable(this.conn, this.schema, name, columns);
       result = { rows: 0, bytes: 0, appended: 0 };
     } else {
-      ({ result, filter } = await this.ingest(name, columns, filter, early));
+      ({ result, filter } = await this.ingest(this.schema, name, name, columns, filter, early));
     }
     throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
     this.reports.set(name, {
@@ -166,7 +180,55 @@ export class QueryRun {
    * table read unfiltered (DuckDB applies the user's WHERE anyway). Damaged files and I/O errors are not retried;
    * they fail as TABLE_CORRUPT / PERMISSION_DENIED naming the table.
    */
+  /**
+   * Serves a dimension table from the warm tables (loading every row of the columns it lacks): a view over the
+   * warm table. False when the columns do not fit the warm budget.
+   */
+  private async scanWarm(needs: TableNeeds, warm: WarmTables): Promise<boolean> {
+    const name = needs.table.name;
+    const columns = scanColumns(needs);
+    const lance = this.tables.lance(name);
+    const widths = await this.tables.widths(needs);
+    const tableRows = this.tables.rows(name);
+    let loaded: IngestResult = { rows: 0, bytes: 0, appended: 0 };
+    const lease = await warm.use({
+      key: `${this.tables.ds.summary.datasetId}@${await lance.version()}/${name}`,
+      columns: columns.map((c) => c.name),
+      filtered: needs.refs.every((r) => r.preds.length > 0),
+      bytesOf: (cols) => tableRows * rowBytes(widths, cols),
+      load: async (table, cols) => {
+        const wanted = needs.table.columns.filter((c) => cols.includes(c.name));
+        ({ result: loaded } = await this.ingest(WARM_SCHEMA, table, name, wanted, null, null));
+      },
+    });
+    if (!lease) return false;
+    this.leases.push(lease);
+    const list = columns.map((c) => quoteIdent(c.name)).join(", ");
+    await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT ${list} FROM ${qualifiedName(WARM_SCHEMA, lease.name)}`);
+    throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
+    this.reports.set(name, {
+      table: name,
+      columns: columns.map((c) => c.name),
+      filter: null,
+      warm: true,
+      rowsScanned: loaded.rows,
+      rowsAppended: loaded.appended,
+      bytesScanned: loaded.bytes,
+      tableRows,
+      tableBytes: Math.round(
+        tableRows *
+          rowBytes(
+            widths,
+            needs.table.columns.map((c) => c.name),
+          ),
+      ),
+    });
+    return true;
+  }
+
   private async ingest(
+    schema: string,
+    target: string,
     name: string,
     columns: CatalogColumn[],
     filter: string | null,
@@ -175,7 +237,7 @@ export class QueryRun {
     const lance = this.tables.lance(name);
     const where = { table: name, tablePath: this.tables.location(name) };
     const ingest = (f: string | null) =>
-      ingestLanceScan(this.conn, this.schema, name, lance, columns, f, {
+      ingestLanceScan(this.conn, schema, target, lance, columns, f, {
         signal: this.ctx.signal,
         batchRows: this.options.batchRows,
         onRows: (n) => this.ctx.onRows(n),
@@ -243,6 +305,12 @@ interface Restriction {
 /** Bitmaps as a row filter; two on one column become their intersection's test (both must pass). */
 function toRowFilter(bitmaps: IdBitmap[]): RowFilter {
   return { columns: bitmaps.map((b) => b.column), bitmaps };
+}
+
+/** Drops a table or view of a query's schema, whichever it is (a widened scan replaces it). */
+async function dropRelation(conn: DuckDBConnection, qualified: string): Promise<void> {
+  await conn.run(`DROP VIEW IF EXISTS ${qualified}`).catch(() => undefined);
+  await conn.run(`DROP TABLE IF EXISTS ${qualified}`).catch(() => undefined);
 }
 
 /** Whether Lance refuses the filter itself (planning fails with it); a scan failing for other reasons plans fine. */

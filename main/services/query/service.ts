@@ -31,6 +31,7 @@ export class QueryService implements QueryApi {
     readonly options: QueryServiceOptions,
   ) {
     this.engine = new SqlEngine(options);
+    datasets.onDispose((ds) => void this.engine.releaseDataset(ds.summary.datasetId));
     this.store = new ResultStore(options.resultBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 2));
   }
 

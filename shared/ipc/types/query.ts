@@ -18,6 +18,11 @@ export interface ScanReport {
   rowsScanned: number;
   /** Rows handed to the SQL engine: rowsScanned less what idFilter dropped. */
   rowsAppended?: number;
+  /**
+   * Served from columns kept loaded between queries (cells, genes): rows and bytes scanned are what this query
+   * loaded for itself and later ones (every row, so no filter), zero when everything it needed was already there.
+   */
+  warm?: boolean;
   bytesScanned: number;
   tableRows: number;
   /** Arrow bytes a scan of every row and every column would deliver (strings estimated from a sample). */

@@ -8,7 +8,8 @@ import { arrow } from "../../../main/services/arrow";
 import { canonical, openEnv, run, runJob, useQueryEnvironment } from "./helpers";
 import { unwrap, failure } from "../../fixtures/result";
 
-const q = useQueryEnvironment({ beforeAll, afterAll });
+// Pushdown into Lance is what these tests look at: cells and genes are scanned for each query, never kept warm.
+const q = useQueryEnvironment({ beforeAll, afterAll }, { warmBudgetBytes: 0 });
 
 function scan(summary: QuerySummary, table: string): ScanReport {
   const s = summary.scans.find((x) => x.table === table);
