@@ -37,6 +37,15 @@ export type ErrorCode =
   | "BENCH_OPTIONS_INVALID"
   | "BENCH_CANCELLED"
   | "BENCH_RUN_NOT_FOUND"
+  | "EXPLORE_DATASET_UNSUPPORTED"
+  | "EXPLORE_COLUMN_INVALID"
+  | "EXPLORE_GENE_NOT_FOUND"
+  | "EXPLORE_CANCELLED"
+  | "EXPLORE_NOT_READY"
+  | "EXPLORE_SET_NOT_FOUND"
+  | "EXPLORE_SET_EXISTS"
+  | "EXPLORE_SET_INVALID"
+  | "EXPLORE_IMPORT_INVALID"
   | "NOTEBOOK_NOT_FOUND"
   | "NOTEBOOK_CONFLICT"
   | "NOTEBOOK_INVALID"
@@ -88,6 +97,15 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   BENCH_OPTIONS_INVALID: "The benchmark options are not valid",
   BENCH_CANCELLED: "The benchmark was cancelled",
   BENCH_RUN_NOT_FOUND: "No such benchmark run",
+  EXPLORE_DATASET_UNSUPPORTED: "Explore cannot read this dataset's cells",
+  EXPLORE_COLUMN_INVALID: "This column cannot be drawn that way",
+  EXPLORE_GENE_NOT_FOUND: "No such gene in this dataset",
+  EXPLORE_CANCELLED: "The read was cancelled (a newer one replaced it)",
+  EXPLORE_NOT_READY: "Not computed yet",
+  EXPLORE_SET_NOT_FOUND: "No cell set of that name",
+  EXPLORE_SET_EXISTS: "A cell set of that name already exists",
+  EXPLORE_SET_INVALID: "The cell set cannot be made from that",
+  EXPLORE_IMPORT_INVALID: "The file holds no cell ids of this dataset",
   NOTEBOOK_NOT_FOUND: "Notebook not found",
   NOTEBOOK_CONFLICT: "The notebook changed on disk",
   NOTEBOOK_INVALID: "The notebook file is not valid",

@@ -8,6 +8,7 @@ import { ConvertService } from "./convert/service";
 import { claimProcessTempDir } from "./convert/stale";
 import { createDispatcher, ownersOf, type Dispatcher } from "./dispatch";
 import { DatasetService } from "./datasets/service";
+import { ExploreService } from "./explore/service";
 import type { EmitEvent } from "./events";
 import { JobService } from "./jobs/service";
 import { LoaderService } from "./loader/service";
@@ -50,6 +51,7 @@ export interface Services {
   cache: CacheService;
   loader: LoaderService;
   bench: BenchService;
+  explore: ExploreService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
   /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
@@ -106,7 +108,8 @@ export function createServices(options: ServiceOptions): Services {
     pausePreviews: () => loader.pauseAll(),
     refuseWriteInside: (target, what) => datasets.refuseWriteInside(target, what),
   });
-  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench };
+  const explore = new ExploreService({ datasets, jobs, query });
+  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench, explore };
   return {
     api,
     dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader }) }),
@@ -120,6 +123,7 @@ export function createServices(options: ServiceOptions): Services {
     cache,
     loader,
     bench,
+    explore,
     async housekeeping() {
       claimProcessTempDir();
       return convert.cleanStale();

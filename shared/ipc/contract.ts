@@ -7,6 +7,7 @@ import type { BenchApi } from "./types/bench";
 import type { CacheApi } from "./types/cache";
 import type { ConvertApi } from "./types/convert";
 import type { DatasetsApi } from "./types/datasets";
+import type { ExploreApi } from "./types/explore";
 import type { JobEvent, JobsApi } from "./types/jobs";
 import type { LoaderApi } from "./types/loader";
 import type { NotebooksApi } from "./types/notebooks";
@@ -22,6 +23,8 @@ export type * from "./types/cache";
 export type * from "./types/common";
 export type * from "./types/convert";
 export type * from "./types/datasets";
+export type * from "./types/explore";
+export { EXPLORE_MAX_CATEGORIES, EXPLORE_MAX_IDS, EXPLORE_MAX_POINTS_PAGE, EXPLORE_MAX_POLYGON_POINTS } from "./types/explore";
 export type * from "./types/jobs";
 export type * from "./types/loader";
 export { LOADER_DEFAULTS } from "./types/loader";
@@ -42,6 +45,7 @@ export interface Api {
   cache: CacheApi;
   loader: LoaderApi;
   bench: BenchApi;
+  explore: ExploreApi;
 }
 
 export type Namespace = keyof Api;
@@ -61,6 +65,24 @@ export const METHODS = {
   cache: ["usage", "setCap", "pin", "unpin", "evict", "clear"],
   loader: ["start", "batch", "play", "status", "cell", "compare", "export", "stop"],
   bench: ["start", "history", "get", "remove", "export"],
+  explore: [
+    "info",
+    "points",
+    "colors",
+    "searchGenes",
+    "gene",
+    "cancel",
+    "stats",
+    "defineSet",
+    "listSets",
+    "getSet",
+    "renameSet",
+    "deleteSet",
+    "exportSetCsv",
+    "importSetCsv",
+    "qc",
+    "qcData",
+  ],
 } as const satisfies MethodList;
 
 // A method of Api missing from METHODS is a compile error here.

@@ -178,3 +178,49 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
     },
   };
 }
+
+/** Bytes (a Uint8Array, as both bindings deliver them), at most `maxBytes` long and a whole number of `unit`-byte items. */
+export function bytes(opts: { maxBytes: number; unit?: number }): Schema<Uint8Array> {
+  const unit = opts.unit ?? 1;
+  const expected = unit > 1 ? `bytes (a whole number of ${unit}-byte items)` : "bytes";
+  return {
+    expected,
+    parse(value, field) {
+      if (!(value instanceof Uint8Array) || !ArrayBuffer.isView(value)) refuse(field, expected, value);
+      if (value.byteLength > opts.maxBytes)
+        throw new SchemaError(
+          field,
+          `${field} is too large (${value.byteLength.toLocaleString("en-US")} bytes; at most ${opts.maxBytes.toLocaleString("en-US")})`,
+        );
+      if (value.byteLength % unit !== 0) throw new SchemaError(field, `${field} must be a whole number of ${unit}-byte items, got ${value.byteLength} bytes`);
+      return value;
+    },
+  };
+}
+
+/** Exactly two items. */
+export function pair<T>(item: Schema<T>): Schema<[T, T]> {
+  const expected = `a list of two ${item.expected}`;
+  return {
+    expected,
+    parse(value, field) {
+      if (!Array.isArray(value) || value.length !== 2) refuse(field, expected, value);
+      return [item.parse(value[0], `${field}[0]`), item.parse(value[1], `${field}[1]`)];
+    },
+  };
+}
+
+/** One of several object shapes told apart by the string field `key` (each shape lists `key` as a oneOf of its tag). */
+export function variant<const K extends string, V extends Record<string, Schema<Record<string, unknown>>>>(key: K, shapes: V): Schema<Infer<V[keyof V]>> {
+  const tags = Object.keys(shapes);
+  const expected = `an object whose ${key} is one of ${tags.join(", ")}`;
+  return {
+    expected,
+    parse(value, field) {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) refuse(field, expected, value);
+      const tag = (value as Record<string, unknown>)[key];
+      if (typeof tag !== "string" || !Object.hasOwn(shapes, tag)) refuse(field ? `${field}.${key}` : key, `one of ${tags.join(", ")}`, tag);
+      return shapes[tag].parse(value, field) as Infer<V[keyof V]>;
+    },
+  };
+}

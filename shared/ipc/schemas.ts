@@ -4,7 +4,25 @@
  * service. The type check at the bottom fails to compile when a schema and its request type drift apart.
  */
 import type { Empty, MethodName, Namespace, Request } from "./contract";
-import { array, boolean, clamped, nullable, number, object, oneOf, optional, SchemaError, string, withDefault, type Infer, type Schema } from "./schema";
+import { EXPLORE_MAX_IDS, EXPLORE_MAX_POINTS_PAGE, EXPLORE_MAX_POLYGON_POINTS } from "./types/explore";
+import {
+  array,
+  boolean,
+  bytes,
+  clamped,
+  nullable,
+  number,
+  object,
+  oneOf,
+  optional,
+  pair,
+  SchemaError,
+  string,
+  variant,
+  withDefault,
+  type Infer,
+  type Schema,
+} from "./schema";
 
 const id = (what: string) => string({ pattern: /^[A-Za-z0-9_-]{1,64}$/, patternText: `a ${what} id (letters, digits, _ and -)` });
 const path = string({ nonEmpty: true, maxLength: 4096 });
@@ -16,6 +34,11 @@ export const MAX_NOTEBOOK_CHARS = 16 * 1024 * 1024;
 /** `jobs.wait` through the bridge answers within this long, with the running job's event if it has not ended. */
 export const JOB_WAIT_DEFAULT_MS = 20_000;
 export const JOB_WAIT_MAX_MS = 60_000;
+
+/** A cell set's name: any text a person would type (it is an SQL value, never an identifier). */
+const setName = string({ pattern: /^[^\p{Cc}]{1,128}$/u, patternText: "a set name (1 to 128 characters, no control characters)" });
+const cellsColumn = string({ nonEmpty: true, maxLength: 1024 });
+const dim = number({ integer: true, min: 0, max: 65_535 });
 
 /** Methods that take no arguments: `{}` and nothing else. */
 const empty = object({}) as Schema<Empty>;
@@ -170,6 +193,63 @@ export const SCHEMAS = {
     get: object({ runId: id("run") }),
     remove: object({ runId: id("run") }),
     export: object({ runId: id("run"), format: oneOf(["csv", "json"] as const), path, overwrite: optional(boolean()) }),
+  },
+  explore: {
+    info: object({ datasetId: id("dataset") }),
+    points: object({
+      datasetId: id("dataset"),
+      column: cellsColumn,
+      dims: pair(dim),
+      offset,
+      limit: clamped(number({ integer: true, min: 0 }), 0, EXPLORE_MAX_POINTS_PAGE),
+    }),
+    colors: object({ datasetId: id("dataset"), column: cellsColumn, as: optional(oneOf(["categorical", "continuous"] as const)) }),
+    searchGenes: object({
+      datasetId: id("dataset"),
+      query: string({ maxLength: 256 }),
+      limit: optional(clamped(number({ integer: true, min: 0 }), 1, 200)),
+    }),
+    gene: object({
+      datasetId: id("dataset"),
+      geneIntegerId: number({ integer: true, min: 0, max: 2 ** 31 - 1 }),
+      transform: oneOf(["raw", "log1p_cp10k"] as const),
+      requestKey: optional(id("request")),
+    }),
+    cancel: object({ requestKey: id("request") }),
+    stats: object({ datasetId: id("dataset") }),
+    defineSet: object({
+      datasetId: id("dataset"),
+      name: setName,
+      from: variant("kind", {
+        ids: object({ kind: oneOf(["ids"] as const), ids: bytes({ maxBytes: 4 * EXPLORE_MAX_IDS, unit: 4 }) }),
+        result: object({ kind: oneOf(["result"] as const), resultId: id("result") }),
+        category: object({
+          kind: oneOf(["category"] as const),
+          column: cellsColumn,
+          values: array(nullable(string({ maxLength: 4096 })), { maxItems: 100_000 }),
+        }),
+        polygon: object({
+          kind: oneOf(["polygon"] as const),
+          column: cellsColumn,
+          dims: pair(dim),
+          polygon: array(number(), { maxItems: 2 * EXPLORE_MAX_POLYGON_POINTS }),
+        }),
+        algebra: object({
+          kind: oneOf(["algebra"] as const),
+          op: oneOf(["union", "intersection", "difference"] as const),
+          sets: array(setName, { maxItems: 1000 }),
+        }),
+      }),
+      replace: optional(boolean()),
+    }),
+    listSets: object({ datasetId: id("dataset") }),
+    getSet: object({ datasetId: id("dataset"), name: setName }),
+    renameSet: object({ datasetId: id("dataset"), name: setName, newName: setName }),
+    deleteSet: object({ datasetId: id("dataset"), name: setName }),
+    exportSetCsv: object({ datasetId: id("dataset"), name: setName, path, overwrite: optional(boolean()) }),
+    importSetCsv: object({ datasetId: id("dataset"), name: setName, path, replace: optional(boolean()) }),
+    qc: object({ datasetId: id("dataset"), set: optional(nullable(setName)) }),
+    qcData: object({ datasetId: id("dataset"), set: optional(nullable(setName)) }),
   },
 } as const;
 

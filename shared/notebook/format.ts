@@ -44,6 +44,8 @@
  * - Ids: `#id` is kept. A cell without one (markdown and raw cells never have one in the file) or whose id
  *   repeats an earlier cell's gets `newCellId` of the ids in use, in file order, so the ids are deterministic.
  * - The writer picks a fence of max(3, longest backtick run starting a body line + 1) backticks.
+ * - Cell sets (```cellset {name=... cells=N}) are raw cells like any other fence, so they survive code that does
+ *   not know them; ./cell-sets.ts reads and writes them.
  */
 import { PLOT_MARKS, PLOT_SPEC_KEYS, newCellId, type Cell, type Notebook, type NotebookFrontmatter, type PlotMark, type PlotSpec } from "./model";
 
@@ -167,7 +169,7 @@ function serializeFrontmatter(fm: NotebookFrontmatter): string | null {
 // ---------------------------------------------------------------- fences
 
 /** Attributes of a `{#id key=value ...}` block, or null when it does not tokenize. */
-function parseAttributes(block: string): { id: string | null; attrs: Map<string, string> } | null {
+export function parseAttributes(block: string): { id: string | null; attrs: Map<string, string> } | null {
   const inner = block.slice(1, -1);
   const token = /[ \t]*(?:#([^\s{}]+)|\.([^\s{}=]+)|([A-Za-z_][\w-]*)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|'[^']*'|[^\s{}"']+)|([^\s{}="']+))/y;
   let id: string | null = null;
@@ -196,7 +198,7 @@ function parseAttributes(block: string): { id: string | null; attrs: Map<string,
   return { id, attrs };
 }
 
-function encodeAttrValue(v: string): string {
+export function encodeAttrValue(v: string): string {
   return /^[^\s{}"'=]+$/.test(v) ? v : JSON.stringify(v);
 }
 

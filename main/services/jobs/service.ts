@@ -128,10 +128,13 @@ export class JobService implements JobsApi {
   }
 }
 
-const CANCEL_CODES = { query: "QUERY_CANCELLED", convert: "CONVERT_CANCELLED", pin: "PIN_CANCELLED", bench: "BENCH_CANCELLED" } as const satisfies Record<
-  JobKind,
-  string
->;
+const CANCEL_CODES = {
+  query: "QUERY_CANCELLED",
+  convert: "CONVERT_CANCELLED",
+  pin: "PIN_CANCELLED",
+  bench: "BENCH_CANCELLED",
+  explore: "EXPLORE_CANCELLED",
+} as const satisfies Record<JobKind, string>;
 
 function cancelCode(kind: JobKind) {
   return CANCEL_CODES[kind];

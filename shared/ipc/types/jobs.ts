@@ -2,6 +2,7 @@ import type { AppError, Result } from "../../result";
 import type { BenchRun } from "./bench";
 import type { CachePinSummary } from "./cache";
 import type { ConvertSummary } from "./convert";
+import type { ExploreJobResult } from "./explore";
 import type { QuerySummary } from "./query";
 import type { Empty } from "./common";
 
@@ -11,6 +12,7 @@ export interface JobResults {
   convert: ConvertSummary;
   pin: CachePinSummary;
   bench: BenchRun;
+  explore: ExploreJobResult;
 }
 export type JobKind = keyof JobResults;
 export type JobState = "running" | "done" | "failed" | "cancelled";
