@@ -96,7 +96,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
       sourceMatrix,
       elapsedMs,
       cellsPerSecond: elapsedMs > 0 ? source.nCells / (elapsedMs / 1000) : 0,
-      notes: opts.notes ?? [],
+      notes: [...(source.notes ?? []), ...(opts.notes ?? [])],
       warnings,
     };
   } catch (e) {

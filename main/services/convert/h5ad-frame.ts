@@ -1,13 +1,25 @@
 /** AnnData dataframes (obs / var, anndata ≥ 0.7 encoding) and obsm / varm arrays, read with h5wasm. */
 import { fail } from "../errors";
 import { attrString, attrStrings, getEntity, isDataset, isGroup, numbers, quietHdf5, readSlice, readStrings, type H5Dataset, type H5Group } from "./hdf5";
+import { isCompound, readLegacyEmbeddings, readLegacyFrame } from "./legacy-frame";
 import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 
-/** `name` is the entry under `root`; `label` names it in messages (raw/var is `var` in the raw group). */
-export function readFrame(root: H5Group, name: string, file: string, warnings: string[], label = name): Frame {
+/** Where AnnData < 0.7 keeps the labels of categorical columns, and which of those `uns` keys were used. */
+export interface LegacyCategories {
+  uns: H5Group | null;
+  used: Set<string>;
+}
+
+/**
+ * `name` is the entry under `root`; `label` names it in messages (raw/var is `var` in the raw group). A
+ * compound dataset is the AnnData < 0.7 layout (legacy-frame.ts), its categories in `legacy.uns`.
+ */
+export function readFrame(root: H5Group, name: string, file: string, warnings: string[], label = name, legacy?: LegacyCategories): Frame {
   const g = getEntity(root, name);
-  if (isDataset(g))
-    fail("CONVERT_INPUT_INVALID", `${file}: ${label} is stored as a table (AnnData < 0.7 layout); re-save the file with anndata ≥ 0.7`, { path: file });
+  if (isDataset(g)) {
+    if (isCompound(g)) return readLegacyFrame(g, legacy?.uns ?? null, file, label, warnings, legacy?.used ?? new Set());
+    fail("CONVERT_INPUT_INVALID", `${file}: ${label} is a plain array, not a dataframe (a group, or a table in AnnData < 0.7 files)`, { path: file });
+  }
   if (!isGroup(g)) fail("CONVERT_INPUT_INVALID", `${file} has no ${label} dataframe`, { path: file });
   const indexName = attrString(g, "_index") ?? "_index";
   const index = getEntity(g, indexName);
@@ -111,6 +123,7 @@ export function datasetValues(ds: H5Dataset, file: string, start: number, end: n
 /** Each 1-D or 2-D dataset under obsm / varm becomes a float32 embedding; anything else is skipped with a warning. */
 export function readEmbeddings(root: H5Group, name: "obsm" | "varm", rows: number, file: string, warnings: string[]): Embedding[] {
   const g = getEntity(root, name);
+  if (isDataset(g) && isCompound(g)) return readLegacyEmbeddings(g, name, rows, file, warnings);
   if (!isGroup(g)) return [];
   const out: Embedding[] = [];
   for (const key of g.keys()) {

@@ -1,9 +1,10 @@
 /** AnnData .h5ad (anndata ≥ 0.7 encoding) as a conversion source. */
 import { isAppFailure } from "../../../shared/result";
 import { fail } from "../errors";
-import { readEmbeddings, readFrame } from "./h5ad-frame";
+import { readEmbeddings, readFrame, type LegacyCategories } from "./h5ad-frame";
 import { describeAnnDataMatrix, matrixInfo, matrixRows, storedEntries, type H5Matrix } from "./h5-matrix";
-import { closeHdf5, getEntity, isGroup, openHdf5, type H5File } from "./hdf5";
+import { closeHdf5, getEntity, isDataset, isGroup, openHdf5, type H5File } from "./hdf5";
+import { isCompound, unsGroup } from "./legacy-frame";
 import type { Frame, Source } from "./source";
 
 interface Raw {
@@ -16,13 +17,13 @@ interface Raw {
  * raw/var may list more genes than var. A raw part that cannot be read is skipped with a warning, so files
  * whose raw is broken still convert from X.
  */
-function readRaw(f: H5File, nCells: number, file: string, warnings: string[]): Raw | null {
+function readRaw(f: H5File, nCells: number, file: string, warnings: string[], legacy: LegacyCategories): Raw | null {
   const group = getEntity(f, "raw");
   const [xEntity, varParent, varName] = isGroup(group) ? [getEntity(group, "X"), group, "var"] : [getEntity(f, "raw.X"), f, "raw.var"];
   if (xEntity === null) return null;
   try {
     const X = describeAnnDataMatrix(xEntity, "raw/X", file);
-    const frame = readFrame(varParent, varName, file, warnings, "raw/var");
+    const frame = readFrame(varParent, varName, file, warnings, isGroup(group) ? "raw/var" : "raw.var", legacy);
     if (X.nCells !== nCells) fail("CONVERT_INPUT_INVALID", `raw/X has ${X.nCells} cells but X has ${nCells}`);
     if (frame.length !== X.nGenes) fail("CONVERT_INPUT_INVALID", `raw/X has ${X.nGenes} genes but raw/var has ${frame.length} rows`);
     return { X, var: frame };
@@ -40,8 +41,15 @@ export async function openH5ad(file: string): Promise<Source> {
     const xEntity = getEntity(f, "X");
     if (xEntity === null) fail("CONVERT_INPUT_INVALID", `${file} has no X matrix (an .h5ad needs /X)`, { path: file });
     const X = describeAnnDataMatrix(xEntity, "X", file);
-    const obs = readFrame(f, "obs", file, warnings);
-    const vars = readFrame(f, "var", file, warnings);
+    const legacy: LegacyCategories = { uns: unsGroup(f), used: new Set() };
+    const obs = readFrame(f, "obs", file, warnings, "obs", legacy);
+    const vars = readFrame(f, "var", file, warnings, "var", legacy);
+    const obsEntity = getEntity(f, "obs");
+    const notes: string[] = [];
+    if (isDataset(obsEntity) && isCompound(obsEntity)) {
+      const cats = [...legacy.used].map((k) => `uns/${k}`);
+      notes.push(`read as an AnnData < 0.7 file (obs and var stored as tables${cats.length ? `; categories from ${cats.join(", ")}` : ""})`);
+    }
     if (X.nCells !== obs.length || X.nGenes !== vars.length) {
       fail(
         "CONVERT_INPUT_INVALID",
@@ -60,7 +68,7 @@ export async function openH5ad(file: string): Promise<Source> {
         layers.set(key, m);
       }
     }
-    const raw = readRaw(f, X.nCells, file, warnings);
+    const raw = readRaw(f, X.nCells, file, warnings, legacy);
     const obsm = readEmbeddings(f, "obsm", X.nCells, file, warnings);
     const varm = readEmbeddings(f, "varm", X.nGenes, file, warnings);
     const matrices = [matrixInfo(X, "X", "X", file)];
@@ -80,6 +88,8 @@ export async function openH5ad(file: string): Promise<Source> {
       rawVar: raw?.var,
       nnz: storedEntries(X),
       warnings,
+      notes,
+      unsSkip: legacy.used,
       rows(matrix, opts) {
         if (matrix === "X") return matrixRows(X, "X", file, opts);
         if (matrix === "raw") {

@@ -74,6 +74,10 @@ export interface Source {
   nnz: number | null;
   /** Found while opening (dropped columns, unsupported entries...). */
   warnings: string[];
+  /** What the user should know that is not a problem (an old layout read, modalities left out...). */
+  notes?: string[];
+  /** Entries of AnnData's uns that are not uns proper (AnnData < 0.7 category lists), left out of uns.json. */
+  unsSkip?: Set<string>;
   /** X (or raw/X, or a layer) in cell-order chunks of at most `chunkCells` cells. */
   rows(matrix: MatrixName, opts: RowsOptions): AsyncIterable<RowChunk>;
   close(): Promise<void>;
