@@ -1,13 +1,21 @@
 /** SQL over SLAF tables: DuckDB over Lance scans with projection and predicate pushdown (see engine.ts). */
 import { formatBytes } from "../../../shared/format";
-import { MAX_PAGE_BYTES, type ExportFormat, type QueryApi, type QueryPreview, type QuerySummary, type RowPage } from "../../../shared/ipc/contract";
+import {
+  MAX_PAGE_BYTES,
+  type ColumnInfo,
+  type ExportFormat,
+  type QueryApi,
+  type QueryPreview,
+  type QuerySummary,
+  type RowPage,
+} from "../../../shared/ipc/contract";
 import type { DatasetService } from "../datasets/service";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { fail, guard, throwIfAborted } from "../errors";
 import type { JobContext, JobService } from "../jobs/service";
 import { qualifiedName } from "../sql-text";
 import { describeColumns } from "./arrow-out";
-import { RESULTS_SCHEMA, SqlEngine, type EngineOptions, type QueryPlan } from "./engine";
+import { RESULTS_SCHEMA, SqlEngine, type EngineOptions, type NamedRelation, type QueryPlan } from "./engine";
 import { checkExportTarget, exportTable } from "./export";
 import { clampPage, readPage } from "./pages";
 import { rowSizing, tableBytes } from "./result-size";
@@ -21,9 +29,16 @@ export interface QueryServiceOptions extends EngineOptions {
   resultBudgetBytes?: number;
 }
 
+/** A table another service keeps in the results schema for a dataset, read by SQL under `name` (explore's cell_sets). */
+export interface ExtraRelation extends NamedRelation {
+  /** Its table (or view) in RESULTS_SCHEMA. */
+  table: string;
+}
+
 export class QueryService implements QueryApi {
   readonly engine: SqlEngine;
   private readonly store: ResultStore;
+  private extraRelations: (datasetId: string) => Promise<ExtraRelation[]> = async () => [];
 
   constructor(
     readonly datasets: DatasetService,
@@ -119,9 +134,20 @@ export class QueryService implements QueryApi {
     await this.engine.close();
   }
 
-  private plan(ds: OpenDataset, sql: string): Promise<QueryPlan> {
+  /** Lets another service put tables before SQL on a dataset, as named results that win over a result of the same name. */
+  provideRelations(provider: (datasetId: string) => Promise<ExtraRelation[]>): void {
+    this.extraRelations = provider;
+  }
+
+  /** Runs `body` with a result's table (qualified name) held, for a service that reads a whole result (explore's cell sets). */
+  useResult<T>(resultId: string, body: (table: string, columns: ColumnInfo[], rowCount: number) => Promise<T>): Promise<T> {
+    return this.store.use(resultId, (r) => body(qualifiedName(RESULTS_SCHEMA, r.table), r.columns, r.rowCount));
+  }
+
+  private async plan(ds: OpenDataset, sql: string): Promise<QueryPlan> {
     const named = [...this.store.named(ds.summary.datasetId)].map(([name, r]) => ({ name, columns: r.columns, rowCount: r.rowCount }));
-    return this.engine.plan(ds, sql, named);
+    const extra = await this.extraRelations(ds.summary.datasetId);
+    return this.engine.plan(ds, sql, [...named, ...extra.map(({ name, columns, rowCount }) => ({ name, columns, rowCount }))]);
   }
 
   private async execute(ds: OpenDataset, plan: QueryPlan, name: string | null, ctx: JobContext): Promise<QuerySummary> {
@@ -133,7 +159,10 @@ export class QueryService implements QueryApi {
     ctx.progress(0, total, "Scanning");
     let report;
     try {
-      report = await this.engine.run(ds, plan, table, named.tables, {
+      const tables = new Map(named.tables);
+      for (const r of await this.extraRelations(ds.summary.datasetId))
+        if (plan.analysis.namedResults.includes(r.name.toLowerCase())) tables.set(r.name.toLowerCase(), r.table);
+      report = await this.engine.run(ds, plan, table, tables, {
         signal: ctx.signal,
         onRows: (n) => {
           scanned += n;
