@@ -11,7 +11,7 @@ import { startFakeHub, type FakeHub, type RequestKind } from "../fixtures/fake-h
 import type { RunnerRequest } from "./remote-protocol";
 import { DATASET_NAME, type BenchDataset } from "./remote-dataset";
 import { rgwMissing, S3_KINDS, startBenchRgw, startS3RequestLog } from "./remote-s3";
-import { Link, startShapingProxy, type ShapingProfile, type ShapingProxy } from "./shaping-proxy";
+import { Link, startShapingProxy, type ShapingProfile, type ShapingProxy } from "../fixtures/shaping-proxy";
 
 export interface RemoteSource {
   name: string;

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Link, startShapingProxy, type ShapingProxy } from "../../bench/shaping-proxy";
+import { Link, startShapingProxy, type ShapingProxy } from "../../fixtures/shaping-proxy";
 import { startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
 
 const FAST = { rttMs: 2, connMbps: 2000 };
