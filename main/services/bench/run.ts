@@ -7,6 +7,7 @@ import type { BenchMeasurement, BenchOptions, BenchSourceKind, BenchSourceResult
 import type { AppError } from "../../../shared/result";
 import { fail, toAppError } from "../errors";
 import { parseHfUri } from "../gateway/index";
+import { SHA } from "../gateway/hub-routes";
 import { measureOnce, zeroMeasurement, type MeasureContext } from "./measure";
 import { sourceKind, type SourceAccess } from "./open-source";
 
@@ -57,7 +58,7 @@ export function sourceResult(
 
 /** An hf:// location with its revision resolved to a commit once, so every repeat reads the same one. */
 async function pinnedUri(uri: string, cold: boolean, deps: RunDeps): Promise<string> {
-  if (sourceKind(uri) !== "hf") return uri;
+  if (sourceKind(uri) !== "hf" || SHA.test(parseHfUri(uri).revision ?? "")) return uri;
   const gateway = await deps.gateway();
   // A cold run resolves through a throwaway cold scope: not even the revision touches the user's cache.
   const scope = cold ? await gateway.coldScope(deps.scratchDir) : null;
