@@ -4,8 +4,9 @@ import { claimProcessTempDir } from "../services/convert/stale";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
 
 /** --matrix: which matrix fills expression (default: raw/X when it holds integer counts and X does not, else X). */
+/** --feature-types: 10x feature types to keep (default Gene Expression); --split-feature-types writes the others beside OUTPUT. */
 export const CONVERT_USAGE =
-  "slaf-workbench convert INPUT OUTPUT.slaf [--matrix X|raw|layer:NAME] [--keep-other-as-layer] [--force] [--chunk-cells N] [--stats] [--json]";
+  "slaf-workbench convert INPUT OUTPUT.slaf [--matrix X|raw|layer:NAME] [--keep-other-as-layer] [--feature-types all|TYPE,TYPE...] [--split-feature-types] [--force] [--chunk-cells N] [--stats] [--json]";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -46,9 +47,14 @@ export function peakRssMb(): number {
 }
 
 export async function convertCommand(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ["force", "stats", "json", "keep-other-as-layer"]);
+  const args = parseArgs(argv, ["force", "stats", "json", "keep-other-as-layer", "split-feature-types"]);
   if (args.positionals.length !== 2) throw new UsageError("convert needs an INPUT and an OUTPUT path");
   if (args.flags.get("matrix") === true) throw new UsageError("--matrix needs X, raw or layer:NAME");
+  if (args.flags.get("feature-types") === true) throw new UsageError('--feature-types needs "all" or a comma-separated list of feature types');
+  const featureTypes = flagString(args, "feature-types")
+    ?.split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
   const [input, output] = args.positionals;
   // Lance's own temp folders go into a folder of this process, which the next run removes if this one is killed.
   claimProcessTempDir();
@@ -59,6 +65,8 @@ export async function convertCommand(argv: string[]): Promise<void> {
       force: args.flags.has("force"),
       matrix: flagString(args, "matrix"),
       keepOtherAsLayer: args.flags.has("keep-other-as-layer"),
+      featureTypes,
+      splitFeatureTypes: args.flags.has("split-feature-types"),
       chunkCells: flagInt(args, "chunk-cells"),
       signal: cancel.signal,
       onProgress: (p) => printer.update(p),
@@ -75,6 +83,17 @@ export async function convertCommand(argv: string[]): Promise<void> {
     console.log(
       `Converted ${fmt(summary.nCells)} cells × ${fmt(summary.nGenes)} genes (${fmt(summary.nnz)} values, ${summary.valueType}) from ${summary.format}${summary.format === "h5ad" ? ` ${summary.sourceMatrix}` : ""} to ${summary.output} in ${(summary.elapsedMs / 1000).toFixed(2)} s (${fmt(summary.cellsPerSecond)} cells/s${stats})`,
     );
+    for (const s of summary.siblings ?? []) {
+      console.log(
+        `Wrote ${s.featureTypes.join(", ")}: ${fmt(s.nCells)} cells × ${fmt(s.nGenes)} features (${fmt(s.nnz)} values, ${s.valueType}) to ${s.output}`,
+      );
+    }
+    const left = summary.featureTypes?.leftOut ?? [];
+    if (left.length && !summary.siblings?.length) {
+      console.log(
+        `Left out ${left.map((t) => `${fmt(t.count)} ${t.type}`).join(", ")} features (only ${summary.featureTypes!.kept.join(", ")} kept): --feature-types all keeps them, --split-feature-types writes them beside ${summary.output}`,
+      );
+    }
   } finally {
     printer.done();
     cancel.dispose();

@@ -106,6 +106,8 @@ export const SCHEMAS = {
       force: optional(boolean()),
       matrix: optional(string({ nonEmpty: true, maxLength: 1024 })),
       keepOtherAsLayer: optional(boolean()),
+      featureTypes: optional(array(string({ nonEmpty: true, maxLength: 256 }), { maxItems: 64 })),
+      splitFeatureTypes: optional(boolean()),
     }),
   },
   notebooks: {

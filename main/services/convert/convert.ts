@@ -10,7 +10,8 @@ import { writeLayers } from "./layers";
 import { metadataSlices, prepareFrame } from "./metadata-tables";
 import { sanitizeColumn } from "./names";
 import { defaultMatrix, selectMatrix, type MatrixOptions } from "./matrix-choice";
-import { prepareOutput, type FsProbe } from "./output";
+import { chooseFeatureTypes, featureNote, featureSlug, featureTypeCounts, featureView } from "./feature-types";
+import { prepareOutput, type FsProbe, type PendingOutput } from "./output";
 import { SlafWriter } from "./slaf-writer";
 import type { Embedding, Source } from "./source";
 
@@ -29,6 +30,10 @@ export interface ConvertOptions extends MatrixOptions {
   onProgress?: (p: ConvertProgress) => void;
   /** For tests: replaces the filesystem probe of the output folder. */
   probe?: FsProbe;
+  /** 10x inputs: feature types to keep (default "Gene Expression" when present), or ["all"]. */
+  featureTypes?: string[];
+  /** 10x inputs: write each left-out feature type as a dataset of its own beside the output. */
+  splitFeatureTypes?: boolean;
 }
 
 function embeddingBlock(list: Embedding[]) {
@@ -105,25 +110,117 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
   }
 }
 
+/** One input of a conversion; `sample` names its cells when several inputs go into one dataset. */
+export interface ConvertInput {
+  path: string;
+  sample?: string;
+}
+
+/** One dataset this run writes: the output, or a feature type written beside it. */
+interface OutputPlan {
+  target: string;
+  root: string;
+  source: Source;
+  notes: string[];
+  featureTypes?: string[];
+}
+
+/** `<dir>/<stem>.<feature-type>.slaf` beside `target` (`pbmc.slaf` → `pbmc.antibody-capture.slaf`). */
+export function siblingPath(target: string, featureType: string): string {
+  const stem = path.basename(target).replace(/\.slaf$/i, "");
+  return path.join(path.dirname(target), `${stem}.${featureSlug(featureType)}.slaf`);
+}
+
 export async function convertFile(input: string, output: string, opts: ConvertOptions = {}): Promise<ConvertSummary> {
+  return convertInputs([{ path: input }], output, opts);
+}
+
+/**
+ * Converts the inputs into the SLAF dataset `output` (and, with `splitFeatureTypes`, each left-out 10x feature
+ * type into a dataset beside it). Every dataset is written into a temp folder and renamed into place only when
+ * all of them are done; a failure or a cancel removes them all.
+ */
+export async function convertInputs(inputs: ConvertInput[], output: string, opts: ConvertOptions = {}): Promise<ConvertSummary> {
+  if (inputs.length === 0) fail("INVALID_ARGUMENT", "No input to convert");
   const target = path.resolve(output);
-  const pending = await prepareOutput(target, { force: opts.force, probe: opts.probe });
-  let source: Source | null = null;
+  const pendings: PendingOutput[] = [await prepareOutput(target, { force: opts.force, probe: opts.probe })];
+  const opened: Source[] = [];
   try {
-    source = await openSource(input);
-    const selection = selectMatrix(source, opts);
-    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
-    const summary = await writeSlaf(selection.source, pending.root, { ...opts, notes: selection.notes });
-    throwIfAborted(opts.signal, "CONVERT_CANCELLED");
-    await pending.commit();
-    return { output: target, ...summary };
+    const selections = [];
+    for (const input of inputs) {
+      const source = await openSource(input.path);
+      opened.push(source);
+      selections.push(selectMatrix(source, opts));
+      throwIfAborted(opts.signal, "CONVERT_CANCELLED");
+    }
+    const views = selections.map((s) => s.source);
+    const notes = selections.flatMap((s) => s.notes);
+    const choice = chooseFeatureTypes(views, opts.featureTypes);
+    const keep = new Set(choice?.kept ?? []);
+    const main = choice ? views.map((v) => featureView(v, keep)) : views;
+    if (choice) {
+      const note = featureNote(choice, views);
+      if (note) notes.push(note);
+    }
+    const plans: OutputPlan[] = [{ target, root: pendings[0].root, source: main[0], notes }];
+    if (opts.splitFeatureTypes) {
+      if (!choice?.leftOut.length) notes.push("no feature type was left out, so no dataset was written beside the output");
+      for (const left of choice?.leftOut ?? []) {
+        const sibling = siblingPath(target, left.type);
+        const pending = await prepareOutput(sibling, { force: opts.force, probe: opts.probe });
+        pendings.push(pending);
+        plans.push({
+          target: sibling,
+          root: pending.root,
+          source: featureView(views[0], new Set([left.type]), false),
+          notes: [`holds the ${left.count.toLocaleString("en-US")} ${left.type} features left out of ${path.basename(target)}`],
+          featureTypes: [left.type],
+        });
+      }
+      if (choice?.leftOut.length)
+        notes.push(
+          `${choice.leftOut.map((t) => t.type).join(", ")} written beside it: ${plans
+            .slice(1)
+            .map((p) => path.basename(p.target))
+            .join(", ")}`,
+        );
+    }
+    const total = plans.reduce((n, p) => n + p.source.nCells, 0);
+    let base = 0;
+    const written: Omit<ConvertSummary, "output">[] = [];
+    for (const plan of plans) {
+      const at = base;
+      written.push(
+        await writeSlaf(plan.source, plan.root, {
+          ...opts,
+          notes: plan.notes,
+          onProgress: (p) => opts.onProgress?.({ done: at + p.done, total, message: p.message }),
+        }),
+      );
+      base += plan.source.nCells;
+      throwIfAborted(opts.signal, "CONVERT_CANCELLED");
+    }
+    for (const p of pendings) await p.commit();
+    const summary: ConvertSummary = { output: target, ...written[0] };
+    if (choice) summary.featureTypes = { kept: choice.kept, leftOut: choice.leftOut };
+    if (plans.length > 1) {
+      summary.siblings = plans.slice(1).map((p, i) => ({
+        output: p.target,
+        featureTypes: p.featureTypes ?? [],
+        nCells: written[i + 1].nCells,
+        nGenes: written[i + 1].nGenes,
+        nnz: written[i + 1].nnz,
+        valueType: written[i + 1].valueType,
+      }));
+    }
+    return summary;
   } catch (e) {
-    await pending.abort();
+    for (const p of pendings) await p.abort();
     if (opts.signal?.aborted) throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     if (!(e instanceof AppFailure) && isDiskFull(e)) fail("DISK_FULL", `No space left while writing ${target}`, { path: target });
     throw e;
   } finally {
-    await source?.close();
+    for (const s of opened) await s.close();
   }
 }
 
@@ -144,6 +241,7 @@ export async function inspectInput(input: string): Promise<ConvertInspection> {
       matrices: source.matrices,
       defaultMatrix: choice.name,
       defaultReason: choice.reason,
+      ...(source.featureTypes ? { featureTypes: featureTypeCounts(source.featureTypes) } : {}),
     };
   } finally {
     await source.close();

@@ -175,6 +175,7 @@ export async function openMtxDir(dir: string): Promise<Source> {
     ],
     nnz: header.nnz,
     warnings: [],
+    featureTypes: width >= 3 ? featureRows.map((r) => r[2] ?? "") : undefined,
     rows(matrix, opts) {
       if (matrix !== "X") fail("INTERNAL", "10x MTX folders have no layers");
       return rows(opts);

@@ -1,39 +1,41 @@
 import { Worker } from "node:worker_threads";
 import type { ConvertSummary } from "../../../shared/ipc/contract";
 import { AppFailure, type AppError } from "../../../shared/result";
-import type { ConvertOptions, ConvertProgress } from "./convert";
+import type { ConvertInput, ConvertOptions, ConvertProgress } from "./convert";
+
+/** What crosses to the worker: the inputs, the output and the options that are plain data. */
+export type WorkerConvertOptions = Pick<ConvertOptions, "force" | "matrix" | "keepOtherAsLayer" | "featureTypes" | "splitFeatureTypes">;
 
 export interface WorkerRequest {
-  input: string;
+  inputs: ConvertInput[];
   output: string;
-  force?: boolean;
-  matrix?: string;
-  keepOtherAsLayer?: boolean;
+  options: WorkerConvertOptions;
 }
 
-export type WorkerOptions = Pick<ConvertOptions, "force" | "matrix" | "keepOtherAsLayer" | "signal" | "onProgress">;
+export type WorkerOptions = WorkerConvertOptions & Pick<ConvertOptions, "signal" | "onProgress">;
 
 export type WorkerReply = { t: "progress"; progress: ConvertProgress } | { t: "done"; summary: ConvertSummary } | { t: "error"; error: AppError };
 
-/** convertFile, in the worker bundle at `workerFile`: same result, same errors, same progress and cancel. */
-export function convertInWorker(workerFile: string, input: string, output: string, opts: WorkerOptions = {}): Promise<ConvertSummary> {
+/** convertInputs, in the worker bundle at `workerFile`: same result, same errors, same progress and cancel. */
+export function convertInWorker(workerFile: string, inputs: ConvertInput[], output: string, opts: WorkerOptions = {}): Promise<ConvertSummary> {
   return new Promise((resolve, reject) => {
-    const request: WorkerRequest = { input, output, force: opts.force, matrix: opts.matrix, keepOtherAsLayer: opts.keepOtherAsLayer };
+    const { signal, onProgress, ...options } = opts;
+    const request: WorkerRequest = { inputs, output, options };
     const worker = new Worker(workerFile, { workerData: request });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      opts.signal?.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
       fn();
       void worker.terminate();
     };
     // The worker stops at its next check and removes its temp folder before answering.
     const onAbort = () => worker.postMessage("cancel");
-    opts.signal?.addEventListener("abort", onAbort);
-    if (opts.signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort);
+    if (signal?.aborted) onAbort();
     worker.on("message", (r: WorkerReply) => {
-      if (r.t === "progress") opts.onProgress?.(r.progress);
+      if (r.t === "progress") onProgress?.(r.progress);
       else if (r.t === "done") settle(() => resolve(r.summary));
       else {
         const { code, message, ...extra } = r.error;

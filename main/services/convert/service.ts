@@ -5,7 +5,7 @@ import type { ConvertApi, ConvertStartRequest, ConvertSummary } from "../../../s
 import { AppFailure } from "../../../shared/result";
 import { fail, guard } from "../errors";
 import type { JobService } from "../jobs/service";
-import { convertFile, inspectInput } from "./convert";
+import { convertInputs, inspectInput, type ConvertInput } from "./convert";
 import { detectFormat } from "./detect";
 import { parseMatrixName } from "./matrix-choice";
 import { convertInWorker, type WorkerOptions } from "./run-in-worker";
@@ -47,10 +47,12 @@ export class ConvertService implements ConvertApi {
       if (!req.force && existsSync(output)) fail("CONVERT_OUTPUT_EXISTS", `${output} already exists; choose another name or replace it`, { path: output });
       await this.options.refuseOutput?.(output);
       const jobId = this.jobs.start("convert", "cells", (ctx) =>
-        this.run(req.input, output, {
+        this.run([{ path: req.input }], output, {
           force: req.force,
           matrix: req.matrix,
           keepOtherAsLayer: req.keepOtherAsLayer,
+          featureTypes: req.featureTypes,
+          splitFeatureTypes: req.splitFeatureTypes,
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(p.done, p.total, p.message),
         }),
@@ -76,11 +78,11 @@ export class ConvertService implements ConvertApi {
     return this.demo;
   }
 
-  private run(input: string, output: string, opts: WorkerOptions = {}): Promise<ConvertSummary> {
+  private run(inputs: ConvertInput[], output: string, opts: WorkerOptions = {}): Promise<ConvertSummary> {
     // Lance's temp folders then live in a folder of this process, removed at exit or, after a kill, by the next start.
     claimProcessTempDir();
     const worker = this.options.workerFile;
-    return worker ? convertInWorker(worker, input, output, opts) : convertFile(input, output, opts);
+    return worker ? convertInWorker(worker, inputs, output, opts) : convertInputs(inputs, output, opts);
   }
 
   private async buildDemo(): Promise<string> {
@@ -88,7 +90,7 @@ export class ConvertService implements ConvertApi {
     if (existsSync(path.join(target, "config.json"))) return target;
     await fs.mkdir(path.dirname(target), { recursive: true });
     try {
-      await this.run(path.join(this.options.demoInputDir, DEMO_INPUT_FILE), target);
+      await this.run([{ path: path.join(this.options.demoInputDir, DEMO_INPUT_FILE) }], target);
     } catch (e) {
       // Another app instance finished the same build first.
       const raced = e instanceof AppFailure && e.appError.code === "CONVERT_OUTPUT_EXISTS" && existsSync(path.join(target, "config.json"));

@@ -76,6 +76,8 @@ export interface Source {
   warnings: string[];
   /** What the user should know that is not a problem (an old layout read, modalities left out...). */
   notes?: string[];
+  /** 10x inputs: each feature's type ("Gene Expression", "Antibody Capture"...), in var order. */
+  featureTypes?: string[];
   /** Entries of AnnData's uns that are not uns proper (AnnData < 0.7 category lists), left out of uns.json. */
   unsSkip?: Set<string>;
   /** X (or raw/X, or a layer) in cell-order chunks of at most `chunkCells` cells. */

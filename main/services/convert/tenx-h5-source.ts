@@ -56,6 +56,7 @@ export async function openTenxH5(file: string): Promise<Source> {
       fail("CONVERT_INPUT_INVALID", `${file}: ${barcodes.path} has ${barcodes.shape?.[0]} names but the matrix has ${nCells} cells`, { path: file });
     let geneIndex: H5Dataset;
     const geneCols: [string, H5Dataset][] = [];
+    let featureTypes: string[] | undefined;
     if (v3) {
       const features = getEntity(group, "features");
       if (!isGroup(features)) fail("CONVERT_INPUT_INVALID", `${file}: /matrix/features is missing`, { path: file });
@@ -65,6 +66,8 @@ export async function openTenxH5(file: string): Promise<Source> {
         if (isDataset(ds) && ds.shape?.length === 1 && ds.shape[0] === nGenes)
           geneCols.push([key === "id" ? "gene_ids" : key === "feature_type" ? "feature_types" : key, ds]);
       }
+      const types = getEntity(features, "feature_type");
+      if (isDataset(types) && types.shape?.[0] === nGenes) featureTypes = readStrings(types, file);
     } else {
       geneIndex = isDataset(getEntity(group, "gene_names")) ? dataset(group, "gene_names", file) : dataset(group, "genes", file);
       geneCols.push(["gene_ids", dataset(group, "genes", file)]);
@@ -89,6 +92,7 @@ export async function openTenxH5(file: string): Promise<Source> {
       matrices: [matrixInfo(m, "X", group.path, file)],
       nnz: m.data.shape?.[0] ?? 0,
       warnings: [],
+      featureTypes,
       rows(matrix, opts) {
         if (matrix !== "X") fail("INTERNAL", "Cell Ranger files have no layers");
         return matrixRows(m, group.path.replace(/^\//, ""), file, opts);

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { toAppError } from "../errors";
-import { convertFile } from "./convert";
+import { convertInputs } from "./convert";
 import type { WorkerReply, WorkerRequest } from "./run-in-worker";
 
 const port = parentPort;
@@ -15,10 +15,8 @@ port.on("message", (m: unknown) => {
   if (m === "cancel") controller.abort();
 });
 const reply = (r: WorkerReply) => port.postMessage(r);
-convertFile(req.input, req.output, {
-  force: req.force,
-  matrix: req.matrix,
-  keepOtherAsLayer: req.keepOtherAsLayer,
+convertInputs(req.inputs, req.output, {
+  ...req.options,
   signal: controller.signal,
   onProgress: (progress) => reply({ t: "progress", progress }),
 })

@@ -18,6 +18,22 @@ export interface ConvertMatrix {
   nnz: number | null;
 }
 
+/** A 10x feature type ("Gene Expression", "Antibody Capture", "Peaks"...) and how many features have it. */
+export interface FeatureTypeCount {
+  type: string;
+  count: number;
+}
+
+/** A dataset written beside the output in the same run: the feature types left out of it (`splitFeatureTypes`). */
+export interface ConvertSibling {
+  output: string;
+  featureTypes: string[];
+  nCells: number;
+  nGenes: number;
+  nnz: number;
+  valueType: "uint16" | "float32";
+}
+
 export interface ConvertInspection {
   format: InputFormat;
   nCells: number;
@@ -34,6 +50,8 @@ export interface ConvertInspection {
   /** The `name` of the matrix used when none is chosen, and why. */
   defaultMatrix: string;
   defaultReason: string;
+  /** 10x inputs (Cell Ranger .h5, MTX with features.tsv): every feature type, in file order, with its count. */
+  featureTypes?: FeatureTypeCount[];
 }
 
 export interface ConvertSummary {
@@ -50,6 +68,10 @@ export interface ConvertSummary {
   /** What the user should know that is not a problem (which matrix was used and why). */
   notes: string[];
   warnings: string[];
+  /** 10x inputs with several feature types: which went into `genes` / `expression` and which were left out. */
+  featureTypes?: { kept: string[]; leftOut: FeatureTypeCount[] };
+  /** The left-out feature types written beside the output (`splitFeatureTypes`). */
+  siblings?: ConvertSibling[];
 }
 
 export interface ConvertStartRequest {
@@ -60,6 +82,10 @@ export interface ConvertStartRequest {
   matrix?: string;
   /** Also keep the other of X / raw (or X, when a layer is chosen) as a layer. */
   keepOtherAsLayer?: boolean;
+  /** 10x inputs: the feature types to keep (default: "Gene Expression" when there is any), or ["all"]. */
+  featureTypes?: string[];
+  /** 10x inputs: also write each left-out feature type as its own SLAF dataset beside the output. */
+  splitFeatureTypes?: boolean;
 }
 
 export interface ConvertApi {

@@ -47,8 +47,18 @@ describe("input formats", () => {
     expect(data.cells.letter_idents).toHaveLength(80);
   });
 
-  it("converts the Cell Ranger v3 MTX triplet (gzipped), storing values above 65,535 exactly as float32", async () => {
-    const { data, summary } = await convert("tenx", path.join(DATA_DIR, "tenx_v3_small"));
+  it("converts the Cell Ranger v3 MTX triplet (gzipped): Gene Expression by default, all features on request", async () => {
+    const gex = await convert("tenx-gex", path.join(DATA_DIR, "tenx_v3_small"));
+    expect(gex.summary.valueType).toBe("uint16");
+    expect(triples(gex.data)).toEqual(["0:0=110", "1:1=1000", "2:2=500", "3:0=4000"]);
+    expect(gex.data.genes.gene_id).toEqual(["RP11-34P13.3", "FAM138A", "FAM231B"]);
+    expect(gex.summary.featureTypes).toEqual({ kept: ["Gene Expression"], leftOut: [{ type: "Antibody Capture", count: 2 }] });
+  });
+
+  it("converts every feature of the Cell Ranger v3 MTX triplet, storing values above 65,535 exactly as float32", async () => {
+    const out = path.join(dir, "tenx.slaf");
+    const summary = await convertFile(path.join(DATA_DIR, "tenx_v3_small"), out, { featureTypes: ["all"] });
+    const data = await readBack(out);
     expect(summary.format).toBe("10x_mtx");
     expect(summary.valueType).toBe("float32");
     expect(triples(data)).toEqual(["0:0=110", "1:1=1000", "1:3=70000", "2:2=500", "3:0=4000", "3:3=5", "4:3=3332", "4:4=1200"]);

@@ -27,7 +27,12 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function finish(service: ConvertService, input: string, output: string, more: { matrix?: string; keepOtherAsLayer?: boolean } = {}): Promise<JobEvent> {
+async function finish(
+  service: ConvertService,
+  input: string,
+  output: string,
+  more: { matrix?: string; keepOtherAsLayer?: boolean; featureTypes?: string[]; splitFeatureTypes?: boolean } = {},
+): Promise<JobEvent> {
   const started = await service.start({ input, output, ...more });
   if (!started.ok) throw new Error(started.error.message);
   const end = await service.jobs.wait({ jobId: started.value.jobId });
@@ -75,6 +80,19 @@ describe("conversion in the worker thread (the app's path)", () => {
     expect((await readBack(path.join(dir, "x.slaf"))).config.layers.available).toEqual(["raw"]);
     const bad = await inWorker.start({ input, output: path.join(dir, "bad.slaf"), matrix: "nope" });
     expect(!bad.ok && bad.error).toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining('"nope"') });
+  });
+
+  it("passes the feature-type choice to the worker, with progress over every dataset written", async () => {
+    const input = path.join(DATA_DIR, "real-world", "citeseq.h5");
+    const end = await finish(inWorker, input, path.join(dir, "cite.slaf"), { splitFeatureTypes: true });
+    expect(end.result).toMatchObject({
+      nGenes: 8674,
+      featureTypes: { kept: ["Gene Expression"], leftOut: [{ type: "Antibody Capture", count: 20 }] },
+      siblings: [{ output: path.join(dir, "cite.antibody-capture.slaf"), nGenes: 20 }],
+    });
+    expect(end.progress).toMatchObject({ done: 320, total: 320 });
+    const adt = await finish(inWorker, input, path.join(dir, "cite-adt.slaf"), { featureTypes: ["Antibody Capture"] });
+    expect(adt.result).toMatchObject({ nGenes: 20, featureTypes: { kept: ["Antibody Capture"] } });
   });
 
   it("builds the demo through the worker", async () => {
