@@ -25,6 +25,7 @@ await Promise.all([
       "main/cli": "main/cli.ts",
       "main/convert-worker": "main/services/convert/worker-entry.ts",
       "main/loader-worker": "main/services/loader/prefetch/worker-entry.ts",
+      "main/query-scan-worker": "main/services/query/scan-worker-entry.ts",
     },
     outdir: "dist",
     format: "esm",

@@ -18,6 +18,7 @@ import { parseSql, type ParsedQuery } from "./parse";
 import { mayNeedConfirmation, previewQuery, roughRows, type EstimateOptions } from "./preview";
 import { DEFAULT_FILE_ACCESS_HINT } from "./query-errors";
 import { closeSandbox, createSandbox, defaultMemoryLimit, type Sandbox, type SandboxOptions } from "./sandbox";
+import { ScanWorkers, scanWorkerPath } from "./scan-workers";
 import { WARM_SCHEMA, WarmTables } from "./warm-tables";
 
 export type { RunContext, RunReport } from "./execute";
@@ -33,6 +34,8 @@ export interface EngineOptions extends SandboxOptions, EstimateOptions {
   idSetLimits?: Partial<IdSetLimits>;
   /** The most bytes of cells/genes columns kept loaded between queries; 0 turns it off. Default: a quarter of the memory limit. */
   warmBudgetBytes?: number;
+  /** The scan worker bundle (default: dist/main/query-scan-worker.mjs when built); null scans on the main thread. */
+  scanWorker?: string | null;
 }
 
 /** A named result as the planner sees it. */
@@ -61,6 +64,7 @@ export class SqlEngine {
   private sandboxing: Promise<Sandbox> | null = null;
   /** Cells and genes kept loaded between queries (null when the budget is 0). */
   readonly warm: WarmTables | null;
+  private workers: ScanWorkers | null = null;
   private readonly schemas = new WeakMap<OpenDataset, Promise<Map<string, CatalogTable>>>();
   private readonly widths = new ColumnWidths();
   private nextSchema = 1;
@@ -68,6 +72,15 @@ export class SqlEngine {
   constructor(readonly options: EngineOptions) {
     const budget = options.warmBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 4);
     this.warm = budget > 0 ? new WarmTables(budget, (names) => this.dropWarm(names)) : null;
+  }
+
+  /** The scan workers, started on first use; null when there is no worker bundle. */
+  private scanWorkers(): ScanWorkers | null {
+    if (!this.workers) {
+      const file = this.options.scanWorker === undefined ? scanWorkerPath() : this.options.scanWorker;
+      if (file) this.workers = new ScanWorkers(file);
+    }
+    return this.workers;
   }
 
   /** Lets go of what is kept for a dataset (it closed). */
@@ -116,6 +129,9 @@ export class SqlEngine {
     const pending = this.sandboxing;
     this.sandboxing = null;
     this.warm?.forget();
+    const workers = this.workers;
+    this.workers = null;
+    await workers?.close();
     const sandbox = pending && (await pending.catch(() => null));
     if (sandbox) closeSandbox(sandbox);
   }
@@ -190,6 +206,7 @@ export class SqlEngine {
           fileAccessHint: this.options.fileAccessHint ?? DEFAULT_FILE_ACCESS_HINT,
           idSetLimits: { ...DEFAULT_ID_SET_LIMITS, ...this.options.idSetLimits },
           warm: this.warm,
+          workers: this.scanWorkers(),
         },
         ctx,
       );

@@ -18,6 +18,8 @@ import { rowBytes } from "./estimate";
 import type { IdBitmap } from "./id-bitmap";
 import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
 import { canFilterRows, createTable, ingestLanceScan, type IngestResult, type RowFilter } from "./lance-to-duckdb";
+import type { FlatScanSpec } from "./flat-scan";
+import type { ScanWorkers } from "./scan-workers";
 import { WARM_SCHEMA, type WarmLease, type WarmTables } from "./warm-tables";
 import { andOf, DUCKDB, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
 import { explainError, missingColumn } from "./query-errors";
@@ -44,6 +46,8 @@ export interface ExecuteOptions {
   idSetLimits?: IdSetLimits;
   /** Where cells and genes stay loaded between queries; null to scan them for each query. */
   warm?: WarmTables | null;
+  /** Threads that scan fixed-width tables of local datasets while this one appends; null to scan here. */
+  workers?: ScanWorkers | null;
 }
 
 /** A derived restriction that no row can meet (no source ids). */
@@ -236,12 +240,18 @@ export class QueryRun {
   ): Promise<{ result: IngestResult; filter: string | null }> {
     const lance = this.tables.lance(name);
     const where = { table: name, tablePath: this.tables.location(name) };
+    const workers = this.options.workers;
+    const tablePath = !this.tables.remote ? where.tablePath : undefined;
+    // Remote tables are read through the gateway on this thread's event loop: they are scanned here.
+    const flatSource =
+      workers && tablePath ? await lance.version().then((v) => (spec: FlatScanSpec) => workers.scan(tablePath, v, spec, this.ctx.signal)) : undefined;
     const ingest = (f: string | null) =>
       ingestLanceScan(this.conn, schema, target, lance, columns, f, {
         signal: this.ctx.signal,
         batchRows: this.options.batchRows,
         onRows: (n) => this.ctx.onRows(n),
         rowFilter,
+        flatSource,
       });
     try {
       return { result: await ingest(filter), filter };

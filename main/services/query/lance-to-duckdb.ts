@@ -12,11 +12,12 @@ import { arrowTypeInfo, duckdbNumberType, fixedWidth, type DataType } from "../a
 import { fail, throwIfAborted } from "../errors";
 import { quoteIdent } from "../sql-text";
 import type { CatalogColumn } from "./catalog";
-import { flatKind, flattenColumn, type FlatBatch, type FlatKind, type TypedArray } from "./flat-batch";
-import { selectRows, type IdBitmap, type IdColumn } from "./id-bitmap";
+import { flatKind, type FlatBatch, type FlatKind, type TypedArray } from "./flat-batch";
+import { flatBatches, lanceBatches, readAhead, type FlatScanSpec, type RowFilter, type ScannedBatch } from "./flat-scan";
+
+export { readAhead, type RowFilter } from "./flat-scan";
 
 type ArrowData = InstanceType<typeof arrow.Data>;
-type RecordBatch = InstanceType<typeof arrow.RecordBatch>;
 
 const VECTOR_SIZE = duckdb.vector_size();
 
@@ -83,18 +84,14 @@ export interface IngestResult {
   appended: number;
 }
 
-/** Rows are kept only when each `columns[i]` holds an id in `bitmaps[i]`. */
-export interface RowFilter {
-  columns: string[];
-  bitmaps: IdBitmap[];
-}
-
 export interface IngestOptions {
   signal: AbortSignal;
   onRows?: (rows: number) => void;
   batchRows?: number;
   /** Applied to each batch before it is appended; only when every column is fixed-width (else ignored). */
   rowFilter?: RowFilter | null;
+  /** Where batches of fixed-width columns come from (a scan worker); default: a scan on this thread. */
+  flatSource?: (spec: FlatScanSpec) => AsyncIterable<ScannedBatch>;
 }
 
 /** Whether an id filter can apply to a scan of these columns (every one fixed-width, the id columns among them). */
@@ -143,23 +140,20 @@ async function appendScan(
   filter: string | null,
   opts: IngestOptions,
 ): Promise<IngestResult> {
-  let query = lance.query().select(plans.map((c) => c.name));
-  if (filter) query = query.where(filter);
-  const batches = readAhead(
-    (query as unknown as { execute(o: { maxBatchLength: number }): AsyncGenerator<RecordBatch> }).execute({
-      maxBatchLength: opts.batchRows ?? SCAN_BATCH_ROWS,
-    }),
-  );
+  const batchRows = opts.batchRows ?? SCAN_BATCH_ROWS;
+  if (plans.every((p) => p.flat !== null)) {
+    const rowFilter = opts.rowFilter && opts.rowFilter.columns.length > 0 ? opts.rowFilter : null;
+    const spec: FlatScanSpec = { columns: plans.map((p) => ({ name: p.name, flat: p.flat! })), filter, rowFilter, batchRows };
+    const source = opts.flatSource ? opts.flatSource(spec) : flatBatches(readAhead(lanceBatches(lance, spec)), spec, false);
+    return appendFlatScan(conn, schema, table, source, opts);
+  }
+  const batches = readAhead(lanceBatches(lance, { columns: plans.map((p) => ({ name: p.name, flat: "fixed" })), filter, rowFilter: null, batchRows }));
   const appender = await conn.createAppender(table, schema);
   const types = plans.map((_, i) => appender.columnType(i));
   const chunk = DuckDBDataChunk.create(types);
   const vectors = plans.map((_, i) => duckdb.data_chunk_get_vector(chunk.chunk, i));
-  const flat = plans.every((p) => p.flat !== null);
-  const rowFilter = flat && opts.rowFilter && opts.rowFilter.columns.length > 0 ? opts.rowFilter : null;
-  let selection = new Uint32Array(0);
   let rows = 0;
   let bytes = 0;
-  let appended = 0;
   try {
     for await (const batch of batches) {
       throwIfAborted(opts.signal, "QUERY_CANCELLED");
@@ -169,21 +163,6 @@ async function appendScan(
         if (child.data.length !== 1) fail("INTERNAL", `Column "${p.name}" arrived in ${child.data.length} pieces`);
         return { data: child.data[0] as ArrowData, vector: child };
       });
-      if (rowFilter) {
-        if (selection.length < batch.numRows) selection = new Uint32Array(batch.numRows);
-        const idColumns = rowFilter.columns.map((name) => idColumn(datas[plans.findIndex((p) => p.name === name)].data));
-        const n = selectRows(idColumns, rowFilter.bitmaps, batch.numRows, selection);
-        const kept: FlatBatch = {
-          rows: n,
-          columns: plans.map((p, i) => flattenColumn(p.flat!, datas[i].data as never, batch.numRows, selection, n)),
-        };
-        appendFlat(appender, chunk, vectors, kept);
-        for (let i = 0; i < plans.length; i++) bytes += sliceBytes(plans[i], datas[i].data, 0, batch.numRows);
-        rows += batch.numRows;
-        appended += n;
-        opts.onRows?.(batch.numRows);
-        continue;
-      }
       for (let off = 0; off < batch.numRows; off += VECTOR_SIZE) {
         const n = Math.min(VECTOR_SIZE, batch.numRows - off);
         duckdb.data_chunk_reset(chunk.chunk);
@@ -195,18 +174,41 @@ async function appendScan(
         appender.appendDataChunk(chunk);
       }
       rows += batch.numRows;
-      appended += batch.numRows;
       opts.onRows?.(batch.numRows);
     }
   } finally {
     appender.closeSync();
   }
-  return { rows, bytes, appended };
+  return { rows, bytes, appended: rows };
 }
 
-function idColumn(data: ArrowData): IdColumn {
-  const hasNulls = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0;
-  return { values: data.values as unknown as ArrayLike<number>, offset: data.offset, nullBitmap: hasNulls ? (data.nullBitmap as Uint8Array) : null };
+/** Appends flat batches (from this thread's scan or a worker's) as they come. */
+async function appendFlatScan(
+  conn: DuckDBConnection,
+  schema: string,
+  table: string,
+  batches: AsyncIterable<ScannedBatch>,
+  opts: IngestOptions,
+): Promise<IngestResult> {
+  const appender = await conn.createAppender(table, schema);
+  const chunk = DuckDBDataChunk.create(Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i)));
+  const vectors = Array.from({ length: appender.columnCount }, (_, i) => duckdb.data_chunk_get_vector(chunk.chunk, i));
+  let rows = 0;
+  let bytes = 0;
+  let appended = 0;
+  try {
+    for await (const batch of batches) {
+      throwIfAborted(opts.signal, "QUERY_CANCELLED");
+      appendFlat(appender, chunk, vectors, batch);
+      rows += batch.scanned;
+      bytes += batch.bytes;
+      appended += batch.rows;
+      opts.onRows?.(batch.scanned);
+    }
+  } finally {
+    appender.closeSync();
+  }
+  return { rows, bytes, appended };
 }
 
 /** Appends a flat batch: a memcpy per column per 2048-row chunk (values, then validity bits when there are nulls). */
@@ -230,22 +232,6 @@ export function appendFlat(appender: DuckDBAppender, chunk: DuckDBDataChunk, vec
 function copyValues(vec: duckdb.Vector, values: TypedArray, off: number, n: number): void {
   const w = values.BYTES_PER_ELEMENT;
   duckdb.copy_data_to_vector(vec, 0, values.buffer as ArrayBuffer, values.byteOffset + off * w, n * w);
-}
-
-/** Asks for the next item before yielding the current one, so Lance decodes batch k+1 while batch k is appended. */
-export async function* readAhead<T>(source: AsyncIterator<T>): AsyncGenerator<T> {
-  let next = source.next();
-  try {
-    for (;;) {
-      const r = await next;
-      if (r.done) return;
-      next = source.next();
-      yield r.value;
-    }
-  } finally {
-    next.catch(() => undefined);
-    source.return?.().catch(() => undefined);
-  }
 }
 
 function copyValidity(data: ArrowData, vec: duckdb.Vector, off: number, n: number): void {

@@ -1,0 +1,66 @@
+/**
+ * The query scan worker (bundled as dist/main/query-scan-worker.mjs): Lance scans and decodes fixed-width columns,
+ * applies the id filter and copies the kept rows into arrays it transfers to the main thread, which appends them
+ * to DuckDB meanwhile. One scan at a time; the worker stays for the next. Protocol: scan-workers.ts.
+ */
+import type * as lancedb from "@lancedb/lancedb";
+import { parentPort, type MessagePort } from "node:worker_threads";
+import { isAppFailure } from "../../../shared/result";
+import { openLanceTable } from "../datasets/lance-table";
+import { flatBatches, lanceBatches, readAhead } from "./flat-scan";
+import type { ScanReply, ScanRequest } from "./scan-workers";
+
+const parent = parentPort;
+if (!parent) throw new Error("query-scan-worker must run in a worker thread");
+
+/** Open tables by path and version (a worker serves many scans of the same tables). */
+const tables = new Map<string, Promise<lancedb.Table>>();
+
+function table(req: ScanRequest): Promise<lancedb.Table> {
+  const key = `${req.tablePath}@${req.version}`;
+  let t = tables.get(key);
+  if (!t) {
+    t = (async () => {
+      const { table } = await openLanceTable(req.tablePath);
+      await table.checkout(req.version);
+      return table;
+    })();
+    tables.set(key, t);
+    t.catch(() => tables.delete(key));
+  }
+  return t;
+}
+
+parent.on("message", (req: ScanRequest) => void scan(req));
+
+async function scan(req: ScanRequest): Promise<void> {
+  const port: MessagePort = req.port;
+  const send = (r: ScanReply, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
+  let acked = 0;
+  let cancelled = false;
+  let wake: (() => void) | null = null;
+  port.on("message", (m: number | "cancel") => {
+    if (m === "cancel") cancelled = true;
+    else acked = m;
+    const w = wake;
+    wake = null;
+    w?.();
+  });
+  try {
+    let sent = 0;
+    for await (const batch of flatBatches(readAhead(lanceBatches(await table(req), req.spec)), req.spec, true)) {
+      if (cancelled) break;
+      const transfer = batch.columns.flatMap((c) => [c.values.buffer, ...(c.validity ? [c.validity.buffer] : [])]) as ArrayBuffer[];
+      send({ t: "batch", batch }, [...new Set(transfer)]);
+      sent++;
+      // Double-buffered: at most `maxInFlight` batches wait for the main thread.
+      while (!cancelled && sent - acked >= req.maxInFlight) await new Promise<void>((r) => (wake = r));
+    }
+    send({ t: "end" });
+  } catch (e) {
+    const appError = isAppFailure(e) ? e.appError : undefined;
+    send({ t: "error", message: e instanceof Error ? e.message : String(e), code: (e as NodeJS.ErrnoException | null)?.code, appError });
+  } finally {
+    port.close();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Worker threads that scan Lance for the main thread (scan-worker-entry.ts), so decoding and filtering overlap
+ * with appending to DuckDB on the two cores. Each scan gets its own MessageChannel: the worker posts flat
+ * batches (arrays transferred, not copied) and waits while `maxInFlight` of them are unacknowledged; the main
+ * thread acknowledges each batch once appended, or says "cancel". Workers stay for the next scan and leave when
+ * idle; one that stops unexpectedly fails its scan and is replaced on demand.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { AppFailure, type AppError } from "../../../shared/result";
+import { throwIfAborted } from "../errors";
+import { packageRoot } from "../resources";
+import type { FlatScanSpec, ScannedBatch } from "./flat-scan";
+
+export interface ScanRequest {
+  port: MessagePort;
+  /** The Lance table's folder (local datasets only). */
+  tablePath: string;
+  version: number;
+  spec: FlatScanSpec;
+  maxInFlight: number;
+}
+
+export type ScanReply = { t: "batch"; batch: ScannedBatch } | { t: "end" } | { t: "error"; message: string; code?: string; appError?: AppError };
+
+/** The bundled worker, or null when it is not built (then scans run on the main thread). */
+export function scanWorkerPath(): string | null {
+  try {
+    const file = path.join(packageRoot(), "dist", "main", "query-scan-worker.mjs").replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+    return existsSync(file) ? file : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  timer: NodeJS.Timeout | null;
+}
+
+export class ScanWorkers {
+  private readonly idle: Slot[] = [];
+  private readonly waiting: ((slot: Slot) => void)[] = [];
+  private count = 0;
+  private closed = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: { max?: number; idleMs?: number; maxInFlight?: number } = {},
+  ) {}
+
+  /** Scans in a worker: the batches as they arrive. Ending early (break, abort, a throw) cancels the worker's scan. */
+  async *scan(tablePath: string, version: number, spec: FlatScanSpec, signal: AbortSignal): AsyncGenerator<ScannedBatch> {
+    const slot = await this.acquire(signal);
+    const { port1, port2 } = new MessageChannel();
+    const queue: (ScanReply | { t: "exit"; code: number })[] = [];
+    let notify: (() => void) | null = null;
+    const wakeUp = () => {
+      const n = notify;
+      notify = null;
+      n?.();
+    };
+    port1.on("message", (m: ScanReply) => {
+      queue.push(m);
+      wakeUp();
+    });
+    const onExit = (code: number) => {
+      queue.push({ t: "exit", code });
+      wakeUp();
+    };
+    slot.worker.on("exit", onExit);
+    signal.addEventListener("abort", wakeUp);
+    let finished = false;
+    let healthy = true;
+    try {
+      const request: ScanRequest = { port: port2, tablePath, version, spec, maxInFlight: this.options.maxInFlight ?? 2 };
+      slot.worker.postMessage(request, [port2]);
+      let consumed = 0;
+      for (;;) {
+        while (queue.length === 0) {
+          throwIfAborted(signal, "QUERY_CANCELLED");
+          await new Promise<void>((r) => (notify = r));
+        }
+        throwIfAborted(signal, "QUERY_CANCELLED");
+        const m = queue.shift()!;
+        if (m.t === "batch") {
+          yield m.batch;
+          port1.postMessage(++consumed);
+          continue;
+        }
+        finished = true;
+        if (m.t === "end") return;
+        if (m.t === "exit") {
+          healthy = false;
+          throw new AppFailure("INTERNAL", `The query scan worker stopped unexpectedly (exit code ${m.code})`);
+        }
+        if (m.appError) throw new AppFailure(m.appError.code, m.appError.message, m.appError);
+        throw Object.assign(new Error(m.message), m.code ? { code: m.code } : {});
+      }
+    } finally {
+      signal.removeEventListener("abort", wakeUp);
+      slot.worker.off("exit", onExit);
+      if (!finished) port1.postMessage("cancel");
+      port1.close();
+      // A worker still busy with a cancelled scan is not handed out again: it is simpler to start another.
+      if (finished && healthy) this.release(slot);
+      else this.discard(slot);
+    }
+  }
+
+  /** Stops every worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = this.idle.splice(0);
+    await Promise.all(all.map((s) => this.discard(s)));
+  }
+
+  private acquire(signal: AbortSignal): Promise<Slot> {
+    if (this.closed) throw new AppFailure("INTERNAL", "The query engine is closed");
+    const ready = this.idle.pop();
+    if (ready) {
+      if (ready.timer) clearTimeout(ready.timer);
+      ready.timer = null;
+      return Promise.resolve(ready);
+    }
+    if (this.count < (this.options.max ?? 2)) {
+      this.count++;
+      const worker = new Worker(this.file);
+      worker.unref();
+      // An error in the worker outside a scan (it failed to load): the scan waiting on it sees the exit.
+      worker.on("error", () => undefined);
+      return Promise.resolve({ worker, timer: null });
+    }
+    return new Promise<Slot>((resolve, reject) => {
+      const take = (slot: Slot) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(slot);
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(take);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new AppFailure("QUERY_CANCELLED", "Query cancelled"));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(take);
+    });
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiting.shift();
+    if (next) return next(slot);
+    if (this.closed) return void this.discard(slot);
+    slot.timer = setTimeout(() => {
+      const i = this.idle.indexOf(slot);
+      if (i >= 0) this.idle.splice(i, 1);
+      void this.discard(slot);
+    }, this.options.idleMs ?? 30_000);
+    slot.timer.unref();
+    this.idle.push(slot);
+  }
+
+  private async discard(slot: Slot): Promise<void> {
+    if (slot.timer) clearTimeout(slot.timer);
+    this.count--;
+    await slot.worker.terminate().catch(() => undefined);
+    // Someone waiting gets a fresh worker in place of this one.
+    const next = this.waiting.shift();
+    if (next && !this.closed) {
+      this.count++;
+      const worker = new Worker(this.file);
+      worker.unref();
+      worker.on("error", () => undefined);
+      next({ worker, timer: null });
+    }
+  }
+}
