@@ -86,6 +86,11 @@ function rateLimit(m: BenchMeasurement, kind: BenchSourceKind): string {
   return buckets.map(([name, b]) => `${name} ${formatCount(b.used)}${b.quota === null ? "" : ` / ${formatCount(b.quota)}`}`).join(" · ");
 }
 
+function byKind(kinds: Record<string, number> | undefined): string {
+  const parts = Object.entries(kinds ?? {}).filter(([, n]) => n > 0);
+  return parts.length ? parts.map(([k, n]) => `${k} ${formatCount(n)}`).join(" · ") : "—";
+}
+
 export interface ResultRow {
   key: string;
   label: string;
@@ -102,6 +107,12 @@ const METRICS: Metric[] = [
   { key: "spread", label: "Spread", help: "How much MiB/s varied over the repeats: (max − min) / median", value: (_m, r) => formatSpread(r) },
   { key: "rows-per-s", label: "Rows/s", help: "Table rows delivered per second", value: (m) => formatRate(m.rowsPerSecond) },
   { key: "cells-per-s", label: "Cells/s", help: "Cells delivered per second (expression: distinct cells)", value: (m) => formatRate(m.cellsPerSecond) },
+  {
+    key: "open",
+    label: "Open",
+    help: "Opening the dataset's tables before the read (not counted in the read's time)",
+    value: (m) => (m.openMs === undefined ? "—" : formatMs(m.openMs)),
+  },
   { key: "ttfb", label: "Time to first batch", help: "From the start of the read to the first batch in hand", value: (m) => formatMs(m.ttfbMs) },
   { key: "p50", label: "Batch latency p50", help: "Median time between batches", value: (m) => formatMs(m.batchMs.p50) },
   { key: "p95", label: "Batch latency p95", help: "95th percentile of the time between batches", value: (m) => formatMs(m.batchMs.p95) },
@@ -121,6 +132,18 @@ const METRICS: Metric[] = [
     help: "Body bytes the gateway downloaded from the source during the read",
     value: (m, r) => (r.source === "local" ? "—" : formatBytes(m.upstreamBytes)),
   },
+  {
+    key: "upstream-kinds",
+    label: "Requests by kind",
+    help: "Upstream requests by kind, open included (Hub: api, tree, resolve, cdn; S3: list, get, head)",
+    value: (m, r) => (r.source === "local" ? "—" : byKind(m.upstreamByKind)),
+  },
+  {
+    key: "served-bytes",
+    label: "Served to the reader",
+    help: "Body bytes the local gateway served to Lance, open included: from the source or from the cache",
+    value: (m, r) => (r.source === "local" || m.servedBytes === undefined ? "—" : formatBytes(m.servedBytes)),
+  },
   { key: "cache-hits", label: "Cache hits", help: "Reads the gateway answered from its disk cache, of all reads it served", value: (m) => cacheHits(m) },
   {
     key: "rate-limit",
@@ -138,6 +161,24 @@ export function resultRows(run: BenchRun): ResultRow[] {
     help: metric.help,
     values: run.results.map((r) => (r.error ? null : metric.value(r.median, r))),
   }));
+}
+
+/** The source's read was stopped by a cancel: its figures cover what it read before. */
+export function isPartial(r: BenchSourceResult): boolean {
+  return r.median.cancelled === true;
+}
+
+/** Main's notes on reading a source's figures ("cold has no effect on a local folder"), labelled by source. */
+export function sourceNotes(run: BenchRun): { label: string; note: string }[] {
+  const labels = sourceLabels(run.results.map((r) => r.uri));
+  return run.results.flatMap((r, i) => {
+    return (r.notes ?? []).map((note) => ({ label: labels[i], note }));
+  });
+}
+
+/** Sources of a run that have no result (a cancelled run stops before them). */
+export function notMeasured(run: BenchRun): string[] {
+  return run.options.uris.filter((uri) => !run.results.some((r) => r.uri === uri));
 }
 
 export interface ChartBar {

@@ -15,7 +15,7 @@ import {
 } from "../../shared/ipc/contract";
 import { formatBytes } from "../../shared/format";
 import type { AppError } from "../../shared/result";
-import { MAX_SOURCES, formatWhen, optionsProblem, parseColumns, runFileStem } from "./bench-results";
+import { MAX_SOURCES, formatWhen, isPartial, optionsProblem, parseColumns, runFileStem } from "./bench-results";
 import type { AskConfirm } from "./confirm";
 import type { Jobs } from "./jobs.svelte";
 import { baseName, type AskPath } from "./paths";
@@ -46,6 +46,8 @@ export class Bench {
   /** Comma-separated column names for the scan reader; empty = every column. */
   columnsText = $state("");
   jobId = $state<string | null>(null);
+  /** Cancel was asked for the running job (main stops it at its next chance). */
+  cancelling = $state(false);
   /** The run shown in the results (the last one run, or one opened from the history). */
   current = $state<BenchRun | null>(null);
   /** Saved runs, newest first. */
@@ -146,20 +148,19 @@ export class Bench {
       this.error = invalid(problem);
       return null;
     }
-    await this.refreshHistory();
-    const before = this.history.map((h) => h.runId);
     const r = await this.client.bench.start({ options });
     if (!r.ok) {
       this.error = r.error;
       return null;
     }
-    const runId = "runId" in r.value && typeof r.value.runId === "string" ? r.value.runId : null;
+    const runId = r.value.runId;
     this.jobId = r.value.jobId;
     let end: JobEvent;
     try {
       end = await this.jobs.wait(r.value.jobId);
     } finally {
       this.jobId = null;
+      this.cancelling = false;
     }
     await this.refreshHistory();
     if (end.state === "done" && end.kind === "bench" && end.result) {
@@ -168,9 +169,9 @@ export class Bench {
     }
     if (end.state === "cancelled") {
       // Main saves a cancelled run too, with the sources that finished: show it.
-      const saved = end.kind === "bench" && end.result ? end.result : await this.savedRun(runId, before);
+      const saved = end.kind === "bench" && end.result ? end.result : await this.savedRun(runId);
       this.current = saved ?? this.current;
-      const finished = saved?.results.length ?? 0;
+      const finished = saved?.results.filter((x) => !x.error && !isPartial(x)).length ?? 0;
       this.notice = `Cancelled: ${finished} of ${options.uris.length} source${options.uris.length === 1 ? "" : "s"} measured${saved ? ", saved in the history" : ""}`;
       return saved;
     }
@@ -179,7 +180,9 @@ export class Bench {
   }
 
   async cancel(): Promise<void> {
-    if (this.jobId) await this.jobs.cancel(this.jobId);
+    if (!this.jobId || this.cancelling) return;
+    this.cancelling = true;
+    await this.jobs.cancel(this.jobId);
   }
 
   /** Shows a saved run. */
@@ -276,12 +279,10 @@ export class Bench {
     this.notice = null;
   }
 
-  /** The saved run of a job: by the id start gave, else the one cancelled run in the history that was not there before. */
-  private async savedRun(runId: string | null, before: string[]): Promise<BenchRun | null> {
-    const added = this.history.filter((h) => h.cancelled && !before.includes(h.runId));
-    const id = runId ?? (added.length === 1 ? added[0].runId : null);
-    if (!id) return null;
-    const r = await this.client.bench.get({ runId: id });
+  /** The run main saved for a job (by the id start gave); null when it saved none (cancelled before it began). */
+  private async savedRun(runId: string | undefined): Promise<BenchRun | null> {
+    if (!runId || !this.history.some((h) => h.runId === runId)) return null;
+    const r = await this.client.bench.get({ runId });
     return r.ok ? r.value : null;
   }
 }

@@ -14,6 +14,8 @@ import {
   chartBars,
   compareRuns,
   describeOptions,
+  isPartial,
+  notMeasured,
   optionsProblem,
   parseColumns,
   resultRows,
@@ -21,6 +23,7 @@ import {
   sourceKindOf,
   sourceLabel,
   sourceLabels,
+  sourceNotes,
 } from "../../renderer/stores/bench-results";
 import { BENCH_DEFAULTS, Bench } from "../../renderer/stores/bench.svelte";
 import { Jobs } from "../../renderer/stores/jobs.svelte";
@@ -100,6 +103,8 @@ function setup(opts: { answer?: boolean; savePath?: string | null } = {}) {
   /** What a cancel saves: the sources finished before it. */
   let partial: BenchSourceResult[] = [];
   let nextRun = 1;
+  /** The id main gives the run it starts (and saves under when cancelled). */
+  let runId = "";
 
   const save = (r: BenchRun) => saved.set(r.runId, r);
   main.client.bench.history = async () => {
@@ -134,7 +139,8 @@ function setup(opts: { answer?: boolean; savePath?: string | null } = {}) {
     };
     ended = new Promise<void>((resolve) => (finish = resolve));
     main.emit("job", job);
-    return ok({ jobId: job.jobId });
+    runId = `run-${nextRun++}`;
+    return ok({ jobId: job.jobId, runId });
   };
   main.client.jobs.wait = async ({ jobId }): Promise<Result<JobEvent>> => {
     if (!job || jobId !== job.jobId) return err("JOB_NOT_FOUND", `No job ${jobId}`);
@@ -143,7 +149,7 @@ function setup(opts: { answer?: boolean; savePath?: string | null } = {}) {
   };
   main.client.jobs.cancel = async () => {
     calls.push("cancel");
-    const r = run(`run-${nextRun++}`, partial, { cancelled: true, startedAt: Date.UTC(2026, 10, 27) });
+    const r = run(runId, partial, { cancelled: true, startedAt: Date.UTC(2026, 10, 27) });
     save(r);
     job = { ...job!, state: "cancelled", error: { code: "BENCH_CANCELLED", message: "Cancelled by the user" }, endedAt: 9 };
     finish();
@@ -205,6 +211,9 @@ describe("the benchmark's views of a run", () => {
           cacheHits: 1,
           cacheMisses: 3,
           rateLimitUsed: { api: { used: 12, quota: 1000 }, resolvers: { used: 40, quota: null } },
+          upstreamByKind: { api: 0, resolve: 30, cdn: 4 },
+          servedBytes: 2 * 1024 * 1024,
+          openMs: 120,
         },
       ),
       result(S3, { error: { code: "SOURCE_UNREACHABLE", message: "no route" } }),
@@ -220,6 +229,9 @@ describe("the benchmark's views of a run", () => {
     expect(rows["upstream-bytes"]).toEqual(["—", "5.0 MB", null]);
     expect(rows["cache-hits"]).toEqual(["—", "1 of 4 (25%)", null]);
     expect(rows["rate-limit"]).toEqual(["—", "api 12 / 1,000 · resolvers 40", null]);
+    expect(rows["upstream-kinds"]).toEqual(["—", "resolve 30 · cdn 4", null]);
+    expect(rows["served-bytes"]).toEqual(["—", "2.0 MB", null]);
+    expect(rows.open).toEqual(["—", "120 ms", null]);
   });
 
   it("draws one bar per measured source, fastest first, and compares two runs per source", () => {
@@ -234,6 +246,17 @@ describe("the benchmark's views of a run", () => {
       { uri: HF, label: "Hugging Face · acme/pbmc", a: 50, b: 25, ratio: 0.5 },
       { uri: S3, label: "S3 · bucket", a: null, b: 10, ratio: null },
     ]);
+  });
+
+  it("marks a source cut short by a cancel, lists the sources never reached, and carries main's notes", () => {
+    const partial = result(HF, {}, { cancelled: true });
+    const r = run("run-a", [{ ...result(LOCAL), notes: ["cold has no effect on a local folder"] }, partial], {
+      options: { ...BENCH_DEFAULTS, uris: [LOCAL, HF, S3], columns: null },
+      cancelled: true,
+    });
+    expect(r.results.map(isPartial)).toEqual([false, true]);
+    expect(notMeasured(r)).toEqual([S3]);
+    expect(sourceNotes(r)).toEqual([{ label: "Local · pbmc3k.slaf", note: "cold has no effect on a local folder" }]);
   });
 
   it("checks options before main is asked, naming the field", () => {
@@ -337,7 +360,7 @@ describe("the bench store", () => {
     t.save(run("run-old", [result(LOCAL)], { startedAt: Date.UTC(2026, 0, 1) }));
     t.bench.prefill(LOCAL);
     t.bench.addSource(HF);
-    t.setPartial([result(LOCAL, {}, { mibPerSecond: 7 })]);
+    t.setPartial([result(LOCAL, {}, { mibPerSecond: 7 }), result(HF, {}, { mibPerSecond: 1, cancelled: true })]);
     const running = t.bench.run();
     await settle();
     await t.bench.cancel();
@@ -345,7 +368,7 @@ describe("the bench store", () => {
     expect(t.calls).toContain("cancel");
     expect(shown?.cancelled).toBe(true);
     expect(t.bench.current?.runId).toBe(shown?.runId);
-    expect(t.bench.current?.results.map((r) => r.median.mibPerSecond)).toEqual([7]);
+    expect(t.bench.current?.results.map((r) => r.median.mibPerSecond)).toEqual([7, 1]);
     expect(t.bench.notice).toBe("Cancelled: 1 of 2 sources measured, saved in the history");
     expect(t.bench.history.map((h) => [h.runId, h.cancelled])).toEqual([
       [shown?.runId, true],
@@ -357,24 +380,28 @@ describe("the bench store", () => {
   it("after a cancel, shows the run start named even when another page's cancelled run was saved meanwhile", async () => {
     const t = setup();
     t.bench.prefill(LOCAL);
-    const start = t.main.client.bench.start;
-    t.main.client.bench.start = async (req) => {
-      const r = await start(req);
-      return r.ok ? ok({ ...r.value, runId: "run-1" }) : r;
-    };
     const running = t.bench.run();
     await settle();
-    t.save(run("run-other", [result(HF)], { cancelled: true }));
+    t.save(run("run-other", [result(HF)], { cancelled: true, startedAt: Date.UTC(2026, 10, 28) }));
     await t.bench.cancel();
     const shown = await running;
     expect(shown?.runId).toBe("run-1");
     expect(t.bench.current?.runId).toBe("run-1");
-    expect(
-      t.bench.history
-        .filter((h) => h.cancelled)
-        .map((h) => h.runId)
-        .sort(),
-    ).toEqual(["run-1", "run-other"]);
+    expect(t.bench.history.map((h) => h.runId)).toEqual(["run-other", "run-1"]);
+  });
+
+  it("after a cancel before anything was saved, says so and keeps the shown run", async () => {
+    const t = setup();
+    t.save(run("run-old", [result(LOCAL)], { startedAt: Date.UTC(2026, 0, 1) }));
+    await t.bench.open("run-old");
+    t.bench.prefill(LOCAL);
+    const running = t.bench.run();
+    await settle();
+    t.main.client.bench.history = async () => ok([]);
+    await t.bench.cancel();
+    expect(await running).toBeNull();
+    expect(t.bench.current?.runId).toBe("run-old");
+    expect(t.bench.notice).toBe("Cancelled: 0 of 1 source measured");
   });
 
   it("opens a saved run, names a missing one, and removes one only when the user says so", async () => {
