@@ -119,7 +119,7 @@ const METRICS: Metric[] = [
   { key: "rows", label: "Rows", help: "Rows read", value: (m) => formatCount(m.rows) },
   { key: "bytes", label: "Data read", help: "Arrow bytes delivered to the reader (decoded column data)", value: (m) => formatBytes(m.bytes) },
   { key: "batches", label: "Batches", help: "Batches read", value: (m) => formatCount(m.batches) },
-  { key: "seconds", label: "Seconds", help: "Time the read took", value: (m) => `${m.seconds.toFixed(2)} s` },
+  { key: "seconds", label: "Read time", help: "Time the read took, from its start to its last batch", value: (m) => formatMs(m.seconds * 1000) },
   {
     key: "upstream-requests",
     label: "Upstream requests",

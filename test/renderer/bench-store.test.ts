@@ -224,6 +224,7 @@ describe("the benchmark's views of a run", () => {
     expect(rows.rows).toEqual(["160", "160", null]);
     expect(rows.ttfb[0]).toBe("3.25 ms");
     expect(rows.p95[0]).toBe("1.50 s");
+    expect(rows.seconds).toEqual(["500 ms", "500 ms", null]);
     expect(rows.spread).toEqual(["one run", "12.5% over 3 runs", null]);
     expect(rows["upstream-requests"]).toEqual(["—", "1,234", null]);
     expect(rows["upstream-bytes"]).toEqual(["—", "5.0 MB", null]);
