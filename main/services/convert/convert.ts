@@ -12,6 +12,7 @@ import { sanitizeColumn } from "./names";
 import { defaultMatrix, selectMatrix, type MatrixOptions } from "./matrix-choice";
 import { chooseFeatureTypes, featureNote, featureSlug, featureTypeCounts, featureView } from "./feature-types";
 import { prepareOutput, type FsProbe, type PendingOutput } from "./output";
+import { writePairwise } from "./pairwise";
 import { SlafWriter } from "./slaf-writer";
 import type { Embedding, Source } from "./source";
 
@@ -76,8 +77,21 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
     throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     await writeLayers(source, writer, rowsOpts);
     throwIfAborted(opts.signal, "CONVERT_CANCELLED");
-    await fs.rm(scratchDir, { recursive: true, force: true });
+    const tables: string[] = source.layers.length ? ["layers"] : [];
     const extra: Record<string, unknown> = {};
+    for (const [kind, table, size] of [
+      ["obsp", "cellsxcells", source.nCells],
+      ["varp", "genesxgenes", source.nGenes],
+    ] as const) {
+      const keys = await writePairwise(table, source[kind] ?? [], writer, rowsOpts);
+      if (keys.length === 0) continue;
+      tables.push(table);
+      extra[kind] = { available: keys, immutable: keys, mutable: [], dimensions: Object.fromEntries(keys.map((k) => [k, size])) };
+      throwIfAborted(opts.signal, "CONVERT_CANCELLED");
+    }
+    await fs.rm(scratchDir, { recursive: true, force: true });
+    const uns = source.uns?.(warnings) ?? null;
+    if (uns) await fs.writeFile(path.join(root, "uns.json"), JSON.stringify(uns, null, 2));
     if (source.layers.length) {
       const keys = source.layers.map(sanitizeColumn);
       extra.layers = { available: keys, immutable: keys, mutable: [] };
@@ -88,7 +102,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
       nCells: source.nCells,
       nGenes: source.nGenes,
       extra,
-      tables: source.layers.length ? ["layers"] : [],
+      tables,
       metadata: { source_matrix: sourceMatrix },
     });
     const elapsedMs = performance.now() - t0;

@@ -22,7 +22,7 @@ export interface ExpressionOptions extends RowsOptions {
 }
 
 /** Sorts one row's entries by gene when they came unsorted (CSR indices need not be sorted). */
-function sortRows(
+export function sortRows(
   indptr: ArrayLike<number>,
   genes: Uint32Array | Int32Array | Uint16Array,
   values: Float32Array | Float64Array | (ArrayLike<number> & { [i: number]: number }),

@@ -9,6 +9,7 @@ import type { FeatureTypeCount } from "../../../shared/ipc/types/convert";
 import { fail } from "../errors";
 import { gatherColumn } from "./column-gather";
 import { remappedEmbedding, remappedRows } from "./gene-remap";
+import { remapBlocks } from "./pairwise";
 import type { Frame, Source } from "./source";
 
 export const GENE_EXPRESSION = "Gene Expression";
@@ -97,6 +98,7 @@ export function subsetGenes(source: Source, rows: Int32Array): Source {
     matrices: source.matrices.map((m) => ({ ...m, nGenes: n, nnz: null })),
     nnz: null,
     featureTypes: source.featureTypes ? Array.from(rows, (g) => source.featureTypes![g]) : undefined,
+    varp: remapBlocks(source.varp, map) ?? undefined,
     rows: (matrix, opts) => remappedRows(source.rows(matrix, opts), map),
   };
 }

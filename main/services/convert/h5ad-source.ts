@@ -5,7 +5,8 @@ import { readEmbeddings, readFrame, type LegacyCategories } from "./h5ad-frame";
 import { describeAnnDataMatrix, matrixInfo, matrixRows, storedEntries, type H5Matrix } from "./h5-matrix";
 import { closeHdf5, getEntity, isDataset, isGroup, openHdf5, type H5File } from "./hdf5";
 import { isCompound, unsGroup } from "./legacy-frame";
-import type { Frame, Source } from "./source";
+import type { Frame, PairwiseBlock, Source } from "./source";
+import { readUns } from "./uns";
 
 interface Raw {
   X: H5Matrix;
@@ -32,6 +33,22 @@ function readRaw(f: H5File, nCells: number, file: string, warnings: string[], le
     warnings.push(`raw/X is not used: ${e.appError.message}`);
     return null;
   }
+}
+
+/** obsp / varp: square sparse (or dense) matrices over the cells / genes, one per key. */
+function readPairwise(f: H5File, kind: "obsp" | "varp", n: number, file: string): PairwiseBlock[] | undefined {
+  const g = getEntity(f, kind);
+  if (!isGroup(g)) return undefined;
+  const matrices: PairwiseBlock["matrices"] = [];
+  for (const key of g.keys()) {
+    const where = `${kind}/${key}`;
+    const m = describeAnnDataMatrix(getEntity(g, key), where, file);
+    if (m.nCells !== n || m.nGenes !== n) {
+      fail("CONVERT_INPUT_INVALID", `${file}: ${where} is ${m.nCells} × ${m.nGenes} but ${kind === "obsp" ? "obs" : "var"} has ${n} rows`, { path: file });
+    }
+    matrices.push({ name: key, rows: (opts) => matrixRows(m, where, file, opts) });
+  }
+  return matrices.length ? [{ size: n, offset: 0, matrices }] : undefined;
 }
 
 export async function openH5ad(file: string): Promise<Source> {
@@ -71,6 +88,8 @@ export async function openH5ad(file: string): Promise<Source> {
     const raw = readRaw(f, X.nCells, file, warnings, legacy);
     const obsm = readEmbeddings(f, "obsm", X.nCells, file, warnings);
     const varm = readEmbeddings(f, "varm", X.nGenes, file, warnings);
+    const obsp = readPairwise(f, "obsp", X.nCells, file);
+    const varp = readPairwise(f, "varp", X.nGenes, file);
     const matrices = [matrixInfo(X, "X", "X", file)];
     if (raw) matrices.push(matrixInfo(raw.X, "raw", "raw/X", file));
     for (const [key, m] of layers) matrices.push(matrixInfo(m, `layer:${key}`, `layers/${key}`, file));
@@ -89,7 +108,9 @@ export async function openH5ad(file: string): Promise<Source> {
       nnz: storedEntries(X),
       warnings,
       notes,
-      unsSkip: legacy.used,
+      obsp,
+      varp,
+      uns: (w) => readUns(f, w, legacy.used),
       rows(matrix, opts) {
         if (matrix === "X") return matrixRows(X, "X", file, opts);
         if (matrix === "raw") {

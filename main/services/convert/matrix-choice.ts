@@ -7,6 +7,7 @@
 import type { ConvertMatrix } from "../../../shared/ipc/types/convert";
 import { fail } from "../errors";
 import { geneMap, invertMap, mergedVar, remappedEmbedding, remappedRows, unmatched } from "./gene-remap";
+import { remapBlocks } from "./pairwise";
 import type { MatrixName, RowChunk, RowsOptions, Source } from "./source";
 
 export interface MatrixSelection {
@@ -116,11 +117,18 @@ export function selectMatrix(source: Source, opts: MatrixOptions = {}): MatrixSe
     } else notes.push("there is no raw/X to keep as a layer");
   }
   const byName = new Map(layers.map((l) => [l.name, l]));
+  let varp = source.varp;
+  if (onRaw && xToOut && varp) {
+    const moved = remapBlocks(varp, xToOut);
+    if (moved === null) warnings.push("varp is left out: var's genes are not in raw/var's order, so its (i, j) order would not hold");
+    varp = moved ?? undefined;
+  }
   const view: Source = {
     ...source,
     nGenes: info.nGenes,
     var: onRaw && source.rawVar ? mergedVar(source.rawVar, source.var, outToX) : source.var,
     varm: onRaw && outToX ? source.varm.map((e) => remappedEmbedding(e, source.nGenes, outToX)) : source.varm,
+    varp,
     layers: layers.map((l) => l.name),
     matrices: [info],
     nnz: info.nnz,

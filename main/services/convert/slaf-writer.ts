@@ -17,7 +17,7 @@ export const LANCE_WRITE_OPTIONS: Record<string, string> = {
 };
 
 export type ValueType = "uint16" | "float32";
-export type TableName = "cells" | "genes" | "layers";
+export type TableName = "cells" | "genes" | "layers" | "cellsxcells" | "genesxgenes";
 
 export interface ExpressionChunk {
   cell: Uint32Array | Int32Array;

@@ -56,6 +56,17 @@ export interface RowsOptions {
   onPrepass?: (fraction: number) => void;
 }
 
+/**
+ * AnnData's obsp (or varp) of one input: square matrices over its cells (genes), each read in row chunks. In
+ * the output, local row / column r becomes `map[r]` (-1: dropped; increasing where kept) or else `offset + r`.
+ */
+export interface PairwiseBlock {
+  size: number;
+  offset: number;
+  map?: Int32Array;
+  matrices: { name: string; rows(opts: RowsOptions): AsyncIterable<RowChunk> }[];
+}
+
 export interface Source {
   format: InputFormat;
   path: string;
@@ -78,8 +89,11 @@ export interface Source {
   notes?: string[];
   /** 10x inputs: each feature's type ("Gene Expression", "Antibody Capture"...), in var order. */
   featureTypes?: string[];
-  /** Entries of AnnData's uns that are not uns proper (AnnData < 0.7 category lists), left out of uns.json. */
-  unsSkip?: Set<string>;
+  /** obsp / varp (one block per input), written as cellsxcells.lance / genesxgenes.lance. */
+  obsp?: PairwiseBlock[];
+  varp?: PairwiseBlock[];
+  /** AnnData's uns as JSON, read when written (uns.json; what has no JSON form goes to `warnings`); null when there is none. */
+  uns?: (warnings: string[]) => Record<string, unknown> | null;
   /** X (or raw/X, or a layer) in cell-order chunks of at most `chunkCells` cells. */
   rows(matrix: MatrixName, opts: RowsOptions): AsyncIterable<RowChunk>;
   close(): Promise<void>;

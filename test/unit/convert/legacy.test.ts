@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +50,8 @@ describe("AnnData < 0.7 files", () => {
     expect(data.genes.gene_ids).toEqual(pbmc.genes);
     expect(summary.notes.join("\n")).toMatch(/AnnData < 0\.7 file .*categories from uns\/cell_type_categories/);
     expect(summary.warnings).toEqual([]);
+    // uns held only the category list, which is not uns proper: no uns.json.
+    expect(existsSync(path.join(out, "uns.json"))).toBe(false);
   });
 
   it("reads a variant: other index and column names, int16 codes, raw.X / raw.var at the root, obsm as a compound", async () => {
