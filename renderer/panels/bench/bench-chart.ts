@@ -20,7 +20,7 @@ export interface ChartText {
 export function renderBenchChart(bars: ChartBar[], text: ChartText | null, width: number): SVGSVGElement | HTMLElement {
   const longest = Math.max(10, ...bars.map((b) => b.label.length));
   const marginLeft = Math.min(Math.round(longest * CHAR_PX) + 16, Math.round(width * 0.45));
-  const marginTop = text ? 52 : 8;
+  const marginTop = text ? 60 : 8;
   const kinds = [...new Set(bars.map((b) => b.source))];
   return Plot.plot({
     width,
@@ -39,11 +39,11 @@ export function renderBenchChart(bars: ChartBar[], text: ChartText | null, width
       Plot.ruleX([0]),
       ...(text
         ? [
-            Plot.text([text.title], { frameAnchor: "top-left", dx: -marginLeft + 4, dy: -marginTop + 6, textAnchor: "start", fontSize: 15, fontWeight: 650 }),
+            Plot.text([text.title], { frameAnchor: "top-left", dx: -marginLeft + 10, dy: -marginTop + 14, textAnchor: "start", fontSize: 15, fontWeight: 650 }),
             Plot.text([text.subtitle], {
               frameAnchor: "top-left",
-              dx: -marginLeft + 4,
-              dy: -marginTop + 26,
+              dx: -marginLeft + 10,
+              dy: -marginTop + 34,
               textAnchor: "start",
               fontSize: 11.5,
               fill: "#6b7785",
