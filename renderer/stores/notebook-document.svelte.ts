@@ -4,6 +4,7 @@
  */
 import {
   emptyNotebook,
+  insertCell,
   insertCellAfter,
   moveCellBy,
   newCell,
@@ -58,6 +59,26 @@ export class NotebookDocument {
     this.focusId = cell.id;
     this.changed();
     return cell.id;
+  }
+
+  /** A change to the whole notebook (cell sets written into it, say), as one edit; no-op when it returns the same notebook. */
+  update(change: (nb: Notebook) => Notebook): void {
+    const next = change(this.nb);
+    if (next === this.nb) return;
+    this.nb = next;
+    this.changed();
+  }
+
+  /** Appends cells at the end (fresh ids) and focuses the first; returns their ids in order. */
+  append(cells: Cell[]): string[] {
+    const ids: string[] = [];
+    for (const cell of cells) {
+      this.nb = insertCell(this.nb, { ...cell, id: "" });
+      ids.push(this.nb.cells[this.nb.cells.length - 1].id);
+    }
+    if (ids.length) this.focusId = ids[0];
+    this.changed();
+    return ids;
   }
 
   remove(id: string): void {

@@ -3,7 +3,20 @@ import type { AppInfo, Client, DatasetSummary } from "../../shared/ipc/contract"
 import type { AppError, Result } from "../../shared/result";
 import type { NotebookFile } from "./notebook-file.svelte";
 
-export type View = { kind: "overview" } | { kind: "table"; table: string } | { kind: "notebook" } | { kind: "cache" } | { kind: "loader" } | { kind: "bench" };
+export type View =
+  | { kind: "overview" }
+  | { kind: "table"; table: string }
+  | { kind: "notebook" }
+  | { kind: "explore" }
+  | { kind: "cache" }
+  | { kind: "loader" }
+  | { kind: "bench" };
+
+/** A cells column Explore can draw: a fixed-size list of floats (X_umap, X_tsne, X_pca...). */
+export function hasEmbedding(dataset: DatasetSummary): boolean {
+  const cells = dataset.tables.find((t) => t.name === "cells");
+  return !!cells?.columns.some((c) => c.kind === "list" && c.fixedList && c.fixedList.size >= 2 && c.fixedList.item === "float");
+}
 
 export interface RecentList {
   add(uri: string, name: string): void;
