@@ -85,6 +85,7 @@ export function ownersOf(s: {
   notebooks: { unwatch(req: { path: string }): Promise<unknown> };
   jobs: { settled(jobId: string): Promise<JobEvent>; cancelJob(jobId: string): void };
   loader: { stop(req: { loaderId: string }): Promise<unknown> };
+  explore: { dropSet(datasetId: string, name: string, version: number): Promise<unknown> };
 }): SessionOwners {
   return {
     closeDataset: (datasetId) => s.datasets.close({ datasetId }),
@@ -93,5 +94,6 @@ export function ownersOf(s: {
     settled: (jobId) => s.jobs.settled(jobId),
     cancelJob: (jobId) => s.jobs.cancelJob(jobId),
     stopLoader: (loaderId) => s.loader.stop({ loaderId }),
+    dropCellSet: (datasetId, name, version) => s.explore.dropSet(datasetId, name, version),
   };
 }

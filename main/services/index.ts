@@ -112,7 +112,7 @@ export function createServices(options: ServiceOptions): Services {
   const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench, explore };
   return {
     api,
-    dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader }) }),
+    dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader, explore }) }),
     datasets,
     jobs,
     query,

@@ -1,6 +1,6 @@
 /**
  * What each page (a browser tab's WebSocket session, an Electron webContents) holds in main: dataset
- * references, query results, notebook watches, running queries and dataloader previews. When the page goes, `end` gives them all
+ * references, query results, notebook watches, running queries, dataloader previews and Explore cell sets. When the page goes, `end` gives them all
  * back, so a long-running server does not grow with page reloads, and one page cannot close or release what
  * another page holds.
  */
@@ -15,6 +15,8 @@ export interface SessionOwners {
   settled(jobId: string): Promise<JobEvent>;
   cancelJob(jobId: string): void;
   stopLoader(loaderId: string): Promise<unknown>;
+  /** Drops an Explore cell set the page defined, unless it was redefined since (`version`). */
+  dropCellSet(datasetId: string, name: string, version: number): Promise<unknown>;
 }
 
 interface Holdings {
@@ -26,6 +28,8 @@ interface Holdings {
   queries: Set<string>;
   /** Dataloader preview id → the dataset it reads. */
   loaders: Map<string, string>;
+  /** Explore cell sets this session defined: `${datasetId}\0${name}` → the version it defined. */
+  cellSets: Map<string, number>;
   ended: boolean;
 }
 
@@ -43,7 +47,10 @@ export class SessionLedger {
   private of(session: string): Holdings {
     let h = this.sessions.get(session);
     if (!h)
-      this.sessions.set(session, (h = { datasets: new Map(), results: new Set(), watches: new Map(), queries: new Set(), loaders: new Map(), ended: false }));
+      this.sessions.set(
+        session,
+        (h = { datasets: new Map(), results: new Set(), watches: new Map(), queries: new Set(), loaders: new Map(), cellSets: new Map(), ended: false }),
+      );
     return h;
   }
 
@@ -95,6 +102,20 @@ export class SessionLedger {
       case "loader.stop":
         h.loaders.delete(String(arg.loaderId));
         break;
+      case "explore.defineSet":
+      case "explore.importSetCsv":
+        h.cellSets.set(`${String(arg.datasetId)}\0${String(value.name)}`, Number(value.version));
+        break;
+      case "explore.renameSet": {
+        const from = `${String(arg.datasetId)}\0${String(arg.name)}`;
+        const version = h.cellSets.get(from);
+        h.cellSets.delete(from);
+        if (version !== undefined) h.cellSets.set(`${String(arg.datasetId)}\0${String(value.name)}`, version);
+        break;
+      }
+      case "explore.deleteSet":
+        h.cellSets.delete(`${String(arg.datasetId)}\0${String(arg.name)}`);
+        break;
     }
   }
 
@@ -132,6 +153,10 @@ export class SessionLedger {
     const work: Promise<unknown>[] = [...h.loaders.keys()].map((loaderId) => this.owners.stopLoader(loaderId));
     for (const resultId of h.results) work.push(this.owners.releaseResult(resultId));
     for (const [path, n] of h.watches) for (let i = 0; i < n; i++) work.push(this.owners.unwatch(path));
+    for (const [key, version] of h.cellSets) {
+      const [datasetId, name] = key.split("\0");
+      work.push(this.owners.dropCellSet(datasetId, name, version));
+    }
     for (const [datasetId, n] of h.datasets) for (let i = 0; i < n; i++) work.push(this.owners.closeDataset(datasetId));
     await Promise.allSettled(work);
   }
