@@ -9,4 +9,5 @@ export const BENCHES: Record<string, () => Promise<Bench>> = {
   ingest: () => import("./ingest.bench"),
   remote: () => import("./remote.bench"),
   loader: () => import("./loader.bench"),
+  sources: () => import("./sources.bench"),
 };

@@ -71,45 +71,62 @@ async function pinnedUri(uri: string, cold: boolean, deps: RunDeps): Promise<str
   }
 }
 
+interface SourceState {
+  uri: string;
+  kind: BenchSourceKind;
+  /** What each measurement opens (an hf:// location pinned to its commit), once known. */
+  target: string | null;
+  revision: string | null;
+  repeats: BenchMeasurement[];
+  notes: string[];
+  error: AppError | null;
+}
+
+/**
+ * Measures every source once per round, `repeat` rounds (A B C, A B C, ...), so a machine that gets busier
+ * meanwhile weighs on every source alike; one measurement at a time.
+ */
 export async function runSources(o: BenchOptions, deps: RunDeps, ctx: RunContext): Promise<{ results: BenchSourceResult[]; cancelled: boolean }> {
-  const results: BenchSourceResult[] = [];
   const total = o.batches !== null ? o.batches * o.repeat * o.uris.length : null;
+  const states: SourceState[] = o.uris.map((uri) => ({ uri, kind: sourceKind(uri), target: null, revision: null, repeats: [], notes: [], error: null }));
   let doneBefore = 0;
-  for (const [i, uri] of o.uris.entries()) {
-    if (ctx.signal.aborted) break;
-    const kind = sourceKind(uri);
-    const repeats: BenchMeasurement[] = [];
-    const notes: string[] = [];
-    let revision: string | null = null;
-    if (kind === "local" && o.cold)
-      notes.push("a local folder has no gateway cache: cold reads it as it is (the operating system's page cache may still hold its files)");
-    try {
-      if (kind !== "local" && o.cold && deps.isOffline()) fail("BENCH_OPTIONS_INVALID", `A cold read of ${uri} needs the network, and the app is offline`);
-      const target = await pinnedUri(uri, o.cold, deps);
-      for (let r = 0; r < o.repeat && !ctx.signal.aborted; r++) {
-        const message = `${uri}: ${o.repeat > 1 ? `repeat ${r + 1} of ${o.repeat}, ` : ""}source ${i + 1} of ${o.uris.length}`;
-        ctx.progress(doneBefore, total, message);
+  for (let r = 0; r < o.repeat; r++) {
+    for (const [i, s] of states.entries()) {
+      if (ctx.signal.aborted || s.error) continue;
+      const message = `${s.uri}: ${o.repeat > 1 ? `repeat ${r + 1} of ${o.repeat}, ` : ""}source ${i + 1} of ${o.uris.length}`;
+      ctx.progress(doneBefore, total, message);
+      try {
+        if (s.target === null) {
+          if (s.kind === "local" && o.cold)
+            s.notes.push("a local folder has no gateway cache: cold reads it as it is (the operating system's page cache may still hold its files)");
+          if (s.kind !== "local" && o.cold && deps.isOffline())
+            fail("BENCH_OPTIONS_INVALID", `A cold read of ${s.uri} needs the network, and the app is offline`);
+          s.target = await pinnedUri(s.uri, o.cold, deps);
+        }
         const mctx: MeasureContext = {
           access: deps,
           workerFile: deps.workerFile,
           signal: ctx.signal,
           onBatch: (n) => ctx.progress(doneBefore + n, total, message),
         };
-        const got = await measureOnce(target, o, mctx);
+        const got = await measureOnce(s.target, o, mctx);
         doneBefore += got.measurement.batches;
-        revision ??= got.revision;
-        notes.push(...got.notes);
+        s.revision ??= got.revision;
+        s.notes.push(...got.notes);
         const fetched = DATA_REQUESTS.reduce((n, k) => n + (got.measurement.upstreamByKind?.[k] ?? 0), 0);
-        if (kind !== "local" && !o.cold && fetched > 0)
-          notes.push("a warm read still fetched data upstream (the cache did not hold it all yet): repeat the run to measure the cache");
-        if (got.measurement.batches > 0 || !got.measurement.cancelled) repeats.push(got.measurement);
+        if (s.kind !== "local" && !o.cold && fetched > 0)
+          s.notes.push("a warm read still fetched data upstream (the cache did not hold it all yet): repeat the run to measure the cache");
+        if (got.measurement.batches > 0 || !got.measurement.cancelled) s.repeats.push(got.measurement);
+      } catch (e) {
+        // A read cancelled under way may fail however Lance stops; what was measured before stays.
+        if (!ctx.signal.aborted) s.error = toAppError(e);
       }
-      if (repeats.length > 0 || !ctx.signal.aborted) results.push(sourceResult(uri, kind, revision, repeats, notes));
-    } catch (e) {
-      // A read cancelled under way may fail however Lance stops; what was measured before stays.
-      if (!ctx.signal.aborted) results.push(sourceResult(uri, kind, revision, repeats, notes, toAppError(e)));
-      else if (repeats.length > 0) results.push(sourceResult(uri, kind, revision, repeats, notes));
     }
   }
-  return { results, cancelled: ctx.signal.aborted };
+  // A cancelled run keeps the sources it measured; a source never reached is left out.
+  const reached = states.filter((s) => !ctx.signal.aborted || s.repeats.length > 0);
+  return {
+    results: reached.map((s) => sourceResult(s.uri, s.kind, s.revision, s.repeats, s.notes, s.error ?? undefined)),
+    cancelled: ctx.signal.aborted,
+  };
 }
