@@ -7,6 +7,7 @@ import { benchRun } from "../services/bench/bench-run";
 import { benchDocument } from "../services/bench/export";
 import { BenchHistory, newRunId } from "../services/bench/history";
 import { checkBenchOptions } from "../services/bench/options";
+import { claimProcessTempDir } from "../services/convert/stale";
 import { benchHistoryDir } from "../services/bench/service";
 import { datasetArgument } from "../services/datasets/uri";
 import { loaderWorkerPath } from "../services/resources";
@@ -33,6 +34,8 @@ export async function benchCommand(argv: string[], io: BenchIo = stdio): Promise
     return 0;
   }
   const a = parseBenchArgs(argv);
+  // Cold reads keep their scratch caches under the temp folder: this process's own, removed at exit.
+  claimProcessTempDir();
   const options = checkBenchOptions({ ...a.options, uris: a.options.uris.map(datasetArgument) });
   const { settings, userDataDir } = await cliSettings(parseArgs([]));
   const sources = new SourcesService({ ...cliSources(settings, userDataDir), offline: a.offline });

@@ -81,6 +81,11 @@ export class CacheKeeper {
     return keeper;
   }
 
+  /** Forgets the keeper of a cache folder that is gone for good (a cold scope's scratch cache, removed at its close). */
+  static forget(root: string): void {
+    keepers.delete(path.resolve(root));
+  }
+
   /** Keeps blocks [firstStart..lastStart] (start offsets) of a file's folder from eviction by this process until released. */
   hold(fileDir: string, firstStart: number, lastStart: number): () => void {
     const span: [number, number] = [firstStart, lastStart];

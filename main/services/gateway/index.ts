@@ -73,6 +73,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { AppFailure, isAppFailure } from "../../../shared/result";
+import { CacheKeeper } from "./cache-keeper";
 import { Counters, type SourceCounters } from "./counters";
 import { HubDiskCache } from "./disk-cache";
 import { gatewayFailure, isGatewayError } from "./errors";
@@ -362,6 +363,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           face.upstream.close();
           s3.forget(dir);
           await fs.rm(dir, { recursive: true, force: true });
+          CacheKeeper.forget(dir);
         },
       };
     },
