@@ -4,6 +4,7 @@ import path from "node:path";
 import type { InputFormat } from "../../../shared/ipc/types/convert";
 import { fail } from "../errors";
 import { openH5ad } from "./h5ad-source";
+import { openLoom } from "./loom-source";
 import { closeHdf5, getEntity, openHdf5 } from "./hdf5";
 import { findMtxFiles, openMtxDir } from "./mtx-source";
 import type { Source } from "./source";
@@ -27,6 +28,7 @@ export async function detectFormat(input: string): Promise<{ format: InputFormat
   const name = path.basename(input).toLowerCase();
   if (/^matrix\.mtx(\.gz)?$/.test(name)) return detectFormat(path.dirname(input));
   if (name.endsWith(".h5ad")) return { format: "h5ad", path: input };
+  if (name.endsWith(".loom")) return { format: "loom", path: input };
   if (name.endsWith(".h5") || name.endsWith(".hdf5")) {
     // SLAF reads an AnnData saved as .h5 through its /X; a Cell Ranger file has /matrix.
     const f = await openHdf5(input, "an HDF5 matrix");
@@ -36,12 +38,13 @@ export async function detectFormat(input: string): Promise<{ format: InputFormat
       closeHdf5(f);
     }
   }
-  fail("CONVERT_INPUT_INVALID", `${input}: unknown input type; expected an .h5ad, a Cell Ranger .h5, or a 10x MTX folder`, { path: input });
+  fail("CONVERT_INPUT_INVALID", `${input}: unknown input type; expected an .h5ad, a .loom, a Cell Ranger .h5, or a 10x MTX folder`, { path: input });
 }
 
 export async function openSource(input: string): Promise<Source> {
   const { format, path: p } = await detectFormat(path.resolve(input));
   if (format === "h5ad") return openH5ad(p);
   if (format === "10x_h5") return openTenxH5(p);
+  if (format === "loom") return openLoom(p);
   return openMtxDir(p);
 }

@@ -3,7 +3,7 @@
  * thing seen from the cell side), CSC over genes (regrouped through CellBuckets), or a dense 2-D dataset.
  */
 import { fail } from "../errors";
-import { CellBuckets } from "./cell-buckets";
+import { CellBuckets, countingSortByCell } from "./cell-buckets";
 import type { ConvertMatrix } from "../../../shared/ipc/types/convert";
 import { attr, attrString, getEntity, isDataset, isGroup, numbers, quietHdf5, readSlice, type H5Dataset } from "./hdf5";
 import type { RowChunk, RowsOptions } from "./source";
@@ -11,7 +11,9 @@ import type { RowChunk, RowsOptions } from "./source";
 export type H5Matrix =
   | { kind: "by-cell"; nCells: number; nGenes: number; indptr: H5Dataset; indices: H5Dataset; data: H5Dataset }
   | { kind: "by-gene"; nCells: number; nGenes: number; indptr: H5Dataset; indices: H5Dataset; data: H5Dataset }
-  | { kind: "dense"; nCells: number; nGenes: number; data: H5Dataset };
+  | { kind: "dense"; nCells: number; nGenes: number; data: H5Dataset }
+  /** Dense genes × cells (loom's /matrix and /layers). */
+  | { kind: "dense-by-gene"; nCells: number; nGenes: number; data: H5Dataset };
 
 /** An AnnData matrix entry (X or a layer): a csr/csc group or a dense dataset. */
 export function describeAnnDataMatrix(entity: unknown, where: string, file: string): H5Matrix {
@@ -36,7 +38,7 @@ export function describeAnnDataMatrix(entity: unknown, where: string, file: stri
 }
 
 export function checkSparse(m: H5Matrix, where: string, file: string): void {
-  if (m.kind === "dense") return;
+  if (m.kind === "dense" || m.kind === "dense-by-gene") return;
   const major = m.kind === "by-cell" ? m.nCells : m.nGenes;
   const n = m.indptr.shape?.[0] ?? 0;
   if (n !== major + 1) fail("CONVERT_INPUT_INVALID", `${file}: ${where}/indptr has ${n} entries; the shape needs ${major + 1}`, { path: file });
@@ -47,7 +49,7 @@ export function checkSparse(m: H5Matrix, where: string, file: string): void {
 }
 
 export function storedEntries(m: H5Matrix): number | null {
-  return m.kind === "dense" ? null : (m.data.shape?.[0] ?? 0);
+  return m.kind === "dense" || m.kind === "dense-by-gene" ? null : (m.data.shape?.[0] ?? 0);
 }
 
 /** numpy-style name of an HDF5 numeric dtype ("float32", "int64", "bool"...). */
@@ -72,6 +74,7 @@ const SAMPLE_BLOCK = 8192;
 export function holdsIntegers(m: H5Matrix, file: string): boolean | null {
   const dtype = dtypeName(m.data);
   if (/^u?int/.test(dtype) || dtype === "bool") return true;
+  if (m.kind === "dense-by-gene") return denseByGeneIntegers(m, file);
   const total = m.kind === "dense" ? m.nCells : (m.data.shape?.[0] ?? 0);
   if (total === 0 || (m.kind === "dense" && m.nGenes === 0)) return null;
   const perRow = m.kind === "dense" ? Math.max(1, m.nGenes) : 1;
@@ -91,6 +94,23 @@ export function holdsIntegers(m: H5Matrix, file: string): boolean | null {
     for (let i = 0; i < values.length; i++) {
       const v = Number(values[i]);
       if (!Number.isFinite(v)) continue;
+      if (v !== Math.floor(v)) return false;
+      seen++;
+    }
+  }
+  return seen > 0 ? true : null;
+}
+
+/** holdsIntegers for genes × cells: a window of up to 64 genes × 2,048 cells at the start, middle and end. */
+function denseByGeneIntegers(m: Extract<H5Matrix, { kind: "dense-by-gene" }>, file: string): boolean | null {
+  if (m.nGenes === 0 || m.nCells === 0) return null;
+  const cells: [number, number] = [0, Math.min(m.nCells, 2048)];
+  let seen = 0;
+  for (const g0 of new Set([0, Math.max(0, (m.nGenes >> 1) - 32), Math.max(0, m.nGenes - 64)])) {
+    const values = readSlice(m.data, [[g0, Math.min(m.nGenes, g0 + 64)], cells], file);
+    for (let i = 0; i < values.length; i++) {
+      const v = Number(values[i]);
+      if (!Number.isFinite(v) || v === 0) continue;
       if (v !== Math.floor(v)) return false;
       seen++;
     }
@@ -119,6 +139,7 @@ function checkIndices(idx: ArrayLike<number>, limit: number, what: string, file:
 export async function* matrixRows(m: H5Matrix, where: string, file: string, opts: RowsOptions): AsyncGenerator<RowChunk> {
   if (m.kind === "by-cell") yield* byCellRows(m, where, file, opts);
   else if (m.kind === "dense") yield* denseRows(m, file, opts);
+  else if (m.kind === "dense-by-gene") yield* denseByGeneRows(m, file, opts);
   else yield* byGeneRows(m, where, file, opts);
 }
 
@@ -186,6 +207,55 @@ function* denseRows(m: Extract<H5Matrix, { kind: "dense" }>, file: string, opts:
       }
     }
     yield { start, end, indptr, genes: genes.subarray(0, n), values: values.subarray(0, n) };
+  }
+}
+
+/**
+ * Dense genes × cells: each chunk of cells is read in blocks of genes (at most DENSE_BLOCK_VALUES values at a
+ * time); the nonzeros arrive gene by gene and a stable counting sort by cell gives CSR with sorted genes.
+ */
+function* denseByGeneRows(m: Extract<H5Matrix, { kind: "dense-by-gene" }>, file: string, opts: RowsOptions): Generator<RowChunk> {
+  for (let start = 0; start < m.nCells; start += opts.chunkCells) {
+    const end = Math.min(m.nCells, start + opts.chunkCells);
+    const width = end - start;
+    const genesPerRead = Math.max(1, Math.floor(DENSE_BLOCK_VALUES / width));
+    let cell = new Uint32Array(1 << 16);
+    let gene = new Uint32Array(1 << 16);
+    let value = new Float32Array(1 << 16);
+    let n = 0;
+    for (let g0 = 0; g0 < m.nGenes; g0 += genesPerRead) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const g1 = Math.min(m.nGenes, g0 + genesPerRead);
+      const block = readSlice(
+        m.data,
+        [
+          [g0, g1],
+          [start, end],
+        ],
+        file,
+      ) as ArrayLike<number>;
+      for (let g = g0; g < g1; g++) {
+        const base = (g - g0) * width;
+        for (let c = 0; c < width; c++) {
+          const v = Number(block[base + c]);
+          if (v === 0) continue;
+          if (n === cell.length) {
+            const grow = <T extends Uint32Array | Float32Array>(a: T, make: (k: number) => T): T => {
+              const b = make(n * 2);
+              b.set(a);
+              return b;
+            };
+            cell = grow(cell, (k) => new Uint32Array(k));
+            gene = grow(gene, (k) => new Uint32Array(k));
+            value = grow(value, (k) => new Float32Array(k));
+          }
+          cell[n] = start + c;
+          gene[n] = g;
+          value[n++] = v;
+        }
+      }
+    }
+    yield countingSortByCell(cell.subarray(0, n), gene.subarray(0, n), value.subarray(0, n), start, end);
   }
 }
 

@@ -11,14 +11,15 @@ const MAX_ELEMENTS = 5_000_000;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-function scalar(v: unknown): Json {
+/** One HDF5 value (number, bigint, string, bytes, typed array) as JSON. */
+export function valueJson(v: unknown): Json {
   if (v === null || v === undefined) return null;
   if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (typeof v === "number") return Number.isFinite(v) ? v : null;
   if (typeof v === "boolean" || typeof v === "string") return v;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
-  if (Array.isArray(v)) return v.map(scalar);
-  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number | bigint>, scalar);
+  if (Array.isArray(v)) return v.map(valueJson);
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number | bigint>, valueJson);
   return String(v);
 }
 
@@ -48,7 +49,7 @@ function datasetJson(ds: H5Dataset, where: string, warnings: string[]): Json | u
     return undefined;
   }
   const isBool = meta.type === 8 && meta.size === 1;
-  const convert = (v: unknown): Json => (isBool && typeof v === "number" ? v !== 0 : scalar(v));
+  const convert = (v: unknown): Json => (isBool && typeof v === "number" ? v !== 0 : valueJson(v));
   if (shape.length === 0) return convert(Array.isArray(value) && meta.type !== 6 ? value[0] : value);
   const flat = Array.isArray(value)
     ? value.map(convert)
@@ -58,7 +59,8 @@ function datasetJson(ds: H5Dataset, where: string, warnings: string[]): Json | u
   return reshape(flat, shape);
 }
 
-function groupJson(g: H5Group, where: string, warnings: string[], skip: ReadonlySet<string>): Json | undefined {
+/** A group as a JSON object (anndata encodings honoured); `where` is its path under uns, for messages. */
+export function groupJson(g: H5Group, where: string, warnings: string[], skip: ReadonlySet<string>): Json | undefined {
   const enc = attrString(g, "encoding-type");
   const child = (name: string) => getEntity(g, name);
   if (enc === "categorical") {

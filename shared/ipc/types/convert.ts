@@ -1,6 +1,6 @@
 import type { Result } from "../../result";
 
-export type InputFormat = "h5ad" | "10x_mtx" | "10x_h5";
+export type InputFormat = "h5ad" | "10x_mtx" | "10x_h5" | "loom";
 
 /** A matrix of the input that can fill `expression`. */
 export interface ConvertMatrix {

@@ -30,10 +30,11 @@ async function readCiteseq(): Promise<Citeseq> {
   await h5wasm.ready;
   const f = new h5wasm.File(CITESEQ, "r");
   try {
-    const str = (p: string) => f.get(p)!.value as string[];
-    const indptr = Array.from(f.get("matrix/indptr")!.value as BigInt64Array, Number);
-    const indices = Array.from(f.get("matrix/indices")!.value as BigInt64Array, Number);
-    const data = Array.from(f.get("matrix/data")!.value as Int32Array);
+    const value = (p: string) => (f.get(p) as InstanceType<typeof h5wasm.Dataset>).value;
+    const str = (p: string) => value(p) as string[];
+    const indptr = Array.from(value("matrix/indptr") as BigInt64Array, Number);
+    const indices = Array.from(value("matrix/indices") as BigInt64Array, Number);
+    const data = Array.from(value("matrix/data") as Int32Array);
     const entries: Citeseq["entries"] = [];
     for (let c = 0; c + 1 < indptr.length; c++) for (let i = indptr[c]; i < indptr[c + 1]; i++) entries.push({ cell: c, feature: indices[i], value: data[i] });
     return {
