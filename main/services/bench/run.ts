@@ -2,6 +2,8 @@
  * A benchmark run: every location measured `repeat` times, one after the other (so the gateway's counters
  * between two marks belong to one source), each source's median and spread. A source that fails gets its named
  * error and the others still run; a cancelled run keeps what was measured, the read under way included.
+ * Dataloader previews are held during a run (the service does it); other reads of this process through the
+ * gateway meanwhile (a page's query) would count to the source being measured.
  */
 import type { BenchMeasurement, BenchOptions, BenchSourceKind, BenchSourceResult } from "../../../shared/ipc/contract";
 import type { AppError } from "../../../shared/result";

@@ -250,7 +250,7 @@ describe("dataloader previews", () => {
     const settled = async (): Promise<number> => {
       let last = await produced();
       for (;;) {
-        await new Promise((r) => setTimeout(r, 1500));
+        await new Promise((r) => setTimeout(r, 2500));
         const now = await produced();
         if (now === last) return now;
         last = now;
@@ -260,7 +260,7 @@ describe("dataloader previews", () => {
       unwrap(await services.api.loader.play({ loaderId: info.loaderId, playing: true }));
       const resume = services.loader.pauseAll();
       const held = await settled();
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 2500));
       expect(await produced()).toBe(held);
       // A run holds them too, and lets go at its end.
       await runBench(services, benchOptions({ uris: [root], table: "cells" }));
