@@ -36,6 +36,8 @@ export interface EngineOptions extends SandboxOptions, EstimateOptions {
   warmBudgetBytes?: number;
   /** The scan worker bundle (default: dist/main/query-scan-worker.mjs when built); null scans on the main thread. */
   scanWorker?: string | null;
+  /** Read expression as partial aggregates when a GROUP BY allows it (pre-aggregate.ts). Default true. */
+  preAggregate?: boolean;
 }
 
 /** A named result as the planner sees it. */
@@ -65,6 +67,7 @@ export class SqlEngine {
   /** Cells and genes kept loaded between queries (null when the budget is 0). */
   readonly warm: WarmTables | null;
   private workers: ScanWorkers | null = null;
+  private aggregates: Promise<Set<string>> | null = null;
   private readonly schemas = new WeakMap<OpenDataset, Promise<Map<string, CatalogTable>>>();
   private readonly widths = new ColumnWidths();
   private nextSchema = 1;
@@ -72,6 +75,17 @@ export class SqlEngine {
   constructor(readonly options: EngineOptions) {
     const budget = options.warmBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 4);
     this.warm = budget > 0 ? new WarmTables(budget, (names) => this.dropWarm(names)) : null;
+  }
+
+  /** DuckDB's aggregate function names (read once). */
+  private aggregateNames(conn: DuckDBConnection): Promise<Set<string>> {
+    if (!this.aggregates) {
+      this.aggregates = conn
+        .runAndReadAll("SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'")
+        .then((r) => new Set(r.getRows().map((x) => String(x[0]))));
+      this.aggregates.catch(() => (this.aggregates = null));
+    }
+    return this.aggregates;
   }
 
   /** The scan workers, started on first use; null when there is no worker bundle. */
@@ -207,6 +221,7 @@ export class SqlEngine {
           idSetLimits: { ...DEFAULT_ID_SET_LIMITS, ...this.options.idSetLimits },
           warm: this.warm,
           workers: this.scanWorkers(),
+          aggregates: this.options.preAggregate === false ? null : await this.aggregateNames(conn),
         },
         ctx,
       );

@@ -4,6 +4,7 @@
  * The plan is only read: a scan widened at run time is a copy of the plan's needs.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
+import type { DataType } from "../arrow-types";
 import type * as lancedb from "@lancedb/lancedb";
 import type { ScanReport } from "../../../shared/ipc/contract";
 import { isAppFailure } from "../../../shared/result";
@@ -17,7 +18,12 @@ import type { QueryPlan } from "./engine";
 import { rowBytes } from "./estimate";
 import type { IdBitmap } from "./id-bitmap";
 import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
-import { canFilterRows, createTable, ingestLanceScan, type IngestResult, type RowFilter } from "./lance-to-duckdb";
+import { flatKind } from "./flat-batch";
+import { canFilterRows, createTable, ingestLanceScan, type IngestOptions, type IngestResult, type RowFilter } from "./lance-to-duckdb";
+import type { AggregateSpec } from "./partial-aggregator";
+import { isPartialAggregateUnsupported } from "./partial-aggregator";
+import { aggregateOverJoins, partialColumns, type PlanNode } from "./pre-aggregate-checks";
+import { planPreAggregation, type PreAggregation } from "./pre-aggregate";
 import type { FlatScanSpec } from "./flat-scan";
 import type { ScanWorkers } from "./scan-workers";
 import { WARM_SCHEMA, type WarmLease, type WarmTables } from "./warm-tables";
@@ -48,6 +54,8 @@ export interface ExecuteOptions {
   warm?: WarmTables | null;
   /** Threads that scan fixed-width tables of local datasets while this one appends; null to scan here. */
   workers?: ScanWorkers | null;
+  /** DuckDB's aggregate function names, to aggregate expression early (pre-aggregate.ts); null never does. */
+  aggregates?: Set<string> | null;
 }
 
 /** A derived restriction that no row can meet (no source ids). */
@@ -78,6 +86,9 @@ export class QueryRun {
   private readonly needs: Map<string, TableNeeds>;
   private readonly reports = new Map<string, ScanReport>();
   private readonly leases: WarmLease[] = [];
+  private preAggregation: PreAggregation | null = null;
+  /** The query over partial aggregates, once expression was read as partials. */
+  private rewritten: string | null = null;
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -102,23 +113,35 @@ export class QueryRun {
   private async runHeld(resultTable: string, named: Map<string, string>): Promise<RunReport> {
     const { conn, schema, ctx } = this;
     await conn.run(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    await conn.run(`SET search_path = ${stringLiteral(schema)}`);
     for (const [name, table] of named) await conn.run(`CREATE VIEW ${qualifiedName(schema, name)} AS SELECT * FROM ${table}`);
     const t0 = performance.now();
+    if (this.options.aggregates) {
+      // Never in the way of the query: a plan that cannot be made is no plan.
+      this.preAggregation = await planPreAggregation(conn, this.plan.parsed.sql, this.plan.analysis, this.options.aggregates).catch(() => null);
+    }
     const order = [...this.needs.values()].sort((a, b) => Number(FACT_TABLES.has(a.table.name)) - Number(FACT_TABLES.has(b.table.name)));
     for (const needs of order) await this.scan(needs);
     const scanMs = performance.now() - t0;
     ctx.onSql?.();
-    await conn.run(`SET search_path = ${stringLiteral(schema)}`);
     let sqlMs: number;
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(ctx.signal, "QUERY_CANCELLED");
       const t1 = performance.now();
       try {
-        await createTableAs(conn, resultTable, this.plan.parsed.sql, ctx.signal);
+        await createTableAs(conn, resultTable, this.rewritten ?? this.plan.parsed.sql, ctx.signal);
         sqlMs = performance.now() - t1;
         break;
       } catch (e) {
         throwIfAborted(ctx.signal, "QUERY_CANCELLED");
+        if (this.rewritten) {
+          // The rewrite is an optimisation only: read expression as rows and run the query as written.
+          this.rewritten = null;
+          this.preAggregation = null;
+          attempt--;
+          await this.scan(this.needs.get("expression")!);
+          continue;
+        }
         if (isAppFailure(e)) throw e;
         const message = e instanceof Error ? e.message : String(e);
         // A column our analysis did not see (it errs towards reading more, but never guesses wrong silently):
@@ -151,6 +174,9 @@ export class QueryRun {
     // Bitmaps filter batches only for a table read by one reference (several would need an OR of them).
     const rowFilter = live.length === 1 && restrictions.length === 1 && live[0].bitmaps.length > 0 ? toRowFilter(live[0].bitmaps) : null;
     const early = rowFilter && canFilterRows(columns, rowFilter) ? rowFilter : null;
+    const idFilter = early ? live[0].bitmaps.map((b) => `${b.description}`).join(" AND ") : null;
+    const pre = name === "expression" && live.length > 0 ? this.preAggregation : null;
+    if (pre && (await this.scanPartials(needs, pre, filter, early, idFilter))) return;
     let result: IngestResult;
     if (live.length === 0) {
       // No id can match: create the empty table without reading anything.
@@ -164,7 +190,7 @@ export class QueryRun {
       table: name,
       columns: columns.map((c) => c.name),
       filter,
-      idFilter: early ? live[0].bitmaps.map((b) => `${b.description}`).join(" AND ") : null,
+      idFilter,
       rowsScanned: result.rows,
       rowsAppended: result.appended,
       bytesScanned: result.bytes,
@@ -230,6 +256,93 @@ export class QueryRun {
     return true;
   }
 
+  /**
+   * Reads expression as partial aggregates for the rewritten query, after checking the shape DuckDB plans for the
+   * query as written (EXPLAIN: one aggregate over inner joins of plain scans) and that the rewrite gives the same
+   * column names and types. False (nothing read) when any of it does not hold.
+   */
+  private async scanPartials(
+    needs: TableNeeds,
+    pre: PreAggregation,
+    filter: string | null,
+    rowFilter: RowFilter | null,
+    idFilter: string | null,
+  ): Promise<boolean> {
+    const { conn, schema } = this;
+    const columns = scanColumns(needs);
+    const target = qualifiedName(schema, "expression");
+    if (!columns.every((c) => flatKind(c.type) !== null)) return false;
+    const partials = partialColumns(columns, pre);
+    let rewritten: string | null;
+    try {
+      rewritten = await this.checkedRewrite(columns, partials, pre);
+    } catch {
+      rewritten = null;
+    }
+    if (!rewritten) {
+      await dropRelation(conn, target);
+      return false;
+    }
+    const spec: AggregateSpec = {
+      key: pre.key ? columns.findIndex((c) => c.name === pre.key!.name) : null,
+      columns: pre.columns.map((c) => columns.findIndex((x) => x.name === c.name)),
+      span: pre.key ? (this.tables.idRanges().get(pre.key.name) ?? 1024) : 1,
+    };
+    let result: IngestResult;
+    try {
+      ({ result, filter } = await this.ingest(schema, "expression", "expression", columns, filter, rowFilter, { spec, columns: partials }));
+    } catch (e) {
+      if (!isPartialAggregateUnsupported(e)) throw e;
+      await dropRelation(conn, target);
+      return false;
+    }
+    throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
+    this.rewritten = rewritten;
+    const widths = await this.tables.widths(needs);
+    const tableRows = this.tables.rows("expression");
+    this.reports.set("expression", {
+      table: "expression",
+      columns: columns.map((c) => c.name),
+      filter,
+      idFilter,
+      aggregated: pre.description,
+      rowsScanned: result.rows,
+      rowsAppended: result.appended,
+      bytesScanned: result.bytes,
+      tableRows,
+      tableBytes: Math.round(
+        tableRows *
+          rowBytes(
+            widths,
+            needs.table.columns.map((c) => c.name),
+          ),
+      ),
+    });
+    return true;
+  }
+
+  /** The rewritten query when DuckDB's plan and result columns allow it, else null. Leaves an empty partial table. */
+  private async checkedRewrite(columns: CatalogColumn[], partials: { name: string; type: DataType }[], pre: PreAggregation): Promise<string | null> {
+    const { conn, schema } = this;
+    const sql = this.plan.parsed.sql;
+    await createTable(conn, schema, "expression", columns);
+    // Two rows spanning each column's range: DuckDB plans over an empty table as an empty result, and over narrow
+    // statistics it may prove a filter empty; neither says what the query's shape is.
+    await conn.run(
+      `INSERT INTO ${qualifiedName(schema, "expression")} VALUES (${columns.map((c) => extreme(c, -1)).join(", ")}), (${columns.map((c) => extreme(c, 1)).join(", ")})`,
+    );
+    const plan = JSON.parse(String((await runOne(conn, "EXPLAIN (FORMAT JSON)", sql)).getRows()[0][1])) as PlanNode[];
+    if (!aggregateOverJoins(plan)) return null;
+    const original = (await runOne(conn, "DESCRIBE", sql)).getRows().map((r) => `${String(r[0])}:${String(r[1])}`);
+    await createTable(conn, schema, "expression", partials);
+    const rewritten = await pre.rewrite(
+      conn,
+      original.map((x) => x.slice(0, x.lastIndexOf(":"))),
+    );
+    const mine = (await runOne(conn, "DESCRIBE", rewritten)).getRows().map((r) => `${String(r[0])}:${String(r[1])}`);
+    return JSON.stringify(mine) === JSON.stringify(original) ? rewritten : null;
+  }
+
   private async ingest(
     schema: string,
     target: string,
@@ -237,6 +350,7 @@ export class QueryRun {
     columns: CatalogColumn[],
     filter: string | null,
     rowFilter: RowFilter | null,
+    aggregate: IngestOptions["aggregate"] = null,
   ): Promise<{ result: IngestResult; filter: string | null }> {
     const lance = this.tables.lance(name);
     const where = { table: name, tablePath: this.tables.location(name) };
@@ -252,6 +366,7 @@ export class QueryRun {
         onRows: (n) => this.ctx.onRows(n),
         rowFilter,
         flatSource,
+        aggregate,
       });
     try {
       return { result: await ingest(filter), filter };
@@ -315,6 +430,22 @@ interface Restriction {
 /** Bitmaps as a row filter; two on one column become their intersection's test (both must pass). */
 function toRowFilter(bitmaps: IdBitmap[]): RowFilter {
   return { columns: bitmaps.map((b) => b.column), bitmaps };
+}
+
+/** The smallest (-1) or largest (1) value of a fixed-width column, as SQL. */
+function extreme(c: CatalogColumn, side: -1 | 1): string {
+  const k = c.kind;
+  if (k.kind === "int") return String(side < 0 ? k.min : k.max);
+  if (k.kind === "float") return side < 0 ? (k.bits === 32 ? "-3.0e38" : "-1.0e308") : k.bits === 32 ? "3.0e38" : "1.0e308";
+  if (k.kind === "bool") return side < 0 ? "false" : "true";
+  return "NULL";
+}
+
+/** Runs `prefix` + one query (cut by DuckDB's splitter, as createTableAs does) and reads its rows. */
+async function runOne(conn: DuckDBConnection, prefix: string, sql: string) {
+  const statements = await conn.extractStatements(`${prefix}\n${sql}\n`);
+  if (statements.count !== 1) fail("QUERY_INVALID", `Run one query at a time: this text holds ${statements.count} statements`);
+  return (await statements.prepare(0)).runAndReadAll();
 }
 
 /** Drops a table or view of a query's schema, whichever it is (a widened scan replaces it). */

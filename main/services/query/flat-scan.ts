@@ -7,6 +7,7 @@ import type { arrow } from "../arrow";
 import { fail } from "../errors";
 import { flattenColumn, type FlatBatch, type FlatKind } from "./flat-batch";
 import { selectRows, type IdBitmap, type IdColumn } from "./id-bitmap";
+import { PartialAggregator, type AggregateSpec } from "./partial-aggregator";
 
 type RecordBatch = InstanceType<typeof arrow.RecordBatch>;
 type ArrowData = InstanceType<typeof arrow.Data>;
@@ -23,6 +24,8 @@ export interface FlatScanSpec {
   filter: string | null;
   rowFilter: RowFilter | null;
   batchRows: number;
+  /** Partial aggregates instead of rows: progress-only batches while scanning, then one batch of partial rows. */
+  aggregate?: AggregateSpec | null;
 }
 
 /** A flat batch and what it cost: rows and Arrow bytes read from Lance for it (before the id filter). */
@@ -36,6 +39,24 @@ export function lanceBatches(lance: lancedb.Table, spec: FlatScanSpec): AsyncGen
   let query = lance.query().select(spec.columns.map((c) => c.name));
   if (spec.filter) query = query.where(spec.filter);
   return (query as unknown as { execute(o: { maxBatchLength: number }): AsyncGenerator<RecordBatch> }).execute({ maxBatchLength: spec.batchRows });
+}
+
+/**
+ * What a scan delivers: flat batches, or with `spec.aggregate` their partial aggregates. With `own`, every array
+ * is a copy owned by the batch (to transfer to another thread); otherwise unfiltered values may be views of
+ * Lance's buffers.
+ */
+export function scannedBatches(batches: AsyncIterable<RecordBatch>, spec: FlatScanSpec, own: boolean): AsyncGenerator<ScannedBatch> {
+  return spec.aggregate ? aggregated(flatBatches(batches, spec, false), spec.aggregate) : flatBatches(batches, spec, own);
+}
+
+async function* aggregated(batches: AsyncIterable<ScannedBatch>, spec: AggregateSpec): AsyncGenerator<ScannedBatch> {
+  const acc = new PartialAggregator(spec);
+  for await (const b of batches) {
+    acc.add(b);
+    yield { rows: 0, columns: [], scanned: b.scanned, bytes: b.bytes };
+  }
+  yield { ...acc.result(), scanned: 0, bytes: 0 };
 }
 
 /**

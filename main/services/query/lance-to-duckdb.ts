@@ -13,7 +13,8 @@ import { fail, throwIfAborted } from "../errors";
 import { quoteIdent } from "../sql-text";
 import type { CatalogColumn } from "./catalog";
 import { flatKind, type FlatBatch, type FlatKind, type TypedArray } from "./flat-batch";
-import { flatBatches, lanceBatches, readAhead, type FlatScanSpec, type RowFilter, type ScannedBatch } from "./flat-scan";
+import { lanceBatches, readAhead, scannedBatches, type FlatScanSpec, type RowFilter, type ScannedBatch } from "./flat-scan";
+import type { AggregateSpec } from "./partial-aggregator";
 
 export { readAhead, type RowFilter } from "./flat-scan";
 
@@ -92,6 +93,8 @@ export interface IngestOptions {
   rowFilter?: RowFilter | null;
   /** Where batches of fixed-width columns come from (a scan worker); default: a scan on this thread. */
   flatSource?: (spec: FlatScanSpec) => AsyncIterable<ScannedBatch>;
+  /** Append partial aggregates of the scanned fixed-width columns, as a table of these columns, instead of rows. */
+  aggregate?: { spec: AggregateSpec; columns: { name: string; type: DataType }[] } | null;
 }
 
 /** Whether an id filter can apply to a scan of these columns (every one fixed-width, the id columns among them). */
@@ -100,7 +103,7 @@ export function canFilterRows(columns: CatalogColumn[], filter: RowFilter): bool
 }
 
 /** Creates (or replaces) an empty `schema.table` with DuckDB types for the given Lance columns. */
-export async function createTable(conn: DuckDBConnection, schema: string, table: string, columns: CatalogColumn[]): Promise<ColumnPlan[]> {
+export async function createTable(conn: DuckDBConnection, schema: string, table: string, columns: { name: string; type: DataType }[]): Promise<ColumnPlan[]> {
   const plans = columns.map(planColumn);
   await conn.run(`CREATE OR REPLACE TABLE ${quoteIdent(schema)}.${quoteIdent(table)} (${plans.map((p) => `${quoteIdent(p.name)} ${p.sqlType}`).join(", ")})`);
   return plans;
@@ -118,7 +121,9 @@ export async function ingestLanceScan(
 ): Promise<IngestResult> {
   // One transaction for the whole scan: otherwise every appender flush commits on its own, which measured slower
   // (bench `ingest`). The table is created before it: creating it inside measured slower still.
-  const plans = await createTable(conn, schema, table, columns);
+  const plans = columns.map(planColumn);
+  if (opts.aggregate && !plans.every((p) => p.flat !== null)) fail("INTERNAL", "Partial aggregates need fixed-width columns");
+  await createTable(conn, schema, table, opts.aggregate?.columns ?? columns);
   await conn.run("BEGIN TRANSACTION");
   let committed = false;
   try {
@@ -143,8 +148,14 @@ async function appendScan(
   const batchRows = opts.batchRows ?? SCAN_BATCH_ROWS;
   if (plans.every((p) => p.flat !== null)) {
     const rowFilter = opts.rowFilter && opts.rowFilter.columns.length > 0 ? opts.rowFilter : null;
-    const spec: FlatScanSpec = { columns: plans.map((p) => ({ name: p.name, flat: p.flat! })), filter, rowFilter, batchRows };
-    const source = opts.flatSource ? opts.flatSource(spec) : flatBatches(readAhead(lanceBatches(lance, spec)), spec, false);
+    const spec: FlatScanSpec = {
+      columns: plans.map((p) => ({ name: p.name, flat: p.flat! })),
+      filter,
+      rowFilter,
+      batchRows,
+      aggregate: opts.aggregate?.spec ?? null,
+    };
+    const source = opts.flatSource ? opts.flatSource(spec) : scannedBatches(readAhead(lanceBatches(lance, spec)), spec, false);
     return appendFlatScan(conn, schema, table, source, opts);
   }
   const batches = readAhead(lanceBatches(lance, { columns: plans.map((p) => ({ name: p.name, flat: "fixed" })), filter, rowFilter: null, batchRows }));

@@ -7,7 +7,7 @@ import type * as lancedb from "@lancedb/lancedb";
 import { parentPort, type MessagePort } from "node:worker_threads";
 import { isAppFailure } from "../../../shared/result";
 import { openLanceTable } from "../datasets/lance-table";
-import { flatBatches, lanceBatches, readAhead } from "./flat-scan";
+import { lanceBatches, readAhead, scannedBatches } from "./flat-scan";
 import type { ScanReply, ScanRequest } from "./scan-workers";
 
 const parent = parentPort;
@@ -48,7 +48,7 @@ async function scan(req: ScanRequest): Promise<void> {
   });
   try {
     let sent = 0;
-    for await (const batch of flatBatches(readAhead(lanceBatches(await table(req), req.spec)), req.spec, true)) {
+    for await (const batch of scannedBatches(readAhead(lanceBatches(await table(req), req.spec)), req.spec, true)) {
       if (cancelled) break;
       const transfer = batch.columns.flatMap((c) => [c.values.buffer, ...(c.validity ? [c.validity.buffer] : [])]) as ArrayBuffer[];
       send({ t: "batch", batch }, [...new Set(transfer)]);

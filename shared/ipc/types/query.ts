@@ -16,8 +16,13 @@ export interface ScanReport {
    */
   idFilter?: string | null;
   rowsScanned: number;
-  /** Rows handed to the SQL engine: rowsScanned less what idFilter dropped. */
+  /** Rows handed to the SQL engine: rowsScanned less what idFilter dropped, or the partial rows of `aggregated`. */
   rowsAppended?: number;
+  /**
+   * When the rows were aggregated before the engine saw them (a GROUP BY whose aggregates combine from partials),
+   * e.g. `per cell_integer_id: count, sum/count/min/max of value`; else absent or null.
+   */
+  aggregated?: string | null;
   /**
    * Served from columns kept loaded between queries (cells, genes): rows and bytes scanned are what this query
    * loaded for itself and later ones (every row, so no filter), zero when everything it needed was already there.
