@@ -28,7 +28,7 @@ import { table } from "./util";
 
 const BATCHES = 20_000;
 const BATCH_ROWS = 256;
-const REPEATS = 3;
+const REPEATS = 5;
 const REPEATS_OF_PBMC = (BATCHES * BATCH_ROWS) / 160;
 const CACHE = path.join(os.tmpdir(), "slafwb-bench-sources-v1");
 const NAME = "atlas-5m.slaf";
