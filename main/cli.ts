@@ -15,7 +15,11 @@ export type Command = { usage: string; summary: string; run: (argv: string[]) =>
 const COMMANDS: Record<string, Command> = {
   serve: { usage: SERVE_USAGE, summary: "serve the app in a browser on 127.0.0.1 (token in the printed URL)", run: serveCommand },
   query: { usage: QUERY_USAGE, summary: "run SQL over a SLAF dataset's cells, genes, expression (and layers)", run: (argv) => queryCommand(argv) },
-  convert: { usage: CONVERT_USAGE, summary: "convert an .h5ad, a 10x MTX folder or a Cell Ranger .h5 into a SLAF dataset", run: convertCommand },
+  convert: {
+    usage: CONVERT_USAGE,
+    summary: "convert .h5ad, .loom, 10x MTX folders or Cell Ranger .h5 files (one, or several samples into one atlas) into a SLAF dataset",
+    run: convertCommand,
+  },
   cache: { usage: CACHE_USAGE, summary: "the cache of remote datasets: list, pin for offline use, evict, clear, size cap", run: (argv) => cacheCommand(argv) },
   loader: {
     usage: LOADER_USAGE,

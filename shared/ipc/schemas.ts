@@ -108,6 +108,8 @@ export const SCHEMAS = {
       keepOtherAsLayer: optional(boolean()),
       featureTypes: optional(array(string({ nonEmpty: true, maxLength: 256 }), { maxItems: 64 })),
       splitFeatureTypes: optional(boolean()),
+      inputs: optional(array(object({ path, sample: optional(string({ nonEmpty: true, maxLength: 256 })) }), { maxItems: 1000 })),
+      strict: optional(boolean()),
     }),
   },
   notebooks: {
@@ -164,6 +166,7 @@ export const SCHEMAS = {
         shuffle: boolean(),
         normalizeTotal: nullable(number({ min: Number.MIN_VALUE, max: 1e12 })),
         log1p: boolean(),
+        geneMediansColumn: nullable(string({ nonEmpty: true, maxLength: 1024 })),
         epochs: number({ integer: true, min: 1, max: 10_000 }),
         labelColumn: nullable(string({ nonEmpty: true, maxLength: 1024 })),
       }),

@@ -3,6 +3,8 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { DATA_DIR } from "../fixtures/pbmc";
 import { writeCellxgeneH5ad } from "../unit/convert/cellxgene-h5ad";
+import { writePbmcSamples } from "../unit/convert/pbmc-samples";
+import { readBack } from "../unit/convert/read-back";
 import { useAppServer } from "./app-server";
 import { openApp, screenshot } from "./helpers";
 
@@ -86,6 +88,74 @@ test("converts a CELLxGENE-style h5ad with the matrix choice: counts from raw/X 
   );
   await expect(dialog.getByTestId("convert-notes")).toContainText("expression holds X (float32, non-integer values), as chosen");
   expect(JSON.parse(await fs.readFile(path.join(normalized, "config.json"), "utf8")).metadata.source_matrix).toBe("X");
+});
+
+test("converts three samples into one dataset in the dialog: add, reorder and name them, then see the sample column", async ({ page }) => {
+  const samples = await writePbmcSamples(path.join(app.dir, "atlas-inputs"));
+  await openApp(page, app.url);
+  await page.getByTestId("convert-button").click();
+  const dialog = page.getByTestId("convert-dialog");
+  const rows = dialog.getByTestId("convert-input-row");
+  const fillRow = async (i: number, p: string) => {
+    await rows.nth(i).getByTestId("convert-input").fill(p);
+    await rows.nth(i).getByTestId("convert-input").blur();
+  };
+  await fillRow(0, samples.paths.donorB);
+  await expect(rows.nth(0).getByTestId("convert-inspection")).toContainText("h5ad · 50 cells");
+  await dialog.getByTestId("convert-add-input").click();
+  await fillRow(1, samples.paths.donorA);
+  await expect(rows.nth(1).getByTestId("convert-inspection")).toContainText("10x_mtx · 50 cells");
+  await dialog.getByTestId("convert-add-input").click();
+  await fillRow(2, samples.paths.donorC);
+  await expect(rows.nth(2).getByTestId("convert-inspection")).toContainText("10x_h5 · 60 cells");
+  // The matrix choice is per input, so it is not offered for several.
+  await expect(dialog.getByTestId("convert-matrices")).toHaveCount(0);
+  // donorA first, then donorB, then donorC renamed.
+  await rows.nth(1).getByTestId("convert-up").click();
+  await expect(rows.nth(0).getByTestId("convert-input")).toHaveValue(samples.paths.donorA);
+  await expect(rows.nth(0).getByTestId("convert-sample")).toHaveAttribute("placeholder", "donorA");
+  await expect(rows.nth(1).getByTestId("convert-sample")).toHaveAttribute("placeholder", "donorB");
+  await rows.nth(2).getByTestId("convert-sample").fill("donor-C");
+  const output = path.join(app.dir, "atlas.slaf");
+  await dialog.getByTestId("convert-output").fill(output);
+  await screenshot(page, "18-convert-samples");
+  await dialog.getByTestId("convert-start").click();
+  await expect(dialog.getByTestId("convert-done")).toContainText("Converted 160 cells × 8,674 genes");
+  await expect(dialog.getByTestId("convert-progress")).toContainText("160 / 160 cells");
+  await expect(dialog.getByTestId("convert-samples")).toContainText("donorA: 50 cells (10x_mtx)");
+  await expect(dialog.getByTestId("convert-samples")).toContainText("donor-C: 60 cells (10x_h5)");
+  await expect(dialog.getByTestId("convert-notes")).toContainText("donorB lacks 10");
+  const back = await readBack(output);
+  expect(back.cells.sample).toEqual([...new Array(50).fill("donorA"), ...new Array(50).fill("donorB"), ...new Array(60).fill("donor-C")]);
+  expect(back.expression.cell.length).toBe(samples.expected.length);
+  await dialog.getByTestId("convert-open").click();
+  const sidebar = page.getByTestId("sidebar");
+  await expect(sidebar.getByTestId("table-cells")).toContainText("sample");
+  await sidebar.getByTestId("table-cells").getByTitle("Browse cells").click();
+  await expect(page.getByTestId("data-grid").locator('[data-row="0"]')).toContainText("donorA");
+  await screenshot(page, "19-convert-samples-opened");
+});
+
+test("converts a CITE-seq .h5: Gene Expression by default, the antibodies written beside it on request", async ({ page }) => {
+  await openApp(page, app.url);
+  await page.getByTestId("convert-button").click();
+  const dialog = page.getByTestId("convert-dialog");
+  await dialog.getByTestId("convert-input").fill(path.join(DATA_DIR, "real-world", "citeseq.h5"));
+  await dialog.getByTestId("convert-input").blur();
+  const types = dialog.getByTestId("convert-feature-types");
+  await expect(types.getByTestId("convert-feature-type-Gene Expression").getByRole("checkbox")).toBeChecked();
+  await expect(types.getByTestId("convert-feature-type-Antibody Capture")).toContainText("20 features");
+  await expect(types.getByTestId("convert-feature-type-Antibody Capture").getByRole("checkbox")).not.toBeChecked();
+  await types.getByTestId("convert-split-feature-types").check();
+  const output = path.join(app.dir, "cite.slaf");
+  await dialog.getByTestId("convert-output").fill(output);
+  await dialog.getByTestId("convert-start").click();
+  await expect(dialog.getByTestId("convert-done")).toContainText("Converted 160 cells × 8,674 genes (151,815 values");
+  await expect(dialog.getByTestId("convert-sibling")).toContainText(
+    `Antibody Capture: 160 cells × 20 features in ${path.join(app.dir, "cite.antibody-capture.slaf")}`,
+  );
+  await expect(dialog.getByTestId("convert-notes")).toContainText("left out: 20 Antibody Capture (ADT_0, ADT_1, ADT_2, …)");
+  expect((await readBack(path.join(app.dir, "cite.antibody-capture.slaf"))).genes.gene_id).toHaveLength(20);
 });
 
 test("the start screen's demo builds PBMC 3k and opens its starter notebook", async ({ page }) => {

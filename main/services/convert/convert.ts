@@ -12,7 +12,9 @@ import { sanitizeColumn } from "./names";
 import { defaultMatrix, selectMatrix, type MatrixOptions } from "./matrix-choice";
 import { chooseFeatureTypes, featureNote, featureSlug, featureTypeCounts, featureView } from "./feature-types";
 import { prepareOutput, type FsProbe, type PendingOutput } from "./output";
+import { combineSources } from "./multi-source";
 import { writePairwise } from "./pairwise";
+import { nameSamples, sampleNameFromPath } from "./samples";
 import { SlafWriter } from "./slaf-writer";
 import type { Embedding, Source } from "./source";
 
@@ -35,6 +37,8 @@ export interface ConvertOptions extends MatrixOptions {
   featureTypes?: string[];
   /** 10x inputs: write each left-out feature type as a dataset of its own beside the output. */
   splitFeatureTypes?: boolean;
+  /** Several inputs: refuse inputs whose gene sets differ instead of taking their union. */
+  strict?: boolean;
 }
 
 function embeddingBlock(list: Embedding[]) {
@@ -98,6 +102,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
     }
     if (source.obsm.length) extra.obsm = embeddingBlock(source.obsm);
     if (source.varm.length) extra.varm = embeddingBlock(source.varm);
+    Object.assign(extra, source.configExtra?.());
     await writer.finish({
       nCells: source.nCells,
       nGenes: source.nGenes,
@@ -124,10 +129,14 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
   }
 }
 
-/** One input of a conversion; `sample` names its cells when several inputs go into one dataset. */
+/**
+ * One input of a conversion; `sample` names its cells when several inputs go into one dataset (default: from
+ * the path), `columns` are sample-sheet values given to each of its cells.
+ */
 export interface ConvertInput {
   path: string;
   sample?: string;
+  columns?: Record<string, string>;
 }
 
 /** One dataset this run writes: the output, or a feature type written beside it. */
@@ -160,23 +169,33 @@ export async function convertInputs(inputs: ConvertInput[], output: string, opts
   const pendings: PendingOutput[] = [await prepareOutput(target, { force: opts.force, probe: opts.probe })];
   const opened: Source[] = [];
   try {
+    const multi = inputs.length > 1;
+    const named = multi ? nameSamples(inputs) : { inputs, notes: [] };
     const selections = [];
-    for (const input of inputs) {
+    for (const input of named.inputs) {
       const source = await openSource(input.path);
       opened.push(source);
       selections.push(selectMatrix(source, opts));
       throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     }
     const views = selections.map((s) => s.source);
-    const notes = selections.flatMap((s) => s.notes);
+    const notes = [...named.notes, ...selections.flatMap((s, k) => s.notes.map((n) => (multi ? `${named.inputs[k].sample}: ${n}` : n)))];
     const choice = chooseFeatureTypes(views, opts.featureTypes);
     const keep = new Set(choice?.kept ?? []);
-    const main = choice ? views.map((v) => featureView(v, keep)) : views;
+    const build = (parts: Source[], strict: boolean) =>
+      multi
+        ? combineSources(
+            parts.map((source, k) => ({ source, sample: named.inputs[k].sample!, path: path.resolve(named.inputs[k].path), columns: named.inputs[k].columns })),
+            { strict },
+          )
+        : { source: parts[0], notes: [] };
+    const main = build(choice ? views.map((v) => featureView(v, keep)) : views, opts.strict === true);
+    notes.push(...main.notes);
     if (choice) {
       const note = featureNote(choice, views);
       if (note) notes.push(note);
     }
-    const plans: OutputPlan[] = [{ target, root: pendings[0].root, source: main[0], notes }];
+    const plans: OutputPlan[] = [{ target, root: pendings[0].root, source: main.source, notes }];
     if (opts.splitFeatureTypes) {
       if (!choice?.leftOut.length) notes.push("no feature type was left out, so no dataset was written beside the output");
       for (const left of choice?.leftOut ?? []) {
@@ -186,7 +205,10 @@ export async function convertInputs(inputs: ConvertInput[], output: string, opts
         plans.push({
           target: sibling,
           root: pending.root,
-          source: featureView(views[0], new Set([left.type]), false),
+          source: build(
+            views.map((v) => featureView(v, new Set([left.type]), false)),
+            false,
+          ).source,
           notes: [`holds the ${left.count.toLocaleString("en-US")} ${left.type} features left out of ${path.basename(target)}`],
           featureTypes: [left.type],
         });
@@ -216,6 +238,14 @@ export async function convertInputs(inputs: ConvertInput[], output: string, opts
     }
     for (const p of pendings) await p.commit();
     const summary: ConvertSummary = { output: target, ...written[0] };
+    if (multi) {
+      let offset = 0;
+      summary.samples = named.inputs.map((input, k) => {
+        const s = { sample: input.sample!, path: path.resolve(input.path), format: opened[k].format, nCells: views[k].nCells, cellOffset: offset };
+        offset += views[k].nCells;
+        return s;
+      });
+    }
     if (choice) summary.featureTypes = { kept: choice.kept, leftOut: choice.leftOut };
     if (plans.length > 1) {
       summary.siblings = plans.slice(1).map((p, i) => ({
@@ -256,6 +286,7 @@ export async function inspectInput(input: string): Promise<ConvertInspection> {
       defaultMatrix: choice.name,
       defaultReason: choice.reason,
       ...(source.featureTypes ? { featureTypes: featureTypeCounts(source.featureTypes) } : {}),
+      sampleName: sampleNameFromPath(input),
     };
   } finally {
     await source.close();

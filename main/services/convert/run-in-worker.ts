@@ -4,7 +4,7 @@ import { AppFailure, type AppError } from "../../../shared/result";
 import type { ConvertInput, ConvertOptions, ConvertProgress } from "./convert";
 
 /** What crosses to the worker: the inputs, the output and the options that are plain data. */
-export type WorkerConvertOptions = Pick<ConvertOptions, "force" | "matrix" | "keepOtherAsLayer" | "featureTypes" | "splitFeatureTypes">;
+export type WorkerConvertOptions = Pick<ConvertOptions, "force" | "matrix" | "keepOtherAsLayer" | "featureTypes" | "splitFeatureTypes" | "strict">;
 
 export interface WorkerRequest {
   inputs: ConvertInput[];

@@ -8,6 +8,7 @@ import type { JobService } from "../jobs/service";
 import { convertInputs, inspectInput, type ConvertInput } from "./convert";
 import { detectFormat } from "./detect";
 import { parseMatrixName } from "./matrix-choice";
+import { nameSamples } from "./samples";
 import { convertInWorker, type WorkerOptions } from "./run-in-worker";
 import { baseTempDir, claimProcessTempDir, cleanStaleConversions } from "./stale";
 
@@ -39,20 +40,23 @@ export class ConvertService implements ConvertApi {
 
   start(req: ConvertStartRequest) {
     return guard(async () => {
-      if (!req.input || !req.output) fail("INVALID_ARGUMENT", "Both an input and an output path are needed");
+      const inputs: ConvertInput[] = req.inputs?.length ? req.inputs.map((i) => ({ path: i.path, sample: i.sample })) : [{ path: req.input }];
+      if (inputs.some((i) => !i.path) || !req.output) fail("INVALID_ARGUMENT", "Both an input and an output path are needed");
       if (req.matrix !== undefined) parseMatrixName(req.matrix);
       // Refuse the obvious mistakes at once rather than as a failed job.
-      await detectFormat(path.resolve(req.input));
+      for (const input of inputs) await detectFormat(path.resolve(input.path));
+      if (inputs.length > 1) nameSamples(inputs);
       const output = path.resolve(req.output);
       if (!req.force && existsSync(output)) fail("CONVERT_OUTPUT_EXISTS", `${output} already exists; choose another name or replace it`, { path: output });
       await this.options.refuseOutput?.(output);
       const jobId = this.jobs.start("convert", "cells", (ctx) =>
-        this.run([{ path: req.input }], output, {
+        this.run(inputs, output, {
           force: req.force,
           matrix: req.matrix,
           keepOtherAsLayer: req.keepOtherAsLayer,
           featureTypes: req.featureTypes,
           splitFeatureTypes: req.splitFeatureTypes,
+          strict: req.strict,
           signal: ctx.signal,
           onProgress: (p) => ctx.progress(p.done, p.total, p.message),
         }),

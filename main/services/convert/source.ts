@@ -92,6 +92,8 @@ export interface Source {
   /** obsp / varp (one block per input), written as cellsxcells.lance / genesxgenes.lance. */
   obsp?: PairwiseBlock[];
   varp?: PairwiseBlock[];
+  /** Top-level config.json blocks this source adds (multi_file for several inputs). */
+  configExtra?: () => Record<string, unknown>;
   /** AnnData's uns as JSON, read when written (uns.json; what has no JSON form goes to `warnings`); null when there is none. */
   uns?: (warnings: string[]) => Record<string, unknown> | null;
   /** X (or raw/X, or a layer) in cell-order chunks of at most `chunkCells` cells. */

@@ -52,6 +52,8 @@ export interface ConvertInspection {
   defaultReason: string;
   /** 10x inputs (Cell Ranger .h5, MTX with features.tsv): every feature type, in file order, with its count. */
   featureTypes?: FeatureTypeCount[];
+  /** The sample name this input gets among several when none is given (from its path). */
+  sampleName?: string;
 }
 
 export interface ConvertSummary {
@@ -72,6 +74,22 @@ export interface ConvertSummary {
   featureTypes?: { kept: string[]; leftOut: FeatureTypeCount[] };
   /** The left-out feature types written beside the output (`splitFeatureTypes`). */
   siblings?: ConvertSibling[];
+  /** Several inputs: each one's sample name (the `sample` column of cells) and where its cells start. */
+  samples?: ConvertSampleSummary[];
+}
+
+export interface ConvertSampleSummary {
+  sample: string;
+  path: string;
+  format: InputFormat;
+  nCells: number;
+  cellOffset: number;
+}
+
+/** One input of a multi-input conversion; `sample` defaults to a name taken from the path. */
+export interface ConvertInputSpec {
+  path: string;
+  sample?: string;
 }
 
 export interface ConvertStartRequest {
@@ -86,6 +104,13 @@ export interface ConvertStartRequest {
   featureTypes?: string[];
   /** 10x inputs: also write each left-out feature type as its own SLAF dataset beside the output. */
   splitFeatureTypes?: boolean;
+  /**
+   * Several inputs into one dataset (in this order; `input` is then ignored): cells get a `sample` column,
+   * genes are the union (matched by gene_ids, else by name).
+   */
+  inputs?: ConvertInputSpec[];
+  /** With `inputs`: refuse inputs whose gene sets differ instead of taking their union. */
+  strict?: boolean;
 }
 
 export interface ConvertApi {

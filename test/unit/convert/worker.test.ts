@@ -8,6 +8,7 @@ import { convertWorkerPath, resourcePath } from "../../../main/services/resource
 import { DATA_DIR, PBMC_DIR } from "../../fixtures/pbmc";
 import { tempDir } from "../../fixtures/slaf-fixture";
 import { writeCellxgeneH5ad } from "./cellxgene-h5ad";
+import { writePbmcSamples } from "./pbmc-samples";
 import { readBack, triples } from "./read-back";
 
 let dir: string;
@@ -93,6 +94,26 @@ describe("conversion in the worker thread (the app's path)", () => {
     expect(end.progress).toMatchObject({ done: 320, total: 320 });
     const adt = await finish(inWorker, input, path.join(dir, "cite-adt.slaf"), { featureTypes: ["Antibody Capture"] });
     expect(adt.result).toMatchObject({ nGenes: 20, featureTypes: { kept: ["Antibody Capture"] } });
+  });
+
+  it("converts several inputs through the worker, refusing repeated sample names at once", async () => {
+    const samples = await writePbmcSamples(path.join(dir, "samples"));
+    const inputs = [{ path: samples.paths.donorA }, { path: samples.paths.donorB, sample: "B" }, { path: samples.paths.donorC }];
+    const started = await inWorker.start({ input: samples.paths.donorA, inputs, output: path.join(dir, "atlas.slaf") });
+    if (!started.ok) throw new Error(started.error.message);
+    const end = await inWorker.jobs.wait({ jobId: started.value.jobId });
+    expect(end.ok && end.value).toMatchObject({ state: "done", progress: { done: 160, total: 160 }, result: { nCells: 160, nGenes: 8674 } });
+    expect((await readBack(path.join(dir, "atlas.slaf"))).cells.sample).toEqual([
+      ...new Array(50).fill("donorA"),
+      ...new Array(50).fill("B"),
+      ...new Array(60).fill("donorC"),
+    ]);
+    const twice = await inWorker.start({
+      input: samples.paths.donorA,
+      inputs: [inputs[1], { path: samples.paths.donorC, sample: "B" }],
+      output: path.join(dir, "x.slaf"),
+    });
+    expect(!twice.ok && twice.error).toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining('Two inputs are named "B"') });
   });
 
   it("builds the demo through the worker", async () => {
