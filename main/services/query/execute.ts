@@ -21,7 +21,7 @@ import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
 import { flatKind } from "./flat-batch";
 import { canFilterRows, createTable, ingestLanceScan, type IngestOptions, type IngestResult, type RowFilter } from "./lance-to-duckdb";
 import type { AggregateSpec } from "./partial-aggregator";
-import { isPartialAggregateUnsupported } from "./partial-aggregator";
+import { isPartialAggregateUnsupported, maxKeys } from "./partial-aggregator";
 import { aggregateOverJoins, partialColumns, type PlanNode } from "./pre-aggregate-checks";
 import { planPreAggregation, type PreAggregation } from "./pre-aggregate";
 import type { FlatScanSpec } from "./flat-scan";
@@ -272,6 +272,13 @@ export class QueryRun {
     const columns = scanColumns(needs);
     const target = qualifiedName(schema, "expression");
     if (!columns.every((c) => flatKind(c.type) !== null)) return false;
+    const spec: AggregateSpec = {
+      key: pre.key ? columns.findIndex((c) => c.name === pre.key!.name) : null,
+      columns: pre.columns.map((c) => columns.findIndex((x) => x.name === c.name)),
+      span: pre.key ? (this.tables.idRanges().get(pre.key.name) ?? 1024) : 1,
+    };
+    // Too many cells (or genes) for the partial arrays: rows it is.
+    if (spec.span > maxKeys(spec.columns.length)) return false;
     const partials = partialColumns(columns, pre);
     let rewritten: string | null;
     try {
@@ -283,11 +290,6 @@ export class QueryRun {
       await dropRelation(conn, target);
       return false;
     }
-    const spec: AggregateSpec = {
-      key: pre.key ? columns.findIndex((c) => c.name === pre.key!.name) : null,
-      columns: pre.columns.map((c) => columns.findIndex((x) => x.name === c.name)),
-      span: pre.key ? (this.tables.idRanges().get(pre.key.name) ?? 1024) : 1,
-    };
     let result: IngestResult;
     try {
       ({ result, filter } = await this.ingest(schema, "expression", "expression", columns, filter, rowFilter, { spec, columns: partials }));

@@ -15,8 +15,13 @@ export interface AggregateSpec {
   span: number;
 }
 
-/** Keys beyond this are not aggregated (the arrays would be too large): the query runs without it. */
-export const MAX_KEYS = 2 ** 24;
+/** The most memory the partial arrays may take: more keys than fit are not aggregated (the query reads rows). */
+const MAX_BYTES = 512 * 1024 ** 2;
+
+/** How many keys fit for this many aggregated columns (8 bytes each for the count and four partials per column). */
+export function maxKeys(columns: number): number {
+  return Math.floor(MAX_BYTES / (8 * (1 + 4 * columns)));
+}
 /** Sums of integers stay exact in float64 below this. */
 const EXACT = 2 ** 53;
 
@@ -48,10 +53,13 @@ export class PartialAggregator {
   private max: Float64Array[];
   private keyType: (new (n: number) => TypedArray) | null = null;
   private valueTypes: (new (n: number) => TypedArray)[] = [];
+  private readonly limit: number;
 
   constructor(private readonly spec: AggregateSpec) {
     // Slot `size` (the last) holds rows whose key is null.
-    this.size = spec.key === null ? 1 : Math.max(1, Math.min(spec.span, MAX_KEYS));
+    this.limit = maxKeys(spec.columns.length);
+    if (spec.span > this.limit) throw new PartialAggregateUnsupported(`more than ${this.limit} keys`);
+    this.size = spec.key === null ? 1 : Math.max(1, spec.span);
     this.n = new Float64Array(this.size + 1);
     this.sum = spec.columns.map(() => new Float64Array(this.size + 1));
     this.cnt = spec.columns.map(() => new Float64Array(this.size + 1));
@@ -68,6 +76,8 @@ export class PartialAggregator {
       this.keyType ??= keyCol.values.constructor as new (n: number) => TypedArray;
     }
     this.valueTypes = this.spec.columns.map((c) => batch.columns[c].values.constructor as new (n: number) => TypedArray);
+    if (keyCol && !keyCol.validity && this.spec.columns.every((c) => !batch.columns[c].validity))
+      return this.addRuns(keyCol.values as Float64Array, batch, rows);
     const slots = this.slotsOf(keyCol, rows);
     const n = this.n;
     for (let i = 0; i < rows; i++) n[slots[i]]++;
@@ -111,6 +121,42 @@ export class PartialAggregator {
     return { rows: count, columns };
   }
 
+  /**
+   * No nulls anywhere: one pass per column that sums runs of equal keys in locals and stores at each change of key
+   * (expression is sorted by cell, so runs are long for cell keys; for gene keys this is the plain loop).
+   */
+  private addRuns(keys: Float64Array, batch: FlatBatch, rows: number): void {
+    let top = -1;
+    for (let i = 0; i < rows; i++) {
+      const k = keys[i];
+      if (k > top) top = k;
+      if (k < 0) throw new PartialAggregateUnsupported("negative keys");
+    }
+    if (top >= this.size) this.grow(top + 1);
+    const first = this.spec.columns[0];
+    // Without nulls the first column's count is the row count.
+    if (first !== undefined) {
+      runColumn(keys, batch.columns[first].values as Float64Array, rows, this.sum[0], this.cnt[0], this.min[0], this.max[0], this.n);
+      this.spec.columns.forEach(
+        (col, j) => j > 0 && runColumn(keys, batch.columns[col].values as Float64Array, rows, this.sum[j], this.cnt[j], this.min[j], this.max[j], null),
+      );
+      return;
+    }
+    const n = this.n;
+    let cur = keys[0];
+    let c = 0;
+    for (let i = 0; i < rows; i++) {
+      const k = keys[i];
+      if (k !== cur) {
+        n[cur] += c;
+        c = 0;
+        cur = k;
+      }
+      c++;
+    }
+    n[cur] += c;
+  }
+
   private slotsOf(keyCol: FlatColumn | null, rows: number): Uint32Array {
     const slots = new Uint32Array(rows);
     if (!keyCol) return slots;
@@ -149,8 +195,8 @@ export class PartialAggregator {
 
   /** Grows the arrays to hold keys below `needed` (the null slot moves to the new end). */
   private grow(needed: number): void {
-    if (needed > MAX_KEYS) throw new PartialAggregateUnsupported(`more than ${MAX_KEYS} keys`);
-    const size = Math.min(MAX_KEYS, Math.max(needed, this.size * 2));
+    if (needed > this.limit) throw new PartialAggregateUnsupported(`more than ${this.limit} keys`);
+    const size = Math.min(this.limit, Math.max(needed, this.size * 2));
     const move = (a: Float64Array, fill: number) => {
       const b = new Float64Array(size + 1).fill(fill, this.size, size);
       b.set(a.subarray(0, this.size));
@@ -164,6 +210,49 @@ export class PartialAggregator {
     this.max = this.max.map((a) => move(a, -Infinity));
     this.size = size;
   }
+}
+
+/** Sums, counts, minima and maxima of `v` per run of equal keys (and the counts into `n` too, when given). */
+function runColumn(
+  keys: Float64Array,
+  v: Float64Array,
+  rows: number,
+  sum: Float64Array,
+  cnt: Float64Array,
+  min: Float64Array,
+  max: Float64Array,
+  n: Float64Array | null,
+): void {
+  let cur = keys[0];
+  let s = 0;
+  let c = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < rows; i++) {
+    const k = keys[i];
+    if (k !== cur) {
+      sum[cur] += s;
+      cnt[cur] += c;
+      if (n) n[cur] += c;
+      if (lo < min[cur]) min[cur] = lo;
+      if (hi > max[cur]) max[cur] = hi;
+      cur = k;
+      s = 0;
+      c = 0;
+      lo = Infinity;
+      hi = -Infinity;
+    }
+    const x = v[i];
+    s += x;
+    c++;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  sum[cur] += s;
+  cnt[cur] += c;
+  if (n) n[cur] += c;
+  if (lo < min[cur]) min[cur] = lo;
+  if (hi > max[cur]) max[cur] = hi;
 }
 
 function packed(bits: Uint8Array): Uint8Array {

@@ -131,6 +131,42 @@ describe("partial aggregates", () => {
     expect(Array.from(max.values as Float32Array)).toEqual([3, -1, 7, 4]);
   });
 
+  it("give the same partials without nulls (runs of equal keys), for sorted and shuffled keys over several batches", () => {
+    const keys = Uint32Array.from({ length: 3000 }, (_, i) => Math.floor(i / 7) % 300);
+    const shuffled = Uint32Array.from(keys, (_, i) => keys[(i * 7919) % keys.length]);
+    const a = Uint16Array.from(keys, (_, i) => (i * 31) % 97);
+    const b = Float64Array.from(keys, (_, i) => Math.sin(i));
+    for (const k of [keys, shuffled]) {
+      const acc = new PartialAggregator({ key: 0, columns: [1, 2], span: 10 });
+      for (let off = 0; off < k.length; off += 1000) {
+        acc.add({
+          rows: 1000,
+          columns: [
+            { values: k.subarray(off, off + 1000), validity: null },
+            { values: a.subarray(off, off + 1000), validity: null },
+            { values: b.subarray(off, off + 1000), validity: null },
+          ],
+        });
+      }
+      const r = acc.result();
+      const expected = new Map<number, number[]>();
+      k.forEach((key, i) => {
+        const e = expected.get(key) ?? [0, 0, Infinity, -Infinity, 0, Infinity, -Infinity];
+        const x = a[i];
+        const y = b[i];
+        expected.set(key, [e[0] + 1, e[1] + x, Math.min(e[2], x), Math.max(e[3], x), e[4] + y, Math.min(e[5], y), Math.max(e[6], y)]);
+      });
+      expect(r.rows).toBe(expected.size);
+      const got = (i: number) => r.columns.map((c) => Number(c.values[i]));
+      for (let i = 0; i < r.rows; i++) {
+        const [key, n, sumA, cntA, minA, maxA, sumB, cntB, minB, maxB] = got(i);
+        const e = expected.get(key)!;
+        expect([n, sumA, cntA, minA, maxA, cntB, minB, maxB]).toEqual([e[0], e[1], e[0], e[2], e[3], e[0], e[5], e[6]]);
+        expect(sumB).toBeCloseTo(e[4], 9);
+      }
+    }
+  });
+
   it("gives up (for the query to read rows) on sums that float64 cannot hold exactly", () => {
     const acc = new PartialAggregator({ key: null, columns: [0], span: 1 });
     const big = new Uint32Array(4096).fill(2 ** 32 - 1);
