@@ -27,6 +27,8 @@ export interface RelationRef {
   /** Lower-cased name of the named result. */
   name: string;
   alias: string;
+  /** Predicates on its columns that hold for every row that can reach the result (ANDed): they narrow its ids. */
+  preds: Pred[];
 }
 
 export interface SlafRef {
@@ -181,7 +183,7 @@ class Analyzer {
     }
     if (!qualified && this.catalog.namedResults.has(name)) {
       this.named.add(name);
-      const relation: RelationRef = { id: this.nextId++, name, alias };
+      const relation: RelationRef = { id: this.nextId++, name, alias, preds: [] };
       this.relations.push(relation);
       this.relationByNode.set(t, relation);
       return { alias, slaf: null, relation };
@@ -274,7 +276,11 @@ class Analyzer {
 
     const distribute = (t: FromTree, inherited: { refId: number; pred: Pred }[], inner: boolean): void => {
       if (t.kind === "ref") {
-        if (t.local.relation && inner) topInner.add(t.local.relation.id);
+        const rel = t.local.relation;
+        if (rel) {
+          if (inner) topInner.add(rel.id);
+          for (const p of inherited) if (p.refId === rel.id) rel.preds.push(p.pred);
+        }
         if (!t.local.slaf) return;
         for (const p of inherited) if (p.refId === t.local.slaf.id) t.local.slaf.preds.push(p.pred);
         if (inner) topInner.add(t.local.slaf.id);

@@ -9,7 +9,7 @@ import type { OpenDataset } from "../datasets/open-dataset";
 import { throwIfAborted } from "../errors";
 import { qualifiedName, quoteIdent } from "../sql-text";
 import { analyzeQuery, type Analysis } from "./analyze";
-import { ANY_INT, catalogTable, SLAF_SQL_TABLES, type Catalog, type CatalogTable, type RelationInfo, type ResolvedColumn } from "./catalog";
+import { ANY_INT, catalogTable, SLAF_SQL_TABLES, type Catalog, type CatalogTable, type ColumnKind, type RelationInfo, type ResolvedColumn } from "./catalog";
 import { DatasetTables } from "./dataset-tables";
 import { ColumnWidths } from "./estimate";
 import { QueryRun, type RunContext, type RunReport } from "./execute";
@@ -47,11 +47,26 @@ export interface NamedRelation {
   rowCount: number;
 }
 
+/** How a named result's column may be compared (its predicates run in DuckDB, on the result itself). */
+function relationKind(c: ColumnInfo): ColumnKind {
+  switch (c.kind) {
+    case "int":
+      return ANY_INT;
+    case "float":
+      return { kind: "float", bits: 64 };
+    case "string":
+    case "bool":
+      return { kind: c.kind };
+    default:
+      return { kind: "other" };
+  }
+}
+
 function relationInfo(n: NamedRelation): RelationInfo {
   const byLower = new Map<string, ResolvedColumn>();
   for (const c of n.columns) {
     const key = c.name.toLowerCase();
-    if (!byLower.has(key)) byLower.set(key, { name: c.name, kind: c.kind === "int" ? ANY_INT : { kind: "other" } });
+    if (!byLower.has(key)) byLower.set(key, { name: c.name, kind: relationKind(c) });
   }
   return { name: n.name.toLowerCase(), rowCount: n.rowCount, byLower };
 }

@@ -411,7 +411,11 @@ export class QueryRun {
   /** Where a link's ids come from: a SLAF reference with predicates (else it allows every id), or a named result. */
   private idSource(link: IdLink, analysis: Analysis): (IdSource & { describe: string }) | null {
     const relation = analysis.relations.get(link.sourceRefId);
-    if (relation) return { table: qualifiedName(this.schema, relation.name), where: [], column: link.sourceColumn, describe: relation.name };
+    if (relation) {
+      const own = relation.preds.length ? renderPred(andOf(relation.preds)!, DUCKDB) : null;
+      const describe = own ? `${relation.name} where ${own}` : relation.name;
+      return { table: qualifiedName(this.schema, relation.name), where: own ? [own] : [], column: link.sourceColumn, describe };
+    }
     const src = analysis.refs.get(link.sourceRefId)!;
     const where = src.preds.length ? renderPred(andOf(src.preds)!, DUCKDB) : null;
     if (!where) return null;

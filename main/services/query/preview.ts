@@ -109,7 +109,10 @@ function describeFilter(needs: TableNeeds, analysis: Analysis): string | null {
     const own = ref.preds.length ? renderPred(andOf(ref.preds)!, LANCE) : null;
     const derived = ref.links.flatMap((l) => {
       const relation = analysis.relations.get(l.sourceRefId);
-      if (relation) return [`\`${l.column}\` IN <${l.sourceColumn} of ${relation.name}>`];
+      if (relation) {
+        const where = relation.preds.length ? ` where ${renderPred(andOf(relation.preds)!, LANCE)}` : "";
+        return [`\`${l.column}\` IN <${l.sourceColumn} of ${relation.name}${where}>`];
+      }
       const src = analysis.refs.get(l.sourceRefId)!;
       return src.preds.length > 0 ? [`\`${l.column}\` IN <${l.sourceColumn} of ${src.table} where ${renderPred(andOf(src.preds)!, LANCE)}>`] : [];
     });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QuerySummary, ScanReport } from "../../../shared/ipc/contract";
 import { DOC_QUERIES, ORDERED } from "./doc-queries";
+import { unwrap } from "../../fixtures/result";
 import { canonical, run, useQueryEnvironment } from "./helpers";
 
 // Rows, not partial aggregates, so that what the id filter lets through can be counted.
@@ -88,6 +89,18 @@ describe("semi-join filtering", () => {
     );
     expect(busyOn.idFilter).toMatch(/^cell_integer_id in \d+ ids of busy_cells$/);
     expect(busyOn.rowsAppended).toBe(await joinedRows("c.nFeature_RNA > 900"));
+  });
+
+  it("narrows a named result's ids by the query's own conditions on it (as for cell_sets(set_name, cell_integer_id))", async () => {
+    await run(q.env, "SELECT cell_type AS set_name, cell_integer_id FROM cells WHERE cell_type IN ('NK', 'DC', 'B')", { name: "sets" });
+    const sets = "(SELECT cell_type AS set_name, cell_integer_id FROM cells WHERE cell_type IN ('NK', 'DC', 'B'))";
+    const sql =
+      "SELECT s.set_name, COUNT(*), SUM(e.value) FROM sets s JOIN expression e ON s.cell_integer_id = e.cell_integer_id WHERE s.set_name = 'NK' GROUP BY 1";
+    const e = expressionScan(await same(sql, sql.replace("FROM sets s", `FROM ${sets} s`)));
+    expect(e.idFilter).toBe(`cell_integer_id in 20 ids of sets where "set_name" = 'NK'`);
+    expect(e.rowsAppended).toBe(await joinedRows("c.cell_type = 'NK'"));
+    const preview = unwrap(await q.env.query.preview({ datasetId: q.env.datasetId, sql }));
+    expect(preview.scans.find((s) => s.table === "expression")!.filter).toBe("`cell_integer_id` IN <cell_integer_id of sets where `set_name` = 'NK'>");
   });
 
   it("filters by a gene symbol list, and by cells and genes at once", async () => {
