@@ -32,12 +32,12 @@ export interface ExploreColumn {
   /** Arrow type as Arrow prints it (Utf8, Float64, Int64, Bool, Dictionary<...>), for people to read. */
   type: string;
   /**
-   * How it is drawn by default: strings, booleans and dictionaries are categorical; integers are categorical when
-   * they have at most EXPLORE_MAX_CATEGORIES distinct values, else continuous; floats are continuous (pass
-   * `as: "categorical"` to `colors` for float cluster labels such as seurat_clusters).
+   * How it is drawn by default: strings, booleans, dictionaries and integers are categorical, floats continuous
+   * (pass `as: "categorical"` to `colors` for float cluster labels). An integer column with more than
+   * EXPLORE_MAX_CATEGORIES distinct values comes back from `colors` as continuous (the answer's `kind` says).
    */
   kind: ExploreColumnKind;
-  /** Distinct values (nulls counted as one value), or null when more than EXPLORE_MAX_CATEGORIES. */
+  /** Distinct values (nulls counted as one value) once the column has been coloured by as categories, else null. */
   categories: number | null;
 }
 
@@ -82,8 +82,9 @@ export interface ExploreBounds {
 }
 
 /**
- * One page of points, rows [offset, offset + numRows) of the cells table. `arrow`: columns `x` Float32, `y`
- * Float32 (dims[0] and dims[1] of the embedding; NaN when the cell has no coordinates), `cell_integer_id` Int32.
+ * One page of points: the cells whose cell_integer_id is in [offset, offset + numRows). `arrow`: columns `x`
+ * Float32, `y` Float32 (dims[0] and dims[1] of the embedding; NaN when the cell has no coordinates),
+ * `cell_integer_id` Int32 (offset, offset + 1, ...).
  */
 export interface ExplorePointsPage {
   column: string;
@@ -149,8 +150,9 @@ export interface ExploreGeneMatch {
 }
 
 /**
- * Ranked: exact, then prefix, then substring, then fuzzy (Damerau-free Levenshtein ≤ 1 for queries of 3–5
- * characters, ≤ 2 from 6); within a rank, more expressing cells first, then symbol. Case-insensitive.
+ * Ranked: exact, then prefix, then substring, then fuzzy (Levenshtein distance ≤ 1 for queries of 3–5
+ * characters, ≤ 2 from 6 on; none below 3), on the symbol or the gene_id, case-insensitive; within a rank, fuzzy
+ * by distance, then more expressing cells, then shorter symbols, then alphabetical.
  */
 export interface ExploreGeneSearch {
   query: string;
@@ -255,12 +257,18 @@ export interface ExploreApi {
   points(req: { datasetId: string; column: string; dims: [number, number]; offset: number; limit: number }): Promise<Result<ExplorePointsPage>>;
   /** Colours by a cells column; `as` overrides the column's default kind. Cached per dataset and column. */
   colors(req: { datasetId: string; column: string; as?: ExploreColumnKind }): Promise<Result<ExploreColors>>;
-  /** Genes matching `query` (symbol or gene_id), best first, at most `limit` (default 20, at most 200). */
+  /**
+   * Genes matching `query` (symbol or gene_id), best first, at most `limit` (default 20, at most 200). On a local
+   * dataset without a stored count column, the first search starts the counting pass (nCells is null until it
+   * ends; `stats` says so); remote datasets count only when `stats` is called (it reads all of `expression`).
+   */
   searchGenes(req: { datasetId: string; query: string; limit?: number }): Promise<Result<ExploreGeneSearch>>;
   /**
-   * One gene's values per cell. `requestKey` (any short string, e.g. one per panel and slot): a newer request
-   * with the same key cancels an older one still reading, which then answers EXPLORE_CANCELLED; `cancel` does
-   * the same without a new request. EXPLORE_GENE_NOT_FOUND for an id outside the genes table.
+   * One gene's values per cell. `requestKey` (letters, digits, _ and -; e.g. one per panel and slot): a newer
+   * request with the same key cancels an older one still reading, which then answers EXPLORE_CANCELLED; `cancel`
+   * does the same without a new request. EXPLORE_GENE_NOT_FOUND for an id outside the genes table.
+   * log1p_cp10k before the counting pass has run: ExplorePending on a local dataset (the pass is started), and
+   * EXPLORE_NOT_READY on a remote one until `stats` is called.
    */
   gene(req: {
     datasetId: string;
