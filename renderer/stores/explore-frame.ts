@@ -18,8 +18,8 @@ export interface Frame {
   k: number;
 }
 
-/** Share of the unit square the data fills at the start: room for the points' own radius at the edges. */
-const FILL = 0.92;
+/** Share of the unit square the data fills at the start: room at the edges for the points and the tool bar. */
+export const FILL = 0.86;
 
 export function frameOf(b: Bounds): Frame {
   const half = Math.max(b.xMax - b.xMin, b.yMax - b.yMin) / 2;

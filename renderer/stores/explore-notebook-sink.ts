@@ -21,6 +21,9 @@ export function exploreNotebookSink(notebook: Notebook, workspace: Workspace): N
       if (!dataset || !cells.length) return;
       await notebook.file.attach(dataset);
       const ids = notebook.doc.append(cells.map(toCell));
+      // Focus the first new query (a focused Markdown cell would open in its editor).
+      const firstSql = ids.find((id) => notebook.doc.nb.cells.find((c) => c.id === id)?.kind === "sql");
+      if (firstSql) notebook.doc.focusId = firstSql;
       workspace.show({ kind: "notebook" });
       // Run the new SQL cells in order so their plots draw; stop at one that fails or asks first (a large scan).
       for (const id of ids) {

@@ -37,13 +37,52 @@ export interface ScatterView {
   scale: ColourScale | BlendScale | null;
 }
 
-export function plainView(title: string): ScatterView {
-  return { key: "plain", title, codes: null, palette: [PLAIN_COLOR], order: null, shown: null, scale: null };
+/*
+ * Per-cell arrays are remembered per source array and parameters, so a view computed again (a category hidden,
+ * another store field read) hands the scatter the same arrays: it redraws only what really changed.
+ */
+const memo = new WeakMap<object, Map<string, unknown>>();
+const pairMemo = new WeakMap<object, WeakMap<object, Map<string, unknown>>>();
+
+function remember<T>(source: object, key: string, make: () => T, second?: object): T {
+  let byKey: Map<string, unknown> | undefined;
+  if (second) {
+    let inner = pairMemo.get(source);
+    if (!inner) pairMemo.set(source, (inner = new WeakMap()));
+    byKey = inner.get(second);
+    if (!byKey) inner.set(second, (byKey = new Map()));
+  } else {
+    byKey = memo.get(source);
+    if (!byKey) memo.set(source, (byKey = new Map()));
+  }
+  if (!byKey.has(key)) {
+    if (byKey.size >= 8) byKey.clear();
+    byKey.set(key, make());
+  }
+  return byKey.get(key) as T;
 }
 
-export function categoricalView(title: string, codes: ArrayLike<number>, nCategories: number, hidden: ReadonlySet<number>): ScatterView {
-  const z = Float32Array.from(codes);
-  return { key: `cat:${title}`, title, codes: z, palette: categoryPalette(nCategories), order: null, shown: shownIndices(z, z.length, hidden), scale: null };
+const PLAIN_PALETTE = [PLAIN_COLOR];
+const CATEGORY_PALETTES = new Map<number, string[]>();
+let RAMP: string[] | null = null;
+let BLEND: string[] | null = null;
+
+export function plainView(title: string): ScatterView {
+  return { key: "plain", title, codes: null, palette: PLAIN_PALETTE, order: null, shown: null, scale: null };
+}
+
+export function categoricalView(title: string, codes: Uint16Array | Int32Array, nCategories: number, hidden: ReadonlySet<number>): ScatterView {
+  const z = remember(codes, "z", () => Float32Array.from(codes));
+  if (!CATEGORY_PALETTES.has(nCategories)) CATEGORY_PALETTES.set(nCategories, categoryPalette(nCategories));
+  return {
+    key: `cat:${title}`,
+    title,
+    codes: z,
+    palette: CATEGORY_PALETTES.get(nCategories)!,
+    order: null,
+    shown: shownIndices(z, z.length, hidden),
+    scale: null,
+  };
 }
 
 export interface ContinuousInput {
@@ -65,16 +104,19 @@ export function continuousView(c: ContinuousInput): ScatterView {
   const lo = c.clip ? c.qlo : c.min;
   const hi0 = c.clip ? c.qhi : c.max;
   const hi = hi0 > lo ? hi0 : c.max > lo ? c.max : lo + 1;
-  const codes = new Float32Array(c.values.length);
-  binValues(c.values, lo, hi, c.zeroIsEmpty, codes);
-  let empty = 0;
-  for (let i = 0; i < codes.length; i++) if (codes[i] === 0) empty++;
+  const { codes, order, empty } = remember(c.values, `${lo}:${hi}:${c.zeroIsEmpty}`, () => {
+    const codes = new Float32Array(c.values.length);
+    binValues(c.values, lo, hi, c.zeroIsEmpty, codes);
+    let empty = 0;
+    for (let i = 0; i < codes.length; i++) if (codes[i] === 0) empty++;
+    return { codes, order: orderByCode(codes, codes.length, RAMP_STEPS + 1), empty };
+  });
   return {
     key: `ramp:${c.title}`,
     title: c.title,
     codes,
-    palette: rampPalette(),
-    order: orderByCode(codes, codes.length, RAMP_STEPS + 1),
+    palette: (RAMP ??= rampPalette()),
+    order,
     shown: null,
     scale: {
       kind: "ramp",
@@ -96,27 +138,35 @@ export interface BlendInput {
 
 /** Two genes in one view: red for A, blue for B, dark purple where both are high; neither is grey, underneath. */
 export function blendView(input: BlendInput): ScatterView {
-  const n = Math.min(input.a.values.length, input.b.values.length);
-  const codes = new Float32Array(n);
-  const sum = new Float32Array(n);
-  const level = (v: number, lo: number, hi: number): number => {
-    if (!(v > 0)) return 0;
-    const t = hi > lo ? (v - lo) / (hi - lo) : 1;
-    return 1 + Math.round((t < 0 ? 0 : t > 1 ? 1 : t) * (BLEND_STEPS - 1));
-  };
-  for (let i = 0; i < n; i++) {
-    const la = level(input.a.values[i], input.a.lo, input.a.hi);
-    const lb = level(input.b.values[i], input.b.lo, input.b.hi);
-    codes[i] = la === 0 && lb === 0 ? 0 : blendIndex(la, lb);
-    sum[i] = la + lb;
-  }
-  const palette = blendPalette();
+  const { a, b } = input;
+  const { codes, order } = remember(
+    a.values,
+    `${a.lo}:${a.hi}:${b.lo}:${b.hi}`,
+    () => {
+      const n = Math.min(a.values.length, b.values.length);
+      const codes = new Float32Array(n);
+      const sum = new Float32Array(n);
+      const level = (v: number, lo: number, hi: number): number => {
+        if (!(v > 0)) return 0;
+        const t = hi > lo ? (v - lo) / (hi - lo) : 1;
+        return 1 + Math.round((t < 0 ? 0 : t > 1 ? 1 : t) * (BLEND_STEPS - 1));
+      };
+      for (let i = 0; i < n; i++) {
+        const la = level(a.values[i], a.lo, a.hi);
+        const lb = level(b.values[i], b.lo, b.hi);
+        codes[i] = la === 0 && lb === 0 ? 0 : blendIndex(la, lb);
+        sum[i] = la + lb;
+      }
+      return { codes, order: orderByCode(sum, n, 2 * BLEND_STEPS + 1) };
+    },
+    b.values,
+  );
   return {
-    key: `blend:${input.a.symbol}:${input.b.symbol}`,
-    title: `${input.a.symbol} + ${input.b.symbol}`,
+    key: `blend:${a.symbol}:${b.symbol}`,
+    title: `${a.symbol} + ${b.symbol}`,
     codes,
-    palette,
-    order: orderByCode(sum, n, 2 * BLEND_STEPS + 1),
+    palette: (BLEND ??= blendPalette()),
+    order,
     shown: null,
     scale: { kind: "blend", a: input.a.symbol, b: input.b.symbol },
   };

@@ -4,17 +4,18 @@
  * per cell is a typed array indexed by cell_integer_id (= the point's position); nothing builds an object per
  * cell. Reaches main only through the client.
  */
-import type {
-  CellSetSource,
-  Client,
-  ExploreCategory,
-  ExploreColumnKind,
-  ExploreGeneMatch,
-  ExploreGeneValues,
-  ExploreInfo,
-  ExploreStatsState,
-  ExploreTransform,
-  JobEvent,
+import {
+  EXPLORE_MAX_POINTS_PAGE,
+  type CellSetSource,
+  type Client,
+  type ExploreCategory,
+  type ExploreColumnKind,
+  type ExploreGeneMatch,
+  type ExploreGeneValues,
+  type ExploreInfo,
+  type ExploreStatsState,
+  type ExploreTransform,
+  type JobEvent,
 } from "../../shared/ipc/contract";
 import type { AppError } from "../../shared/result";
 import { decodePage, formatValue } from "../api/arrow-rows";
@@ -94,8 +95,12 @@ export interface Hovered {
   rows: [string, string][] | null;
 }
 
+/**
+ * A small first page paints at once; the rest comes in pages as large as main allows, since every page that lands
+ * means one more draw of everything loaded so far (about 2 s for a million points in software WebGL).
+ */
 export const FIRST_PAGE = 65_536;
-export const PAGE_SIZE = 262_144;
+export const PAGE_SIZE = EXPLORE_MAX_POINTS_PAGE;
 const GENE_KEYS = ["explore-gene-a", "explore-gene-b"];
 
 export class Explore {
@@ -166,6 +171,8 @@ export class Explore {
     return this.viewsNow;
   }
   private viewsNow = $derived.by(() => this.computeViews());
+  /** What was shown last: kept on screen while a new gene colouring is still being read. */
+  private lastViews: ScatterView[] = [];
 
   get nCells(): number {
     return this.info?.nCells ?? 0;
@@ -461,6 +468,12 @@ export class Explore {
   // ---- views ----
 
   private computeViews(): ScatterView[] {
+    const views = this.viewsFor();
+    this.lastViews = views;
+    return views;
+  }
+
+  private viewsFor(): ScatterView[] {
     const c = this.colourBy;
     const embeddingTitle = this.embedding ?? "";
     if (c.kind === "column") {
@@ -484,7 +497,10 @@ export class Explore {
     }
     if (c.kind === "genes") {
       const ready = this.genes.filter((g): g is GeneSlot & { values: Float32Array; meta: NonNullable<GeneSlot["meta"]> } => !!g?.values && !!g.meta);
-      if (!ready.length) return [plainView(embeddingTitle)];
+      if (!ready.length)
+        return this.genes.some((g) => g?.state === "loading" || g?.state === "counting") && this.lastViews.length
+          ? this.lastViews
+          : [plainView(embeddingTitle)];
       const label = (g: (typeof ready)[number]): string => `${g.match.symbol}${g.meta.transform === "log1p_cp10k" ? " · log1p(CP10k)" : " · raw"}`;
       const range = (g: (typeof ready)[number]): { lo: number; hi: number } => ({
         lo: g.meta.min,

@@ -14,7 +14,7 @@ import { cellIdsFromBytes, cellSetsOf } from "../../shared/notebook/cell-sets";
 import { parseNotebook, serializeNotebook } from "../../shared/notebook/format";
 import { err, ok, type Result } from "../../shared/result";
 import { idsToBytes, orderByCode, pointsInPolygon } from "../../renderer/stores/explore-data";
-import { dataToScreen, frameOf } from "../../renderer/stores/explore-frame";
+import { FILL, dataToScreen, frameOf } from "../../renderer/stores/explore-frame";
 import { binRange, histogramBins } from "../../renderer/stores/explore-histogram";
 import { exploreCells, type NewCell } from "../../renderer/stores/explore-notebook";
 import { linkCellSetsToNotebook } from "../../renderer/stores/explore-notebook-sets";
@@ -596,11 +596,11 @@ describe("explore: pure parts", () => {
     const [left] = dataToScreen(f, 0, 2.5, 800, 400);
     const [right, mid] = dataToScreen(f, 10, 2.5, 800, 400);
     expect(mid).toBeCloseTo(200);
-    expect(right - left).toBeCloseTo(400 * 0.92);
+    expect(right - left).toBeCloseTo(400 * FILL);
     // A tall canvas: the camera steps back so the width still fits.
     const [l2] = dataToScreen(f, 0, 2.5, 300, 600);
     const [r2] = dataToScreen(f, 10, 2.5, 300, 600);
-    expect(r2 - l2).toBeCloseTo(300 * 0.92);
+    expect(r2 - l2).toBeCloseTo(300 * FILL);
   });
 });
 
