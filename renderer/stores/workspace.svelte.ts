@@ -49,8 +49,9 @@ export class Workspace {
     await opening;
   }
 
-  async open(uri: string): Promise<boolean> {
-    return this.load(`Opening ${uri}`, () => this.client.datasets.open({ uri }));
+  /** Opens a dataset on Explore when its cells have an embedding, else on the overview (or on `view` when given). */
+  async open(uri: string, view?: View): Promise<boolean> {
+    return this.load(`Opening ${uri}`, () => this.client.datasets.open({ uri }), view);
   }
 
   /** The demo opens on its starter notebook. */
@@ -76,7 +77,7 @@ export class Workspace {
     this.error = null;
   }
 
-  private async load(label: string, run: () => Promise<Result<DatasetSummary>>): Promise<boolean> {
+  private async load(label: string, run: () => Promise<Result<DatasetSummary>>, view?: View): Promise<boolean> {
     this.busy = label;
     this.error = null;
     try {
@@ -89,7 +90,8 @@ export class Workspace {
       // Another dataset: the notebook of the previous one goes (its outputs released); the new one's loads when shown.
       if (previous?.datasetId !== r.value.datasetId) this.notebookFile.detach();
       this.dataset = r.value;
-      this.view = { kind: "overview" };
+      // A dataset with an embedding opens on Explore: every cell on the map before any SQL.
+      this.view = view ?? (hasEmbedding(r.value) ? { kind: "explore" } : { kind: "overview" });
       this.recents.add(r.value.uri, r.value.name);
       // Every open adds a reference in main: keep exactly one for what is shown.
       if (previous) await this.client.datasets.close({ datasetId: previous.datasetId });

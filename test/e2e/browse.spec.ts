@@ -121,6 +121,9 @@ test("serve DATASET opens that dataset at start, and refuses requests without th
     const res = await fetch(server.url.replace(/\?token=.*/, ""));
     expect(res.status).toBe(401);
     await openApp(page, server.url);
+    // It has an embedding, so it opens on Explore.
+    await expect(page.getByTestId("explore-panel")).toBeVisible();
+    await page.getByTestId("nav-overview").click();
     await expect(page.getByTestId("overview")).toContainText("pbmc3k");
     await expect(page.getByTestId("status-bar")).toContainText("connected");
   } finally {

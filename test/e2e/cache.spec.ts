@@ -39,6 +39,7 @@ test("the Cache panel lists, pins, caps, unpins, evicts, clears and cancels a pi
   await page.getByTestId("open-tab-remote").click();
   await page.getByTestId("open-remote").fill(URI);
   await page.getByTestId("open-remote-button").click();
+  await page.getByTestId("nav-overview").click(); // it opens on Explore (it has an embedding)
   await expect(page.getByTestId("overview-origin")).toBeVisible();
 
   // What opening read: the dataset at its commit (with the branch that resolved to it) and its tables' manifests.

@@ -17,6 +17,8 @@ export async function openApp(page: Page, url: string): Promise<void> {
 export async function openDataset(page: Page, uri: string): Promise<void> {
   await page.getByTestId("open-path").fill(uri);
   await page.getByTestId("open-button").click();
+  // A dataset with an embedding opens on Explore; these steps start from the overview.
+  await page.getByTestId("nav-overview").click();
   await expect(page.getByTestId("overview")).toBeVisible();
 }
 

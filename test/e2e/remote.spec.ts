@@ -49,6 +49,7 @@ test("open the demo from the Hub on the Remote tab, see its commit, run the star
   await page.getByTestId("open-remote").fill(URI);
   await screenshot(page, "20-remote-tab");
   await page.getByTestId("open-remote-button").click();
+  await page.getByTestId("nav-overview").click(); // it opens on Explore (it has an embedding)
 
   // Where it comes from: Hugging Face, the repo, the revision asked for and the commit every read stays on.
   const origin = page.getByTestId("overview-origin");
@@ -107,6 +108,7 @@ test("open the demo from the Hub on the Remote tab, see its commit, run the star
 test("the Remote tab remembers remote URIs apart from folders, and names what went wrong", async ({ page }) => {
   await openApp(page, app.url);
   await openRemote(page, URI);
+  await page.getByTestId("nav-overview").click(); // it opens on Explore (it has an embedding)
   await expect(page.getByTestId("overview-origin")).toBeVisible();
   await page.getByRole("button", { name: "Open another…" }).click();
   // The last dataset was remote: the Remote tab is shown, with the URI among its recent ones, and no folder list.

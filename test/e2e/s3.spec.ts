@@ -90,6 +90,7 @@ test("open a dataset from S3 with the keys from Settings, run the starter online
   await openApp(page, app.url);
   await saveS3Settings(page, s3.account.secretAccessKey);
   await openRemote(page, uri);
+  await page.getByTestId("nav-overview").click(); // it opens on Explore (it has an embedding)
 
   // Where it comes from: S3, the bucket, and the tables with the rows the fixture wrote.
   const origin = page.getByTestId("overview-origin");
