@@ -5,7 +5,27 @@
 import { CANONICAL_GENE_LIMIT, GENE_OFFSET, invalid, type GeneIds, type StoredValues, type TokenizerOptions } from "./tokens";
 
 const MAX_TOKEN = 2 ** 31 - 1;
-const INV_LIMIT = 1 / CANONICAL_GENE_LIMIT;
+/** Whole-number keys below this are exact in float32 and sort by their own value. */
+const INTEGER_KEYS = 2 ** 24;
+
+/**
+ * Turns the 256-bucket histogram at `h` into bucket starts; false when one bucket holds all `m` (the pass would
+ * move nothing).
+ */
+function spread(hist: Uint32Array, h: number, m: number): boolean {
+  for (let b = 0; b < 256; b++) {
+    const c = hist[h + b];
+    if (c === m) return false;
+    if (c !== 0) break;
+  }
+  let acc = 0;
+  for (let b = 0; b < 256; b++) {
+    const c = hist[h + b];
+    hist[h + b] = acc;
+    acc += c;
+  }
+  return true;
+}
 
 export class CellSequencer {
   /** After build(): the first `length` entries are the sequence. */
@@ -16,12 +36,19 @@ export class CellSequencer {
   nOutOfVocab = 0;
 
   private sorted32 = new Float32Array(0);
+  // Canonical, by position in the cell after filtering: gene, value, ranking key (float32 for the radix, float64
+  // for exact ties), and the order the radix sort produces.
+  private inGenes = new Int32Array(0);
+  private inValues = new Float64Array(0);
   private keys32 = new Float32Array(0);
   private keyBits = new Uint32Array(this.keys32.buffer);
-  private packed = new Float64Array(0);
-  // Canonical, indexed by gene id: the cell's value and ranking key, and a stamp that catches duplicate genes.
-  private valByGene = new Float64Array(0);
-  private keyByGene = new Float64Array(0);
+  private keys64 = new Float64Array(0);
+  private keyDigits = new Uint32Array(0);
+  private order = new Uint32Array(0);
+  private orderTmp = new Uint32Array(0);
+  /** Radix histograms: 4 key digits, then 3 gene-id digits, 256 buckets each. */
+  private readonly hist = new Uint32Array(7 * 256);
+  /** Canonical, indexed by gene id: the last cell that listed the gene (catches duplicates). */
   private stamp = new Int32Array(0);
   private cellStamp = 0;
 
@@ -77,26 +104,39 @@ export class CellSequencer {
 
   /**
    * Canonical: drop genes beyond the vocabulary, non-positive values and (with medians) genes without a positive
-   * median; rank by value (or value / median) descending, ties by ascending gene id. The sort is native: each gene
-   * is one float64, (descending float32 key ordinal) · 2^21 + gene id; runs whose float32 keys tie but whose float64
-   * keys differ (possible only after normalization or medians) are re-sorted exactly.
+   * median; rank by value (or value / median) descending, ties by ascending gene id. See rankOrder for the sort.
+   * Duplicate genes are looked for only once the genes stop ascending (ascending genes cannot repeat).
    */
   private buildCanonical(cellId: number, genes: GeneIds, values: StoredValues, start: number, end: number): number {
     const { vocabSize, normalizeTotal, log1p, geneMedians } = this.o;
-    const stamp = this.nextStamp();
     let sum = 0;
     if (normalizeTotal !== undefined) for (let j = start; j < end; j++) sum += values[j];
     const scale = normalizeTotal !== undefined ? (sum > 0 ? normalizeTotal / sum : 0) : 1;
+    const inGenes = this.inGenes;
+    const inValues = this.inValues;
+    const keys = this.keys64;
     let m = 0;
     let oov = 0;
+    let ascending = true;
+    let stamp = 0;
+    let prev = -1;
+    let integral = true;
+    let maxKey = 0;
     for (let j = start; j < end; j++) {
       const g = genes[j];
       const v = values[j];
       if (g < 0 || g >= CANONICAL_GENE_LIMIT) throw invalid(`Cell ${cellId} has gene_integer_id ${g}, outside [0, ${CANONICAL_GENE_LIMIT - 1}]`);
       if (v !== v) throw invalid(`Cell ${cellId} has a NaN value for gene_integer_id ${g}`);
-      if (g >= this.stamp.length) this.growGenes(g + 1);
-      if (this.stamp[g] === stamp) throw invalid(`Cell ${cellId} lists gene_integer_id ${g} twice`);
-      this.stamp[g] = stamp;
+      if (ascending && g <= prev) {
+        ascending = false;
+        stamp = this.stampGenes(genes, start, j);
+      }
+      prev = g;
+      if (!ascending) {
+        if (g >= this.stamp.length) this.growGenes(g + 1);
+        if (this.stamp[g] === stamp) throw invalid(`Cell ${cellId} lists gene_integer_id ${g} twice`);
+        this.stamp[g] = stamp;
+      }
       if (g + GENE_OFFSET >= vocabSize) {
         oov++;
         continue;
@@ -111,37 +151,126 @@ export class CellSequencer {
         if (!(med > 0)) continue;
         key = x / med;
       }
-      this.valByGene[g] = x;
-      this.keyByGene[g] = key;
-      this.keys32[m] = key;
-      this.genes[m] = g;
+      if (integral && key !== Math.floor(key)) integral = false;
+      if (key > maxKey) maxKey = key;
+      inGenes[m] = g;
+      inValues[m] = x;
+      keys[m] = key;
       m++;
     }
-    const packed = this.packed.subarray(0, m);
-    for (let k = 0; k < m; k++) packed[k] = (0x7fffffff - this.keyBits[k]) * CANONICAL_GENE_LIMIT + this.genes[k];
-    packed.sort();
-    // x − floor(x / 2^21) · 2^21 is exact (powers of two) and much cheaper than the float64 `%`.
-    for (let k = 0; k < m; k++) this.genes[k] = packed[k] - Math.floor(packed[k] * INV_LIMIT) * CANONICAL_GENE_LIMIT;
-    if (normalizeTotal !== undefined || log1p || geneMedians) this.exactTies(packed, m);
-    for (let k = 0; k < m; k++) this.values[k] = this.valByGene[this.genes[k]];
+    const order = this.rankOrder(m, ascending, integral && maxKey < INTEGER_KEYS ? maxKey : -1);
+    for (let k = 0; k < m; k++) {
+      const p = order[k];
+      this.genes[k] = inGenes[p];
+      this.values[k] = inValues[p];
+    }
     this.nOutOfVocab = oov;
     this.length = m;
     return m;
   }
 
-  private exactTies(packed: Float64Array, m: number): void {
+  /**
+   * Positions 0…m−1 by key descending, ties by gene id ascending: a stable LSD radix sort with 8-bit digits, by gene
+   * id first (only when the genes did not arrive ascending), then by the key. The key's digits are the key itself
+   * when every key is a whole number below 2^24 (counts: one or two passes), else its float32 bits (positive floats'
+   * bits order like the floats); runs whose float32 keys tie but whose float64 keys differ (possible only after
+   * normalization or medians) are then re-sorted exactly. Digits every key shares are skipped. `maxKey`: the
+   * largest key when every key is a whole number below 2^24, else −1.
+   */
+  private rankOrder(m: number, ascending: boolean, maxKey: number): Uint32Array {
+    let from = this.order;
+    let to = this.orderTmp;
+    if (m < 2) {
+      if (m === 1) from[0] = 0;
+      return from;
+    }
+    const keys = this.keys64;
+    // Digits are inverted, so that ascending digits mean descending keys.
+    const digits = this.keyDigits;
+    const integerKeys = maxKey >= 0;
+    if (integerKeys) for (let k = 0; k < m; k++) digits[k] = ~keys[k];
+    else {
+      const f32 = this.keys32;
+      for (let k = 0; k < m; k++) f32[k] = keys[k];
+      const bits = this.keyBits;
+      for (let k = 0; k < m; k++) digits[k] = ~bits[k];
+    }
+    // Key bytes above the largest whole-number key's are 0xff everywhere.
+    const keyBytes = !integerKeys ? 4 : maxKey < 0x100 ? 1 : maxKey < 0x10000 ? 2 : 3;
+    const hist = this.hist;
+    hist.fill(0);
+    for (let k = 0; k < m; k++) {
+      const d = digits[k];
+      hist[d & 0xff]++;
+      if (keyBytes > 1) {
+        hist[256 + ((d >>> 8) & 0xff)]++;
+        if (keyBytes > 2) {
+          hist[512 + ((d >>> 16) & 0xff)]++;
+          if (keyBytes > 3) hist[768 + (d >>> 24)]++;
+        }
+      }
+    }
+    const genes = this.inGenes;
+    if (!ascending) {
+      for (let k = 0; k < m; k++) {
+        const g = genes[k];
+        hist[1024 + (g & 0xff)]++;
+        hist[1280 + ((g >>> 8) & 0xff)]++;
+        hist[1536 + (g >>> 16)]++;
+      }
+    }
+    let identity = true;
+    for (let pass = ascending ? 3 : 0; pass < 3 + keyBytes; pass++) {
+      // Passes 0–2: gene id bytes; then the key's bytes, least significant first.
+      const h = pass < 3 ? 1024 + pass * 256 : (pass - 3) * 256;
+      if (!spread(hist, h, m)) continue;
+      const shift = (pass < 3 ? pass : pass - 3) * 8;
+      const src = pass < 3 ? genes : digits;
+      if (identity) for (let k = 0; k < m; k++) to[hist[h + ((src[k] >>> shift) & 0xff)]++] = k;
+      else {
+        for (let k = 0; k < m; k++) {
+          const p = from[k];
+          to[hist[h + ((src[p] >>> shift) & 0xff)]++] = p;
+        }
+      }
+      identity = false;
+      const t = from;
+      from = to;
+      to = t;
+    }
+    if (identity) for (let k = 0; k < m; k++) from[k] = k;
+    if (!integerKeys && (this.o.normalizeTotal !== undefined || this.o.log1p || this.o.geneMedians)) this.exactTies(from, m);
+    return from;
+  }
+
+  /** Re-sorts runs of equal float32 keys by their float64 keys (descending), ties by gene id. */
+  private exactTies(order: Uint32Array, m: number): void {
+    const digits = this.keyDigits;
+    const keys = this.keys64;
+    const genes = this.inGenes;
     let k = 0;
     while (k < m) {
-      const ord = Math.floor(packed[k] * INV_LIMIT);
+      const d = digits[order[k]];
       let e = k + 1;
       let differ = false;
-      while (e < m && Math.floor(packed[e] * INV_LIMIT) === ord) {
-        if (this.keyByGene[this.genes[e]] !== this.keyByGene[this.genes[k]]) differ = true;
+      while (e < m && digits[order[e]] === d) {
+        if (keys[order[e]] !== keys[order[k]]) differ = true;
         e++;
       }
-      if (differ) this.genes.subarray(k, e).sort((a, b) => this.keyByGene[b] - this.keyByGene[a] || a - b);
+      if (differ) order.subarray(k, e).sort((p, q) => keys[q] - keys[p] || genes[p] - genes[q]);
       k = e;
     }
+  }
+
+  /** A fresh stamp, set on genes[from, to) (ascending so far, hence distinct). */
+  private stampGenes(genes: GeneIds, from: number, to: number): number {
+    const stamp = this.nextStamp();
+    for (let j = from; j < to; j++) {
+      const g = genes[j];
+      if (g >= this.stamp.length) this.growGenes(g + 1);
+      this.stamp[g] = stamp;
+    }
+    return stamp;
   }
 
   private nextStamp(): number {
@@ -158,9 +287,14 @@ export class CellSequencer {
     this.genes = new Int32Array(cap);
     this.values = new Float64Array(cap);
     this.sorted32 = new Float32Array(cap);
+    this.inGenes = new Int32Array(cap);
+    this.inValues = new Float64Array(cap);
     this.keys32 = new Float32Array(cap);
     this.keyBits = new Uint32Array(this.keys32.buffer);
-    this.packed = new Float64Array(cap);
+    this.keys64 = new Float64Array(cap);
+    this.keyDigits = new Uint32Array(cap);
+    this.order = new Uint32Array(cap);
+    this.orderTmp = new Uint32Array(cap);
   }
 
   private growGenes(n: number): void {
@@ -168,11 +302,5 @@ export class CellSequencer {
     const stamp = new Int32Array(cap);
     stamp.set(this.stamp);
     this.stamp = stamp;
-    const val = new Float64Array(cap);
-    val.set(this.valByGene);
-    this.valByGene = val;
-    const key = new Float64Array(cap);
-    key.set(this.keyByGene);
-    this.keyByGene = key;
   }
 }

@@ -10,7 +10,7 @@ export const GENE_OFFSET = 4;
 export const SPECIAL_NAMES = ["PAD", "CLS", "SEP", "MASK"] as const;
 export type SpecialName = (typeof SPECIAL_NAMES)[number];
 
-/** Canonical ranking packs (key, gene id) into one float64, so gene ids must stay below 2^21. */
+/** Canonical mode keeps a per-gene array (duplicate checks) and radix-sorts gene ids in 3 bytes: ids stay below 2^21. */
 export const CANONICAL_GENE_LIMIT = 2 ** 21;
 const MAX_SEQUENCE = 1 << 20;
 
