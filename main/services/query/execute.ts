@@ -1,10 +1,12 @@
 /**
- * Running one planned query: scan what it needs from Lance into a fresh DuckDB schema (cells and genes first, so
- * their filtered ids can restrict expression and layers), then run the user's SQL unchanged into a result table.
- * The plan is only read: a scan widened at run time is a copy of the plan's needs.
+ * Running one planned query: scan what it needs from Lance into a fresh DuckDB schema, then run the user's SQL
+ * into a result table. Cells and genes come first (from the warm tables when they can, warm-tables.ts), so their
+ * filtered ids can restrict expression and layers (id-sets.ts: Lance ranges, IN lists or a bitmap over batches);
+ * fixed-width tables of local datasets are scanned in a worker (scan-workers.ts); a GROUP BY that allows it reads
+ * expression as partial aggregates and runs DuckDB's rewrite of the SQL (pre-aggregate.ts), else the SQL runs
+ * unchanged. The plan is only read: a scan widened at run time is a copy of the plan's needs.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { DataType } from "../arrow-types";
 import type * as lancedb from "@lancedb/lancedb";
 import type { ScanReport } from "../../../shared/ipc/contract";
 import { isAppFailure } from "../../../shared/result";
@@ -22,7 +24,7 @@ import { flatKind } from "./flat-batch";
 import { canFilterRows, createTable, ingestLanceScan, type IngestOptions, type IngestResult, type RowFilter } from "./lance-to-duckdb";
 import type { AggregateSpec } from "./partial-aggregator";
 import { isPartialAggregateUnsupported, maxKeys } from "./partial-aggregator";
-import { aggregateOverJoins, partialColumns, type PlanNode } from "./pre-aggregate-checks";
+import { checkedRewrite, partialColumns } from "./pre-aggregate-checks";
 import { planPreAggregation, type PreAggregation } from "./pre-aggregate";
 import type { FlatScanSpec } from "./flat-scan";
 import type { ScanWorkers } from "./scan-workers";
@@ -282,7 +284,7 @@ export class QueryRun {
     const partials = partialColumns(columns, pre);
     let rewritten: string | null;
     try {
-      rewritten = await this.checkedRewrite(columns, partials, pre);
+      rewritten = await checkedRewrite(conn, schema, this.plan.parsed.sql, columns, partials, pre);
     } catch {
       rewritten = null;
     }
@@ -321,28 +323,6 @@ export class QueryRun {
       ),
     });
     return true;
-  }
-
-  /** The rewritten query when DuckDB's plan and result columns allow it, else null. Leaves an empty partial table. */
-  private async checkedRewrite(columns: CatalogColumn[], partials: { name: string; type: DataType }[], pre: PreAggregation): Promise<string | null> {
-    const { conn, schema } = this;
-    const sql = this.plan.parsed.sql;
-    await createTable(conn, schema, "expression", columns);
-    // Two rows spanning each column's range: DuckDB plans over an empty table as an empty result, and over narrow
-    // statistics it may prove a filter empty; neither says what the query's shape is.
-    await conn.run(
-      `INSERT INTO ${qualifiedName(schema, "expression")} VALUES (${columns.map((c) => extreme(c, -1)).join(", ")}), (${columns.map((c) => extreme(c, 1)).join(", ")})`,
-    );
-    const plan = JSON.parse(String((await runOne(conn, "EXPLAIN (FORMAT JSON)", sql)).getRows()[0][1])) as PlanNode[];
-    if (!aggregateOverJoins(plan)) return null;
-    const original = (await runOne(conn, "DESCRIBE", sql)).getRows().map((r) => `${String(r[0])}:${String(r[1])}`);
-    await createTable(conn, schema, "expression", partials);
-    const rewritten = await pre.rewrite(
-      conn,
-      original.map((x) => x.slice(0, x.lastIndexOf(":"))),
-    );
-    const mine = (await runOne(conn, "DESCRIBE", rewritten)).getRows().map((r) => `${String(r[0])}:${String(r[1])}`);
-    return JSON.stringify(mine) === JSON.stringify(original) ? rewritten : null;
   }
 
   private async ingest(
@@ -436,22 +416,6 @@ interface Restriction {
 /** Bitmaps as a row filter; two on one column become their intersection's test (both must pass). */
 function toRowFilter(bitmaps: IdBitmap[]): RowFilter {
   return { columns: bitmaps.map((b) => b.column), bitmaps };
-}
-
-/** The smallest (-1) or largest (1) value of a fixed-width column, as SQL. */
-function extreme(c: CatalogColumn, side: -1 | 1): string {
-  const k = c.kind;
-  if (k.kind === "int") return String(side < 0 ? k.min : k.max);
-  if (k.kind === "float") return side < 0 ? (k.bits === 32 ? "-3.0e38" : "-1.0e308") : k.bits === 32 ? "3.0e38" : "1.0e308";
-  if (k.kind === "bool") return side < 0 ? "false" : "true";
-  return "NULL";
-}
-
-/** Runs `prefix` + one query (cut by DuckDB's splitter, as createTableAs does) and reads its rows. */
-async function runOne(conn: DuckDBConnection, prefix: string, sql: string) {
-  const statements = await conn.extractStatements(`${prefix}\n${sql}\n`);
-  if (statements.count !== 1) fail("QUERY_INVALID", `Run one query at a time: this text holds ${statements.count} statements`);
-  return (await statements.prepare(0)).runAndReadAll();
 }
 
 /** Drops a table or view of a query's schema, whichever it is (a widened scan replaces it). */
