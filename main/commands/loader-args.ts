@@ -3,13 +3,15 @@ import { LOADER_DEFAULTS, type LoaderMode, type LoaderOptions, type LoaderTokeni
 import { GENE_OFFSET } from "../services/loader/tokens";
 import { parseArgs, UsageError, type ParsedArgs } from "./args";
 
-export const LOADER_USAGE = `slaf-workbench loader DATASET|hf://datasets/OWNER/REPO[/PATH][@REV]|s3://BUCKET/PREFIX [--tokenizer geneformer|scgpt|raw] [--max-genes N] [--batch-size B] [--seed S] [--batches K] [--mode slafdb-0.5.2|canonical] [--vocab-size V] [--n-expression-bins NB] [--no-shuffle] [--epochs E] [--workers W] [--format table|json] [--bench SECONDS] [--offline]
+export const LOADER_USAGE = `slaf-workbench loader DATASET|hf://datasets/OWNER/REPO[/PATH][@REV]|s3://BUCKET/PREFIX [--tokenizer geneformer|scgpt|raw] [--max-genes N] [--batch-size B] [--seed S] [--batches K] [--mode slafdb-0.5.2|canonical] [--vocab-size V] [--n-expression-bins NB] [--no-shuffle] [--epochs E] [--gene-medians-column NAME] [--workers W] [--format table|json] [--bench SECONDS] [--offline]
       Defaults: geneformer, canonical, max genes ${LOADER_DEFAULTS.maxGenes}, batch ${LOADER_DEFAULTS.batchSize}, seed ${LOADER_DEFAULTS.seed}, vocab ${LOADER_DEFAULTS.vocabSize}, ${LOADER_DEFAULTS.nExpressionBins} bins, 2 batches, shuffled, 1 epoch.
       --format json prints one document {"batches": [batch, ...]} with the first K batches of the seeded run:
         tokenized: {"cell_ids": [cell_integer_id, ...], "input_ids": [[...], ...], "attention_mask": [[true, ...], ...],
                     "values": [[...], ...]}   (values: scGPT only, SLAF's value tokens = vocab_size + bin, PAD elsewhere)
         raw (COO, SLAF's raw-mode x by column): {"cell_ids": [...],
                     "x": {"cell_integer_id": [...], "gene_integer_id": [...], "value": [...]}}   (one entry per stored value)
+      --gene-medians-column NAME (canonical Geneformer): a numeric genes column with each gene's nonzero median;
+        genes rank by value / median and genes without a positive median are dropped (SLAF 0.5.2 has no medians).
       --bench SECONDS drains the loader flat out for SECONDS after its first batch (as many epochs as that takes
         unless --epochs) and prints cells/s, tokens/s (cells × sequence length, as SLAF counts them) and batches;
         with --format json as one JSON object.`;
@@ -44,6 +46,7 @@ const VALUE_FLAGS = [
   "vocab-size",
   "n-expression-bins",
   "epochs",
+  "gene-medians-column",
   "workers",
   "format",
   "bench",
@@ -70,6 +73,16 @@ function integer(args: ParsedArgs, name: string, min: number, max: number, fallb
     throw new UsageError(`--${name} needs a whole number from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}, got "${v}"`);
   }
   return n;
+}
+
+function medians(args: ParsedArgs, tokenizer: LoaderTokenizerName, mode: LoaderMode): string | null {
+  const column = value(args, "gene-medians-column");
+  if (column === undefined) return null;
+  if (column.trim() === "") throw new UsageError("--gene-medians-column needs the name of a genes column");
+  if (tokenizer !== "geneformer" || mode !== "canonical") {
+    throw new UsageError(`--gene-medians-column applies to --tokenizer geneformer --mode canonical only (SLAF 0.5.2 has no medians), got ${tokenizer} ${mode}`);
+  }
+  return column;
 }
 
 export function parseLoaderArgs(argv: string[]): LoaderArgs {
@@ -100,6 +113,7 @@ export function parseLoaderArgs(argv: string[]): LoaderArgs {
     seed: integer(args, "seed", 0, 2 ** 32 - 1, LOADER_DEFAULTS.seed),
     shuffle: !args.flags.has("no-shuffle"),
     epochs: integer(args, "epochs", 1, 10_000, LOADER_DEFAULTS.epochs),
+    geneMediansColumn: medians(args, tokenizer, mode),
   };
   const benchText = value(args, "bench");
   let bench: number | null = null;

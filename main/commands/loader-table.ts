@@ -14,7 +14,7 @@ export function describeRun(name: string, layout: PrefetchLayout, o: LoaderOptio
   const what =
     o.tokenizer === "raw"
       ? "raw COO rows"
-      : `${o.tokenizer} (${o.mode}), max_genes ${fmt(o.maxGenes)}, vocab_size ${fmt(o.vocabSize)}${o.tokenizer === "scgpt" ? `, ${o.nExpressionBins} bins` : ""}, sequence length ${fmt(seqLength)}`;
+      : `${o.tokenizer} (${o.mode}${o.geneMediansColumn !== null ? `, ranked by value / ${o.geneMediansColumn}` : ""}), max_genes ${fmt(o.maxGenes)}, vocab_size ${fmt(o.vocabSize)}${o.tokenizer === "scgpt" ? `, ${o.nExpressionBins} bins` : ""}, sequence length ${fmt(seqLength)}`;
   return [
     `${name}: ${fmt(layout.nCells)} cells, ${fmt(layout.nRows)} expression rows, ${fmt(layout.nFragments)} fragments -> ${fmt(layout.nRanges)} ranges, ${fmt(layout.nScanners)} scanners, ${fmt(layout.workers)} workers`,
     `${what}; batch ${fmt(o.batchSize)}, seed ${o.seed}, ${o.shuffle ? "shuffled" : "not shuffled"}, ${fmt(layout.batchesPerEpoch)} batches per epoch`,

@@ -7,6 +7,7 @@ import { AppFailure } from "../../shared/result";
 import { DatasetService } from "../services/datasets/service";
 import { datasetArgument } from "../services/datasets/uri";
 import { batchJson } from "../services/loader/export-batch";
+import { readGeneMedians } from "../services/loader/gene-medians";
 import { geneSymbols } from "../services/loader/gene-symbols";
 import { createPrefetcher } from "../services/loader/prefetch/prefetcher";
 import { expressionSource } from "../services/loader/prefetch/source";
@@ -26,7 +27,7 @@ export interface LoaderIo {
   out(text: string): void;
 }
 
-export function tokenizerOptions(a: LoaderArgs): TokenizerOptions | "raw" {
+export function tokenizerOptions(a: LoaderArgs, geneMedians: Float64Array | null = null): TokenizerOptions | "raw" {
   const o = a.options;
   if (o.tokenizer === "raw") return "raw";
   return validateOptions({
@@ -37,6 +38,7 @@ export function tokenizerOptions(a: LoaderArgs): TokenizerOptions | "raw" {
     nExpressionBins: o.nExpressionBins,
     ...(o.normalizeTotal !== null ? { normalizeTotal: o.normalizeTotal } : {}),
     ...(o.log1p ? { log1p: true } : {}),
+    ...(geneMedians ? { geneMedians } : {}),
   });
 }
 
@@ -46,8 +48,9 @@ export async function loaderCommand(argv: string[], io: LoaderIo = { out: (t) =>
     return;
   }
   const a = parseLoaderArgs(argv);
-  const tokenizer = tokenizerOptions(a);
-  const seqLength = tokenizer === "raw" ? 0 : sequenceLength(tokenizer);
+  // Checked before the dataset opens; the medians (if any) join once they are read.
+  const checked = tokenizerOptions(a);
+  const seqLength = checked === "raw" ? 0 : sequenceLength(checked);
   const { settings, userDataDir } = await cliSettings(parseArgs([]));
   const sources = new SourcesService({ ...cliSources(settings, userDataDir), offline: a.offline });
   const datasets = new DatasetService({ gateway: () => sources.gateway(), s3Access: () => cliS3Access(settings, userDataDir) });
@@ -57,6 +60,8 @@ export async function loaderCommand(argv: string[], io: LoaderIo = { out: (t) =>
   let prefetcher: Prefetcher | null = null;
   try {
     const ds = await datasets.acquire(datasetArgument(a.dataset));
+    const medians = a.options.geneMediansColumn !== null ? await readGeneMedians(ds, a.options.geneMediansColumn) : null;
+    const tokenizer = tokenizerOptions(a, medians);
     const source = await expressionSource(ds);
     prefetcher = await createPrefetcher({
       source,

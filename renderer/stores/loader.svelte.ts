@@ -65,6 +65,8 @@ export interface Comparison {
   index: number;
   slafdb: TokenBatchView;
   canonical: TokenBatchView;
+  /** Symbols of every gene in either mode's rows (and the shown batch's). */
+  symbols: Map<number, string>;
   /** Per row, the positions whose input id differs. */
   differing: Set<number>[];
   differingTokens: number;
@@ -87,6 +89,19 @@ export function labelCandidates(columns: ColumnInfo[]): string[] {
   return columns.filter((c) => c.kind === "string" || c.kind === "bool" || (c.kind === "int" && !/_id$|index$/i.test(c.name))).map((c) => c.name);
 }
 
+/** Genes columns that can hold per-gene medians before a loader says which it accepts (numeric, not the ids). */
+export function medianCandidates(columns: ColumnInfo[]): string[] {
+  const hasIds = columns.some((c) => c.name === "gene_integer_id");
+  return hasIds
+    ? columns.filter((c) => (c.kind === "float" || c.kind === "int") && c.name !== "gene_integer_id" && c.name !== "gene_id").map((c) => c.name)
+    : [];
+}
+
+/** Gene medians apply to canonical Geneformer only. */
+export function mediansApply(o: Pick<LoaderOptions, "tokenizer" | "mode">): boolean {
+  return o.tokenizer === "geneformer" && o.mode === "canonical";
+}
+
 function sameOptions(a: LoaderOptions, b: LoaderOptions): boolean {
   return (Object.keys(a) as (keyof LoaderOptions)[]).every((k) => a[k] === b[k]);
 }
@@ -96,6 +111,8 @@ export class Loader {
   datasetId = $state<string | null>(null);
   /** Label columns known before a start (from the dataset's cells table), replaced by the loader's own list. */
   candidates = $state<string[]>([]);
+  /** Median columns known before a start (from the dataset's genes table), replaced by the loader's own list. */
+  medianCandidates = $state<string[]>([]);
   info = $state.raw<LoaderInfo | null>(null);
   shown = $state.raw<ShownBatch | null>(null);
   /** Set once a step went past the last batch of the run. */
@@ -141,6 +158,17 @@ export class Loader {
     return this.info?.labelColumns ?? this.candidates;
   }
 
+  get medianColumns(): string[] {
+    return this.info?.medianColumns ?? this.medianCandidates;
+  }
+
+  /** A gene's symbol from the shown batch, or from the side-by-side view (a gene only the other mode kept). */
+  symbolOf(geneId: number): string {
+    const s = this.shown;
+    const c = this.comparison;
+    return s?.symbols.get(geneId) || (c && s && c.index === s.index ? c.symbols.get(geneId) : undefined) || `gene ${geneId}`;
+  }
+
   get canPrev(): boolean {
     const s = this.shown;
     if (!s || s.index === 0 || this.busy) return false;
@@ -150,6 +178,16 @@ export class Loader {
 
   get canNext(): boolean {
     return this.info !== null && !this.busy && this.end === null;
+  }
+
+  /**
+   * Main has made batches past the one shown (while playing the grid follows at the pace of status polls, or the
+   * user stepped back): the shown batch and the newest, 1-based, so the panel can say so. Null when in step.
+   */
+  get lag(): { shown: number; latest: number } | null {
+    const s = this.shown;
+    const produced = this.status?.batchesProduced ?? 0;
+    return s && produced > s.index + 1 ? { shown: s.index + 1, latest: produced } : null;
   }
 
   get snippet(): string | null {
@@ -163,12 +201,13 @@ export class Loader {
   }
 
   /** The panel shows `datasetId`: a loader of another dataset is stopped and the form starts from its columns. */
-  async attach(datasetId: string, cellsColumns: ColumnInfo[]): Promise<void> {
+  async attach(datasetId: string, cellsColumns: ColumnInfo[], genesColumns: ColumnInfo[] = []): Promise<void> {
     if (this.datasetId === datasetId) return;
     await this.stop();
     this.datasetId = datasetId;
     this.candidates = labelCandidates(cellsColumns);
-    this.options = { ...this.options, labelColumn: defaultLabelColumn(this.candidates) };
+    this.medianCandidates = medianCandidates(genesColumns);
+    this.options = { ...this.options, labelColumn: defaultLabelColumn(this.candidates), geneMediansColumn: null };
   }
 
   /** The dataset closed: its loader goes. */
@@ -176,6 +215,7 @@ export class Loader {
     await this.stop();
     this.datasetId = null;
     this.candidates = [];
+    this.medianCandidates = [];
   }
 
   setTokenizer(t: LoaderTokenizerName): void {
@@ -183,13 +223,14 @@ export class Loader {
     const prev = o.tokenizer;
     // The other tokenizer's SLAF default follows the switch; a value the user typed stays.
     const maxGenes = prev !== "raw" && t !== "raw" && o.maxGenes === MAX_GENES_DEFAULT[prev] ? MAX_GENES_DEFAULT[t] : o.maxGenes;
-    // Raw mode hands over stored values: normalize_total and log1p do not apply there.
-    this.options = t === "raw" ? { ...o, tokenizer: t, maxGenes, normalizeTotal: null, log1p: false } : { ...o, tokenizer: t, maxGenes };
+    // Raw mode hands over stored values: normalize_total and log1p do not apply there; medians are Geneformer's.
+    const next = t === "raw" ? { ...o, tokenizer: t, maxGenes, normalizeTotal: null, log1p: false } : { ...o, tokenizer: t, maxGenes };
+    this.options = mediansApply(next) ? next : { ...next, geneMediansColumn: null };
   }
 
   setMode(mode: LoaderOptions["mode"]): void {
-    // normalize_total and log1p are canonical-only; SLAF 0.5.2 has neither.
-    this.options = mode === "slafdb-0.5.2" ? { ...this.options, mode, normalizeTotal: null, log1p: false } : { ...this.options, mode };
+    // normalize_total, log1p and gene medians are canonical-only; SLAF 0.5.2 has none of them.
+    this.options = mode === "slafdb-0.5.2" ? { ...this.options, mode, normalizeTotal: null, log1p: false, geneMediansColumn: null } : { ...this.options, mode };
   }
 
   /** Starts a loader with the form's options (stopping the one running) and shows its first batch. */
@@ -427,10 +468,13 @@ export class Loader {
       // Read-only lookups held in $state.raw, never mutated.
       // eslint-disable-next-line svelte/prefer-svelte-reactivity
       const differing = r.value.differing.map((row) => new Set(row));
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity
+      const symbols = new Map([...s.symbols, ...geneSymbols(r.value.genes)]);
       this.comparison = {
         index: r.value.index,
         slafdb: tokenBatchFromTable(decodePage(r.value.slafdb)),
         canonical: tokenBatchFromTable(decodePage(r.value.canonical)),
+        symbols,
         differing,
         differingTokens: differing.reduce((n, d) => n + d.size, 0),
       };

@@ -1,7 +1,8 @@
 /**
  * The Python that reproduces a dataloader preview with SLAF 0.5.2 (`SLAFArray` + `SLAFDataLoader`, constructor as
  * in ../shared/notes/slaf-format.md §5.1): same dataset, revision and options, with a comment wherever SLAF 0.5.2
- * cannot do what the workbench did (seed, canonical mode, normalize_total/log1p, shuffle off, hf:// revisions).
+ * cannot do what the workbench did (seed, canonical mode, normalize_total/log1p, gene medians, shuffle off, hf://
+ * revisions).
  *
  * Strings from outside (URI, revision) only ever appear inside Python string literals built by `pyString`, which
  * escapes everything but printable ASCII, so no URI can end the literal, add a line or smuggle code.
@@ -129,6 +130,13 @@ function differenceNotes(info: LoaderInfo): string[] {
       );
     }
   }
+  if (o.geneMediansColumn !== null) {
+    notes.push(
+      `# Genes were ranked by value / median, with each gene's nonzero median from the genes column ${commentSafe(o.geneMediansColumn)}`,
+      "# (Geneformer's gene_median_dictionary; genes without a positive median dropped). SLAF 0.5.2 has no medians:",
+      "# its Geneformer never normalizes by them, and no argument below can ask for it.",
+    );
+  }
   if (o.normalizeTotal !== null || o.log1p) {
     notes.push(
       "# normalize_total / log1p come with SLAF's ExpressionPreprocessor, which is newer than 0.5.2 (PR #57). With a",
@@ -196,6 +204,7 @@ export function pythonSnippet(info: LoaderInfo): string {
     `epochs=${pyNumber(o.epochs)}`,
     o.normalizeTotal !== null ? `normalize_total=${pyNumber(o.normalizeTotal)}` : null,
     o.log1p ? "log1p" : null,
+    o.geneMediansColumn !== null ? `gene_medians=${commentSafe(o.geneMediansColumn)}` : null,
   ].filter((x): x is string => x !== null);
   const lines = [
     "# The SLAF Workbench dataloader preview, reproduced with SLAF 0.5.2:",

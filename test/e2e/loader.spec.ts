@@ -3,6 +3,7 @@ import path from "node:path";
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import { loadPbmc } from "../fixtures/pbmc";
 import { useAppServer } from "./app-server";
+import { BY_MEDIANS, MEDIAN_CELLS, MEDIAN_GENES, writeMediansSlaf } from "../unit/loader/medians-fixture";
 import { env, openApp, openDataset, screenshot } from "./helpers";
 
 const app = useAppServer();
@@ -194,8 +195,10 @@ test("the dataloader on the demo: tokens decoded to PBMC symbols, stepping, scGP
   await expect(page.getByTestId("loader-pause")).toBeVisible();
   await expect.poll(async () => parseRate(await page.getByTestId("cells-per-s").innerText()), { timeout: 30_000 }).toBeGreaterThan(0);
   await expect.poll(async () => Number(await page.getByTestId("entropy-score").innerText()), { timeout: 30_000 }).toBeGreaterThan(0);
-  // The grid follows the newest batch main produced.
+  // The grid follows the newest batch main produced, and says so while main is ahead of it.
   await expect.poll(async () => batchShown(page), { timeout: 30_000 }).toBeGreaterThan(1);
+  await expect(page.getByTestId("loader-lag")).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId("loader-lag")).toHaveText(/^showing batch [\d,]+ \(latest [\d,]+\)$/);
   await screenshot(page, "loader-09-playing");
   await page.getByTestId("loader-stats").evaluate((el) => (el.scrollTop = el.scrollHeight));
   await screenshot(page, "loader-10-stats-scrolled");
@@ -205,8 +208,10 @@ test("the dataloader on the demo: tokens decoded to PBMC symbols, stepping, scGP
   // Pausing shows the newest batch; Prev is enabled once nothing is loading.
   await expect(page.getByTestId("loader-prev")).toBeEnabled();
   const paused = await batchShown(page);
+  await expect(page.getByTestId("loader-lag")).toBeHidden();
   await page.getByTestId("loader-prev").click();
   await expect.poll(async () => batchShown(page)).toBe(paused - 1);
+  await expect(page.getByTestId("loader-lag")).toHaveText(`showing batch ${(paused - 1).toLocaleString("en-US")} (latest ${paused.toLocaleString("en-US")})`);
   await page.getByTestId("loader-stop").click();
   await expect(page.getByTestId("loader-empty")).toBeVisible();
 });
@@ -258,6 +263,49 @@ test("slafdb-0.5.2 Geneformer cut short: SEP lost on every cell, the cut marked,
   await expect(heat).toHaveAttribute("data-rows", "3");
   await page.getByTestId("loader-stats").evaluate((el) => (el.scrollTop = 0));
   await screenshot(page, "loader-13-fragments");
+  await page.getByTestId("loader-stop").click();
+});
+
+test("gene medians: canonical Geneformer ranks by value / median; the side-by-side view names genes only SLAF 0.5.2 keeps", async ({ page }) => {
+  const root = path.join(app.dir, "medians.slaf");
+  await writeMediansSlaf(root);
+  await openApp(page, app.url);
+  await openDataset(page, root);
+  await page.getByTestId("nav-loader").click();
+  const medians = page.getByTestId("opt-medians");
+  await expect(medians).toBeEnabled();
+  expect(await medians.locator("option").allInnerTexts()).toEqual(["none", "gene_median", "n_cells"]);
+  await medians.selectOption("gene_median");
+  await page.getByTestId("opt-shuffle").uncheck();
+  await page.getByTestId("opt-max-genes").fill("8");
+  await page.getByTestId("opt-batch-size").fill("3");
+  await start(page);
+  const grid = page.getByTestId("batch-grid");
+  // Cell 0 by value / median: G1 4, G2 4 (tie, by id), G0 2, G5 2; G3 (median 0) dropped.
+  expect((await tokens(grid, 0, 0, 7)).map((t) => t.sym)).toEqual(["CLS", ...BY_MEDIANS[0].map((g) => MEDIAN_GENES[g]), "SEP", "PAD"]);
+  // Cell 2's genes have no median: [CLS, SEP].
+  expect((await tokens(grid, 2, 0, 3)).map((t) => t.sym)).toEqual(["CLS", "SEP", "PAD"]);
+  await screenshot(page, "loader-14-medians");
+
+  // Side by side: SLAF 0.5.2 keeps G3 and G4, which the shown (canonical) batch never holds; still named.
+  await page.getByTestId("loader-compare").check();
+  const cmp = page.getByTestId("compare-grid");
+  await expect(cmp).toBeVisible();
+  expect((await tokens(cmp, 0, 0, 7)).map((t) => t.sym)).toEqual(["CLS", ...MEDIAN_CELLS[0].genes.map((g) => MEDIAN_GENES[g]), "SEP"]);
+  expect((await tokens(cmp, 4, 0, 3)).map((t) => t.sym)).toEqual(["CLS", "G3", "G4"]);
+  await cmp.locator('.row[data-row="4"] .tok[data-pos="1"]').click();
+  await expect(page.getByTestId("token-detail-symbol")).toHaveText("G3");
+  await screenshot(page, "loader-15-medians-side-by-side");
+  await page.getByTestId("loader-compare").uncheck();
+
+  // Medians are canonical Geneformer's: off and disabled elsewhere, with a hint.
+  await page.getByTestId("opt-mode").selectOption("slafdb-0.5.2");
+  await expect(medians).toBeDisabled();
+  await expect(medians).toHaveValue("");
+  await expect(page.getByTestId("opt-medians-hint")).toContainText("canonical Geneformer only");
+  await page.getByTestId("opt-mode").selectOption("canonical");
+  await page.getByTestId("opt-tokenizer").selectOption("scgpt");
+  await expect(medians).toBeDisabled();
   await page.getByTestId("loader-stop").click();
 });
 

@@ -20,7 +20,7 @@ import { type LoaderBatch, type LoaderBatchStats, type LoaderInfo, type LoaderOp
 import { err, ok } from "../../shared/result";
 import { cutPosition, decodeBatch, geneAcrossBatch, geneSymbols, type RawBatchView, type TokenBatchView } from "../../renderer/stores/loader-batch";
 import { compareGrid, symbolLookup, tokenGrid } from "../../renderer/stores/loader-grid";
-import { Loader, defaultLabelColumn } from "../../renderer/stores/loader.svelte";
+import { Loader, defaultLabelColumn, medianCandidates } from "../../renderer/stores/loader.svelte";
 import { FakeMain, settle } from "./fake-main";
 
 function col(type: DataType, data: ArrayLike<number>): Vector {
@@ -172,6 +172,7 @@ function fakeLoader(nBatches: number) {
     nScanners: 2,
     workers: 1,
     labelColumns: ["cell_type"],
+    medianColumns: ["gene_median"],
     batchesPerEpoch: nBatches,
   });
   const batch = (index: number): LoaderBatch => ({
@@ -222,6 +223,15 @@ function fakeLoader(nBatches: number) {
     calls.push("stop");
     return ok(null);
   };
+  // Canonical puts gene 13 (NKG7) where slafdb-0.5.2 has gene 11: a gene the shown batch does not hold.
+  c.loader.compare = async ({ index }) =>
+    ok({
+      index,
+      slafdb: tokensArrow([index * 2, index * 2 + 1]),
+      canonical: tokensArrow([index * 2, index * 2 + 1], false, 2),
+      genes: ipc({ gene_integer_id: col(new Int32(), Int32Array.of(10, 11, 12, 13)), symbol: vectorFromArray(["CD74", "LYZ", "MS4A1", "NKG7"], new Utf8()) }),
+      differing: [[2], []],
+    });
   c.loader.export = async ({ path, overwrite }) => {
     calls.push(`export ${path}${overwrite ? " overwrite" : ""}`);
     if (exports.has(path) && !overwrite) return err("EXPORT_TARGET_EXISTS", `${path} exists`, { path });
@@ -344,5 +354,91 @@ describe("Loader store", () => {
     expect(await loader.start()).toBe(false);
     expect(loader.error?.code).toBe("LOADER_OPTIONS_INVALID");
     expect(loader.running).toBe(false);
+  });
+
+  it("gene medians: offered from the genes table's numeric columns, canonical Geneformer only, sent with start", async () => {
+    const genes = [
+      { name: "gene_id", type: "Utf8", kind: "string" as const, nullable: false },
+      { name: "gene_integer_id", type: "Int64", kind: "int" as const, nullable: false },
+      { name: "gene_median", type: "Float64", kind: "float" as const, nullable: true },
+      { name: "n_cells", type: "Int32", kind: "int" as const, nullable: true },
+      { name: "highly_variable", type: "Bool", kind: "bool" as const, nullable: true },
+    ];
+    expect(medianCandidates(genes)).toEqual(["gene_median", "n_cells"]);
+    // Without gene_integer_id there is nothing to index medians by.
+    expect(medianCandidates(genes.filter((c) => c.name !== "gene_integer_id"))).toEqual([]);
+    const f = fakeLoader(2);
+    const loader = new Loader(
+      f.client,
+      async () => null,
+      async () => false,
+      5,
+    );
+    await loader.attach("ds-1", columns, genes);
+    expect(loader.medianColumns).toEqual(["gene_median", "n_cells"]);
+    expect(loader.options.geneMediansColumn).toBeNull();
+    loader.options.geneMediansColumn = "gene_median";
+    loader.setTokenizer("scgpt");
+    expect(loader.options.geneMediansColumn).toBeNull();
+    loader.setTokenizer("geneformer");
+    loader.options.geneMediansColumn = "gene_median";
+    loader.setMode("slafdb-0.5.2");
+    expect(loader.options.geneMediansColumn).toBeNull();
+    loader.setMode("canonical");
+    loader.options.geneMediansColumn = "gene_median";
+    expect(await loader.start()).toBe(true);
+    expect(f.started()).toMatchObject({ tokenizer: "geneformer", mode: "canonical", geneMediansColumn: "gene_median" });
+    // Once started, main's own list.
+    expect(loader.medianColumns).toEqual(["gene_median"]);
+    expect(loader.snippet).toContain("gene_medians=gene_median");
+    // Another dataset starts without one.
+    await loader.attach("ds-2", columns, []);
+    expect(loader.options.geneMediansColumn).toBeNull();
+    expect(loader.medianColumns).toEqual([]);
+  });
+
+  it("side by side names a gene only the other mode put in a row (not 'gene N')", async () => {
+    const f = fakeLoader(2);
+    const loader = new Loader(
+      f.client,
+      async () => null,
+      async () => false,
+      5,
+    );
+    await loader.attach("ds-1", columns);
+    await loader.start();
+    expect(loader.symbolOf(13)).toBe("gene 13");
+    await loader.setCompare(true);
+    const cmp = loader.comparison!;
+    expect(cmp.differingTokens).toBe(1);
+    const grid = compareGrid(cmp.slafdb, cmp.canonical, cmp.differing, 100, symbolLookup(cmp.symbols));
+    expect(grid.cell(0, 2).text).toBe("LYZ");
+    expect(grid.cell(1, 2).text).toBe("NKG7");
+    expect(loader.symbolOf(13)).toBe("NKG7");
+    expect(loader.symbolOf(10)).toBe("CD74");
+    await loader.setCompare(false);
+    expect(loader.symbolOf(13)).toBe("gene 13");
+    await loader.stop();
+  });
+
+  it("says which batch is shown and the newest when main is ahead (stepped back, or playing)", async () => {
+    const f = fakeLoader(4);
+    const loader = new Loader(
+      f.client,
+      async () => null,
+      async () => false,
+      5,
+    );
+    await loader.attach("ds-1", columns);
+    await loader.start();
+    await loader.next();
+    await loader.next();
+    // The fake's status says 3 batches were produced: batch 3 (index 2) is the newest, in step.
+    expect(loader.shown?.index).toBe(2);
+    expect(loader.lag).toBeNull();
+    await loader.prev();
+    expect(loader.lag).toEqual({ shown: 2, latest: 3 });
+    await loader.stop();
+    expect(loader.lag).toBeNull();
   });
 });

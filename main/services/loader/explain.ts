@@ -3,14 +3,15 @@
  * - one cell explained: its whole sequence before truncation (the tokenizer's own explainCell) with where the row
  *   cut it. `rank`: canonical mode ranks are the sequence order (1 = highest score); slafdb-0.5.2 keeps storage
  *   order, so `rank` there is SLAF's dense descending rank of the stored value (what its window compares with
- *   max_genes). `score` is what the ranking used (canonical: after normalize_total/log1p; slafdb-0.5.2: the stored
- *   value). `bin` is the scGPT value token minus vocab_size (slafdb-0.5.2 counts: the count itself), null for
+ *   max_genes). `score` is what the ranking used (canonical: after normalize_total/log1p, divided by the gene's
+ *   median when medians are given; slafdb-0.5.2: the stored value). `bin` is the scGPT value token minus vocab_size (slafdb-0.5.2 counts: the count itself), null for
  *   Geneformer, raw mode, and float values SLAF maps to PAD.
- * - the same cells tokenized in both compatibility modes, with the positions whose input id differs.
+ * - the same cells tokenized in both compatibility modes, with the positions whose input id differs and the
+ *   symbols of every gene either mode put in a row.
  */
 import type { LoaderCellExplain } from "../../../shared/ipc/contract";
 import { arrow } from "../arrow";
-import { boolColumn, textColumn, tokensArrow } from "./batch-arrow";
+import { batchGeneIds, boolColumn, genesArrow, textColumn, tokensArrow } from "./batch-arrow";
 import { log1pBin, slafdbFloatBin } from "./binning";
 import type { GeneSymbols } from "./gene-symbols";
 import type { LabelColumn } from "./labels";
@@ -50,12 +51,13 @@ export function explainCell(csr: CsrBatch, row: number, ctx: ExplainContext): Lo
   let kept = genes.length;
   let sepKept = false;
   let ranks: number[];
-  let bins: (number | null)[] = Array.from(genes, () => null);
+  let bins: (number | null)[] | null = null;
   const tok = ctx.tokenizer;
   if (tok) {
     const seq = tok.explainCell(cellId, genes, stored);
     seqGenes = seq.genes;
-    scores = seq.values;
+    const medians = tok.options.geneMedians;
+    scores = medians ? Float64Array.from(seq.values, (x, k) => x / medians[seq.genes[k]]) : seq.values;
     kept = seq.kept;
     sepKept = seq.sepKept;
     const o = tok.options;
@@ -76,6 +78,8 @@ export function explainCell(csr: CsrBatch, row: number, ctx: ExplainContext): Lo
     ranks = Array.from(genes, (_, k) => k + 1);
   }
   const n = seqGenes.length;
+  // One per sequence gene: canonical mode may drop genes, so not one per stored gene.
+  bins ??= Array.from({ length: n }, () => null);
   const columns: Record<string, Vector> = {
     rank: arrow.makeVector(Int32Array.from(ranks)) as unknown as Vector,
     gene_integer_id: arrow.makeVector(Int32Array.from(seqGenes)) as unknown as Vector,
@@ -98,14 +102,15 @@ export function explainCell(csr: CsrBatch, row: number, ctx: ExplainContext): Lo
 export interface ModeComparison {
   slafdb: Uint8Array;
   canonical: Uint8Array;
+  genes: Uint8Array;
   differing: number[][];
 }
 
 /**
  * `options`' tokenizer in both modes over the same cells: slafdb-0.5.2 without preprocessing (SLAF 0.5.2 has
- * none), canonical with the loader's normalize_total/log1p.
+ * none), canonical with the loader's normalize_total/log1p and gene medians.
  */
-export function compareModes(csr: CsrBatch, fragments: Int32Array, options: TokenizerOptions, labels: LabelColumn | null): ModeComparison {
+export function compareModes(csr: CsrBatch, fragments: Int32Array, options: TokenizerOptions, ctx: Omit<ExplainContext, "tokenizer">): ModeComparison {
   const base = { tokenizer: options.tokenizer, maxGenes: options.maxGenes, vocabSize: options.vocabSize, nExpressionBins: options.nExpressionBins };
   const slafdb = createTokenizer({ ...base, mode: "slafdb-0.5.2" }).tokenize(csr);
   const canonical = createTokenizer({
@@ -113,6 +118,7 @@ export function compareModes(csr: CsrBatch, fragments: Int32Array, options: Toke
     mode: "canonical",
     ...(options.normalizeTotal !== undefined ? { normalizeTotal: options.normalizeTotal } : {}),
     ...(options.log1p ? { log1p: true } : {}),
+    ...(options.geneMedians ? { geneMedians: options.geneMedians } : {}),
   }).tokenize(csr);
   const L = slafdb.seqLength;
   const differing: number[][] = [];
@@ -121,5 +127,14 @@ export function compareModes(csr: CsrBatch, fragments: Int32Array, options: Toke
     for (let p = 0; p < L; p++) if (slafdb.inputIds[r * L + p] !== canonical.inputIds[r * L + p]) positions.push(p);
     differing.push(positions);
   }
-  return { slafdb: tokensArrow(slafdb, fragments, labels), canonical: tokensArrow(canonical, fragments, labels), differing };
+  // A gene only one mode kept is still named in the other's view.
+  const a = batchGeneIds({ tokens: slafdb, raw: null });
+  const b = batchGeneIds({ tokens: canonical, raw: null });
+  const union = Int32Array.from(new Set([...a, ...b])).sort();
+  return {
+    slafdb: tokensArrow(slafdb, fragments, ctx.labels),
+    canonical: tokensArrow(canonical, fragments, ctx.labels),
+    genes: genesArrow(union, ctx.symbols),
+    differing,
+  };
 }

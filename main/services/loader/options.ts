@@ -22,6 +22,21 @@ export interface DatasetColumns {
   labels: string[];
 }
 
+/**
+ * geneMediansColumn needs canonical Geneformer (SLAF 0.5.2 has no medians; scGPT bins values, it does not rank by
+ * them). Whether the column exists and is numeric is checked when it is read (gene-medians.ts).
+ */
+export function checkMediansOption(o: Pick<LoaderOptions, "geneMediansColumn" | "tokenizer" | "mode">): void {
+  if (o.geneMediansColumn === null) return;
+  if (o.tokenizer !== "geneformer")
+    invalid("geneMediansColumn", `gene medians apply to the Geneformer tokenizer only (it ranks genes by value / median), not ${o.tokenizer}`);
+  if (o.mode !== "canonical")
+    invalid(
+      "geneMediansColumn",
+      "gene medians do not exist in SLAF 0.5.2 (its Geneformer ranks stored values); use canonical mode or choose no medians column",
+    );
+}
+
 export function checkOptions(o: LoaderOptions, columns: DatasetColumns): TokenizerOptions | "raw" {
   if (o.labelColumn !== null) {
     if (!columns.cells.includes(o.labelColumn)) invalid("labelColumn", `the cells table has no column "${o.labelColumn}"`);
@@ -32,6 +47,7 @@ export function checkOptions(o: LoaderOptions, columns: DatasetColumns): Tokeniz
       );
     }
   }
+  checkMediansOption(o);
   const preprocessing = o.normalizeTotal !== null ? "normalizeTotal" : o.log1p ? "log1p" : null;
   if (o.tokenizer === "raw") {
     if (preprocessing) invalid(preprocessing, "raw mode hands over the stored values; normalize_total and log1p apply to the Geneformer and scGPT tokenizers");

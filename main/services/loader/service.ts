@@ -21,6 +21,7 @@ import { fail, guard } from "../errors";
 import { compareModes, explainCell } from "./explain";
 import { batchJson, batchNpz } from "./export-batch";
 import { writeExport } from "./export-file";
+import { medianColumns, readGeneMedians } from "./gene-medians";
 import { geneSymbols } from "./gene-symbols";
 import { labelColumns, readLabelColumn } from "./labels";
 import { LoaderRun, type ProducedBatch } from "./loader-run";
@@ -68,7 +69,10 @@ export class LoaderService implements LoaderApi {
       const o = req.options;
       const cellsInfo = ds.summary.tables.find((t) => t.name === "cells");
       const [labels, symbols] = await Promise.all([labelColumns(ds), geneSymbols(ds)]);
-      const tokenizer = checkOptions(o, { cells: cellsInfo?.columns.map((c) => c.name) ?? [], labels });
+      const checked = checkOptions(o, { cells: cellsInfo?.columns.map((c) => c.name) ?? [], labels });
+      // Read once here; the workers get them once, with their tokenizer options.
+      const medians = checked !== "raw" && o.geneMediansColumn !== null ? await readGeneMedians(ds, o.geneMediansColumn) : null;
+      const tokenizer: TokenizerOptions | "raw" = checked !== "raw" && medians ? { ...checked, geneMedians: medians } : checked;
       const source = await expressionSource(ds);
       const labelColumn = o.labelColumn !== null ? await readLabelColumn(ds, o.labelColumn) : null;
       const held = await this.datasets.acquire(ds.root);
@@ -124,6 +128,7 @@ export class LoaderService implements LoaderApi {
         nScanners: layout.nScanners,
         workers: layout.workers,
         labelColumns: labels,
+        medianColumns: medianColumns(ds),
         batchesPerEpoch: layout.batchesPerEpoch,
       };
     });
@@ -168,7 +173,7 @@ export class LoaderService implements LoaderApi {
         });
       const { batch } = await this.produced(held, req.index);
       const csr = batch.csr ?? fail("INTERNAL", `Batch ${req.index} kept no cells to compare`);
-      return { index: req.index, ...compareModes(csr, batch.fragments, held.tokenizer, held.explain.labels) };
+      return { index: req.index, ...compareModes(csr, batch.fragments, held.tokenizer, held.explain) };
     });
   }
 

@@ -22,6 +22,11 @@ export interface LoaderOptions {
   normalizeTotal: number | null;
   /** canonical mode only: log1p after normalize_total. */
   log1p: boolean;
+  /**
+   * Canonical Geneformer only: a numeric genes column holding each gene's nonzero median (Geneformer's
+   * gene_median_dictionary). Genes rank by value / median, and genes without a positive median are dropped. Null: none.
+   */
+  geneMediansColumn: string | null;
   epochs: number;
   /** A cells column whose values label each cell and give the batch composition (cell_type, donor, …), or null. */
   labelColumn: string | null;
@@ -38,6 +43,7 @@ export const LOADER_DEFAULTS: LoaderOptions = {
   shuffle: true,
   normalizeTotal: null,
   log1p: false,
+  geneMediansColumn: null,
   epochs: 1,
   labelColumn: null,
 };
@@ -61,6 +67,8 @@ export interface LoaderInfo {
   workers: number;
   /** Cells columns usable as `labelColumn` (strings, categories, small integers). */
   labelColumns: string[];
+  /** Genes columns usable as `geneMediansColumn` (numeric, other than the ids). */
+  medianColumns: string[];
   /** Batches per epoch (cells / batchSize, rounded up). */
   batchesPerEpoch: number;
 }
@@ -166,6 +174,8 @@ export interface LoaderComparison {
   index: number;
   slafdb: Uint8Array;
   canonical: Uint8Array;
+  /** Arrow IPC `gene_integer_id` Int32, `symbol` Utf8 for every gene in either mode's rows (as LoaderBatch.genes). */
+  genes: Uint8Array;
   /** Per row: token positions whose input id differs between the modes. */
   differing: number[][];
 }

@@ -64,6 +64,7 @@ const REQUESTS: { [N in Namespace]: { [M in MethodName<N>]: Request<N, M> } } = 
         shuffle: true,
         normalizeTotal: 10_000,
         log1p: true,
+        geneMediansColumn: null,
         epochs: 2,
         labelColumn: "cell_type",
       },

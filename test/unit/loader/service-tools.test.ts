@@ -194,6 +194,13 @@ describe("side by side", () => {
         expect(cmp.differing[r]).toContain(63);
       }
       expect(values(slafdb, "sep_kept")).toEqual([false, false, false, false, false]);
+      // Every gene either mode put in a row is named: canonical's top genes are mostly not in slafdb-0.5.2's rows.
+      const inRows = new Set([...a.flat(), ...b.flat()].filter((t) => t >= 4).map((t) => t - 4));
+      const genes = table(cmp.genes);
+      expect(values(genes, "gene_integer_id")).toEqual([...inRows].sort((x, y) => x - y));
+      expect(values(genes, "symbol")).toEqual([...inRows].sort((x, y) => x - y).map((g) => loadPbmc().genes[g]));
+      const shownGenes = new Set(a.flat().filter((t) => t >= 4));
+      expect(b.flat().some((t) => t >= 4 && !shownGenes.has(t))).toBe(true);
     } finally {
       await call("loader", "stop", { loaderId: info.loaderId });
     }

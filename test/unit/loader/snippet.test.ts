@@ -24,6 +24,7 @@ function info(options: Partial<LoaderOptions> = {}, uri = "/data/pbmc.slaf", rev
     nScanners: 4,
     workers: 2,
     labelColumns: ["cell_type"],
+    medianColumns: [],
     batchesPerEpoch: 5,
   };
 }
@@ -137,6 +138,16 @@ describe("pythonSnippet: what SLAF 0.5.2 cannot reproduce is said", () => {
     expect(s).toContain("    n_epochs=3,");
     expect(s).toContain("seed=7 shuffle=off epochs=3 normalize_total=10000 log1p");
     if (hasPython) pythonReads(s, []);
+  });
+
+  it("gene medians: named in a comment that says SLAF 0.5.2 has none, never as an argument", () => {
+    const s = pythonSnippet(info({ mode: "canonical", geneMediansColumn: "median\nimport os" }));
+    expect(s).toContain("gene_medians=median?import os");
+    expect(s).toContain("# Genes were ranked by value / median, with each gene's nonzero median from the genes column median?import os");
+    expect(s).toContain("SLAF 0.5.2 has no medians");
+    expect(s.split("\n").filter((l) => l.includes("median") && !l.startsWith("#"))).toEqual([]);
+    if (hasPython) pythonReads(s, []);
+    expect(pythonSnippet(info({ mode: "canonical" }))).not.toContain("median");
   });
 
   it("slafdb-0.5.2 mode says each cell's tokens match, and never claims the batch order does", () => {
