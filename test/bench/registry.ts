@@ -10,4 +10,5 @@ export const BENCHES: Record<string, () => Promise<Bench>> = {
   remote: () => import("./remote.bench"),
   loader: () => import("./loader.bench"),
   sources: () => import("./sources.bench"),
+  explore: () => import("./explore.bench"),
 };
