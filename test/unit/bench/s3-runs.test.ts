@@ -50,7 +50,8 @@ describe.skipIf(!s3Available())("s3:// runs (radosgw)", () => {
     });
     const { accessKeyId, secretAccessKey, region } = s3.account;
     unwrap(await services.api.settings.set({ s3: { accessKeyId, secretAccessKey, region, endpoint: requests.url, pathStyle: true } }));
-  });
+    // radosgw may take minutes to start on a busy machine (rgw-server.ts waits up to 180 s).
+  }, 300_000);
 
   afterAll(async () => {
     await services?.dispose();
