@@ -4,7 +4,7 @@
  * taken from what is written. Reading the next chunk overlaps the native write of the previous one.
  */
 import type { SlafWriter, ValueStats, ValueType } from "./slaf-writer";
-import type { RowChunk, RowsOptions, Source } from "./source";
+import { RestartRows, type RowChunk, type RowsOptions, type Source } from "./source";
 
 class NeedsFloat32 extends Error {}
 
@@ -101,11 +101,19 @@ async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOpt
   try {
     for await (const chunk of source.rows("X", opts)) {
       if (opts.signal?.aborted) throw opts.signal.reason;
-      if (writer.valueType === "uint16" && chunk.allFitUint16 === false) throw new NeedsFloat32();
-      sortRows(chunk.indptr, chunk.genes, chunk.values);
+      if (writer.valueType === "uint16" && (chunk.allFitUint16 === false || chunk.stats?.fitsUint16 === false)) throw new NeedsFloat32();
+      if (!chunk.genesSorted) sortRows(chunk.indptr, chunk.genes, chunk.values);
       const n = chunk.indptr[chunk.indptr.length - 1];
       const slot = await writer.expressionSlot(n);
-      fillValues(chunk.values, slot.value, flags, writer.stats);
+      if (chunk.stats) {
+        // Checked by the reader already: a plain copy (the stats say every value fits when the slot is uint16).
+        slot.value.set(chunk.values);
+        writer.stats.merge(chunk.stats);
+        if (slot.value instanceof Float32Array) {
+          flags.negative += chunk.stats.negative;
+          flags.nan += chunk.stats.count - chunk.stats.finite;
+        }
+      } else fillValues(chunk.values, slot.value, flags, writer.stats);
       slot.gene.set(chunk.genes);
       fillCells(chunk, slot.cell, counts);
       nnz += n;
@@ -129,13 +137,18 @@ async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOpt
   return { counts, nnz, valueType: writer.valueType, warnings };
 }
 
-/** Writes expression.lance: first as uint16, again as float32 if any value does not fit. */
+/**
+ * Writes expression.lance: first as uint16, again as float32 if any value does not fit, and again when the
+ * reader asks to start over (RestartRows: it has switched to another way of reading).
+ */
 export async function writeExpression(source: Source, writer: SlafWriter, opts: ExpressionOptions): Promise<ExpressionResult> {
-  try {
-    return await writePass(source, writer, opts);
-  } catch (e) {
-    if (!(e instanceof NeedsFloat32)) throw e;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await writePass(source, writer, opts);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof NeedsFloat32 || e instanceof RestartRows)) throw e;
+      if (e instanceof RestartRows) opts.onPrepass?.(0);
+      await writer.restartExpression(e instanceof NeedsFloat32 ? "float32" : writer.valueType);
+    }
   }
-  await writer.restartExpression("float32");
-  return writePass(source, writer, opts);
 }

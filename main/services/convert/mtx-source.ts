@@ -1,16 +1,19 @@
 /**
  * 10x MTX folder (Cell Ranger v2 `genes.tsv` or v3 `features.tsv.gz`, `matrix.mtx[.gz]`, `barcodes.tsv[.gz]`,
- * gzipped or not) as a conversion source. The matrix is streamed through a gunzip and the byte parser into
- * CellBuckets, so no triple ever becomes a JS object and memory does not grow with the number of cells.
+ * gzipped or not) as a conversion source. The matrix is decompressed and parsed from bytes in a worker thread
+ * (mtx-worker.ts, mtx-chunks.ts): chunks of cells are cut as the entries stream by when the file is written cell
+ * by cell, as 10x files are; otherwise the writer is asked to start over (RestartRows) and the entries go
+ * through CellBuckets' disk spill. No triple ever becomes a JS object and memory does not grow with the cells.
  */
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { createGunzip } from "node:zlib";
 import { fail } from "../errors";
-import { CellBuckets } from "./cell-buckets";
+import { convertWorkerPath } from "../resources";
+import { bytesOf, mtxRowChunks, ReadFailure, UnsortedInput, type MtxReadConfig } from "./mtx-chunks";
 import { MtxError, MtxParser, type MtxHeader } from "./mtx-parse";
-import type { Frame, FrameColumn, RowChunk, RowsOptions, Source } from "./source";
+import { mtxChunksInWorker } from "./mtx-worker";
+import { RestartRows, type Frame, type FrameColumn, type RowChunk, type RowsOptions, type Source } from "./source";
 
 export interface MtxFiles {
   matrix: string;
@@ -32,32 +35,6 @@ export function findMtxFiles(dir: string): MtxFiles | null {
   return { matrix, features, barcodes };
 }
 
-async function isGzip(file: string): Promise<boolean> {
-  const fh = await fs.open(file, "r");
-  try {
-    const b = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(b, 0, 2, 0);
-    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Decompressed bytes of a possibly gzipped file, with the compressed bytes read so far. */
-async function* bytesOf(file: string, progress?: (compressedBytes: number) => void): AsyncGenerator<Buffer> {
-  const gzip = await isGzip(file);
-  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  const stream = gzip ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
-  if (progress) raw.on("data", () => progress(raw.bytesRead));
-  try {
-    for await (const chunk of stream) yield chunk as Buffer;
-  } catch (e) {
-    fail("CONVERT_INPUT_INVALID", `${file} cannot be read: ${(e as Error).message} (a gzip file cut short?)`, { path: file });
-  } finally {
-    raw.destroy();
-  }
-}
-
 async function readLines(file: string): Promise<string[]> {
   const parts: Buffer[] = [];
   for await (const b of bytesOf(file)) parts.push(b);
@@ -68,11 +45,12 @@ async function readLines(file: string): Promise<string[]> {
 
 function mtxFail(file: string, e: unknown): never {
   if (e instanceof MtxError) fail("CONVERT_INPUT_INVALID", `${file}: ${e.message}`, { path: file });
+  if (e instanceof ReadFailure) fail("CONVERT_INPUT_INVALID", e.message, { path: file });
   throw e;
 }
 
 export async function readMtxHeader(file: string): Promise<MtxHeader> {
-  const parser = new MtxParser(null);
+  const parser = new MtxParser();
   try {
     for await (const chunk of bytesOf(file)) if (!parser.feed(chunk)) break;
     return parser.header ?? parser.end();
@@ -130,25 +108,31 @@ export async function openMtxDir(dir: string): Promise<Source> {
   const obsFrame: Frame = { length: nBarcodes, readIndex: () => barcodes, columns: [] };
   const matrixSize = (await fs.stat(files.matrix)).size;
 
+  // Unknown until read: stream chunks as the entries come (files written cell by cell), else spill to buckets.
+  let mode: MtxReadConfig["mode"] = "stream";
+  const workerFile = convertWorkerPath();
+  const inWorker = existsSync(workerFile);
+
   async function* rows(opts: RowsOptions): AsyncGenerator<RowChunk> {
-    const buckets = new CellBuckets(nBarcodes, opts.chunkCells, opts.scratchDir);
+    const cfg: MtxReadConfig = {
+      file: files!.matrix,
+      nCells: nBarcodes,
+      nGenes: nFeatures,
+      chunkCells: opts.chunkCells,
+      transposed,
+      mode,
+      scratchDir: opts.scratchDir,
+    };
+    const onBytes = mode === "buckets" ? (n: number) => opts.onPrepass?.(Math.min(1, n / matrixSize)) : undefined;
     try {
-      const sink = transposed ? (r: number, c: number, v: number) => buckets.add(r, c, v) : (r: number, c: number, v: number) => buckets.add(c, r, v);
-      const parser = new MtxParser(sink);
-      let seen = 0;
-      try {
-        for await (const chunk of bytesOf(files!.matrix, (n) => (seen = n))) {
-          if (opts.signal?.aborted) throw opts.signal.reason;
-          parser.feed(chunk);
-          opts.onPrepass?.(Math.min(1, seen / matrixSize));
-        }
-        parser.end();
-      } catch (e) {
-        mtxFail(files!.matrix, e);
+      yield* inWorker ? mtxChunksInWorker(workerFile, cfg, opts.signal, onBytes) : mtxRowChunks(cfg, opts.signal, onBytes);
+    } catch (e) {
+      if (e instanceof UnsortedInput) {
+        mode = "buckets";
+        throw new RestartRows(`${path.basename(files!.matrix)} is not stored cell by cell; reading it whole first`);
       }
-      yield* buckets.chunks();
-    } finally {
-      buckets.close();
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      mtxFail(files!.matrix, e);
     }
   }
 

@@ -234,7 +234,8 @@ export function combineSources(parts: SamplePart[], opts: { strict?: boolean } =
       for await (const c of parts[k].source.rows(matrix, o)) {
         const genes = new Int32Array(c.genes.length);
         for (let i = 0; i < genes.length; i++) genes[i] = map[c.genes[i]];
-        yield { start: c.start + offsets[k], end: c.end + offsets[k], indptr: c.indptr, genes, values: c.values, allFitUint16: c.allFitUint16 };
+        // Genes renumbered into the union may change their order within a row.
+        yield { ...c, start: c.start + offsets[k], end: c.end + offsets[k], genes, genesSorted: undefined };
       }
     }
   }

@@ -42,6 +42,48 @@ export interface RowChunk {
   values: Float32Array | Float64Array | Int32Array | Uint32Array | Uint16Array | Int16Array | Uint8Array | Int8Array;
   /** Set by readers that saw every value before the first chunk: do all fit uint16 (integers in 0..65535)? */
   allFitUint16?: boolean;
+  /** Set by readers that already checked the chunk (off the writing thread): each row's genes ascending, and its values' statistics. */
+  genesSorted?: boolean;
+  stats?: ChunkStats;
+}
+
+/** Statistics of a chunk's values, as the writer needs them (NaN counted apart, not in min / max / sums). */
+export interface ChunkStats {
+  min: number;
+  max: number;
+  sum: number;
+  sumSq: number;
+  count: number;
+  finite: number;
+  negative: number;
+  /** Every value is an integer in 0..65535. */
+  fitsUint16: boolean;
+}
+
+/** ChunkStats of `values`. */
+export function chunkStats(values: ArrayLike<number>): ChunkStats {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let sumSq = 0;
+  let nan = 0;
+  let negative = 0;
+  let fits = true;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== v) {
+      nan++;
+      fits = false;
+      continue;
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    sumSq += v * v;
+    if (v < 0) negative++;
+    if (fits && (v > 65535 || v < 0 || Math.floor(v) !== v)) fits = false;
+  }
+  return { min, max, sum, sumSq, count: values.length, finite: values.length - nan, negative, fitsUint16: fits };
 }
 
 /** X, AnnData's raw/X (genes from raw/var), or a layer. */
@@ -100,3 +142,9 @@ export interface Source {
   rows(matrix: MatrixName, opts: RowsOptions): AsyncIterable<RowChunk>;
   close(): Promise<void>;
 }
+
+/**
+ * Thrown by `rows()` when a reader learns mid-way that it must read differently (an MTX file that turns out
+ * not to be stored cell by cell): what was written from it is dropped and `rows()` is asked again.
+ */
+export class RestartRows extends Error {}

@@ -53,5 +53,13 @@ describe("synth", () => {
     expect(triples(b)).toEqual(triples(a));
     expect(b.cells.cell_id).toEqual(a.cells.cell_id);
     expect(b.cells.cell_start_index).toEqual(a.cells.cell_start_index);
+    // The MTX folder form (what the conversion benchmark reads) holds the same values too.
+    const viaMtx = path.join(dir, "via.mtx");
+    const written = await synthesize(PBMC_DIR, viaMtx, { cells: 300, seed: 3 });
+    expect(written.nnz).toBe(a.expression.cell.length);
+    await convertFile(viaMtx, path.join(dir, "via-mtx.slaf"), { chunkCells: 64 });
+    const c = await readBack(path.join(dir, "via-mtx.slaf"));
+    expect(triples(c)).toEqual(triples(a));
+    expect(c.cells.cell_id).toEqual(a.cells.cell_id);
   });
 });
