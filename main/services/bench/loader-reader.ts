@@ -10,7 +10,7 @@ import { createPrefetcher } from "../loader/prefetch/prefetcher";
 import { expressionSource } from "../loader/prefetch/source";
 import type { PrefetchBatch, Prefetcher } from "../loader/prefetch/types";
 import { validateOptions, type TokenizerOptions } from "../loader/tokens";
-import type { Tally } from "./tally";
+import { CANCELLED, unlessCancelled, type Tally } from "./tally";
 
 /** SLAF's defaults: Geneformer 2048 genes, scGPT 1024; the panel's mode, vocabulary and bins. */
 export function benchTokenizer(reader: BenchOptions["reader"]): TokenizerOptions | "raw" {
@@ -41,17 +41,23 @@ export async function readLoader(ds: OpenDataset, o: BenchOptions, tally: Tally,
   let prefetcher: Prefetcher | null = null;
   let ended = false;
   try {
-    prefetcher = await createPrefetcher({
-      source,
-      tokenizer: benchTokenizer(o.reader),
-      batchSize: o.batchSize,
-      seed: 0,
-      shuffle: true,
-      epochs: 1,
-      workers: o.concurrency,
-      workerFile,
+    const made = await unlessCancelled(
+      createPrefetcher({
+        source,
+        tokenizer: benchTokenizer(o.reader),
+        batchSize: o.batchSize,
+        seed: 0,
+        shuffle: true,
+        epochs: 1,
+        workers: o.concurrency,
+        workerFile,
+        signal,
+      }),
       signal,
-    });
+      (p) => p.close(),
+    );
+    if (made === CANCELLED) return [];
+    prefetcher = made;
     while (!tally.done) {
       const b = await prefetcher.next();
       if (!b) {

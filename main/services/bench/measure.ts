@@ -3,12 +3,13 @@
  * reader until the batches or the seconds are done, close it, and take the gateway's counters over all of that.
  */
 import type { BenchMeasurement, BenchOptions } from "../../../shared/ipc/contract";
+import { AppFailure } from "../../../shared/result";
 import type { Gateway } from "../gateway/index";
 import { counterDelta, markCounters } from "./counter-marks";
 import { readLoader } from "./loader-reader";
 import { openSource, sourceKind, type SourceAccess } from "./open-source";
 import { readScan } from "./scan-reader";
-import { Tally } from "./tally";
+import { CANCELLED, Tally, unlessCancelled } from "./tally";
 
 const MIB = 1024 * 1024;
 
@@ -60,7 +61,9 @@ export async function measureOnce(uri: string, o: BenchOptions, ctx: MeasureCont
   const optional = o.reader === "scan" ? [] : ["cells"];
   const before = markCounters(gateway, kind);
   const opening = performance.now();
-  const source = await openSource(uri, tables, optional, o.cold, ctx.access);
+  // An open that stalls does not hold a cancel: it is closed when it ends.
+  const source = await unlessCancelled(openSource(uri, tables, optional, o.cold, ctx.access, ctx.signal), ctx.signal, (s) => s.close());
+  if (source === CANCELLED) throw new AppFailure("BENCH_CANCELLED", `Cancelled while ${uri} was opening`);
   const tally = new Tally({ batches: o.batches, seconds: o.seconds, signal: ctx.signal, onBatch: ctx.onBatch });
   let notes: string[];
   let openMs: number;
@@ -68,6 +71,7 @@ export async function measureOnce(uri: string, o: BenchOptions, ctx: MeasureCont
     openMs = performance.now() - opening;
     notes = o.reader === "scan" ? await readScan(source.ds.tables.get(o.table)!, o, tally) : await readLoader(source.ds, o, tally, ctx.workerFile, ctx.signal);
   } finally {
+    tally.close();
     await source.close();
   }
   const counted = counterDelta(before, markCounters(gateway, kind), kind);

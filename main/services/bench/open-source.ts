@@ -100,9 +100,20 @@ async function openLocal(uri: string, names: string[], optional: string[]): Prom
   return { kind: "local", revision: null, ds, gateway: null, close: async () => closeAll(tables, connections) };
 }
 
-async function openRemote(uri: string, kind: "hf" | "s3", names: string[], optional: string[], cold: boolean, access: SourceAccess): Promise<OpenedSource> {
+async function openRemote(
+  uri: string,
+  kind: "hf" | "s3",
+  names: string[],
+  optional: string[],
+  cold: boolean,
+  access: SourceAccess,
+  signal?: AbortSignal,
+): Promise<OpenedSource> {
   const gateway = await access.gateway();
   const scope: ColdScope | null = cold ? await gateway.coldScope(access.scratchDir) : null;
+  // Cancelled while opening: ending the scope drops its upstream connections, so a stalled read fails now.
+  const onAbort = () => void scope?.close();
+  signal?.addEventListener("abort", onAbort, { once: true });
   const tables = new Map<string, lancedb.Table>();
   const connections: lancedb.Connection[] = [];
   const close = async (): Promise<void> => {
@@ -138,6 +149,8 @@ async function openRemote(uri: string, kind: "hf" | "s3", names: string[], optio
   } catch (e) {
     await close();
     throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -145,7 +158,7 @@ async function openRemote(uri: string, kind: "hf" | "s3", names: string[], optio
  * Opens tables `names` (and those of `optional` the dataset has) of the dataset at `uri`; an hf:// URI should name
  * its commit, so every repeat reads the same one.
  */
-export function openSource(uri: string, names: string[], optional: string[], cold: boolean, access: SourceAccess): Promise<OpenedSource> {
+export function openSource(uri: string, names: string[], optional: string[], cold: boolean, access: SourceAccess, signal?: AbortSignal): Promise<OpenedSource> {
   const kind = sourceKind(uri);
-  return kind === "local" ? openLocal(uri, names, optional) : openRemote(uri, kind, names, optional, cold, access);
+  return kind === "local" ? openLocal(uri, names, optional) : openRemote(uri, kind, names, optional, cold, access, signal);
 }

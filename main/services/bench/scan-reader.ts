@@ -8,7 +8,7 @@ import type { Data } from "apache-arrow";
 import type { BenchOptions } from "../../../shared/ipc/contract";
 import { fail } from "../errors";
 import { batchBytes } from "./arrow-bytes";
-import type { Tally } from "./tally";
+import { CANCELLED, type Tally } from "./tally";
 
 interface Batch {
   numRows: number;
@@ -69,12 +69,24 @@ async function scanRange(
   const query = q.offset(start).limit(end - start) as unknown as { execute(opts: { maxBatchLength: number }): AsyncIterable<Batch> };
   const seen: RangeCells = { first: null, last: null };
   if (tally.done) return seen;
-  for await (const batch of query.execute({ maxBatchLength: o.batchSize })) {
+  const batches = query.execute({ maxBatchLength: o.batchSize })[Symbol.asyncIterator]();
+  for (;;) {
+    const next = batches.next();
+    // A cancel does not wait for a read that stalls: the read is left to fail when its table closes.
+    const got = await Promise.race([next, tally.whenCancelled()]);
+    if (got === CANCELLED) {
+      next.catch(() => undefined);
+      return seen;
+    }
+    if (got.done) return seen;
+    const batch = got.value;
     const cells = cellsBy === "rows" ? batch.numRows : cellsBy === "ids" ? countRuns(batch, seen) : 0;
     tally.add(batch.numRows, batchBytes(batch), cells);
-    if (tally.done) break;
+    if (tally.done) {
+      await batches.return?.();
+      return seen;
+    }
   }
-  return seen;
 }
 
 /** Reads the table into `tally` (whose clock starts here); returns notes on what was read. */

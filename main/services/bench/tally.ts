@@ -26,6 +26,33 @@ export interface TallyResult {
   cancelled: boolean;
 }
 
+export const CANCELLED = Symbol("cancelled");
+
+/**
+ * `work`, or CANCELLED as soon as `signal` aborts; work left behind is handed to `abandon` when it settles
+ * (to close what it opened).
+ */
+export async function unlessCancelled<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  abandon: (value: T) => unknown = () => undefined,
+): Promise<T | typeof CANCELLED> {
+  if (!signal) return work;
+  let onAbort!: () => void;
+  const cancelled = new Promise<typeof CANCELLED>((resolve) => {
+    onAbort = () => resolve(CANCELLED);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    const first = await Promise.race([work, cancelled]);
+    if (first === CANCELLED) work.then(abandon, () => undefined);
+    return first;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
@@ -43,7 +70,28 @@ export class Tally {
   private readonly waits: number[] = [];
   private seen = 0;
 
+  private cancelledPromise: Promise<typeof CANCELLED> | null = null;
+  private onAbort: (() => void) | null = null;
+
   constructor(private readonly limits: TallyLimits) {}
+
+  /** Resolves when the run is cancelled (never, without a signal): reads race it, so a stalled read does not hold a cancel. */
+  whenCancelled(): Promise<typeof CANCELLED> {
+    const signal = this.limits.signal;
+    this.cancelledPromise ??= new Promise((resolve) => {
+      if (!signal) return;
+      if (signal.aborted) return resolve(CANCELLED);
+      this.onAbort = () => resolve(CANCELLED);
+      signal.addEventListener("abort", this.onAbort, { once: true });
+    });
+    return this.cancelledPromise;
+  }
+
+  /** The measurement is over: stops listening to the run's signal (a run makes many measurements). */
+  close(): void {
+    if (this.onAbort) this.limits.signal?.removeEventListener("abort", this.onAbort);
+    this.onAbort = null;
+  }
 
   /** Starts the clock: the read begins now. */
   start(): void {

@@ -14,7 +14,7 @@ import { unwrap } from "../../fixtures/result";
 import { testServices } from "../../fixtures/services";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { snapshotTree } from "../../fixtures/tree-snapshot";
-import { benchOptions, runBench, tableRows } from "./helpers";
+import { benchOptions, endOf, runBench, tableRows } from "./helpers";
 
 let dir: string;
 let hub: FakeHub;
@@ -41,7 +41,10 @@ beforeAll(async () => {
   sha = await publishDataset(hub, "acme/pbmc", root);
   uri = `hf://datasets/acme/pbmc/pbmc.slaf@${sha}`;
   delete process.env.HF_TOKEN;
-  services = testServices(path.join(dir, "user"), { sources: { hubEndpoint: hub.url, gateway: { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 } } } });
+  // No idle timeout to speak of: a read the Hub stalls ends only if the benchmark ends it (the cancel test).
+  services = testServices(path.join(dir, "user"), {
+    sources: { hubEndpoint: hub.url, gateway: { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 }, idleTimeoutMs: 600_000 } },
+  });
   await services.sources.gateway();
 });
 
@@ -143,6 +146,22 @@ describe("hf:// runs", () => {
       expect(hub.log).toEqual([]);
     } finally {
       unwrap(await services.api.sources.setOffline({ offline: false }));
+    }
+  });
+});
+
+describe("cancel", () => {
+  it("does not wait for a read the Hub stalls: the run ends, saved as cancelled", async () => {
+    hub.faults.add({ kind: "stall", phase: "headers" }, { on: ["resolve", "cdn"], times: 1_000_000 });
+    try {
+      hub.resetLog();
+      const { jobId, runId } = unwrap(await services.bench.start({ options: benchOptions({ uris: [uri], table: "expression", batchSize: 4096, cold: true }) }));
+      while (hub.count(["resolve", "cdn"]) === 0) await new Promise((r) => setTimeout(r, 20));
+      unwrap(await services.api.jobs.cancel({ jobId }));
+      expect(await endOf(services, jobId)).toMatchObject({ state: "cancelled", error: { code: "BENCH_CANCELLED" } });
+      expect(unwrap(await services.api.bench.get({ runId }))).toMatchObject({ cancelled: true, results: [] });
+    } finally {
+      hub.faults.clear();
     }
   });
 });
