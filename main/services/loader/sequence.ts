@@ -7,6 +7,8 @@ import { CANONICAL_GENE_LIMIT, GENE_OFFSET, invalid, type GeneIds, type StoredVa
 const MAX_TOKEN = 2 ** 31 - 1;
 /** Whole-number keys below this are exact in float32 and sort by their own value. */
 const INTEGER_KEYS = 2 ** 24;
+/** Whole stored counts below this have their log1p computed once per cell. */
+const LOG1P_MEMO = 1024;
 
 /**
  * Turns the 256-bucket histogram at `h` into bucket starts; false when one bucket holds all `m` (the pass would
@@ -44,6 +46,12 @@ export class CellSequencer {
   private keyBits = new Uint32Array(this.keys32.buffer);
   private keys64 = new Float64Array(0);
   private keyDigits = new Uint32Array(0);
+  /** Canonical with normalize_total/log1p: the stored values (ranked first, see buildCanonical). */
+  private stored = new Float64Array(0);
+  /** Canonical with log1p, by small whole count: the preprocessed value, and the cell it was computed for. */
+  private readonly log1pOf = new Float64Array(LOG1P_MEMO);
+  private readonly log1pCell = new Int32Array(LOG1P_MEMO);
+  private log1pCells = 0;
   private order = new Uint32Array(0);
   private orderTmp = new Uint32Array(0);
   /** Radix histograms: 4 key digits, then 3 gene-id digits, 256 buckets each. */
@@ -106,6 +114,8 @@ export class CellSequencer {
    * Canonical: drop genes beyond the vocabulary, non-positive values and (with medians) genes without a positive
    * median; rank by value (or value / median) descending, ties by ascending gene id. See rankOrder for the sort.
    * Duplicate genes are looked for only once the genes stop ascending (ascending genes cannot repeat).
+   * normalize_total and log1p are monotonic within a cell, so whole stored counts are first ranked by their own
+   * value (one or two radix passes instead of four); that order stands only if the preprocessed keys confirm it.
    */
   private buildCanonical(cellId: number, genes: GeneIds, values: StoredValues, start: number, end: number): number {
     const { vocabSize, normalizeTotal, log1p, geneMedians } = this.o;
@@ -115,6 +125,8 @@ export class CellSequencer {
     const inGenes = this.inGenes;
     const inValues = this.inValues;
     const keys = this.keys64;
+    const stored = this.stored;
+    const cell = log1p ? this.nextLog1pCell() : 0;
     let m = 0;
     let oov = 0;
     let ascending = true;
@@ -122,6 +134,8 @@ export class CellSequencer {
     let prev = -1;
     let integral = true;
     let maxKey = 0;
+    let storedIntegral = true;
+    let maxStored = 0;
     for (let j = start; j < end; j++) {
       const g = genes[j];
       const v = values[j];
@@ -143,7 +157,16 @@ export class CellSequencer {
       }
       if (!(v > 0)) continue;
       let x = v * scale;
-      if (log1p) x = Math.log1p(x);
+      if (log1p) {
+        // Counts repeat within a cell (a PBMC cell: ~850 genes, under 70 distinct counts): one log1p per count.
+        if (v < LOG1P_MEMO && v === Math.floor(v)) {
+          if (this.log1pCell[v] !== cell) {
+            this.log1pCell[v] = cell;
+            this.log1pOf[v] = Math.log1p(x);
+          }
+          x = this.log1pOf[v];
+        } else x = Math.log1p(x);
+      }
       if (!(x > 0)) continue;
       let key = x;
       if (geneMedians) {
@@ -153,12 +176,20 @@ export class CellSequencer {
       }
       if (integral && key !== Math.floor(key)) integral = false;
       if (key > maxKey) maxKey = key;
+      if (storedIntegral && v !== Math.floor(v)) storedIntegral = false;
+      if (v > maxStored) maxStored = v;
       inGenes[m] = g;
       inValues[m] = x;
       keys[m] = key;
+      stored[m] = v;
       m++;
     }
-    const order = this.rankOrder(m, ascending, integral && maxKey < INTEGER_KEYS ? maxKey : -1);
+    let order: Uint32Array | null = null;
+    if ((normalizeTotal !== undefined || log1p) && !geneMedians && !integral && storedIntegral && maxStored < INTEGER_KEYS) {
+      order = this.rankOrder(m, ascending, maxStored, stored);
+      if (!this.keysAgree(order, m)) order = null;
+    }
+    order ??= this.rankOrder(m, ascending, integral && maxKey < INTEGER_KEYS ? maxKey : -1, keys);
     for (let k = 0; k < m; k++) {
       const p = order[k];
       this.genes[k] = inGenes[p];
@@ -177,14 +208,13 @@ export class CellSequencer {
    * normalization or medians) are then re-sorted exactly. Digits every key shares are skipped. `maxKey`: the
    * largest key when every key is a whole number below 2^24, else −1.
    */
-  private rankOrder(m: number, ascending: boolean, maxKey: number): Uint32Array {
+  private rankOrder(m: number, ascending: boolean, maxKey: number, keys: Float64Array): Uint32Array {
     let from = this.order;
     let to = this.orderTmp;
     if (m < 2) {
       if (m === 1) from[0] = 0;
       return from;
     }
-    const keys = this.keys64;
     // Digits are inverted, so that ascending digits mean descending keys.
     const digits = this.keyDigits;
     const integerKeys = maxKey >= 0;
@@ -198,7 +228,7 @@ export class CellSequencer {
     // Key bytes above the largest whole-number key's are 0xff everywhere.
     const keyBytes = !integerKeys ? 4 : maxKey < 0x100 ? 1 : maxKey < 0x10000 ? 2 : 3;
     const hist = this.hist;
-    hist.fill(0);
+    hist.fill(0, 0, keyBytes * 256);
     for (let k = 0; k < m; k++) {
       const d = digits[k];
       hist[d & 0xff]++;
@@ -212,6 +242,7 @@ export class CellSequencer {
     }
     const genes = this.inGenes;
     if (!ascending) {
+      hist.fill(0, 1024);
       for (let k = 0; k < m; k++) {
         const g = genes[k];
         hist[1024 + (g & 0xff)]++;
@@ -241,6 +272,18 @@ export class CellSequencer {
     if (identity) for (let k = 0; k < m; k++) from[k] = k;
     if (!integerKeys && (this.o.normalizeTotal !== undefined || this.o.log1p || this.o.geneMedians)) this.exactTies(from, m);
     return from;
+  }
+
+  /** True when the preprocessed keys fall along `order` as the stored values do (equal with them, else strictly). */
+  private keysAgree(order: Uint32Array, m: number): boolean {
+    const keys = this.keys64;
+    const stored = this.stored;
+    for (let k = 1; k < m; k++) {
+      const a = order[k - 1];
+      const b = order[k];
+      if (stored[a] === stored[b] ? keys[a] !== keys[b] : !(keys[a] > keys[b])) return false;
+    }
+    return true;
   }
 
   /** Re-sorts runs of equal float32 keys by their float64 keys (descending), ties by gene id. */
@@ -273,6 +316,14 @@ export class CellSequencer {
     return stamp;
   }
 
+  private nextLog1pCell(): number {
+    if (this.log1pCells === MAX_TOKEN) {
+      this.log1pCell.fill(0);
+      this.log1pCells = 0;
+    }
+    return ++this.log1pCells;
+  }
+
   private nextStamp(): number {
     if (this.cellStamp === MAX_TOKEN) {
       this.stamp.fill(0);
@@ -293,6 +344,7 @@ export class CellSequencer {
     this.keyBits = new Uint32Array(this.keys32.buffer);
     this.keys64 = new Float64Array(cap);
     this.keyDigits = new Uint32Array(cap);
+    this.stored = new Float64Array(cap);
     this.order = new Uint32Array(cap);
     this.orderTmp = new Uint32Array(cap);
   }

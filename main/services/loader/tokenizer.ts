@@ -80,7 +80,17 @@ export function createTokenizer(options: TokenizerOptions): Tokenizer {
         if (canonical) {
           // Ranked descending, so the cell's maximum is first; with log1p preprocessing the window skips its own.
           const maxLv = len > 0 ? (o.log1p ? sv[0] : Math.log1p(sv[0])) : 0;
-          for (let k = 0; k < kept; k++) valueTokens[row + 1 + k] = vocabSize + log1pBin(o.log1p ? sv[k] : Math.log1p(sv[k]), maxLv, nBins);
+          // Equal values sit together in rank order (scGPT ranks by value): one log1p per run of them.
+          let last = NaN;
+          let token = PAD;
+          for (let k = 0; k < kept; k++) {
+            const v = sv[k];
+            if (v !== last) {
+              last = v;
+              token = vocabSize + log1pBin(o.log1p ? v : Math.log1p(v), maxLv, nBins);
+            }
+            valueTokens[row + 1 + k] = token;
+          }
         } else if (integerCounts) {
           for (let k = 0; k < kept; k++) {
             if (!Number.isInteger(sv[k])) throw invalid(`Cell ${cellId} has value ${sv[k]} for gene_integer_id ${sg[k]} in an integer value column`);
