@@ -4,7 +4,14 @@
  * dataset closes (small LRUs for the large arrays).
  */
 import type * as lancedb from "@lancedb/lancedb";
-import { EXPLORE_MAX_CATEGORIES, type ExploreColumnKind, type ExploreQc, type ExploreStatsState } from "../../../shared/ipc/contract";
+import {
+  EXPLORE_MAX_CATEGORIES,
+  type ExploreColumnKind,
+  type ExploreGeneValues,
+  type ExploreQc,
+  type ExploreStatsState,
+  type ExploreTransform,
+} from "../../../shared/ipc/contract";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { fail } from "../errors";
 import { checkCellIds } from "./cell-order";
@@ -52,6 +59,8 @@ export class ExploreDataset {
   private readonly colourCache = new Map<string, Promise<ColoursRead>>();
   private genes: Promise<GenesTable> | null = null;
   readonly geneValues = new Map<number, Float32Array>();
+  /** Finished answers by gene and transform, so a second look is a memory read. */
+  private readonly geneAnswers = new Map<string, ExploreGeneValues>();
   readonly pass: PassState = { state: "none", jobId: null, stats: null, done: null };
   /** Latest QC per set ("" = whole dataset), with the set's version when it ran. */
   readonly qc = new Map<string, { version: number | null; data: ExploreQc }>();
@@ -121,5 +130,15 @@ export class ExploreDataset {
 
   rememberGene(geneIntegerId: number, raw: Float32Array): void {
     remember(this.geneValues, geneIntegerId, raw, MAX_GENES);
+  }
+
+  geneAnswer(geneIntegerId: number, transform: ExploreTransform): ExploreGeneValues | undefined {
+    const key = `${geneIntegerId}\0${transform}`;
+    const hit = this.geneAnswers.get(key);
+    return hit && remember(this.geneAnswers, key, hit, MAX_GENES);
+  }
+
+  rememberAnswer(answer: ExploreGeneValues): void {
+    remember(this.geneAnswers, `${answer.geneIntegerId}\0${answer.transform}`, answer, MAX_GENES);
   }
 }

@@ -120,13 +120,15 @@ export class ExploreService implements ExploreApi {
         if (!("cellTotals" in stats)) return stats;
         totals = stats.cellTotals;
       }
+      const t0 = performance.now();
+      const answered = st.geneAnswer(id, req.transform);
+      if (answered) return { ...answered, cached: true, rowsRead: 0, bytesRead: 0, ms: performance.now() - t0 };
       const controller = new AbortController();
       if (req.requestKey) {
         this.requests.get(req.requestKey)?.abort();
         this.requests.set(req.requestKey, controller);
       }
       try {
-        const t0 = performance.now();
         await st.checkIds();
         let raw = st.geneValues.get(id);
         const cached = raw !== undefined;
@@ -142,7 +144,7 @@ export class ExploreService implements ExploreApi {
         const s = spread(sortedFinite(values, (v) => v > 0));
         let nExpressing = 0;
         for (let i = 0; i < raw.length; i++) if (raw[i] > 0) nExpressing++;
-        return {
+        const answer: ExploreGeneValues = {
           geneIntegerId: id,
           symbol: genes.index.symbols[genes.rowOf[id]],
           transform: req.transform,
@@ -156,6 +158,8 @@ export class ExploreService implements ExploreApi {
           bytesRead,
           ms: performance.now() - t0,
         };
+        st.rememberAnswer(answer);
+        return answer;
       } finally {
         if (req.requestKey && this.requests.get(req.requestKey) === controller) this.requests.delete(req.requestKey);
       }
