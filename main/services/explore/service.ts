@@ -296,6 +296,11 @@ export class ExploreService implements ExploreApi {
     });
   }
 
+  /** The counting pass's numbers for an open dataset, once it has run (for main's own use: benchmarks, tests). */
+  passStats(datasetId: string): ExpressionStats | null {
+    return this.state.get(datasetId)?.pass.stats ?? null;
+  }
+
   /** Gives back a set a page defined, unless it was redefined since (sessions.ts). */
   async dropSet(datasetId: string, name: string, version: number): Promise<void> {
     await this.sets.get(datasetId)?.deleteVersion(name, version);
