@@ -338,14 +338,9 @@ export class QueryRun {
     const where = { table: name, tablePath: this.tables.location(name) };
     const workers = this.options.workers;
     const tablePath = !this.tables.remote ? where.tablePath : undefined;
-    // The worker takes scans with work per row (an id filter, partial aggregates). A plain scan stays here: Lance
-    // decodes on its own threads while this one appends, and handing batches over costs a copy (bench ingest).
-    // Remote tables are read through the gateway on this thread's event loop: they are scanned here too.
-    const offload = rowFilter !== null || aggregate !== null;
+    // Remote tables are read through the gateway on this thread's event loop: they are scanned here.
     const flatSource =
-      workers && tablePath && offload
-        ? await lance.version().then((v) => (spec: FlatScanSpec) => workers.scan(tablePath, v, spec, this.ctx.signal))
-        : undefined;
+      workers && tablePath ? await lance.version().then((v) => (spec: FlatScanSpec) => workers.scan(tablePath, v, spec, this.ctx.signal)) : undefined;
     const ingest = (f: string | null) =>
       ingestLanceScan(this.conn, schema, target, lance, columns, f, {
         signal: this.ctx.signal,
