@@ -5,7 +5,7 @@
 import { fail } from "../errors";
 import { CellBuckets, countingSortByCell } from "./cell-buckets";
 import type { ConvertMatrix } from "../../../shared/ipc/types/convert";
-import { attr, attrString, getEntity, isDataset, isGroup, numbers, quietHdf5, readSlice, type H5Dataset } from "./hdf5";
+import { attr, attrString, getEntity, isDataset, isGroup, numbers, quietHdf5, readInto, readSlice, type H5Dataset } from "./hdf5";
 import type { RowChunk, RowsOptions } from "./source";
 
 export type H5Matrix =
@@ -143,7 +143,53 @@ export async function* matrixRows(m: H5Matrix, where: string, file: string, opts
   else yield* byGeneRows(m, where, file, opts);
 }
 
+/**
+ * A chunk's gene and value arrays, reused from one chunk to the next (consumers are done with a chunk before
+ * they ask for the next one): typed like the stored data, grown when a chunk is larger.
+ */
+type Numeric1D = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+class ChunkArrays {
+  genes: Int32Array | Uint32Array | Uint16Array = new Int32Array(0);
+  values: Numeric1D = new Float32Array(0);
+  constructor(
+    private readonly geneType: new (n: number) => Int32Array | Uint32Array | Uint16Array,
+    private readonly valueType: new (n: number) => Numeric1D,
+  ) {}
+  take(n: number): { genes: Int32Array | Uint32Array | Uint16Array; values: Numeric1D } {
+    if (this.genes.length < n) {
+      const size = Math.ceil(n * 1.2);
+      this.genes = new this.geneType(size);
+      this.values = new this.valueType(size);
+    }
+    return { genes: this.genes.subarray(0, n), values: this.values.subarray(0, n) as Numeric1D };
+  }
+}
+
+/** The JS array type a dataset's values land in (64-bit integers as float64: they are turned into numbers). */
+function arrayTypeOf(ds: H5Dataset): new (n: number) => Numeric1D {
+  const meta = quietHdf5(() => ds.metadata);
+  if (meta.type === 1) return meta.size === 4 ? Float32Array : Float64Array;
+  if (meta.size === 8) return Float64Array;
+  const ints: Record<number, [new (n: number) => Numeric1D, new (n: number) => Numeric1D]> = {
+    1: [Int8Array, Uint8Array],
+    2: [Int16Array, Uint16Array],
+    4: [Int32Array, Uint32Array],
+  };
+  return (ints[meta.size] ?? [Float64Array, Float64Array])[meta.signed ? 0 : 1];
+}
+
+/** Most entries read by libhdf5 at once: the wasm heap grows to the largest read and never shrinks. */
+const READ_PIECE = 1 << 20;
+
+function readRangeInto(ds: H5Dataset, p0: number, p1: number, out: Numeric1D | Float64Array, file: string): void {
+  for (let a = p0; a < p1; a += READ_PIECE) readInto(ds, a, Math.min(p1, a + READ_PIECE), out, a - p0, file);
+}
+
 function* byCellRows(m: Extract<H5Matrix, { kind: "by-cell" }>, where: string, file: string, opts: RowsOptions): Generator<RowChunk> {
+  const indexType = quietHdf5(() => m.indices.metadata);
+  const geneType = indexType.type === 0 && indexType.size === 4 ? (indexType.signed ? Int32Array : Uint32Array) : Int32Array;
+  const arrays = new ChunkArrays(geneType, arrayTypeOf(m.data));
   for (let start = 0; start < m.nCells; start += opts.chunkCells) {
     const end = Math.min(m.nCells, start + opts.chunkCells);
     const raw = readSlice(m.indptr, [[start, end + 1]], file) as ArrayLike<number | bigint>;
@@ -153,18 +199,12 @@ function* byCellRows(m: Extract<H5Matrix, { kind: "by-cell" }>, where: string, f
     for (let i = 1; i < indptr.length; i++) {
       if (indptr[i] < indptr[i - 1]) fail("CONVERT_INPUT_INVALID", `${file}: ${where}/indptr decreases at row ${start + i - 1}`, { path: file });
     }
-    const genes = p1 > p0 ? readSlice(m.indices, [[p0, p1]], file) : new Int32Array(0);
-    const values = p1 > p0 ? readSlice(m.data, [[p0, p1]], file) : new Float32Array(0);
-    const g =
-      genes instanceof Int32Array || genes instanceof Uint32Array || genes instanceof Uint16Array ? genes : Int32Array.from(genes as ArrayLike<number>, Number);
-    checkIndices(g, m.nGenes, `${where} gene`, file);
-    yield { start, end, indptr, genes: g, values: numericValues(values) };
+    const { genes, values } = arrays.take(Math.max(0, p1 - p0));
+    readRangeInto(m.indices, p0, p1, genes as Numeric1D, file);
+    readRangeInto(m.data, p0, p1, values, file);
+    checkIndices(genes, m.nGenes, `${where} gene`, file);
+    yield { start, end, indptr, genes, values: values as RowChunk["values"] };
   }
-}
-
-function numericValues(v: ArrayLike<number | bigint>): RowChunk["values"] {
-  if (v instanceof BigInt64Array || v instanceof BigUint64Array) return Float64Array.from(v, Number);
-  return v as RowChunk["values"];
 }
 
 const DENSE_BLOCK_VALUES = 4 * 1024 * 1024;

@@ -34,7 +34,7 @@ export function readFrame(root: H5Group, name: string, file: string, warnings: s
   }
   return {
     length,
-    readIndex: () => readStrings(index, file),
+    readIndex: () => readStringsInSlices(index, file, length),
     columns,
   };
 }
@@ -105,6 +105,18 @@ function categoryLabels(ds: H5Dataset, file: string): string[] {
   if (quietHdf5(() => ds.metadata.type) === 3) return readStrings(ds, file);
   return toNumbers(readSlice(ds, [], file)).map(String);
 }
+
+/**
+ * All strings of a dataset, read a slice at a time: libhdf5 needs room for a slice's strings in the wasm heap,
+ * which never shrinks, so a million names read at once would keep tens of MB for the rest of the conversion.
+ */
+export function readStringsInSlices(ds: H5Dataset, file: string, length: number): string[] {
+  const out: string[] = [];
+  for (let s = 0; s < length; s += STRING_SLICE) for (const x of readStrings(ds, file, s, Math.min(length, s + STRING_SLICE))) out.push(x);
+  return out;
+}
+
+const STRING_SLICE = 65_536;
 
 export function datasetValues(ds: H5Dataset, file: string, start: number, end: number): ColumnValues {
   const meta = quietHdf5(() => ds.metadata);

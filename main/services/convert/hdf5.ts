@@ -1,7 +1,7 @@
 /** h5wasm access for the HDF5 readers: opening with clear errors, typed slices, strings, attributes. */
 import { isAppFailure } from "../../../shared/result";
 import fs from "node:fs/promises";
-import h5wasm from "h5wasm/node";
+import h5wasm, { Module as h5Module } from "h5wasm/node";
 import { fail } from "../errors";
 
 export type H5File = InstanceType<typeof h5wasm.File>;
@@ -132,6 +132,65 @@ export function readSlice(ds: H5Dataset, ranges: [number, number][], file: strin
     if (isAppFailure(e)) throw e;
     fail("CONVERT_INPUT_INVALID", `${file}: cannot read ${ds.path} (the file is truncated or damaged)`, { path: file });
   }
+}
+
+interface H5Module {
+  _malloc(n: number): number;
+  _free(ptr: number): void;
+  HEAPU8: Uint8Array;
+  get_dataset_data(fileId: bigint, path: string, count: bigint[] | null, offset: bigint[] | null, strides: bigint[] | null, ptr: bigint): number;
+}
+
+/** A buffer in the wasm heap reused by every readInto (grown when needed, never given back: the heap does not shrink). */
+let scratch = { ptr: 0, bytes: 0 };
+
+type Numeric1D = Exclude<NumericArray, BigInt64Array | BigUint64Array>;
+
+function viewType(meta: { type: number; size: number; signed: boolean }): (new (b: ArrayBufferLike, o: number, n: number) => NumericArray) | null {
+  if (meta.type === 1) return meta.size === 4 ? Float32Array : meta.size === 8 ? Float64Array : null;
+  if (meta.type !== 0 && meta.type !== 8) return null;
+  const table: Record<
+    number,
+    [new (b: ArrayBufferLike, o: number, n: number) => NumericArray, new (b: ArrayBufferLike, o: number, n: number) => NumericArray]
+  > = {
+    1: [Int8Array, Uint8Array],
+    2: [Int16Array, Uint16Array],
+    4: [Int32Array, Uint32Array],
+    8: [BigInt64Array, BigUint64Array],
+  };
+  const pair = table[meta.size];
+  return pair ? pair[meta.signed ? 0 : 1] : null;
+}
+
+/**
+ * Entries [start, end) of a 1-D numeric dataset copied into `out` at `at`, straight from libhdf5's buffer
+ * (Dataset.slice would copy them into a new array first: tens of MB per chunk of cells, allocated and freed
+ * again and again, which fragments the process heap). 64-bit integers are converted to numbers.
+ */
+export function readInto(ds: H5Dataset, start: number, end: number, out: Numeric1D | Float64Array, at: number, file: string): void {
+  const n = end - start;
+  if (n <= 0) return;
+  const M = h5Module as unknown as H5Module;
+  const meta = quietHdf5(() => ds.metadata) as { type: number; size: number; signed: boolean };
+  const View = viewType(meta);
+  if (!View) fail("CONVERT_INPUT_INVALID", `${file}: ${ds.path} does not hold numbers`, { path: file });
+  const bytes = n * meta.size;
+  if (scratch.bytes < bytes) {
+    if (scratch.ptr) M._free(scratch.ptr);
+    const size = Math.max(bytes, 1 << 20);
+    const ptr = M._malloc(size);
+    if (!ptr) fail("INTERNAL", `Cannot allocate ${size} bytes in the HDF5 reader's memory`);
+    scratch = { ptr, bytes: size };
+  }
+  try {
+    quietHdf5(() => M.get_dataset_data((ds as unknown as { file_id: bigint }).file_id, ds.path, [BigInt(n)], [BigInt(start)], [1n], BigInt(scratch.ptr)));
+  } catch {
+    fail("CONVERT_INPUT_INVALID", `${file}: cannot read ${ds.path} (the file is truncated or damaged)`, { path: file });
+  }
+  const view = new View(M.HEAPU8.buffer, scratch.ptr, n);
+  if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
+    for (let i = 0; i < n; i++) out[at + i] = Number(view[i]);
+  } else out.set(view, at);
 }
 
 export function readStrings(ds: H5Dataset, file: string, start = 0, end?: number): string[] {

@@ -56,7 +56,7 @@ export class IpcChunkPool {
 
     // One buffer is filled while the previous one is being written; free buffers too small are dropped.
     const index = this.free.findIndex((b) => b.length >= total);
-    const buf = index >= 0 ? this.free.splice(index, 1)[0] : Buffer.allocUnsafeSlow(Math.ceil(total * 1.25));
+    const buf = index >= 0 ? this.free.splice(index, 1)[0] : Buffer.allocUnsafeSlow(Math.ceil(total * 1.1));
     if (index < 0) this.free = [];
     buf.fill(0, 0, bodyStart);
     MAGIC.copy(buf, 0);

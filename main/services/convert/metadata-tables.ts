@@ -5,7 +5,7 @@
  */
 import type { Vector as ArrowVector } from "apache-arrow";
 import { arrow } from "../arrow";
-import { makeUnique, sanitizeColumn } from "./names";
+import { CompactStrings, makeUnique, sanitizeColumn } from "./names";
 import { fail } from "../errors";
 import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 
@@ -13,10 +13,12 @@ import type { ColumnValues, Embedding, Frame, FrameColumn } from "./source";
 type Vector = ArrowVector<any>;
 type ArrowTable = InstanceType<typeof arrow.Table>;
 
-const SLICE_ROWS = 25_000;
+/** Rows built at a time (their JS objects die young), and rows per Lance append (one fragment each). */
+const SLICE_ROWS = 5_000;
+const WRITE_ROWS = 100_000;
 
 export interface PreparedFrame {
-  ids: string[];
+  ids: CompactStrings;
   /** Source columns under their SLAF names. */
   columns: { name: string; column: FrameColumn }[];
   warnings: string[];
@@ -45,7 +47,7 @@ export function prepareFrame(frame: Frame, kind: "cell" | "gene", label: "obs" |
     used.add(name);
     columns.push({ name, column: col });
   }
-  return { ids: unique.names, columns, warnings };
+  return { ids: CompactStrings.from(unique.names), columns, warnings };
 }
 
 function columnVector(v: ColumnValues): Vector {
@@ -87,32 +89,46 @@ export function embeddingVector(e: Embedding, s: number, end: number): Vector {
   return makeVector(makeData({ type, length: n, nullCount: 0, child })) as unknown as Vector;
 }
 
-/** Row slices of the table, each ready for one Lance write. */
+/** The table in parts of up to WRITE_ROWS rows, each ready for one Lance write, built SLICE_ROWS rows at a time. */
 export function* metadataSlices(
   kind: "cell" | "gene",
   prepared: PreparedFrame,
   embeddings: Embedding[],
   startIndex: Float64Array | null,
 ): Generator<ArrowTable> {
-  const { vectorFromArray, makeVector, Utf8, Table } = arrow;
   const n = prepared.ids.length;
+  let part: ArrowTable | null = null;
   for (let s = 0; s < Math.max(n, 1); s += SLICE_ROWS) {
-    const e = Math.min(n, s + SLICE_ROWS);
-    const cols: Record<string, Vector> = {};
-    for (const c of prepared.columns) {
-      const values = c.column.read(s, e);
-      if (values.values.length !== e - s)
-        fail(
-          "CONVERT_INPUT_INVALID",
-          `${kind === "cell" ? "obs" : "var"} column "${c.column.name}" has ${values.values.length} values for rows ${s}..${e - 1}`,
-        );
-      cols[c.name] = columnVector(values);
+    const slice = metadataSlice(kind, prepared, embeddings, startIndex, s, Math.min(n, s + SLICE_ROWS));
+    part = part ? part.concat(slice) : slice;
+    if (part.numRows >= WRITE_ROWS) {
+      yield part;
+      part = null;
     }
-    cols[`${kind}_id`] = vectorFromArray(prepared.ids.slice(s, e), new Utf8());
-    cols[`${kind}_integer_id`] = makeVector(BigInt64Array.from({ length: e - s }, (_, i) => BigInt(s + i))) as unknown as Vector;
-    if (startIndex) cols.cell_start_index = makeVector(BigInt64Array.from(startIndex.subarray(s, e), (x) => BigInt(x))) as unknown as Vector;
-    for (const emb of embeddings) cols[sanitizeColumn(emb.name)] = embeddingVector(emb, s, e);
-    yield new Table(cols) as ArrowTable;
-    if (n === 0) return;
+    if (n === 0) break;
   }
+  if (part) yield part;
+}
+
+function metadataSlice(
+  kind: "cell" | "gene",
+  prepared: PreparedFrame,
+  embeddings: Embedding[],
+  startIndex: Float64Array | null,
+  s: number,
+  e: number,
+): ArrowTable {
+  const { makeData, makeVector, Utf8, Table } = arrow;
+  const cols: Record<string, Vector> = {};
+  for (const c of prepared.columns) {
+    const values = c.column.read(s, e);
+    if (values.values.length !== e - s)
+      fail("CONVERT_INPUT_INVALID", `${kind === "cell" ? "obs" : "var"} column "${c.column.name}" has ${values.values.length} values for rows ${s}..${e - 1}`);
+    cols[c.name] = columnVector(values);
+  }
+  cols[`${kind}_id`] = makeVector(makeData({ type: new Utf8(), length: e - s, nullCount: 0, ...prepared.ids.utf8Slice(s, e) })) as unknown as Vector;
+  cols[`${kind}_integer_id`] = makeVector(BigInt64Array.from({ length: e - s }, (_, i) => BigInt(s + i))) as unknown as Vector;
+  if (startIndex) cols.cell_start_index = makeVector(BigInt64Array.from(startIndex.subarray(s, e), (x) => BigInt(x))) as unknown as Vector;
+  for (const emb of embeddings) cols[sanitizeColumn(emb.name)] = embeddingVector(emb, s, e);
+  return new Table(cols) as ArrowTable;
 }

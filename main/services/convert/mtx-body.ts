@@ -8,16 +8,9 @@ import { MtxError, type MtxHeader } from "./mtx-parse";
 
 const NL = 10;
 
-/** Parsed entries, 1-based as in the file; `n` of the arrays' slots are filled. */
-export interface EntryBatch {
-  rows: Uint32Array;
-  cols: Uint32Array;
-  values: Float32Array;
-  n: number;
-}
-
-export function newBatch(capacity: number): EntryBatch {
-  return { rows: new Uint32Array(capacity), cols: new Uint32Array(capacity), values: new Float32Array(capacity), n: 0 };
+/** Where parsed entries go, one call each, row and column 1-based as in the file. */
+export interface EntrySink {
+  put(row: number, col: number, value: number): void;
 }
 
 function lineText(buf: Buffer, s: number, e: number): string {
@@ -31,58 +24,55 @@ export class MtxBody {
   private readonly pattern: boolean;
   private readonly integer: boolean;
 
-  constructor(readonly header: MtxHeader) {
+  constructor(
+    readonly header: MtxHeader,
+    private readonly sink: EntrySink,
+  ) {
     this.pattern = header.field === "pattern";
     this.integer = header.field === "integer";
   }
 
-  /**
-   * Parses the complete lines of `chunk` (a partial last line waits for the next chunk) into `batch`, which
-   * must have room for one entry per 4 bytes of input; returns the batch.
-   */
-  feed(chunk: Buffer, batch: EntryBatch): EntryBatch {
+  /** Parses the complete lines of `chunk`; a partial last line waits for the next chunk. */
+  feed(chunk: Buffer): void {
     let buf = chunk;
     let from = 0;
     if (this.carry) {
       const nl = chunk.indexOf(NL);
       if (nl < 0) {
         this.carry = Buffer.concat([this.carry, chunk]);
-        return batch;
+        return;
       }
       const line = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
       this.carry = null;
-      this.parse(line, 0, line.length, batch);
+      this.parse(line, 0, line.length);
       buf = chunk;
       from = nl + 1;
     }
     const last = buf.lastIndexOf(NL);
     if (last < from) {
       this.carry = Buffer.from(buf.subarray(from));
-      return batch;
+      return;
     }
-    this.parse(buf, from, last + 1, batch);
+    this.parse(buf, from, last + 1);
     if (last + 1 < buf.length) this.carry = Buffer.from(buf.subarray(last + 1));
-    return batch;
   }
 
   /** The last line when the file does not end with a newline; then checks the entry count. */
-  end(batch: EntryBatch): EntryBatch {
+  end(): void {
     if (this.carry && this.carry.length > 0) {
       const line = Buffer.concat([this.carry, Buffer.from("\n")]);
       this.carry = null;
-      this.parse(line, 0, line.length, batch);
+      this.parse(line, 0, line.length);
     }
     if (this.entries !== this.header.nnz) {
       throw new MtxError(`the header announces ${this.header.nnz.toLocaleString("en-US")} entries but the file holds ${this.entries.toLocaleString("en-US")}`);
     }
-    return batch;
   }
 
   /** Lines [from, to) of `buf`; `to` is just past a newline. */
-  private parse(buf: Buffer, from: number, to: number, batch: EntryBatch): void {
+  private parse(buf: Buffer, from: number, to: number): void {
     const { nRows, nCols, nnz } = this.header;
-    const { rows, cols, values } = batch;
-    let n = batch.n;
+    const sink = this.sink;
     let entries = this.entries;
     let i = from;
     const fast = this.integer;
@@ -108,9 +98,7 @@ export class MtxBody {
                     if (row < 1 || row > nRows || col < 1 || col > nCols) {
                       throw new MtxError(`entry ${entries} is at (${row}, ${col}), outside the ${nRows} × ${nCols} size in the header`);
                     }
-                    rows[n] = row;
-                    cols[n] = col;
-                    values[n++] = v;
+                    sink.put(row, col, v);
                     continue;
                   }
                 }
@@ -122,19 +110,16 @@ export class MtxBody {
       // Anything else: this line the careful way.
       i = start;
       const e = buf.indexOf(NL, i);
-      batch.n = n;
       this.entries = entries;
-      this.careful(buf, i, e, batch);
-      n = batch.n;
+      this.careful(buf, i, e);
       entries = this.entries;
       i = e + 1;
     }
-    batch.n = n;
     this.entries = entries;
   }
 
   /** One line [s, e) (without its newline): blank, comment, or an entry with any whitespace and value. */
-  private careful(buf: Buffer, s: number, e: number, batch: EntryBatch): void {
+  private careful(buf: Buffer, s: number, e: number): void {
     const text = buf.toString("latin1", s, e).trim();
     if (text === "" || text.startsWith("%")) return;
     const parts = text.split(/[ \t]+/);
@@ -157,9 +142,6 @@ export class MtxBody {
     if (row < 1 || row > this.header.nRows || col < 1 || col > this.header.nCols) {
       throw new MtxError(`entry ${this.entries} is at (${row}, ${col}), outside the ${this.header.nRows} × ${this.header.nCols} size in the header`);
     }
-    const n = batch.n++;
-    batch.rows[n] = row;
-    batch.cols[n] = col;
-    batch.values[n] = value;
+    this.sink.put(row, col, value);
   }
 }

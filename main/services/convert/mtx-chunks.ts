@@ -10,7 +10,9 @@ import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { CellBuckets, countingSortByCell } from "./cell-buckets";
-import { MtxBody, newBatch, type EntryBatch } from "./mtx-body";
+import { BLOCK, Inflater, ReadFailure, syncZlibUsable } from "./inflate";
+import { inflatedBlocks } from "./inflate-worker";
+import { MtxBody, type EntrySink } from "./mtx-body";
 import { MtxParser, type MtxHeader } from "./mtx-parse";
 import { chunkStats, type RowChunk } from "./source";
 
@@ -29,7 +31,11 @@ export interface MtxReadConfig {
   transposed: boolean;
   mode: "stream" | "buckets";
   scratchDir: string;
+  /** The worker bundle to decompress in (inflate-worker.ts); else decompression runs on this thread. */
+  inflateWorker?: string;
 }
+
+export { ReadFailure };
 
 export async function isGzip(file: string): Promise<boolean> {
   const fh = await fs.open(file, "r");
@@ -42,13 +48,35 @@ export async function isGzip(file: string): Promise<boolean> {
   }
 }
 
-export class ReadFailure extends Error {}
+function* blocksSync(file: string, progress?: (compressedBytes: number) => void): Generator<Buffer> {
+  const inflater = new Inflater(file);
+  const out = Buffer.allocUnsafe(BLOCK);
+  try {
+    for (let n; (n = inflater.fill(out)) > 0;) {
+      progress?.(inflater.read);
+      yield out.subarray(0, n);
+    }
+  } finally {
+    inflater.close();
+  }
+}
 
-/** Decompressed bytes of a possibly gzipped file, with the compressed bytes read so far. */
+let syncZlib: boolean | null = null;
+
+/** Decompressed bytes of a possibly gzipped file (each block valid until the next), with the compressed bytes read so far. */
 export async function* bytesOf(file: string, progress?: (compressedBytes: number) => void): AsyncGenerator<Buffer> {
+  if ((syncZlib ??= syncZlibUsable())) {
+    try {
+      yield* blocksSync(file, progress);
+    } catch (e) {
+      if (e instanceof ReadFailure) throw e;
+      throw new ReadFailure(`${file} cannot be read: ${(e as Error).message}`);
+    }
+    return;
+  }
   const gzip = await isGzip(file);
-  const raw = createReadStream(file, { highWaterMark: 4 << 20 });
-  const stream = gzip ? raw.pipe(createGunzip({ chunkSize: 4 << 20 })) : raw;
+  const raw = createReadStream(file, { highWaterMark: BLOCK });
+  const stream = gzip ? raw.pipe(createGunzip({ chunkSize: BLOCK })) : raw;
   if (progress) raw.on("data", () => progress(raw.bytesRead));
   try {
     for await (const chunk of stream) yield chunk as Buffer;
@@ -62,12 +90,32 @@ export async function* bytesOf(file: string, progress?: (compressedBytes: number
 type GeneArray = Uint16Array | Uint32Array;
 
 /**
+ * ArrayBuffers handed back by the thread that consumed the chunks made of them, reused for the next chunks:
+ * tens of MB per chunk would otherwise be allocated and collected on both threads.
+ */
+export class BufferPool {
+  private free: ArrayBuffer[] = [];
+  constructor(private readonly keep = 4) {}
+  /** A buffer of at least `bytes` bytes (a returned one when one fits without wasting half of it). */
+  take(bytes: number): ArrayBuffer {
+    const at = this.free.findIndex((b) => b.byteLength >= bytes && b.byteLength <= bytes * 2);
+    return at >= 0 ? this.free.splice(at, 1)[0] : new ArrayBuffer(bytes);
+  }
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === 0) return;
+    this.free.push(buffer);
+    // Keep the largest few: chunks grow a little, rarely shrink.
+    if (this.free.length > this.keep) this.free = this.free.sort((a, b) => b.byteLength - a.byteLength).slice(0, this.keep);
+  }
+}
+
+/**
  * Cuts chunks of `chunkCells` cells from entries that arrive cell by cell. Each cell's entries are one run (a
  * cell met again later in the same chunk is fine: the chunk is then counting-sorted); each chunk gets fresh
  * arrays sized from the previous one, handed over as views without copying, with its values' statistics and
  * whether its genes are ascending, so the writing thread only copies.
  */
-export class StreamChunker {
+export class StreamChunker implements EntrySink {
   private start = 0;
   private gene: GeneArray;
   private value: Float32Array;
@@ -83,50 +131,43 @@ export class StreamChunker {
     readonly chunkCells: number,
     readonly transposed: boolean,
     private readonly emit: (chunk: RowChunk) => void,
+    private readonly pool = new BufferPool(),
   ) {
     this.gene = this.newGenes(1 << 16);
-    this.value = new Float32Array(1 << 16);
+    this.value = this.newValues(1 << 16);
   }
 
   private newGenes(size: number): GeneArray {
-    return this.nGenes <= 65536 ? new Uint16Array(size) : new Uint32Array(size);
+    return this.nGenes <= 65536 ? new Uint16Array(this.pool.take(size * 2), 0, size) : new Uint32Array(this.pool.take(size * 4), 0, size);
   }
 
-  add(batch: EntryBatch): void {
-    const [cells, genes] = this.transposed ? [batch.rows, batch.cols] : [batch.cols, batch.rows];
-    const values = batch.values;
-    // The hot loop works on locals, written back around flushes and growth.
-    let { gene, value, n, last, start } = this;
-    let end = Math.min(this.nCells, start + this.chunkCells);
-    for (let k = 0; k < batch.n; k++) {
-      const c = cells[k] - 1;
-      if (c !== last) {
-        if (c >= end || c < start) {
-          if (c < start) throw new UnsortedInput();
-          Object.assign(this, { n, last });
-          this.flushUntil(c);
-          ({ gene, value, n, start } = this);
-          end = Math.min(this.nCells, start + this.chunkCells);
-        }
-        if (this.nRuns * 2 === this.runs.length) {
-          const r = new Uint32Array(this.runs.length * 2);
-          r.set(this.runs);
-          this.runs = r;
-        }
-        this.runs[this.nRuns * 2] = c;
-        this.runs[this.nRuns * 2 + 1] = n;
-        this.nRuns++;
-        last = c;
-      }
-      if (n === value.length) {
-        this.n = n;
-        this.grow(n * 2);
-        ({ gene, value } = this);
-      }
-      gene[n] = genes[k] - 1;
-      value[n++] = values[k];
+  private newValues(size: number): Float32Array {
+    return new Float32Array(this.pool.take(size * 4), 0, size);
+  }
+
+  /** One entry, row and column 1-based as in the file (the hot path: same cell as before, room left). */
+  put(row: number, col: number, v: number): void {
+    const c = (this.transposed ? row : col) - 1;
+    if (c !== this.last) this.newRun(c);
+    const n = this.n;
+    if (n === this.value.length) this.grow(n * 2);
+    this.gene[n] = (this.transposed ? col : row) - 1;
+    this.value[n] = v;
+    this.n = n + 1;
+  }
+
+  private newRun(c: number): void {
+    if (c < this.start) throw new UnsortedInput();
+    if (c >= Math.min(this.nCells, this.start + this.chunkCells)) this.flushUntil(c);
+    if (this.nRuns * 2 === this.runs.length) {
+      const r = new Uint32Array(this.runs.length * 2);
+      r.set(this.runs);
+      this.runs = r;
     }
-    Object.assign(this, { n, last });
+    this.runs[this.nRuns * 2] = c;
+    this.runs[this.nRuns * 2 + 1] = this.n;
+    this.nRuns++;
+    this.last = c;
   }
 
   /** Emits every chunk left, up to the last cell. */
@@ -137,7 +178,7 @@ export class StreamChunker {
   private grow(size: number): void {
     const g = this.newGenes(size);
     g.set(this.gene.subarray(0, this.n));
-    const v = new Float32Array(size);
+    const v = this.newValues(size);
     v.set(this.value.subarray(0, this.n));
     [this.gene, this.value] = [g, v];
   }
@@ -174,7 +215,7 @@ export class StreamChunker {
     // The next chunk's arrays: about this one's size, so they rarely grow.
     const size = Math.max(1 << 16, Math.ceil(n * 1.15));
     this.gene = this.newGenes(size);
-    this.value = new Float32Array(size);
+    this.value = this.newValues(size);
     this.emit(chunk);
   }
 }
@@ -190,38 +231,28 @@ function genesAscending(indptr: ArrayLike<number>, genes: ArrayLike<number>): bo
  * The matrix of one MTX file as chunks of cells, checked against its header. `onBytes` reports compressed
  * bytes read; in buckets mode nothing is yielded before the whole file is read.
  */
-export async function* mtxRowChunks(cfg: MtxReadConfig, signal?: AbortSignal, onBytes?: (bytes: number) => void): AsyncGenerator<RowChunk> {
+export async function* mtxRowChunks(cfg: MtxReadConfig, signal?: AbortSignal, onBytes?: (bytes: number) => void, pool?: BufferPool): AsyncGenerator<RowChunk> {
   const ready: RowChunk[] = [];
   const buckets = cfg.mode === "buckets" ? new CellBuckets(cfg.nCells, cfg.chunkCells, cfg.scratchDir) : null;
-  const chunker = buckets ? null : new StreamChunker(cfg.nCells, cfg.nGenes, cfg.chunkCells, cfg.transposed, (c) => ready.push(c));
+  const chunker = buckets ? null : new StreamChunker(cfg.nCells, cfg.nGenes, cfg.chunkCells, cfg.transposed, (c) => ready.push(c), pool);
   const headerParser = new MtxParser();
+  const sink: EntrySink = chunker ?? {
+    put: cfg.transposed ? (row, col, v) => buckets!.add(row - 1, col - 1, v) : (row, col, v) => buckets!.add(col - 1, row - 1, v),
+  };
   let body: MtxBody | null = null;
-  let batch = newBatch(0);
-  const take = (b: EntryBatch) => {
-    if (chunker) chunker.add(b);
-    else {
-      const [cells, genes] = cfg.transposed ? [b.rows, b.cols] : [b.cols, b.rows];
-      for (let k = 0; k < b.n; k++) buckets!.add(cells[k] - 1, genes[k] - 1, b.values[k]);
-    }
-  };
-  const parse = (bytes: Buffer) => {
-    if (batch.rows.length < bytes.length / 4 + 16) batch = newBatch(Math.ceil(bytes.length / 4) + 1024);
-    batch.n = 0;
-    take(body!.feed(bytes, batch));
-  };
   try {
-    for await (const bytes of bytesOf(cfg.file, onBytes)) {
+    const blocks = cfg.inflateWorker ? inflatedBlocks(cfg.inflateWorker, cfg.file, onBytes) : bytesOf(cfg.file, onBytes);
+    for await (const bytes of blocks) {
       if (signal?.aborted) throw signal.reason;
       if (!body) {
         if (headerParser.feed(bytes)) continue;
-        body = new MtxBody(headerParser.header as MtxHeader);
-        parse(headerParser.body ?? Buffer.alloc(0));
-      } else parse(bytes);
+        body = new MtxBody(headerParser.header as MtxHeader, sink);
+        body.feed(headerParser.body ?? Buffer.alloc(0));
+      } else body.feed(bytes);
       while (ready.length) yield ready.shift()!;
     }
-    if (!body) body = new MtxBody(headerParser.end());
-    batch.n = 0;
-    take(body.end(batch));
+    if (!body) body = new MtxBody(headerParser.end(), sink);
+    body.end();
     if (chunker) chunker.end();
     else yield* buckets!.chunks();
     while (ready.length) yield ready.shift()!;

@@ -28,7 +28,8 @@ export class MtxParser {
     while (this.header === null) {
       const nl = buf.indexOf(NL, i);
       if (nl < 0) {
-        this.rest = buf.subarray(i);
+        // A copy: the caller may reuse its buffer.
+        this.rest = Buffer.from(buf.subarray(i));
         return true;
       }
       this.headerLine(buf.toString("latin1", i, nl).trim());

@@ -12,6 +12,7 @@ import { fail } from "../errors";
 import { convertWorkerPath } from "../resources";
 import { bytesOf, mtxRowChunks, ReadFailure, UnsortedInput, type MtxReadConfig } from "./mtx-chunks";
 import { MtxError, MtxParser, type MtxHeader } from "./mtx-parse";
+import { CompactStrings } from "./names";
 import { mtxChunksInWorker } from "./mtx-worker";
 import { RestartRows, type Frame, type FrameColumn, type RowChunk, type RowsOptions, type Source } from "./source";
 
@@ -37,7 +38,8 @@ export function findMtxFiles(dir: string): MtxFiles | null {
 
 async function readLines(file: string): Promise<string[]> {
   const parts: Buffer[] = [];
-  for await (const b of bytesOf(file)) parts.push(b);
+  // Copies: bytesOf reuses its buffer from one block to the next.
+  for await (const b of bytesOf(file)) parts.push(Buffer.from(b));
   const lines = Buffer.concat(parts).toString("utf8").split("\n");
   while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
   return lines.map((l) => l.replace(/\r$/, ""));
@@ -105,7 +107,9 @@ export async function openMtxDir(dir: string): Promise<Source> {
         featureRows.map((r) => r[2] ?? ""),
       ),
     );
-  const obsFrame: Frame = { length: nBarcodes, readIndex: () => barcodes, columns: [] };
+  // Kept compact: a million barcodes as JS strings would hold ~60 MB for the whole conversion.
+  const barcodeNames = CompactStrings.from(barcodes);
+  const obsFrame: Frame = { length: nBarcodes, readIndex: () => barcodeNames.toArray(), columns: [] };
   const matrixSize = (await fs.stat(files.matrix)).size;
 
   // Unknown until read: stream chunks as the entries come (files written cell by cell), else spill to buckets.

@@ -5,14 +5,17 @@
  * bounded when writing is the slower side.
  */
 import { Worker, type MessagePort } from "node:worker_threads";
-import { mtxRowChunks, ReadFailure, UnsortedInput, type MtxReadConfig } from "./mtx-chunks";
+import { syncZlibUsable } from "./inflate";
+import { BufferPool, mtxRowChunks, ReadFailure, UnsortedInput, type MtxReadConfig } from "./mtx-chunks";
 import { MtxError } from "./mtx-parse";
 import type { RowChunk } from "./source";
 
-const MAX_AHEAD = 3;
+const MAX_AHEAD = 2;
 
 export interface MtxWorkerData extends MtxReadConfig {
   kind: "mtx";
+  /** This worker's own bundle, to start the inflater from. */
+  workerFile: string;
 }
 
 type Reply =
@@ -24,24 +27,32 @@ type Reply =
 
 /** The worker side: runs in the conversion worker bundle when workerData.kind is "mtx". */
 export async function runMtxWorker(port: MessagePort, cfg: MtxWorkerData): Promise<void> {
+  const workerFile = cfg.workerFile;
   let acked = 0;
   let sent = 0;
   let wake: (() => void) | null = null;
   const controller = new AbortController();
+  const pool = new BufferPool();
   port.on("message", (m: unknown) => {
-    if (m === "ack") acked++;
-    else if (m === "stop") controller.abort(new Error("stopped"));
+    if (m === "stop") controller.abort(new Error("stopped"));
+    else if (m && typeof m === "object" && "ack" in m) {
+      acked++;
+      for (const b of (m as unknown as { buffers: ArrayBuffer[] }).buffers) pool.give(b);
+    }
     wake?.();
     wake = null;
   });
   let lastBytes = 0;
   try {
-    for await (const chunk of mtxRowChunks(cfg, controller.signal, (bytes) => {
+    const onBytes = (bytes: number) => {
       if (bytes - lastBytes >= 8 << 20) {
         lastBytes = bytes;
         port.postMessage({ t: "bytes", bytes } satisfies Reply);
       }
-    })) {
+    };
+    // Inflating in a thread of its own (the same bundle as this one) when the file is gzipped.
+    const inflateWorker = syncZlibUsable() ? workerFile : undefined;
+    for await (const chunk of mtxRowChunks({ ...cfg, inflateWorker }, controller.signal, onBytes, pool)) {
       while (sent - acked >= MAX_AHEAD && !controller.signal.aborted) await new Promise<void>((r) => (wake = r));
       if (controller.signal.aborted) return;
       const buffers = [chunk.indptr.buffer, chunk.genes.buffer, chunk.values.buffer].filter((b, i, all) => all.indexOf(b) === i) as ArrayBuffer[];
@@ -68,7 +79,7 @@ export async function* mtxChunksInWorker(
   signal?: AbortSignal,
   onBytes?: (bytes: number) => void,
 ): AsyncGenerator<RowChunk> {
-  const worker = new Worker(workerFile, { workerData: { ...cfg, kind: "mtx" } satisfies MtxWorkerData });
+  const worker = new Worker(workerFile, { workerData: { ...cfg, kind: "mtx", workerFile } satisfies MtxWorkerData });
   const queue: Reply[] = [];
   let wake: (() => void) | null = null;
   let exitError: Error | null = null;
@@ -104,8 +115,10 @@ export async function* mtxChunksInWorker(
       if (r.t === "unsorted") throw new UnsortedInput();
       if (r.t === "error") throw r.kind === "mtx" ? new MtxError(r.message) : r.kind === "read" ? new ReadFailure(r.message) : new Error(r.message);
       if (r.t === "chunk") {
-        worker.postMessage("ack");
         yield r.chunk;
+        // The consumer asks for the next chunk only when done with this one: its arrays go back for reuse.
+        const buffers = [r.chunk.genes.buffer, r.chunk.values.buffer].filter((b, i, all) => all.indexOf(b) === i) as ArrayBuffer[];
+        worker.postMessage({ ack: true, buffers }, buffers);
       }
     }
   } finally {

@@ -17,6 +17,14 @@ export const LANCE_WRITE_OPTIONS: Record<string, string> = {
 };
 
 export type ValueType = "uint16" | "float32";
+
+/**
+ * Writing needs no index cache and little metadata cache: Lance's defaults (6 GB / 1 GB) let every append keep
+ * its file metadata in memory, which grows the process by about a megabyte per fragment.
+ */
+function writerSession(): lancedb.Session {
+  return new lancedb.Session(0n, 8n * 1024n * 1024n);
+}
 export type TableName = "cells" | "genes" | "layers" | "cellsxcells" | "genesxgenes";
 
 export interface ExpressionChunk {
@@ -137,7 +145,7 @@ export class SlafWriter {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || (await fs.readdir(root)).some((n) => n !== OWNER_FILE)) throw e;
     }
-    const db = await lancedb.connect(root, { storageOptions: LANCE_WRITE_OPTIONS });
+    const db = await lancedb.connect(root, { storageOptions: LANCE_WRITE_OPTIONS, session: writerSession() });
     const wideIds = opts.nGenes > 65_535 || opts.nCells > 4_294_967_295;
     return new SlafWriter(root, db, opts.valueType, wideIds);
   }

@@ -76,7 +76,7 @@ export async function synthSource(template: Source, nCells: number, opts: { seed
   const barcodes = obs.ids;
   const obsFrame: Frame = {
     length: nCells,
-    readIndex: () => Array.from(picks, (p, i) => `${barcodes[p]}_${i}`),
+    readIndex: () => Array.from(picks, (p, i) => `${barcodes.get(p)}_${i}`),
     columns: obs.columns.map((c) => {
       const template = c.column.read(0, t.nCells);
       return { name: c.name, read: (s: number, e: number) => gatherColumn(template, picks.subarray(s, e)) };
@@ -98,7 +98,11 @@ export async function synthSource(template: Source, nCells: number, opts: { seed
     };
   });
   const vars = prepareFrame(template.var, "gene", "var");
-  const varFrame: Frame = { length: template.nGenes, readIndex: () => vars.ids, columns: vars.columns.map((c) => ({ name: c.name, read: c.column.read })) };
+  const varFrame: Frame = {
+    length: template.nGenes,
+    readIndex: () => vars.ids.toArray(),
+    columns: vars.columns.map((c) => ({ name: c.name, read: c.column.read })),
+  };
 
   async function* rows(chunkCells: number, signal?: AbortSignal): AsyncGenerator<RowChunk> {
     for (let start = 0; start < nCells; start += chunkCells) {

@@ -5,8 +5,10 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppFailure } from "../../../shared/result";
 import { convertFile } from "../../../main/services/convert/convert";
-import { MtxBody, newBatch } from "../../../main/services/convert/mtx-body";
-import { mtxRowChunks, StreamChunker, UnsortedInput, type MtxReadConfig } from "../../../main/services/convert/mtx-chunks";
+import { MtxBody } from "../../../main/services/convert/mtx-body";
+import { Inflater } from "../../../main/services/convert/inflate";
+import { inflatedBlocks } from "../../../main/services/convert/inflate-worker";
+import { bytesOf, mtxRowChunks, StreamChunker, UnsortedInput, type MtxReadConfig } from "../../../main/services/convert/mtx-chunks";
 import { MtxError, MtxParser } from "../../../main/services/convert/mtx-parse";
 import { mtxChunksInWorker } from "../../../main/services/convert/mtx-worker";
 import { convertWorkerPath } from "../../../main/services/resources";
@@ -56,18 +58,11 @@ function parseAll(buf: Buffer, max: number, seed: number): string[] {
   const parts = pieces(buf, max, seed);
   let k = 0;
   while (header.feed(parts[k++]));
-  const body = new MtxBody(header.header!);
   const out: string[] = [];
-  const take = (b: ReturnType<typeof newBatch>) => {
-    for (let i = 0; i < b.n; i++) out.push(`${b.rows[i]} ${b.cols[i]} ${b.values[i]}`);
-  };
-  const feed = (p: Buffer) => {
-    const batch = newBatch(Math.ceil(p.length / 4) + 16);
-    take(body.feed(p, batch));
-  };
-  feed(header.body!);
-  for (; k < parts.length; k++) feed(parts[k]);
-  take(body.end(newBatch(16)));
+  const body = new MtxBody(header.header!, { put: (r, c, v) => out.push(`${r} ${c} ${Math.fround(v)}`) });
+  body.feed(header.body!);
+  for (; k < parts.length; k++) body.feed(parts[k]);
+  body.end();
   return out;
 }
 
@@ -108,14 +103,7 @@ describe("MTX body parser", () => {
 function chunksOf(entries: [number, number, number][], nCells: number, chunkCells: number): RowChunk[] {
   const out: RowChunk[] = [];
   const c = new StreamChunker(nCells, 10, chunkCells, false, (chunk) => out.push(chunk));
-  const batch = newBatch(entries.length);
-  entries.forEach(([gene, cell, v], i) => {
-    batch.rows[i] = gene;
-    batch.cols[i] = cell;
-    batch.values[i] = v;
-  });
-  batch.n = entries.length;
-  c.add(batch);
+  for (const [gene, cell, v] of entries) c.put(gene, cell, v);
   c.end();
   return out;
 }
@@ -221,6 +209,38 @@ describe("MTX reading off the main thread", () => {
       expect(chunk.start).toBe(0);
       break;
     }
+  });
+});
+
+describe("decompression into reused buffers", () => {
+  async function all(blocks: AsyncIterable<Buffer>): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const b of blocks) parts.push(Buffer.from(b));
+    return Buffer.concat(parts);
+  }
+
+  it("reads multi-member gzip (as synth writes it) and plain files, here and in the inflater thread", async () => {
+    const text = Buffer.from(Array.from({ length: 300_000 }, (_, i) => `${i} ${i * 7} ${i % 13}\n`).join(""));
+    const multi = path.join(dir, "multi.gz");
+    await fs.writeFile(multi, Buffer.concat([gzipSync(text.subarray(0, 1_000_003)), gzipSync(text.subarray(1_000_003)), gzipSync(Buffer.alloc(0))]));
+    const plain = path.join(dir, "plain.txt");
+    await fs.writeFile(plain, text);
+    expect((await all(bytesOf(multi))).equals(text)).toBe(true);
+    expect((await all(bytesOf(plain))).equals(text)).toBe(true);
+    expect((await all(inflatedBlocks(convertWorkerPath(), multi))).equals(text)).toBe(true);
+    const inflater = new Inflater(multi);
+    const out = Buffer.alloc(1000);
+    expect(inflater.fill(out)).toBe(1000);
+    expect(out.equals(text.subarray(0, 1000))).toBe(true);
+    inflater.close();
+  });
+
+  it("names a gzip file cut short, here and in the inflater thread", async () => {
+    const cut = path.join(dir, "cut.gz");
+    const whole = gzipSync(Buffer.alloc(5_000_000, "a"));
+    await fs.writeFile(cut, whole.subarray(0, whole.length - 100));
+    await expect(all(bytesOf(cut))).rejects.toThrow(/cut\.gz cannot be read: unexpected end of file \(a gzip file cut short\?\)/);
+    await expect(all(inflatedBlocks(convertWorkerPath(), cut))).rejects.toThrow(/cut\.gz cannot be read: unexpected end of file/);
   });
 });
 
