@@ -10,6 +10,7 @@ import path from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ExportFormat } from "../../../shared/ipc/contract";
 import { fail } from "../errors";
+import { checkTarget, placeTemp } from "../fs/export-target";
 import { stringLiteral } from "../sql-text";
 
 export interface ExportTarget {
@@ -23,17 +24,7 @@ export interface ExportTarget {
 export async function checkExportTarget(target: ExportTarget): Promise<void> {
   const { format, path: file } = target;
   if (format !== "csv" && format !== "parquet") fail("INVALID_ARGUMENT", `Unknown export format "${String(format)}"; use csv or parquet`);
-  if (!path.isAbsolute(file)) fail("INVALID_ARGUMENT", `Export needs an absolute path, got "${file}"`, { path: file });
-  const dir = path.dirname(file);
-  const stat = await fs.stat(dir).catch(() => null);
-  if (!stat?.isDirectory()) fail("INVALID_ARGUMENT", `Cannot export to ${file}: folder ${dir} does not exist`, { path: file });
-  const existing = await fs.lstat(file).catch(() => null);
-  if (existing?.isDirectory()) fail("INVALID_ARGUMENT", `Cannot export to ${file}: it is a folder`, { path: file });
-  if (existing && !target.overwrite) refuseExisting(file);
-}
-
-function refuseExisting(file: string): never {
-  fail("EXPORT_TARGET_EXISTS", `${file} already exists; replace it or choose another name`, { path: file });
+  await checkTarget(file, target.overwrite);
 }
 
 export async function exportTable(
@@ -51,8 +42,7 @@ export async function exportTable(
   try {
     await conn.run(`COPY (SELECT * FROM ${qualifiedTable}) TO ${stringLiteral(staged)} (${options})`);
     await moveFile(staged, temp);
-    if (target.overwrite) await fs.rename(temp, file);
-    else await placeNew(temp, file);
+    await placeTemp(temp, file, target.overwrite);
   } finally {
     await fs.rm(staged, { force: true });
     await fs.rm(temp, { force: true });
@@ -68,19 +58,4 @@ async function moveFile(from: string, to: string): Promise<void> {
     if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
     await fs.copyFile(from, to, fs.constants.COPYFILE_EXCL);
   }
-}
-
-/** Puts `temp` at `file` only if nothing is there yet (a hard link fails on an existing name, unlike rename). */
-async function placeNew(temp: string, file: string): Promise<void> {
-  try {
-    await fs.link(temp, file);
-    return;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") refuseExisting(file);
-    // File systems without hard links: check, then rename (a file appearing in between would be replaced).
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw e;
-  }
-  if (await fs.lstat(file).catch(() => null)) refuseExisting(file);
-  await fs.rename(temp, file);
 }
