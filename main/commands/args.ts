@@ -53,3 +53,36 @@ export function flagInt(args: ParsedArgs, name: string): number | undefined {
 }
 
 export class UsageError extends Error {}
+
+/** Fails on a flag not in either list, and on a boolean flag given a value (`--offline=yes`). */
+export function checkKnownFlags(args: ParsedArgs, valueFlags: readonly string[], booleanFlags: readonly string[]): void {
+  for (const name of args.flags.keys()) {
+    if (!valueFlags.includes(name) && !booleanFlags.includes(name)) throw new UsageError(`Unknown flag --${name}`);
+    if (booleanFlags.includes(name) && args.flags.get(name) !== true) throw new UsageError(`--${name} takes no value`);
+  }
+}
+
+/** A flag's value; a flag given without one fails. */
+export function flagValue(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+export function flagChoice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
+  const v = flagValue(args, name);
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got "${v}"`);
+  return v as T;
+}
+
+/** A whole number from `min` to `max`, or undefined when the flag is absent. */
+export function flagIntInRange(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const v = flagValue(args, name);
+  if (v === undefined) return undefined;
+  const n = /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} needs a whole number from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}, got "${v}"`);
+  }
+  return n;
+}

@@ -2,7 +2,7 @@
 import type { BenchOptions, BenchReader } from "../../shared/ipc/contract";
 import { BENCH_ANNOUNCEMENT_PRESET } from "../../shared/ipc/contract";
 import { MAX_BENCH_SOURCES } from "../services/bench/options";
-import { parseArgs, UsageError, type ParsedArgs } from "./args";
+import { checkKnownFlags, flagChoice, flagIntInRange, flagValue, parseArgs, UsageError } from "./args";
 
 export const BENCH_USAGE = `slaf-workbench bench DATASET... [--table cells|expression] [--columns A,B] [--batches N] [--batch-size 256] [--seconds S] [--cold] [--repeat N] [--reader scan|raw|geneformer|scgpt] [--concurrency C] [--format table|json] [--offline] [--no-save]
       The same streaming read of each DATASET (a folder, hf://datasets/OWNER/REPO[/PATH][@REV] or s3://BUCKET/PREFIX: the
@@ -27,65 +27,39 @@ const BOOLEAN_FLAGS = ["cold", "offline", "no-save"] as const;
 const VALUE_FLAGS = ["table", "columns", "batches", "batch-size", "seconds", "repeat", "reader", "concurrency", "format"] as const;
 const READERS: readonly BenchReader[] = ["scan", "raw", "geneformer", "scgpt"];
 
-function value(args: ParsedArgs, name: string): string | undefined {
-  const v = args.flags.get(name);
-  if (v === true) throw new UsageError(`--${name} needs a value`);
-  return v;
-}
-
-function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
-  const v = value(args, name);
-  if (v === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got "${v}"`);
-  return v as T;
-}
-
-function integer(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
-  const v = value(args, name);
-  if (v === undefined) return undefined;
-  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} needs a whole number from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}, got "${v}"`);
-  return n;
-}
-
 export function parseBenchArgs(argv: string[]): BenchArgs {
   const args = parseArgs(argv, BOOLEAN_FLAGS);
-  for (const name of args.flags.keys()) {
-    const known = (VALUE_FLAGS as readonly string[]).includes(name) || (BOOLEAN_FLAGS as readonly string[]).includes(name);
-    if (!known) throw new UsageError(`Unknown flag --${name}`);
-    if ((BOOLEAN_FLAGS as readonly string[]).includes(name) && args.flags.get(name) !== true) throw new UsageError(`--${name} takes no value`);
-  }
+  checkKnownFlags(args, VALUE_FLAGS, BOOLEAN_FLAGS);
   if (args.positionals.length === 0) throw new UsageError("bench needs at least one DATASET");
   if (args.positionals.length > MAX_BENCH_SOURCES)
     throw new UsageError(`bench measures at most ${MAX_BENCH_SOURCES} DATASETs at once, got ${args.positionals.length}`);
-  const secondsText = value(args, "seconds");
+  const secondsText = flagValue(args, "seconds");
   let seconds: number | null = null;
   if (secondsText !== undefined) {
     seconds = Number(secondsText);
     if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 86_400)
       throw new UsageError(`--seconds needs a number from 0.1 to 86400, got "${secondsText}"`);
   }
-  const batches = integer(args, "batches", 1, 100_000_000) ?? (seconds === null ? BENCH_ANNOUNCEMENT_PRESET.batches : null);
-  const reader = choice(args, "reader", READERS, "scan");
-  const columnsText = value(args, "columns");
+  const batches = flagIntInRange(args, "batches", 1, 100_000_000) ?? (seconds === null ? BENCH_ANNOUNCEMENT_PRESET.batches : null);
+  const reader = flagChoice(args, "reader", READERS, "scan");
+  const columnsText = flagValue(args, "columns");
   const columns = columnsText === undefined ? null : columnsText.split(",").map((c) => c.trim());
   if (columns?.some((c) => c === "")) throw new UsageError(`--columns needs column names separated by commas, got "${columnsText}"`);
   const options: BenchOptions = {
     uris: args.positionals,
-    table: choice(args, "table", ["cells", "expression"] as const, reader === "scan" ? "cells" : "expression"),
+    table: flagChoice(args, "table", ["cells", "expression"] as const, reader === "scan" ? "cells" : "expression"),
     columns,
-    batchSize: integer(args, "batch-size", 1, 1_000_000) ?? BENCH_ANNOUNCEMENT_PRESET.batchSize,
+    batchSize: flagIntInRange(args, "batch-size", 1, 1_000_000) ?? BENCH_ANNOUNCEMENT_PRESET.batchSize,
     batches,
     seconds,
     cold: args.flags.has("cold"),
-    concurrency: integer(args, "concurrency", 1, 64) ?? 1,
+    concurrency: flagIntInRange(args, "concurrency", 1, 64) ?? 1,
     reader,
-    repeat: integer(args, "repeat", 1, 100) ?? 1,
+    repeat: flagIntInRange(args, "repeat", 1, 100) ?? 1,
   };
   return {
     options,
-    format: choice<BenchFormat>(args, "format", ["table", "json"], "table"),
+    format: flagChoice<BenchFormat>(args, "format", ["table", "json"], "table"),
     offline: args.flags.has("offline"),
     save: !args.flags.has("no-save"),
   };

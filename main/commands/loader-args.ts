@@ -1,7 +1,7 @@
 /** `slaf-workbench loader` arguments: every flag checked and named when wrong, options as the preview takes them. */
 import { LOADER_DEFAULTS, type LoaderMode, type LoaderOptions, type LoaderTokenizerName } from "../../shared/ipc/types/loader";
 import { GENE_OFFSET } from "../services/loader/tokens";
-import { parseArgs, UsageError, type ParsedArgs } from "./args";
+import { checkKnownFlags, flagChoice, flagIntInRange, flagValue, parseArgs, UsageError, type ParsedArgs } from "./args";
 
 export const LOADER_USAGE = `slaf-workbench loader DATASET|hf://datasets/OWNER/REPO[/PATH][@REV]|s3://BUCKET/PREFIX [--tokenizer geneformer|scgpt|raw] [--max-genes N] [--batch-size B] [--seed S] [--batches K] [--mode slafdb-0.5.2|canonical] [--vocab-size V] [--n-expression-bins NB] [--no-shuffle] [--epochs E] [--gene-medians-column NAME] [--workers W] [--format table|json] [--bench SECONDS] [--offline]
       Defaults: geneformer, canonical, max genes ${LOADER_DEFAULTS.maxGenes}, batch ${LOADER_DEFAULTS.batchSize}, seed ${LOADER_DEFAULTS.seed}, vocab ${LOADER_DEFAULTS.vocabSize}, ${LOADER_DEFAULTS.nExpressionBins} bins, 2 batches, shuffled, 1 epoch.
@@ -52,31 +52,12 @@ const VALUE_FLAGS = [
   "bench",
 ] as const;
 
-function value(args: ParsedArgs, name: string): string | undefined {
-  const v = args.flags.get(name);
-  if (v === true) throw new UsageError(`--${name} needs a value`);
-  return v;
-}
-
-function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
-  const v = value(args, name);
-  if (v === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got "${v}"`);
-  return v as T;
-}
-
 function integer(args: ParsedArgs, name: string, min: number, max: number, fallback: number): number {
-  const v = value(args, name);
-  if (v === undefined) return fallback;
-  const n = /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} needs a whole number from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}, got "${v}"`);
-  }
-  return n;
+  return flagIntInRange(args, name, min, max) ?? fallback;
 }
 
 function medians(args: ParsedArgs, tokenizer: LoaderTokenizerName, mode: LoaderMode): string | null {
-  const column = value(args, "gene-medians-column");
+  const column = flagValue(args, "gene-medians-column");
   if (column === undefined) return null;
   if (column.trim() === "") throw new UsageError("--gene-medians-column needs the name of a genes column");
   if (tokenizer !== "geneformer" || mode !== "canonical") {
@@ -87,18 +68,14 @@ function medians(args: ParsedArgs, tokenizer: LoaderTokenizerName, mode: LoaderM
 
 export function parseLoaderArgs(argv: string[]): LoaderArgs {
   const args = parseArgs(argv, BOOLEAN_FLAGS);
-  for (const name of args.flags.keys()) {
-    const known = (VALUE_FLAGS as readonly string[]).includes(name) || (BOOLEAN_FLAGS as readonly string[]).includes(name);
-    if (!known) throw new UsageError(`Unknown flag --${name}`);
-    if ((BOOLEAN_FLAGS as readonly string[]).includes(name) && args.flags.get(name) !== true) throw new UsageError(`--${name} takes no value`);
-  }
+  checkKnownFlags(args, VALUE_FLAGS, BOOLEAN_FLAGS);
   if (args.positionals.length !== 1) {
     throw new UsageError(
       args.positionals.length === 0 ? "loader needs a DATASET" : `loader takes one DATASET, got ${args.positionals.length}: ${args.positionals.join(" ")}`,
     );
   }
-  const tokenizer = choice<LoaderTokenizerName>(args, "tokenizer", TOKENIZERS, LOADER_DEFAULTS.tokenizer);
-  const mode = choice<LoaderMode>(args, "mode", MODES, LOADER_DEFAULTS.mode);
+  const tokenizer = flagChoice<LoaderTokenizerName>(args, "tokenizer", TOKENIZERS, LOADER_DEFAULTS.tokenizer);
+  const mode = flagChoice<LoaderMode>(args, "mode", MODES, LOADER_DEFAULTS.mode);
   // Canonical Geneformer keeps CLS and SEP in every row, so it needs room for both (the tokenizer's own rule).
   const minGenes = tokenizer === "geneformer" && mode === "canonical" ? 2 : 1;
   const options: LoaderOptions = {
@@ -115,7 +92,7 @@ export function parseLoaderArgs(argv: string[]): LoaderArgs {
     epochs: integer(args, "epochs", 1, 10_000, LOADER_DEFAULTS.epochs),
     geneMediansColumn: medians(args, tokenizer, mode),
   };
-  const benchText = value(args, "bench");
+  const benchText = flagValue(args, "bench");
   let bench: number | null = null;
   if (benchText !== undefined) {
     bench = Number(benchText);
@@ -130,7 +107,7 @@ export function parseLoaderArgs(argv: string[]): LoaderArgs {
     options,
     batches: integer(args, "batches", 1, 1_000_000, 2),
     workers: args.flags.has("workers") ? integer(args, "workers", 1, 256, 1) : undefined,
-    format: choice<LoaderFormat>(args, "format", FORMATS, "table"),
+    format: flagChoice<LoaderFormat>(args, "format", FORMATS, "table"),
     bench,
     offline: args.flags.has("offline"),
   };
