@@ -95,7 +95,7 @@ type GeneArray = Uint16Array | Uint32Array;
  */
 export class BufferPool {
   private free: ArrayBuffer[] = [];
-  constructor(private readonly keep = 4) {}
+  constructor(private readonly keep = 3) {}
   /** A buffer of at least `bytes` bytes (a returned one when one fits without wasting half of it). */
   take(bytes: number): ArrayBuffer {
     const at = this.free.findIndex((b) => b.byteLength >= bytes && b.byteLength <= bytes * 2);

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { ConvertMatrix } from "../../../shared/ipc/types/convert";
 import { fail } from "../errors";
 import { commonKind, concatValues, nullValues, pickValues } from "./column-merge";
+import { CompactStrings } from "./names";
 import type { ColumnValues, Embedding, Frame, FrameColumn, MatrixName, PairwiseBlock, RowChunk, RowsOptions, Source } from "./source";
 
 export interface SamplePart {
@@ -156,12 +157,15 @@ export function combineSources(parts: SamplePart[], opts: { strict?: boolean } =
   });
 
   // Cell ids: unique across inputs, or all suffixed with their sample.
-  const idLists = parts.map((p) => p.source.obs.readIndex());
-  const distinct = new Set<string>();
-  for (const l of idLists) for (const id of l) distinct.add(id);
-  const suffix = distinct.size < nCells;
-  if (suffix) notes.push('cell ids: some occur in more than one input, so every id has its sample appended ("<id>-<sample>")');
-  const ids = suffix ? idLists.flatMap((l, k) => l.map((id) => `${id}-${parts[k].sample}`)) : idLists.flat();
+  // Kept compact for the whole conversion (a million ids as JS strings would hold ~60 MB).
+  const ids = (() => {
+    const idLists = parts.map((p) => p.source.obs.readIndex());
+    const distinct = new Set<string>();
+    for (const l of idLists) for (const id of l) distinct.add(id);
+    const suffix = distinct.size < nCells;
+    if (suffix) notes.push('cell ids: some occur in more than one input, so every id has its sample appended ("<id>-<sample>")');
+    return CompactStrings.from(suffix ? idLists.flatMap((l, k) => l.map((id) => `${id}-${parts[k].sample}`)) : idLists.flat());
+  })();
 
   const sheetColumns: string[] = [];
   for (const p of parts) for (const c of Object.keys(p.columns ?? {})) if (!sheetColumns.includes(c)) sheetColumns.push(c);
@@ -228,14 +232,24 @@ export function combineSources(parts: SamplePart[], opts: { strict?: boolean } =
     (p.source.obsp ?? []).map((b) => ({ ...b, offset: b.offset + offsets[k], map: b.map?.map((x) => (x < 0 ? -1 : x + offsets[k])) })),
   );
 
+  // An input whose genes are the union's first genes in the same order needs no renumbering.
+  const identity = maps.map((m) => m.every((u, g) => u === g));
   async function* rows(matrix: MatrixName, o: RowsOptions): AsyncGenerator<RowChunk> {
+    // Reused from chunk to chunk: consumers are done with a chunk before they ask for the next.
+    let genes = new Int32Array(0);
     for (let k = 0; k < parts.length; k++) {
       const map = maps[k];
       for await (const c of parts[k].source.rows(matrix, o)) {
-        const genes = new Int32Array(c.genes.length);
-        for (let i = 0; i < genes.length; i++) genes[i] = map[c.genes[i]];
+        const placed = { start: c.start + offsets[k], end: c.end + offsets[k] };
+        if (identity[k]) {
+          yield { ...c, ...placed };
+          continue;
+        }
+        if (genes.length < c.genes.length) genes = new Int32Array(Math.ceil(c.genes.length * 1.2));
+        const out = genes.subarray(0, c.genes.length);
+        for (let i = 0; i < out.length; i++) out[i] = map[c.genes[i]];
         // Genes renumbered into the union may change their order within a row.
-        yield { ...c, start: c.start + offsets[k], end: c.end + offsets[k], genes, genesSorted: undefined };
+        yield { ...c, ...placed, genes: out, genesSorted: undefined };
       }
     }
   }
@@ -256,7 +270,7 @@ export function combineSources(parts: SamplePart[], opts: { strict?: boolean } =
     path: parts[0].path,
     nCells,
     nGenes,
-    obs: { length: nCells, readIndex: () => ids, columns: obsColumns },
+    obs: { length: nCells, readIndex: () => ids.toArray(), columns: obsColumns },
     var: { length: nGenes, readIndex: varNames, columns: varColumns },
     obsm,
     varm: [],
