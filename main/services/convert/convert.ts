@@ -55,6 +55,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
   const sourceMatrix = source.matrices[0]?.path ?? "X";
   const chunkCells = opts.chunkCells ?? CELLS_PER_CHUNK;
   const warnings = [...source.warnings];
+  const extraNotes: string[] = [];
   const obs = prepareFrame(source.obs, "cell", "obs");
   const vars = prepareFrame(source.var, "gene", "var");
   warnings.push(...obs.warnings, ...vars.warnings);
@@ -74,6 +75,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
     };
     const expr = await writeExpression(source, writer, { ...rowsOpts, label: sourceMatrix, onCells: (done) => report(done) });
     warnings.push(...expr.warnings);
+    if (expr.restarted) extraNotes.push(expr.restarted);
     throwIfAborted(opts.signal, "CONVERT_CANCELLED");
     const starts = new Float64Array(source.nCells);
     for (let c = 1; c < source.nCells; c++) starts[c] = starts[c - 1] + expr.counts[c - 1];
@@ -120,7 +122,7 @@ export async function writeSlaf(source: Source, root: string, opts: ConvertOptio
       sourceMatrix,
       elapsedMs,
       cellsPerSecond: elapsedMs > 0 ? source.nCells / (elapsedMs / 1000) : 0,
-      notes: [...(source.notes ?? []), ...(opts.notes ?? [])],
+      notes: [...(source.notes ?? []), ...(opts.notes ?? []), ...extraNotes],
       warnings,
     };
   } catch (e) {

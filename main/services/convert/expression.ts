@@ -13,6 +13,8 @@ export interface ExpressionResult {
   nnz: number;
   valueType: ValueType;
   warnings: string[];
+  /** Why the reader had to start over, when it did (a note for the summary). */
+  restarted?: string;
 }
 
 export interface ExpressionOptions extends RowsOptions {
@@ -142,12 +144,16 @@ async function writePass(source: Source, writer: SlafWriter, opts: ExpressionOpt
  * reader asks to start over (RestartRows: it has switched to another way of reading).
  */
 export async function writeExpression(source: Source, writer: SlafWriter, opts: ExpressionOptions): Promise<ExpressionResult> {
+  let restarted: string | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await writePass(source, writer, opts);
+      return { ...(await writePass(source, writer, opts)), restarted };
     } catch (e) {
       if (attempt >= 3 || !(e instanceof NeedsFloat32 || e instanceof RestartRows)) throw e;
-      if (e instanceof RestartRows) opts.onPrepass?.(0);
+      if (e instanceof RestartRows) {
+        restarted = e.message;
+        opts.onPrepass?.(0);
+      }
       await writer.restartExpression(e instanceof NeedsFloat32 ? "float32" : writer.valueType);
     }
   }

@@ -133,7 +133,9 @@ export async function openMtxDir(dir: string): Promise<Source> {
     } catch (e) {
       if (e instanceof UnsortedInput) {
         mode = "buckets";
-        throw new RestartRows(`${path.basename(files!.matrix)} is not stored cell by cell; reading it whole first`);
+        throw new RestartRows(
+          `${path.basename(files!.matrix)} is not stored cell by cell, so it was read whole into a disk spill first (slower than a 10x file)`,
+        );
       }
       if (opts.signal?.aborted) throw opts.signal.reason;
       mtxFail(files!.matrix, e);

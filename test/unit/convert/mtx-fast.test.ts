@@ -270,6 +270,7 @@ describe("MTX conversion", () => {
     expect(triples(data)).toEqual(pbmc.cells.flatMap((c, i) => c.genes.map((g, k) => `${i}:${g}=${c.values[k]}`)));
     expect(data.fragments).toBe(5);
     expect(summary.warnings).toEqual([]);
+    expect(summary.notes).toContain("matrix.mtx.gz is not stored cell by cell, so it was read whole into a disk spill first (slower than a 10x file)");
   });
 
   it("refuses a gzip file cut short, naming it, and leaves nothing behind", async () => {
