@@ -2,7 +2,7 @@ import { synthesize } from "../services/convert/synth";
 import { flagInt, flagString, parseArgs, UsageError } from "./args";
 import { cancelOnSigint, peakRssMb, progressPrinter } from "./convert";
 
-export const SYNTH_USAGE = "slaf-workbench synth --from <pbmc3k dir | .h5ad> --cells N [--seed S] [--force] OUT.slaf|OUT.h5ad";
+export const SYNTH_USAGE = "slaf-workbench synth --from <pbmc3k dir | .h5ad> --cells N [--seed S] [--force] OUT.slaf|OUT.h5ad|OUT_mtx (a 10x MTX folder)";
 
 export async function synthCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv, ["force"]);
