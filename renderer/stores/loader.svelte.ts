@@ -495,7 +495,11 @@ export class Loader {
     }
     this.status = r.value;
     this.ensurePolling();
-    if (!playing) await this.followNewest();
+    if (!playing) {
+      // A batch the polling loop started loading may still be on its way: let it land, then show the newest.
+      for (let i = 0; i < 100 && this.busy; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (gen === this.statusGen) await this.followNewest();
+    }
   }
 
   /** While playing, the grid follows the newest batch main produced. */

@@ -20,6 +20,8 @@ import { Throughput } from "./throughput";
 
 /** Batches shown in the fragments × batches heatmap. */
 export const HEATMAP_ROWS = 48;
+/** How long a pause waits for the batch in flight before answering anyway. */
+const PAUSE_SETTLE_MS = 2000;
 
 export class ProducedBatch implements Sized {
   view: LoaderBatch | null = null;
@@ -123,7 +125,12 @@ export class LoaderRun {
     return entry.view;
   }
 
-  setPlaying(playing: boolean): void {
+  /**
+   * Play or pause. A pause resolves once the batch the loop was waiting for has been consumed (or after
+   * PAUSE_SETTLE_MS, e.g. while a benchmark holds the prefetcher), so the status it answers with is final and the
+   * page can show the newest batch.
+   */
+  async setPlaying(playing: boolean): Promise<void> {
     if (!this.alive) return;
     this.playing = playing;
     this.state = playing ? "running" : "paused";
@@ -131,7 +138,14 @@ export class LoaderRun {
       this.throughput.reset();
       this.throughput.add(performance.now(), this.cells, this.tokens);
       this.kick();
+      return;
     }
+    const demanded = () => this.produced <= this.demand;
+    await this.until(
+      () => !this.pumping || demanded() || !this.alive,
+      PAUSE_SETTLE_MS,
+      () => fail("LOADER_TIMEOUT", "The loop did not settle"),
+    ).catch(() => undefined);
   }
 
   status(): LoaderStatus {

@@ -145,7 +145,7 @@ export class LoaderService implements LoaderApi {
   play(req: { loaderId: string; playing: boolean }) {
     return guard(async (): Promise<LoaderStatus> => {
       const { run } = this.get(req.loaderId);
-      run.setPlaying(req.playing);
+      await run.setPlaying(req.playing);
       return run.status();
     });
   }
