@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { formatBytes } from "../../shared/format";
-import { MAX_PAGE_ROWS, type ExportFormat, type QuerySummary } from "../../shared/ipc/contract";
+import { MAX_PAGE_ROWS, type ExportFormat, type QuerySummary, type ScanReport } from "../../shared/ipc/contract";
 import { AppFailure, type AppError, type Result } from "../../shared/result";
 import { arrow } from "../services/arrow";
 import { DatasetService } from "../services/datasets/service";
@@ -167,7 +167,18 @@ function renderTable(names: string[], rows: unknown[][], summary: QuerySummary):
       .trimEnd();
   const lines = [fmt(names), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => fmt(r.map(text)))];
   const shown = rows.length < summary.rowCount ? `, showing ${rows.length}` : "";
-  const scans = summary.scans.map((s) => `${s.table} ${s.rowsScanned.toLocaleString("en-US")}/${s.tableRows.toLocaleString("en-US")} rows`).join(", ");
+  const scans = summary.scans
+    .map((s) => `${s.table} ${s.rowsScanned.toLocaleString("en-US")}/${s.tableRows.toLocaleString("en-US")} rows${scanExtras(s)}`)
+    .join(", ");
   lines.push("", `${summary.rowCount.toLocaleString("en-US")} rows${shown} in ${Math.round(summary.elapsedMs)} ms${scans ? `; scanned ${scans}` : ""}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** What the engine did beyond the pushed filter: rows it kept after the id filter, early aggregation, warm columns. */
+function scanExtras(s: ScanReport): string {
+  const extras: string[] = [];
+  if (s.rowsAppended !== undefined && s.rowsAppended !== s.rowsScanned) extras.push(`${s.rowsAppended.toLocaleString("en-US")} appended`);
+  if (s.aggregated) extras.push("pre-aggregated");
+  if (s.warm) extras.push("warm");
+  return extras.length ? ` (${extras.join(", ")})` : "";
 }

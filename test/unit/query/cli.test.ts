@@ -64,6 +64,13 @@ describe("query command", () => {
     expect(out).toContain("scanned cells 60/160 rows");
   });
 
+  it("says when rows were aggregated before the engine saw them", async () => {
+    const sql = "SELECT c.cell_type, SUM(e.value) AS total FROM expression e JOIN cells c ON c.cell_integer_id = e.cell_integer_id GROUP BY 1 ORDER BY 1";
+    const out = await capture([fixture.root, sql]);
+    expect(out).toContain("8 rows");
+    expect(out).toMatch(/scanned [^\n]*expression [\d,]+\/[\d,]+ rows \([\d,]+ appended, pre-aggregated\)/);
+  });
+
   it("throws QUERY_INVALID with the position for a bad query", async () => {
     const e = await capture([fixture.root, "SELECT nope FROM cells"]).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(AppFailure);
