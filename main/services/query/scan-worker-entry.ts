@@ -31,7 +31,22 @@ function table(req: ScanRequest): Promise<lancedb.Table> {
   return t;
 }
 
-parent.on("message", (req: ScanRequest) => void scan(req));
+let running: Promise<void> = Promise.resolve();
+parent.on("message", (req: ScanRequest | { t: "close" }) => {
+  if ("t" in req) void closeWorker();
+  else running = scan(req);
+});
+
+/**
+ * Ends the thread from inside: the scan under way (already cancelled) finishes its read, the tables close, the
+ * port closes and the thread ends on its own. Terminating a thread inside a Lance read crashes the process.
+ */
+async function closeWorker(): Promise<void> {
+  await running.catch(() => undefined);
+  for (const t of tables.values()) (await t.catch(() => null))?.close();
+  tables.clear();
+  parent?.close();
+}
 
 async function scan(req: ScanRequest): Promise<void> {
   const port: MessagePort = req.port;

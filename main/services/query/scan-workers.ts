@@ -163,7 +163,7 @@ export class ScanWorkers {
   private async discard(slot: Slot): Promise<void> {
     if (slot.timer) clearTimeout(slot.timer);
     this.count--;
-    await slot.worker.terminate().catch(() => undefined);
+    await endWorker(slot.worker);
     // Someone waiting gets a fresh worker in place of this one.
     const next = this.waiting.shift();
     if (next && !this.closed) {
@@ -174,4 +174,24 @@ export class ScanWorkers {
       next({ worker, timer: null });
     }
   }
+}
+
+/** How long a worker may take to finish its read and end before it is terminated anyway. */
+const WORKER_END_GRACE_MS = 5000;
+
+/** Asks the worker to end itself (see scan-worker-entry.ts: closeWorker); terminates it only if it does not. */
+async function endWorker(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  try {
+    worker.postMessage({ t: "close" });
+  } catch {
+    return void (await worker.terminate().catch(() => undefined));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), WORKER_END_GRACE_MS);
+    timer.unref();
+  });
+  if ((await Promise.race([exited, late])) === "late") await worker.terminate().catch(() => undefined);
+  clearTimeout(timer);
 }
