@@ -182,6 +182,8 @@ const WORKER_END_GRACE_MS = 5000;
 /** Asks the worker to end itself (see scan-worker-entry.ts: closeWorker); terminates it only if it does not. */
 async function endWorker(worker: Worker): Promise<void> {
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  // Unreferenced workers and timers would let a one-shot command's loop empty while this waits (exit code 13).
+  worker.ref();
   try {
     worker.postMessage({ t: "close" });
   } catch {
@@ -190,7 +192,6 @@ async function endWorker(worker: Worker): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<"late">((resolve) => {
     timer = setTimeout(() => resolve("late"), WORKER_END_GRACE_MS);
-    timer.unref();
   });
   if ((await Promise.race([exited, late])) === "late") await worker.terminate().catch(() => undefined);
   clearTimeout(timer);
