@@ -3,12 +3,11 @@
  * the terminal table, the saved history, a Hub source cold then warm through the shared cache (fake Hub), and
  * named errors with exit codes.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBuiltCli, type CliRun } from "../../fixtures/built-cli";
 import { publishDataset, startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
-import { PROJECT_ROOT } from "../../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { tableRows } from "./helpers";
 
@@ -38,18 +37,9 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-/** The built CLI, asynchronously (the fake Hub answers from this process). */
-function bench(args: string[], userData = path.join(dir, "user")): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HF_ENDPOINT: hub.url, SLAFWB_USER_DATA: userData };
-    delete env.HF_TOKEN;
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "bench", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+/** The built CLI's `bench` command against the fake Hub. */
+function bench(args: string[], userData = path.join(dir, "user")): Promise<CliRun> {
+  return runBuiltCli(["bench", ...args], { hubUrl: hub.url, userData: userData });
 }
 
 describe("slaf-workbench bench", () => {

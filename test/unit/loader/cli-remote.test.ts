@@ -2,12 +2,11 @@
  * `slaf-workbench loader hf://...` through the built CLI and the fake Hub: the loader's workers read through the
  * gateway and give the same batches as the local copy, then the same again offline from the shared cache.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBuiltCli, type CliRun } from "../../fixtures/built-cli";
 import { publishDataset, startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
-import { PROJECT_ROOT } from "../../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 
 let dir: string;
@@ -27,18 +26,9 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-/** The built CLI, asynchronously: the fake Hub answers from this process. */
-function loader(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HF_ENDPOINT: hub.url, SLAFWB_USER_DATA: path.join(dir, "user") };
-    delete env.HF_TOKEN;
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "loader", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+/** The built CLI's `loader` command against the fake Hub. */
+function loader(args: string[]): Promise<CliRun> {
+  return runBuiltCli(["loader", ...args], { hubUrl: hub.url, userData: path.join(dir, "user") });
 }
 
 describe("loader hf://", () => {

@@ -1,10 +1,9 @@
 /** `slaf-workbench query hf://...` through the built CLI: the same answer as the local copy, then offline from the shared cache. */
-import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBuiltCli, type CliRun } from "../../fixtures/built-cli";
 import { publishDataset, startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
-import { PROJECT_ROOT } from "../../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 
 let dir: string;
@@ -23,18 +22,9 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the built CLI (the CLI reads HF_ENDPOINT at start, as huggingface_hub does) with its own user data. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HF_ENDPOINT: hub.url, SLAFWB_USER_DATA: path.join(dir, "user") };
-    delete env.HF_TOKEN;
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "dist", "main", "cli.mjs"), "query", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+/** The built CLI's `query` command against the fake Hub. */
+function cli(args: string[]): Promise<CliRun> {
+  return runBuiltCli(["query", ...args], { hubUrl: hub.url, userData: path.join(dir, "user") });
 }
 
 const SQL = "SELECT cell_type, count(*) AS n, sum(value) AS total FROM expression JOIN cells USING (cell_integer_id) GROUP BY 1 ORDER BY 1";
