@@ -16,6 +16,7 @@ import {
 import { formatBytes } from "../../shared/format";
 import type { AppError } from "../../shared/result";
 import { MAX_SOURCES, formatWhen, isPartial, optionsProblem, parseColumns, runFileStem } from "./bench-results";
+import { exportAskingToReplace } from "./export-replace";
 import type { AskConfirm } from "./confirm";
 import type { Jobs } from "./jobs.svelte";
 import { baseName, type AskPath } from "./paths";
@@ -251,21 +252,21 @@ export class Bench {
     this.error = null;
     this.notice = null;
     const req = { runId: run.runId, format, path };
-    let r = await this.client.bench.export(req);
-    if (!r.ok && r.error.code === "EXPORT_TARGET_EXISTS") {
-      const file = r.error.path ?? path;
-      const yes = await this.confirm({
-        title: `Replace ${baseName(file)}?`,
-        message: `${file} already exists. Exporting replaces its contents.`,
-        confirmLabel: "Replace",
-        cancelLabel: "Keep it",
-      });
-      if (!yes) {
-        this.notice = `Not exported: kept the existing ${file}`;
-        return false;
-      }
-      r = await this.client.bench.export({ ...req, overwrite: true });
-    }
+    const r = await exportAskingToReplace(
+      path,
+      (overwrite) => this.client.bench.export(overwrite ? { ...req, overwrite } : req),
+      async (file) => {
+        const yes = await this.confirm({
+          title: `Replace ${baseName(file)}?`,
+          message: `${file} already exists. Exporting replaces its contents.`,
+          confirmLabel: "Replace",
+          cancelLabel: "Keep it",
+        });
+        if (!yes) this.notice = `Not exported: kept the existing ${file}`;
+        return yes;
+      },
+    );
+    if (!r) return false;
     if (!r.ok) {
       this.error = r.error;
       return false;

@@ -5,6 +5,7 @@
 import type { CellSetInfo, CellSetSource, Client } from "../../shared/ipc/contract";
 import type { AppError } from "../../shared/result";
 import type { AskConfirm } from "./confirm";
+import { exportAskingToReplace } from "./export-replace";
 import { idsFromBytes } from "./explore-data";
 import type { AskPath } from "./paths";
 
@@ -152,17 +153,18 @@ export class CellSets {
     if (!datasetId) return null;
     const path = await this.askPath("save", `Export the cell set "${name}" as CSV`, `${initialDir}/${fileStem(name)}.csv`, "Export");
     if (!path) return null;
-    let r = await this.client.explore.exportSetCsv({ datasetId, name, path });
-    if (!r.ok && r.error.code === "EXPORT_TARGET_EXISTS") {
-      const target = r.error.path ?? path;
-      const yes = await this.confirm({
-        title: `Replace ${target}?`,
-        message: "A file of that name exists. Replacing it overwrites its contents.",
-        confirmLabel: "Replace",
-      });
-      if (!yes) return null;
-      r = await this.client.explore.exportSetCsv({ datasetId, name, path, overwrite: true });
-    }
+    const req = { datasetId, name, path };
+    const r = await exportAskingToReplace(
+      path,
+      (overwrite) => this.client.explore.exportSetCsv(overwrite ? { ...req, overwrite } : req),
+      (target) =>
+        this.confirm({
+          title: `Replace ${target}?`,
+          message: "A file of that name exists. Replacing it overwrites its contents.",
+          confirmLabel: "Replace",
+        }),
+    );
+    if (!r) return null;
     if (!r.ok) {
       this.fail(r.error);
       return null;

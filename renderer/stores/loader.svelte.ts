@@ -20,6 +20,7 @@ import { pythonSnippet } from "../../shared/loader/snippet";
 import { formatBytes } from "../../shared/format";
 import { isAppFailure, type AppError, type Result } from "../../shared/result";
 import type { AskConfirm } from "./confirm";
+import { exportAskingToReplace } from "./export-replace";
 import {
   decodeBatch,
   explainRows,
@@ -391,21 +392,21 @@ export class Loader {
     this.error = null;
     this.notice = null;
     const req = { loaderId: info.loaderId, index: s.index, format, path };
-    let r = await this.client.loader.export(req);
-    if (!r.ok && r.error.code === "EXPORT_TARGET_EXISTS") {
-      const file = r.error.path ?? path;
-      const yes = await this.confirm({
-        title: `Replace ${baseName(file)}?`,
-        message: `${file} already exists. Exporting replaces its contents.`,
-        confirmLabel: "Replace",
-        cancelLabel: "Keep it",
-      });
-      if (!yes) {
-        this.notice = `Not exported: kept the existing ${file}`;
-        return false;
-      }
-      r = await this.client.loader.export({ ...req, overwrite: true });
-    }
+    const r = await exportAskingToReplace(
+      path,
+      (overwrite) => this.client.loader.export(overwrite ? { ...req, overwrite } : req),
+      async (file) => {
+        const yes = await this.confirm({
+          title: `Replace ${baseName(file)}?`,
+          message: `${file} already exists. Exporting replaces its contents.`,
+          confirmLabel: "Replace",
+          cancelLabel: "Keep it",
+        });
+        if (!yes) this.notice = `Not exported: kept the existing ${file}`;
+        return yes;
+      },
+    );
+    if (!r) return false;
     if (!r.ok) {
       this.error = r.error;
       return false;

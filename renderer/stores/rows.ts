@@ -2,6 +2,7 @@
 import type { Client, ExportFormat, QuerySummary, RowPage, TableInfo } from "../../shared/ipc/contract";
 import type { Result } from "../../shared/result";
 import { decodePage, tableRows, type CellValue } from "../api/arrow-rows";
+import { exportAskingToReplace } from "./export-replace";
 
 export type { CellValue };
 
@@ -29,10 +30,7 @@ export class Rows {
     replace: (path: string) => Promise<boolean>,
   ): Promise<Result<{ path: string; bytes: number }> | null> {
     const req = { resultId: summary.resultId, format, path };
-    const r = await this.client.query.export(req);
-    if (r.ok || r.error.code !== "EXPORT_TARGET_EXISTS") return r;
-    if (!(await replace(r.error.path ?? path))) return null;
-    return this.client.query.export({ ...req, overwrite: true });
+    return exportAskingToReplace(path, (overwrite) => this.client.query.export(overwrite ? { ...req, overwrite } : req), replace);
   }
 }
 

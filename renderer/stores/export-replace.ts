@@ -1,0 +1,16 @@
+import type { Result } from "../../shared/result";
+
+/**
+ * Runs an export that main refuses to write over an existing file (EXPORT_TARGET_EXISTS): `replace(file)` asks the
+ * user, and only a yes runs it again with `overwrite`. Null when the user said no.
+ */
+export async function exportAskingToReplace<T>(
+  path: string,
+  write: (overwrite: boolean) => Promise<Result<T>>,
+  replace: (file: string) => Promise<boolean>,
+): Promise<Result<T> | null> {
+  const r = await write(false);
+  if (r.ok || r.error.code !== "EXPORT_TARGET_EXISTS") return r;
+  if (!(await replace(r.error.path ?? path))) return null;
+  return write(true);
+}
