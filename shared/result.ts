@@ -46,6 +46,9 @@ export type ErrorCode =
   | "EXPLORE_SET_EXISTS"
   | "EXPLORE_SET_INVALID"
   | "EXPLORE_IMPORT_INVALID"
+  | "MARKERS_INVALID"
+  | "MARKERS_NOT_FOUND"
+  | "MARKERS_CANCELLED"
   | "NOTEBOOK_NOT_FOUND"
   | "NOTEBOOK_CONFLICT"
   | "NOTEBOOK_INVALID"
@@ -106,6 +109,9 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   EXPLORE_SET_EXISTS: "A cell set of that name already exists",
   EXPLORE_SET_INVALID: "The cell set cannot be made from that",
   EXPLORE_IMPORT_INVALID: "The file holds no cell ids of this dataset",
+  MARKERS_INVALID: "Those groups cannot be compared",
+  MARKERS_NOT_FOUND: "This marker gene result is no longer available; run it again",
+  MARKERS_CANCELLED: "The marker gene computation was cancelled",
   NOTEBOOK_NOT_FOUND: "Notebook not found",
   NOTEBOOK_CONFLICT: "The notebook changed on disk",
   NOTEBOOK_INVALID: "The notebook file is not valid",

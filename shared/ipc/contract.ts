@@ -10,6 +10,7 @@ import type { DatasetsApi } from "./types/datasets";
 import type { ExploreApi } from "./types/explore";
 import type { JobEvent, JobsApi } from "./types/jobs";
 import type { LoaderApi } from "./types/loader";
+import type { MarkersApi } from "./types/markers";
 import type { NotebooksApi } from "./types/notebooks";
 import type { QueryApi } from "./types/query";
 import type { SettingsApi } from "./types/settings";
@@ -28,6 +29,8 @@ export { EXPLORE_MAX_CATEGORIES, EXPLORE_MAX_IDS, EXPLORE_MAX_POINTS_PAGE, EXPLO
 export type * from "./types/jobs";
 export type * from "./types/loader";
 export { LOADER_DEFAULTS } from "./types/loader";
+export type * from "./types/markers";
+export { MARKERS_MAX_GENES, MARKERS_MAX_PAGE } from "./types/markers";
 export type * from "./types/notebooks";
 export type * from "./types/query";
 export type * from "./types/settings";
@@ -46,6 +49,7 @@ export interface Api {
   loader: LoaderApi;
   bench: BenchApi;
   explore: ExploreApi;
+  markers: MarkersApi;
 }
 
 export type Namespace = keyof Api;
@@ -83,6 +87,7 @@ export const METHODS = {
     "qc",
     "qcData",
   ],
+  markers: ["start", "table", "volcano", "topPerGroup", "byGroup", "byGroupData", "release"],
 } as const satisfies MethodList;
 
 // A method of Api missing from METHODS is a compile error here.

@@ -5,6 +5,7 @@
  */
 import type { Empty, MethodName, Namespace, Request } from "./contract";
 import { EXPLORE_MAX_IDS, EXPLORE_MAX_POINTS_PAGE, EXPLORE_MAX_POLYGON_POINTS } from "./types/explore";
+import { MARKERS_MAX_GENES, MARKERS_MAX_PAGE } from "./types/markers";
 import {
   array,
   boolean,
@@ -39,6 +40,23 @@ export const JOB_WAIT_MAX_MS = 60_000;
 const setName = string({ pattern: /^[^\p{Cc}]{1,128}$/u, patternText: "a set name (1 to 128 characters, no control characters)" });
 const cellsColumn = string({ nonEmpty: true, maxLength: 1024 });
 const dim = number({ integer: true, min: 0, max: 65_535 });
+
+const categoryValue = nullable(string({ maxLength: 4096 }));
+const markersReference = variant("kind", {
+  rest: object({ kind: oneOf(["rest"] as const) }),
+  group: object({ kind: oneOf(["group"] as const), name: categoryValue }),
+});
+const markersNormalization = optional(oneOf(["auto", "log1p_cp10k", "none"] as const));
+const markersFilter = optional(
+  object({
+    minAbsLogfc: optional(number({ min: 0 })),
+    maxPvalAdj: optional(number({ min: 0 })),
+    minPctGroup: optional(number({ min: 0, max: 1 })),
+    direction: optional(oneOf(["up", "down", "both"] as const)),
+    search: optional(string({ maxLength: 256 })),
+  }),
+);
+const geneIntegerId = number({ integer: true, min: 0, max: 2 ** 31 - 1 });
 
 /** Methods that take no arguments: `{}` and nothing else. */
 const empty = object({}) as Schema<Empty>;
@@ -255,6 +273,38 @@ export const SCHEMAS = {
     importSetCsv: object({ datasetId: id("dataset"), name: setName, path, replace: optional(boolean()) }),
     qc: object({ datasetId: id("dataset"), set: optional(nullable(setName)) }),
     qcData: object({ datasetId: id("dataset"), set: optional(nullable(setName)) }),
+  },
+  markers: {
+    start: object({
+      datasetId: id("dataset"),
+      comparison: variant("kind", {
+        column: object({ kind: oneOf(["column"] as const), column: cellsColumn, group: categoryValue, reference: markersReference }),
+        all: object({ kind: oneOf(["all"] as const), column: cellsColumn }),
+        sets: object({ kind: oneOf(["sets"] as const), group: setName, reference: markersReference }),
+      }),
+      normalization: markersNormalization,
+    }),
+    table: object({
+      markersId: id("markers"),
+      group: optional(categoryValue),
+      filter: markersFilter,
+      offset: optional(offset),
+      limit: optional(clamped(number({ integer: true, min: 0 }), 1, MARKERS_MAX_PAGE)),
+    }),
+    volcano: object({ markersId: id("markers"), group: optional(categoryValue) }),
+    topPerGroup: object({ markersId: id("markers"), n: clamped(number({ integer: true, min: 0 }), 1, 100), filter: markersFilter }),
+    byGroup: object({
+      datasetId: id("dataset"),
+      groupBy: variant("kind", {
+        column: object({ kind: oneOf(["column"] as const), column: cellsColumn }),
+        sets: object({ kind: oneOf(["sets"] as const), sets: array(setName, { maxItems: 1000 }) }),
+      }),
+      geneIntegerIds: array(geneIntegerId, { maxItems: MARKERS_MAX_GENES }),
+      normalization: markersNormalization,
+      bins: optional(clamped(number({ integer: true, min: 0 }), 4, 256)),
+    }),
+    byGroupData: object({ byGroupId: id("markers") }),
+    release: object({ id: id("markers") }),
   },
 } as const;
 

@@ -3,6 +3,7 @@ import type { BenchRun } from "./bench";
 import type { CachePinSummary } from "./cache";
 import type { ConvertSummary } from "./convert";
 import type { ExploreJobResult } from "./explore";
+import type { MarkersJobResult } from "./markers";
 import type { QuerySummary } from "./query";
 import type { Empty } from "./common";
 
@@ -13,6 +14,7 @@ export interface JobResults {
   pin: CachePinSummary;
   bench: BenchRun;
   explore: ExploreJobResult;
+  markers: MarkersJobResult;
 }
 export type JobKind = keyof JobResults;
 export type JobState = "running" | "done" | "failed" | "cancelled";
