@@ -48,7 +48,10 @@ export function fail(code: AppError["code"], message: string, extra: Omit<AppErr
 /** Throws the abort reason (an AppFailure from jobs.cancel) or a `code` failure once `signal` is aborted. */
 export function throwIfAborted(
   signal: AbortSignal | undefined,
-  code: Extract<ErrorCode, "QUERY_CANCELLED" | "CONVERT_CANCELLED" | "PIN_CANCELLED" | "BENCH_CANCELLED" | "LOADER_CANCELLED" | "EXPLORE_CANCELLED">,
+  code: Extract<
+    ErrorCode,
+    "QUERY_CANCELLED" | "CONVERT_CANCELLED" | "PIN_CANCELLED" | "BENCH_CANCELLED" | "LOADER_CANCELLED" | "EXPLORE_CANCELLED" | "MARKERS_CANCELLED"
+  >,
 ): void {
   if (!signal?.aborted) return;
   throw isAppFailure(signal.reason) ? signal.reason : new AppFailure(code, "Cancelled by the user");

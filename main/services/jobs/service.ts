@@ -134,6 +134,7 @@ const CANCEL_CODES = {
   pin: "PIN_CANCELLED",
   bench: "BENCH_CANCELLED",
   explore: "EXPLORE_CANCELLED",
+  markers: "MARKERS_CANCELLED",
 } as const satisfies Record<JobKind, string>;
 
 function cancelCode(kind: JobKind) {
