@@ -8,6 +8,7 @@ import { SYNTH_USAGE, synthCommand } from "./commands/synth";
 import { CACHE_USAGE, cacheCommand } from "./commands/cache";
 import { LOADER_USAGE, loaderCommand } from "./commands/loader";
 import { BENCH_USAGE, benchCommand } from "./commands/bench";
+import { MARKERS_USAGE, markersCommand } from "./commands/markers";
 
 /** `run` resolves "running" for commands that keep serving, or an exit status; the others end the process with 0 when done. */
 export type Command = { usage: string; summary: string; run: (argv: string[]) => Promise<void | number | "running"> };
@@ -30,6 +31,11 @@ const COMMANDS: Record<string, Command> = {
     usage: BENCH_USAGE,
     summary: "streaming throughput of a dataset at several locations (local, s3://, hf://): MiB/s, rows/s, upstream requests",
     run: (argv) => benchCommand(argv),
+  },
+  markers: {
+    usage: MARKERS_USAGE,
+    summary: "marker genes of a group of cells vs the rest or another group (scanpy's t-test numbers), as a table or JSON",
+    run: (argv) => markersCommand(argv),
   },
   synth: { usage: SYNTH_USAGE, summary: "write N cells resampled from real ones (Poisson counts), as SLAF or .h5ad", run: synthCommand },
 };
