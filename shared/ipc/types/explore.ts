@@ -244,7 +244,9 @@ export type ExploreJobResult =
   /** The expression pass: per-gene cell counts and per-cell totals are now cached for the dataset. */
   | { task: "stats"; datasetId: string; rows: number; ms: number }
   /** QC computed; fetch it with `qcData({datasetId, set})`. */
-  | { task: "qc"; datasetId: string; set: string | null; cells: number; ms: number };
+  | { task: "qc"; datasetId: string; set: string | null; cells: number; ms: number }
+  /** A local dataset's gene index (a scalar index on gene_integer_id, kept in the app's cache) is built; gene reads use it. */
+  | { task: "index"; datasetId: string; bytes: number; ms: number };
 
 export interface ExploreApi {
   /** Embeddings, colourable columns and counts of an open dataset (reads the cells schema, counts categories once). */
