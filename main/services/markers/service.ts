@@ -1,0 +1,472 @@
+/**
+ * Marker genes (issue 14): differential expression between groups of cells with scanpy's t-test numbers, and per
+ * group summaries of chosen genes, each computed by one streaming pass over `expression` in a job of kind
+ * "markers". Results are kept per dataset (the newest few) until released or the dataset closes.
+ */
+import {
+  EXPLORE_MAX_CATEGORIES,
+  type MarkersApi,
+  type MarkersByGroup,
+  type MarkersComparison,
+  type MarkersFilter,
+  type MarkersGroupBy,
+  type MarkersJobResult,
+  type MarkersNormalization,
+  type MarkersRun,
+  type MarkersTablePage,
+  type MarkersTopPerGroup,
+  type MarkersVolcano,
+} from "../../../shared/ipc/contract";
+import { cellIdsFromBytes } from "../../../shared/notebook/cell-sets";
+import { AppFailure } from "../../../shared/result";
+import type { DatasetService } from "../datasets/service";
+import type { OpenDataset } from "../datasets/open-dataset";
+import { fail, guard, throwIfAborted } from "../errors";
+import { categoricalColours, TooManyCategories, type ColoursRead } from "../explore/colours";
+import { ExploreDataset } from "../explore/explore-dataset";
+import type { ExploreService } from "../explore/service";
+import type { GenesTable } from "../explore/genes-table";
+import type { JobService } from "../jobs/service";
+import { byGroupPass } from "./by-group-pass";
+import { classesFromCodes, classesFromSets, classesOfGroup, groupCells, involvedCellsWhere, type CellClasses } from "./cell-classes";
+import { computeComparisons, type ComparisonPlan, type ComparisonResult } from "./comparisons";
+import { cp10kDivisors, momentsPass, type PassOptions } from "./moments-pass";
+import { chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
+import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
+
+export interface MarkersDeps {
+  datasets: DatasetService;
+  jobs: JobService;
+  explore: ExploreService;
+}
+
+/** Runs (and byGroup results) kept per dataset; older ones are dropped. */
+const KEEP_PER_DATASET = 8;
+/** The most the pass's per class × gene sums may take. */
+const MAX_MOMENT_BYTES = 512 * 1024 * 1024;
+const DEFAULT_PAGE = 100;
+const DEFAULT_BINS = 32;
+
+interface StoredRun {
+  run: MarkersRun;
+  genes: GenesTable;
+  comparisons: ComparisonResult[];
+}
+
+/** What markers keeps for one open dataset. */
+class MarkersDataset {
+  readonly ed: ExploreDataset;
+  readonly categories = new Map<string, Promise<ColoursRead>>();
+  readonly runs = new Map<string, StoredRun>();
+  readonly byGroups = new Map<string, MarkersByGroup>();
+  /** Whether a float value column holds only counts (checked once). */
+  floatCounts: Promise<boolean> | null = null;
+
+  constructor(readonly ds: OpenDataset) {
+    this.ed = new ExploreDataset(ds);
+  }
+}
+
+/** A job's pass options: its signal and progress. */
+type JobOptions = PassOptions & { signal: AbortSignal };
+
+interface Plan {
+  classes: CellClasses;
+  comparisons: ComparisonPlan[];
+}
+
+function show(v: string | null): string {
+  return v === null ? "null" : `'${v}'`;
+}
+
+/** Newest last; the oldest beyond `max` are dropped (returns their ids). */
+function keepNewest<V>(map: Map<string, V>, id: string, value: V, max: number): string[] {
+  map.set(id, value);
+  const dropped: string[] = [];
+  while (map.size > max) {
+    const oldest = map.keys().next().value as string;
+    map.delete(oldest);
+    dropped.push(oldest);
+  }
+  return dropped;
+}
+
+export class MarkersService implements MarkersApi {
+  private readonly state = new Map<string, MarkersDataset>();
+  /** Result id → its dataset. */
+  private readonly owners = new Map<string, string>();
+  private nextId = 1;
+
+  constructor(readonly deps: MarkersDeps) {
+    deps.datasets.onDispose((ds) => this.forget(ds.summary.datasetId));
+  }
+
+  start(req: { datasetId: string; comparison: MarkersComparison; normalization?: MarkersNormalization }) {
+    return guard(async () => {
+      const st = this.of(req.datasetId);
+      const genes = await st.ed.genesTable();
+      const plan = await this.planComparison(st, req.comparison);
+      const bytes = plan.classes.groupsOf.length * genes.nGenes * 20;
+      if (bytes > MAX_MOMENT_BYTES)
+        fail("MARKERS_INVALID", `${plan.classes.groupsOf.length} groups × ${genes.nGenes} genes need more memory than markers allows; compare fewer groups`);
+      const jobId = this.runJob(st, async (opts, t0) => {
+        const expression = this.expression(st.ds);
+        const norm = await this.normalization(st, req.normalization, opts);
+        const divisors = norm.applied === "log1p_cp10k" ? cp10kDivisors(await this.cellTotals(st, opts.signal)) : null;
+        const where = involvedCellsWhere(plan.classes.classOf);
+        const moments = await momentsPass(expression, plan.classes.classOf, plan.classes.groupsOf.length, genes.nGenes, { divisors }, { ...opts, where });
+        const rows = moments.rows;
+        const comparisons = computeComparisons(moments, plan.classes.cells, plan.comparisons, genes.index.ids);
+        const markersId = this.newId("markers", st);
+        const run: MarkersRun = {
+          markersId,
+          datasetId: req.datasetId,
+          comparison: req.comparison,
+          normalization: norm.applied,
+          normalizationNote: norm.note,
+          groups: comparisons.map((c) => c.group),
+          genes: genes.index.ids.length,
+          rows,
+          ms: performance.now() - t0,
+        };
+        this.keep(st.runs, markersId, { run, genes, comparisons });
+        return { task: "rank" as const, ...run };
+      });
+      return { jobId };
+    });
+  }
+
+  table(req: { markersId: string; group?: string | null; filter?: MarkersFilter; offset?: number; limit?: number }) {
+    return guard(async (): Promise<MarkersTablePage> => {
+      const stored = this.run(req.markersId);
+      const c = comparisonOf(stored.comparisons, req.group, req.markersId);
+      const rows = filteredRows(c, stored.genes.index, req.filter);
+      const offset = Math.min(req.offset ?? 0, rows.length);
+      const limit = req.limit ?? DEFAULT_PAGE;
+      return {
+        markersId: req.markersId,
+        group: c.group,
+        total: rows.length,
+        offset,
+        rows: rows.slice(offset, offset + limit).map((row) => geneRow(c, stored.genes.index, row)),
+      };
+    });
+  }
+
+  volcano(req: { markersId: string; group?: string | null }) {
+    return guard(async (): Promise<MarkersVolcano> => {
+      const stored = this.run(req.markersId);
+      const c = comparisonOf(stored.comparisons, req.group, req.markersId);
+      return { markersId: req.markersId, group: c.group, arrow: volcanoIpc(c, stored.genes.index) };
+    });
+  }
+
+  topPerGroup(req: { markersId: string; n: number; filter?: MarkersFilter }) {
+    return guard(async (): Promise<MarkersTopPerGroup> => {
+      const stored = this.run(req.markersId);
+      return {
+        markersId: req.markersId,
+        groups: stored.comparisons.map((c) => ({
+          group: c.group,
+          genes: filteredRows(c, stored.genes.index, req.filter)
+            .slice(0, req.n)
+            .map((row) => geneRow(c, stored.genes.index, row)),
+        })),
+      };
+    });
+  }
+
+  byGroup(req: { datasetId: string; groupBy: MarkersGroupBy; geneIntegerIds: number[]; normalization?: MarkersNormalization; bins?: number }) {
+    return guard(async () => {
+      const st = this.of(req.datasetId);
+      const genes = await st.ed.genesTable();
+      const geneIds = [...new Set(req.geneIntegerIds)];
+      if (geneIds.length === 0) fail("MARKERS_INVALID", "Choose at least one gene");
+      for (const g of geneIds)
+        if (!(g < genes.nGenes && genes.rowOf[g] >= 0))
+          fail("MARKERS_INVALID", `No gene with gene_integer_id ${g} (this dataset has ${genes.index.ids.length} genes)`);
+      const { classes, names } = await this.planGroups(st, req.groupBy);
+      const bins = req.bins ?? DEFAULT_BINS;
+      const jobId = this.runJob(st, async (opts, t0) => {
+        const expression = this.expression(st.ds);
+        const norm = await this.normalization(st, req.normalization, opts);
+        const divisors = norm.applied === "log1p_cp10k" ? cp10kDivisors(await this.cellTotals(st, opts.signal)) : null;
+        const cellsWhere = involvedCellsWhere(classes.classOf);
+        const genesWhere = `gene_integer_id IN (${geneIds.join(", ")})`;
+        const where = cellsWhere ? `(${genesWhere}) AND (${cellsWhere})` : genesWhere;
+        const cells = names.map((_, k) => groupCells(classes, k));
+        const summary = await byGroupPass(expression, classes, names.length, cells, geneIds, genes.nGenes, { divisors }, bins, { ...opts, where });
+        const byGroupId = this.newId("bygroup", st);
+        const data: MarkersByGroup = {
+          byGroupId,
+          datasetId: req.datasetId,
+          groupBy: req.groupBy,
+          normalization: norm.applied,
+          normalizationNote: norm.note,
+          groups: names.map((group, k) => ({ group, cells: cells[k] })),
+          genes: geneIds.map((g, i) => {
+            const row = genes.rowOf[g];
+            return { geneIntegerId: g, geneId: genes.index.geneIds[row], symbol: genes.index.symbols[row], max: summary.max[i] };
+          }),
+          bins,
+          values: summary.values,
+          rows: summary.rows,
+          ms: performance.now() - t0,
+        };
+        this.keep(st.byGroups, byGroupId, data);
+        return { task: "byGroup" as const, byGroupId, datasetId: req.datasetId, rows: summary.rows, ms: data.ms };
+      });
+      return { jobId };
+    });
+  }
+
+  byGroupData(req: { byGroupId: string }) {
+    return guard(async (): Promise<MarkersByGroup> => {
+      const data = this.state.get(this.owners.get(req.byGroupId) ?? "")?.byGroups.get(req.byGroupId);
+      if (!data) fail("MARKERS_NOT_FOUND", `No marker gene summary ${req.byGroupId}: it was released, replaced by newer ones, or its dataset closed`);
+      return data;
+    });
+  }
+
+  release(req: { id: string }) {
+    return guard(async () => {
+      const st = this.state.get(this.owners.get(req.id) ?? "");
+      st?.runs.delete(req.id);
+      st?.byGroups.delete(req.id);
+      this.owners.delete(req.id);
+      return null;
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private of(datasetId: string): MarkersDataset {
+    const ds = this.deps.datasets.get(datasetId);
+    let st = this.state.get(datasetId);
+    if (!st || st.ds !== ds) {
+      if (st) this.forget(datasetId);
+      this.state.set(datasetId, (st = new MarkersDataset(ds)));
+    }
+    return st;
+  }
+
+  private run(markersId: string): StoredRun {
+    const run = this.state.get(this.owners.get(markersId) ?? "")?.runs.get(markersId);
+    if (!run) fail("MARKERS_NOT_FOUND", `No marker gene run ${markersId}: it was released, replaced by newer runs, or its dataset closed`);
+    return run;
+  }
+
+  private newId(prefix: string, st: MarkersDataset): string {
+    const id = `${prefix}${this.nextId++}`;
+    this.owners.set(id, st.ds.summary.datasetId);
+    return id;
+  }
+
+  private keep<V>(map: Map<string, V>, id: string, value: V): void {
+    for (const dropped of keepNewest(map, id, value, KEEP_PER_DATASET)) this.owners.delete(dropped);
+  }
+
+  private expression(ds: OpenDataset) {
+    const t = ds.tables.get("expression");
+    if (!t) fail("MARKERS_INVALID", `Dataset ${ds.summary.name} has no expression table`);
+    return t;
+  }
+
+  /** A job holding its dataset open while it reads. */
+  private runJob(st: MarkersDataset, work: (opts: JobOptions, t0: number) => Promise<MarkersJobResult>): string {
+    const total = st.ds.summary.tables.find((t) => t.name === "expression")?.rows ?? null;
+    return this.deps.jobs.start("markers", "rows", async (ctx) => {
+      const held = await this.deps.datasets.acquire(st.ds.root);
+      try {
+        await st.ed.checkIds();
+        return await work({ signal: ctx.signal, onRows: (n) => ctx.progress(n, total, "Reading expression") }, performance.now());
+      } finally {
+        await this.deps.datasets.close({ datasetId: held.summary.datasetId });
+      }
+    });
+  }
+
+  /** Per-cell totals from Explore's counting pass (run now when it has not run; its result is cached per dataset). */
+  private async cellTotals(st: MarkersDataset, signal: AbortSignal): Promise<Float64Array> {
+    const datasetId = st.ds.summary.datasetId;
+    const cached = this.deps.explore.passStats(datasetId);
+    if (cached) return cached.cellTotals;
+    const started = await this.deps.explore.stats({ datasetId });
+    if (!started.ok) throw new AppFailure(started.error.code, started.error.message);
+    const aborted = new Promise<never>((_, reject) => {
+      const stop = () => reject(signal.reason instanceof Error ? signal.reason : new AppFailure("MARKERS_CANCELLED", "Cancelled by the user"));
+      if (signal.aborted) stop();
+      else signal.addEventListener("abort", stop, { once: true });
+    });
+    aborted.catch(() => undefined);
+    const event = await Promise.race([this.deps.jobs.settled(started.value.jobId), aborted]);
+    throwIfAborted(signal, "MARKERS_CANCELLED");
+    const stats = this.deps.explore.passStats(datasetId);
+    if (event.state !== "done" || !stats)
+      fail(event.error?.code ?? "INTERNAL", `Each cell's total (for log1p(CP10k)) could not be counted: ${event.error?.message ?? event.state}`);
+    return stats.cellTotals;
+  }
+
+  /** The normalization to apply; a float column whose first values are counts is checked whole, once per dataset. */
+  private async normalization(st: MarkersDataset, asked: MarkersNormalization | undefined, opts: PassOptions): Promise<NormalizationChoice> {
+    const expression = this.expression(st.ds);
+    const norm = await chooseNormalization(st.ds, expression, asked ?? "auto");
+    if (!norm.verify) return norm;
+    if (!st.floatCounts) {
+      st.floatCounts = expression
+        .query()
+        .select(["value"])
+        .where("value < 0 OR value <> floor(value)")
+        .limit(1)
+        .toArrow()
+        .then((t) => t.numRows === 0);
+      st.floatCounts.catch(() => (st.floatCounts = null));
+    }
+    const counts = await st.floatCounts;
+    throwIfAborted(opts.signal, "MARKERS_CANCELLED");
+    return counts ? { ...norm, verify: false } : { applied: "none", note: `${notCountsNote(null)} (some are not whole numbers)`, verify: false };
+  }
+
+  /** The column's categories (same text and order as explore.colors) and codes per cell. */
+  private async categories(st: MarkersDataset, column: string): Promise<ColoursRead> {
+    const info = st.ed.cols.byName.get(column);
+    if (!info) fail("MARKERS_INVALID", `Column '${column}' is not a cells column`);
+    const c = st.ed.cols.columns.find((x) => x.name === column);
+    if (!c) fail("MARKERS_INVALID", `Column '${column}' cannot group cells (ids, lists and embeddings cannot)`);
+    if (c.kind === "continuous")
+      fail("MARKERS_INVALID", `Column '${column}' holds ${c.type} numbers, not groups: choose a column of categories (text, integers, booleans)`);
+    await st.ed.checkIds();
+    let read = st.categories.get(column);
+    if (!read) {
+      read = categoricalColours(st.ed.cells, column, st.ed.nCells);
+      st.categories.set(column, read);
+      read.catch(() => st.categories.delete(column));
+    }
+    try {
+      return await read;
+    } catch (e) {
+      if (e instanceof TooManyCategories)
+        fail("MARKERS_INVALID", `Column '${column}' has more than ${EXPLORE_MAX_CATEGORIES} distinct values: too many groups`);
+      throw e;
+    }
+  }
+
+  private async categoryCode(st: MarkersDataset, column: string, value: string | null): Promise<{ read: ColoursRead; code: number }> {
+    const read = await this.categories(st, column);
+    if (read.colors.kind !== "categorical") fail("MARKERS_INVALID", `Column '${column}' has no categories`);
+    const code = read.colors.categories.findIndex((k) => k.value === value);
+    if (code < 0) fail("MARKERS_INVALID", `No cells have ${column} = ${show(value)}`);
+    return { read, code };
+  }
+
+  private async setIds(st: MarkersDataset, name: string): Promise<Int32Array> {
+    const got = await this.deps.explore.getSet({ datasetId: st.ds.summary.datasetId, name });
+    if (!got.ok) {
+      if (got.error.code === "EXPLORE_SET_NOT_FOUND") fail("MARKERS_INVALID", `Set '${name}' does not exist`);
+      throw new AppFailure(got.error.code, got.error.message);
+    }
+    const ids = cellIdsFromBytes(got.value.ids);
+    if (ids.length === 0) fail("MARKERS_INVALID", `Set '${name}' has no cells`);
+    return ids;
+  }
+
+  private async planComparison(st: MarkersDataset, cmp: MarkersComparison): Promise<Plan> {
+    const nCells = st.ed.nCells;
+    const vsRest = (classes: CellClasses, group: string | null, what: string): Plan => {
+      const cellsGroup = groupCells(classes, 0);
+      const cellsReference = groupCells(classes, 1);
+      if (cellsReference === 0) fail("MARKERS_INVALID", `No cells outside ${what} to compare with`);
+      return {
+        classes,
+        comparisons: [
+          {
+            group: { group, reference: "rest", vsRest: true, cellsGroup, cellsReference },
+            groupClasses: classesOfGroup(classes, 0),
+            referenceClasses: classesOfGroup(classes, 1),
+          },
+        ],
+      };
+    };
+    const vsOther = (classes: CellClasses, group: string | null, reference: string | null): Plan => ({
+      classes,
+      comparisons: [
+        {
+          group: { group, reference, vsRest: false, cellsGroup: groupCells(classes, 0), cellsReference: groupCells(classes, 1) },
+          groupClasses: classesOfGroup(classes, 0),
+          referenceClasses: classesOfGroup(classes, 1),
+        },
+      ],
+    });
+    switch (cmp.kind) {
+      case "column": {
+        const { read, code } = await this.categoryCode(st, cmp.column, cmp.group);
+        const codes = read.codes!;
+        if (cmp.reference.kind === "rest") {
+          const side = Int32Array.from(codes, (k) => (k === code ? 0 : 1));
+          return vsRest(classesFromCodes(side, 2), cmp.group, `${cmp.column} = ${show(cmp.group)}`);
+        }
+        const ref = (await this.categoryCode(st, cmp.column, cmp.reference.name)).code;
+        // The same category on both sides: one class in both groups.
+        if (ref === code) {
+          const classes = classesFromCodes(
+            Int32Array.from(codes, (k) => (k === code ? 0 : -1)),
+            1,
+          );
+          classes.groupsOf = [[0, 1]];
+          return vsOther(classes, cmp.group, cmp.reference.name);
+        }
+        return vsOther(
+          classesFromCodes(
+            Int32Array.from(codes, (k) => (k === code ? 0 : k === ref ? 1 : -1)),
+            2,
+          ),
+          cmp.group,
+          cmp.reference.name,
+        );
+      }
+      case "all": {
+        const read = await this.categories(st, cmp.column);
+        if (read.colors.kind !== "categorical") fail("MARKERS_INVALID", `Column '${cmp.column}' has no categories`);
+        const categories = read.colors.categories;
+        if (categories.length < 2)
+          fail("MARKERS_INVALID", `Column '${cmp.column}' has one value only (${show(categories[0]?.value ?? null)}): no rest to compare with`);
+        const classes = classesFromCodes(read.codes!, categories.length);
+        return {
+          classes,
+          comparisons: categories.map((k, code) => ({
+            group: { group: k.value, reference: "rest", vsRest: true, cellsGroup: k.cells, cellsReference: nCells - k.cells },
+            groupClasses: [code],
+            referenceClasses: "rest" as const,
+          })),
+        };
+      }
+      case "sets": {
+        const group = await this.setIds(st, cmp.group);
+        if (cmp.reference.kind === "rest") return vsRest(classesFromSets(nCells, [group], 1), cmp.group, `set '${cmp.group}'`);
+        const name = cmp.reference.name;
+        if (name === null) fail("MARKERS_INVALID", "A set is named by text, not null");
+        return vsOther(classesFromSets(nCells, [group, await this.setIds(st, name)]), cmp.group, name);
+      }
+    }
+  }
+
+  private async planGroups(st: MarkersDataset, by: MarkersGroupBy): Promise<{ classes: CellClasses; names: (string | null)[] }> {
+    if (by.kind === "column") {
+      const read = await this.categories(st, by.column);
+      if (read.colors.kind !== "categorical") fail("MARKERS_INVALID", `Column '${by.column}' has no categories`);
+      return { classes: classesFromCodes(read.codes!, read.colors.categories.length), names: read.colors.categories.map((k) => k.value) };
+    }
+    const names = [...new Set(by.sets)];
+    if (names.length === 0) fail("MARKERS_INVALID", "Choose at least one set");
+    const sets: Int32Array[] = [];
+    for (const name of names) sets.push(await this.setIds(st, name));
+    return { classes: classesFromSets(st.ed.nCells, sets), names };
+  }
+
+  private forget(datasetId: string): void {
+    const st = this.state.get(datasetId);
+    this.state.delete(datasetId);
+    if (!st) return;
+    for (const id of [...st.runs.keys(), ...st.byGroups.keys()]) this.owners.delete(id);
+  }
+}
