@@ -12,6 +12,7 @@ import { ExploreService } from "./explore/service";
 import type { EmitEvent } from "./events";
 import { JobService } from "./jobs/service";
 import { LoaderService } from "./loader/service";
+import { MarkersService } from "./markers/service";
 import { NotebookService } from "./notebooks/service";
 import { QueryService } from "./query/service";
 import { loaderWorkerPath, resourcePath } from "./resources";
@@ -52,6 +53,7 @@ export interface Services {
   loader: LoaderService;
   bench: BenchService;
   explore: ExploreService;
+  markers: MarkersService;
   /** The door every page's call comes through (argument checks, per-page holdings). */
   dispatcher: Dispatcher;
   /** Start-up housekeeping: this process's own temp folder, and leftovers of conversions killed earlier removed. */
@@ -109,7 +111,8 @@ export function createServices(options: ServiceOptions): Services {
     refuseWriteInside: (target, what) => datasets.refuseWriteInside(target, what),
   });
   const explore = new ExploreService({ datasets, jobs, query });
-  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench, explore };
+  const markers = new MarkersService({ datasets, jobs, explore });
+  const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench, explore, markers };
   return {
     api,
     dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader, explore }) }),
@@ -124,6 +127,7 @@ export function createServices(options: ServiceOptions): Services {
     loader,
     bench,
     explore,
+    markers,
     async housekeeping() {
       claimProcessTempDir();
       return convert.cleanStale();
