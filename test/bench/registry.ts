@@ -11,4 +11,5 @@ export const BENCHES: Record<string, () => Promise<Bench>> = {
   loader: () => import("./loader.bench"),
   sources: () => import("./sources.bench"),
   explore: () => import("./explore.bench"),
+  markers: () => import("./markers.bench"),
 };

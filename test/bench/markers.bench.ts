@@ -1,0 +1,310 @@
+/**
+ * `npm run bench markers` (issue 14): marker genes on a 1M-cell resampled PBMC dataset (the explore benchmark's,
+ * ~690M expression rows, built once), one cell type vs the rest and every cell type vs the rest at once. Ours: the
+ * markers service (one streaming pass, moments per class and gene). Baseline: what a scanpy user runs — the whole
+ * matrix loaded into memory (CSR by cell: int32 indices, float32 data), normalize_total(1e4) + log1p into a new
+ * float32 array, then per-class means and variances over it; the last step is the same welch.ts, so only the data
+ * path differs. Each side runs in a child process of its own (time from opening the dataset to the ranked genes,
+ * peak RSS of that process), and both must rank the same top genes. Goals: ≤ 0.5× the baseline's time, ≤ 0.2× its
+ * memory. SLAFWB_BENCH_ROUNDS (default 1) repeats each pair, best time and lowest peak kept.
+ */
+import { fork } from "node:child_process";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { MarkersComparison } from "../../shared/ipc/types/markers";
+import type { Result } from "../../shared/result";
+import { DatasetService } from "../../main/services/datasets/service";
+import { columnNumbers } from "../../main/services/explore/arrow-read";
+import { scanBatches } from "../../main/services/explore/lance-scan";
+import { createServices } from "../../main/services/index";
+import { compareGenes, rankOrder } from "../../main/services/markers/welch";
+import { PBMC_DIR } from "../fixtures/pbmc";
+import { synthDataset } from "./synth-dataset";
+import { peakRssMb, table } from "./util";
+
+const N_CELLS = 1_000_000;
+/** The explore benchmark's dataset (same folder and synth arguments), shared when either made it. */
+const ROOT = path.join(os.tmpdir(), "slafwb-bench-explore-v2", `pbmc-${N_CELLS / 1_000_000}m.slaf`);
+const COLUMN = "cell_type";
+const GROUP = process.env.SLAFWB_BENCH_MARKERS_GROUP ?? "B";
+const TOP = 20;
+const ROUNDS = Number(process.env.SLAFWB_BENCH_ROUNDS ?? 1);
+const GOALS = { time: 0.5, memory: 0.2 };
+/** Set in a child: which side and task it measures. */
+const SIDE_ENV = "SLAFWB_BENCH_MARKERS_SIDE";
+
+type Task = "one" | "all";
+type Side = "ours" | "baseline";
+
+interface Ranked {
+  group: string;
+  /** gene_integer_id of the top genes, best first. */
+  top: number[];
+  scores: number[];
+}
+
+interface SideResult {
+  ms: number;
+  peakRssMb: number;
+  rows: number;
+  groups: Ranked[];
+  /** Baseline phases (ms): load, normalize, moments + test. */
+  phases?: { load: number; normalize: number; moments: number };
+  normalization?: string;
+}
+
+function ok<T>(r: Result<T>): T {
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
+
+function comparison(task: Task): MarkersComparison {
+  return task === "one" ? { kind: "column", column: COLUMN, group: GROUP, reference: { kind: "rest" } } : { kind: "all", column: COLUMN };
+}
+
+async function ours(task: Task): Promise<Omit<SideResult, "peakRssMb">> {
+  const userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-bench-markers-"));
+  const services = createServices({
+    info: { version: "bench", mode: "browser", initialDatasetUri: null, openDemoAtStart: false, userDataDir, platform: process.platform },
+    emit: () => undefined,
+  });
+  try {
+    const t0 = performance.now();
+    const ds = await services.datasets.acquire(ROOT);
+    const markers = services.api.markers;
+    const { jobId } = ok(await markers.start({ datasetId: ds.summary.datasetId, comparison: comparison(task) }));
+    const event = ok(await services.jobs.wait({ jobId }));
+    if (event.state !== "done" || event.kind !== "markers" || event.result?.task !== "rank")
+      throw new Error(`markers job ${event.state}: ${event.error?.message}`);
+    const run = event.result;
+    const groups: Ranked[] = [];
+    for (const g of run.groups) {
+      const page = ok(await markers.table({ markersId: run.markersId, ...(task === "all" ? { group: g.group } : {}), limit: TOP }));
+      groups.push({ group: String(g.group), top: page.rows.map((r) => r.geneIntegerId), scores: page.rows.map((r) => r.score) });
+    }
+    return { ms: performance.now() - t0, rows: run.rows, groups, normalization: run.normalization };
+  } finally {
+    await services.dispose();
+    await fs.rm(userDataDir, { recursive: true, force: true });
+  }
+}
+
+/** Class of each cell (-1: none): the group and the rest for "one", the column's categories for "all". */
+async function cellClasses(cells: Parameters<typeof scanBatches>[0], nCells: number, task: Task): Promise<{ classes: Int32Array; names: string[] }> {
+  const classes = new Int32Array(nCells).fill(-1);
+  const names: string[] = task === "one" ? [GROUP, "rest"] : [];
+  const index = new Map<string, number>();
+  for await (const b of scanBatches(cells, ["cell_integer_id", COLUMN])) {
+    const ids = columnNumbers(b.getChild("cell_integer_id")!);
+    const values = b.getChild(COLUMN)!;
+    for (let i = 0; i < b.numRows; i++) {
+      const v = String(values.get(i));
+      if (task === "one") classes[ids[i]] = v === GROUP ? 0 : 1;
+      else {
+        let k = index.get(v);
+        if (k === undefined) index.set(v, (k = names.push(v) - 1));
+        classes[ids[i]] = k;
+      }
+    }
+  }
+  return { classes, names };
+}
+
+async function baseline(task: Task): Promise<Omit<SideResult, "peakRssMb">> {
+  const datasets = new DatasetService();
+  try {
+    const t0 = performance.now();
+    const ds = await datasets.acquire(ROOT);
+    const cellsTable = ds.tables.get("cells")!;
+    const exprTable = ds.tables.get("expression")!;
+    const nCells = await cellsTable.countRows();
+    const nGenes = await ds.tables.get("genes")!.countRows();
+    const { classes, names } = await cellClasses(cellsTable, nCells, task);
+
+    // The whole matrix in memory, CSR by cell (as scipy holds adata.X).
+    const nnz = await exprTable.countRows();
+    if (nnz >= 2 ** 31) throw new Error("more than 2^31 values: int32 indptr would overflow");
+    const indptr = new Int32Array(nCells + 1);
+    const indices = new Int32Array(nnz);
+    const data = new Float32Array(nnz);
+    let at = 0;
+    let last = -1;
+    for await (const b of scanBatches(exprTable, ["cell_integer_id", "gene_integer_id", "value"])) {
+      const c = columnNumbers(b.getChild("cell_integer_id")!);
+      indices.set(columnNumbers(b.getChild("gene_integer_id")!), at);
+      data.set(columnNumbers(b.getChild("value")!), at);
+      for (let i = 0; i < b.numRows; i++) {
+        if (c[i] < last) throw new Error("expression is not stored by cell");
+        while (last < c[i]) indptr[++last] = at + i;
+      }
+      at += b.numRows;
+    }
+    while (last < nCells) indptr[++last] = at;
+    const loaded = performance.now();
+
+    // normalize_total(target_sum=1e4) into a copy, then log1p in place (scanpy's two steps, one loop here).
+    const X = new Float32Array(nnz);
+    for (let c = 0; c < nCells; c++) {
+      let total = 0;
+      for (let k = indptr[c]; k < indptr[c + 1]; k++) total += data[k];
+      const scale = total > 0 ? 10_000 / total : 0;
+      for (let k = indptr[c]; k < indptr[c + 1]; k++) X[k] = Math.log1p(data[k] * scale);
+    }
+    const normalized = performance.now();
+
+    // Per class and gene: Σy, Σy², cells with y > 0; the rest of a class is every cell minus it.
+    const K = names.length;
+    const sum = new Float64Array(K * nGenes);
+    const sumSq = new Float64Array(K * nGenes);
+    const expressing = new Int32Array(K * nGenes);
+    const cellsOf = new Float64Array(K);
+    for (let c = 0; c < nCells; c++) {
+      const k = classes[c];
+      if (k < 0) continue;
+      cellsOf[k]++;
+      const base = k * nGenes;
+      for (let j = indptr[c]; j < indptr[c + 1]; j++) {
+        const y = X[j];
+        const at2 = base + indices[j];
+        sum[at2] += y;
+        sumSq[at2] += y * y;
+        if (y > 0) expressing[at2]++;
+      }
+    }
+    const all = { n: 0, sum: new Float64Array(nGenes), sumSq: new Float64Array(nGenes), expressing: new Float64Array(nGenes) };
+    for (let k = 0; k < K; k++) {
+      all.n += cellsOf[k];
+      for (let g = 0; g < nGenes; g++) {
+        all.sum[g] += sum[k * nGenes + g];
+        all.sumSq[g] += sumSq[k * nGenes + g];
+        all.expressing[g] += expressing[k * nGenes + g];
+      }
+    }
+    const ids = Int32Array.from({ length: nGenes }, (_, g) => g);
+    const groups: Ranked[] = [];
+    for (let k = 0; k < (task === "one" ? 1 : K); k++) {
+      const slice = (a: Float64Array | Int32Array) => a.subarray(k * nGenes, (k + 1) * nGenes);
+      const group = { n: cellsOf[k], sum: slice(sum), sumSq: slice(sumSq), expressing: slice(expressing) };
+      const rest = {
+        n: all.n - group.n,
+        sum: all.sum.map((v, g) => v - group.sum[g]),
+        sumSq: all.sumSq.map((v, g) => v - group.sumSq[g]),
+        expressing: all.expressing.map((v, g) => v - group.expressing[g]),
+      };
+      const stats = compareGenes(group, rest, nGenes);
+      const order = rankOrder(stats.score, ids).subarray(0, TOP);
+      groups.push({ group: names[k], top: Array.from(order), scores: Array.from(order, (g) => stats.score[g]) });
+    }
+    const done = performance.now();
+    return { ms: done - t0, rows: nnz, groups, phases: { load: loaded - t0, normalize: normalized - loaded, moments: done - normalized } };
+  } finally {
+    await datasets.closeAll();
+  }
+}
+
+/** One side in a child process of its own (this bundle again, told which side by the environment). */
+function measure(side: Side, task: Task): Promise<SideResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(process.argv[1], ["markers"], {
+      env: { ...process.env, [SIDE_ENV]: JSON.stringify({ side, task }) },
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    let result: SideResult | null = null;
+    child.on("message", (m) => (result = m as SideResult));
+    child.on("error", reject);
+    child.on("exit", (code, signal) => (result ? resolve(result) : reject(new Error(`${side} (${task}) exited ${code ?? signal} without a result`))));
+  });
+}
+
+async function child(spec: string): Promise<void> {
+  const { side, task } = JSON.parse(spec) as { side: Side; task: Task };
+  const r = side === "ours" ? await ours(task) : await baseline(task);
+  const message: SideResult = { ...r, peakRssMb: peakRssMb() };
+  await new Promise<void>((resolve, reject) => process.send!(message, (e: Error | null) => (e ? reject(e) : resolve())));
+}
+
+/** Differences between the two sides' top genes, as lines to print (none when they agree). */
+function mismatches(a: SideResult, b: SideResult): string[] {
+  const out: string[] = [];
+  for (const g of a.groups) {
+    const other = b.groups.find((x) => x.group === g.group);
+    if (!other) out.push(`${g.group}: missing from the baseline`);
+    else if (g.top.join() !== other.top.join()) out.push(`${g.group}: ours ${g.top.join(" ")}\n${" ".repeat(g.group.length)}  base ${other.top.join(" ")}`);
+  }
+  if (a.groups.length !== b.groups.length) out.push(`groups: ours ${a.groups.length}, baseline ${b.groups.length}`);
+  return out;
+}
+
+/** Largest relative difference between the two sides' scores of the same top genes. */
+function scoreDiff(a: SideResult, b: SideResult): number {
+  let worst = 0;
+  for (const g of a.groups) {
+    const other = b.groups.find((x) => x.group === g.group);
+    g.top.forEach((id, i) => {
+      const j = other?.top.indexOf(id) ?? -1;
+      if (j >= 0) worst = Math.max(worst, Math.abs(g.scores[i] - other!.scores[j]) / Math.max(1e-12, Math.abs(other!.scores[j])));
+    });
+  }
+  return worst;
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mb = (v: number) => `${Math.round(v).toLocaleString("en-US")} MB`;
+
+export async function run(): Promise<void> {
+  const spec = process.env[SIDE_ENV];
+  if (spec) return child(spec);
+  await synthDataset(ROOT, { from: path.join(PBMC_DIR, "pbmc3k.h5ad"), cells: N_CELLS, seed: 10 });
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ");
+  console.log(`${ROOT}: ${COLUMN} = ${GROUP} vs rest, and every ${COLUMN} vs rest; load average at start ${load()}, ${os.cpus().length} cores`);
+  const rows: string[][] = [];
+  const problems: string[] = [];
+  const breakdown: string[][] = [];
+  for (const task of ["one", "all"] as Task[]) {
+    const pairs: { ours: SideResult; base: SideResult }[] = [];
+    for (let i = 0; i < ROUNDS; i++) pairs.push({ base: await measure("baseline", task), ours: await measure("ours", task) });
+    const best = (side: "ours" | "base", key: "ms" | "peakRssMb") => Math.min(...pairs.map((p) => p[side][key]));
+    const { ours: o, base: b } = pairs[0];
+    const wrong = mismatches(o, b);
+    problems.push(...wrong.map((w) => `${task}: ${w}`));
+    const time = best("ours", "ms") / best("base", "ms");
+    const memory = best("ours", "peakRssMb") / best("base", "peakRssMb");
+    rows.push([
+      task === "one" ? `${GROUP} vs rest` : `all ${o.groups.length} groups vs rest`,
+      s(best("ours", "ms")),
+      s(best("base", "ms")),
+      `${time.toFixed(2)}× ${time <= GOALS.time ? "ok" : "MISSED"}`,
+      mb(best("ours", "peakRssMb")),
+      mb(best("base", "peakRssMb")),
+      `${memory.toFixed(3)}× ${memory <= GOALS.memory ? "ok" : "MISSED"}`,
+      wrong.length ? "NO" : `yes (scores within ${scoreDiff(o, b).toExponential(1)})`,
+    ]);
+    const p = b.phases!;
+    breakdown.push([task, s(p.load), s(p.normalize), s(p.moments), `${o.rows.toLocaleString("en-US")} (${o.normalization})`]);
+  }
+  console.log(`\nRounds: ${ROUNDS}; load average at end ${load()}\n`);
+  table(
+    [
+      "comparison",
+      "ours",
+      "baseline",
+      `time ours/baseline (goal ≤ ${GOALS.time})`,
+      "ours peak RSS",
+      "baseline peak RSS",
+      `memory ours/baseline (goal ≤ ${GOALS.memory})`,
+      `same top ${TOP}`,
+    ],
+    rows,
+  );
+  console.log("");
+  table(["baseline phases", "load matrix", "normalize + log1p", "moments + t-test", "ours: rows read (normalization)"], breakdown);
+  if (problems.length) {
+    console.log(`\n!!! MISMATCH: the two sides rank different top ${TOP} genes (gene_integer_id) !!!\n${problems.join("\n")}`);
+    throw new Error("markers benchmark: ours and the baseline disagree on the top genes");
+  }
+}
