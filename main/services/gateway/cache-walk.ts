@@ -107,14 +107,9 @@ class Walker {
 
   /** Sizes of all plain files under a folder (docs, refs); temps are collected apart. */
   async bytesUnder(dir: string): Promise<number> {
-    let total = 0;
-    await Promise.all(
-      (await list(dir)).map(async (e) => {
-        if (e.dir) total += await this.bytesUnder(e.full);
-        else total += await this.fileBytes(e.full);
-      }),
-    );
-    return total;
+    // Summed after all are in: `total += await …` in parallel would read `total` before the others added to it.
+    const sizes = await Promise.all((await list(dir)).map((e) => (e.dir ? this.bytesUnder(e.full) : this.fileBytes(e.full))));
+    return sizes.reduce((a, b) => a + b, 0);
   }
 
   private async fileBytes(file: string): Promise<number> {
@@ -143,7 +138,8 @@ class Walker {
           return;
         }
         if (e.name === "@file.json") isFile = true;
-        other += await this.fileBytes(e.full);
+        const bytes = await this.fileBytes(e.full);
+        other += bytes;
       }),
     );
     if (isFile || blocks.length) out.push({ repoPath: prefix, dir, blocks: blocks.sort((a, b) => a.start - b.start), otherBytes: other });
