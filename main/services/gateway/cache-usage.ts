@@ -9,6 +9,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { CacheEntry, CachePin as PinInfo, CacheRemoval as RemovalResult, CacheSelector, CacheUsage } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
+import { GENE_INDEX_FOLDER } from "../explore/gene-index-store";
 import { readCap } from "./cache-cap";
 import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, protectedByPins, type LoadedPin } from "./cache-pins";
 import { walkCache, walkedBytes, type WalkedCache, type WalkedRepo, type WalkedRevision } from "./cache-walk";
@@ -247,7 +248,7 @@ function parseTarget(uri: string): { kind: "hf" | "s3"; owner: string; name: str
   return { kind: "hf", owner: repo.owner, name: repo.name, dataset, revision };
 }
 
-/** Removes everything cached, Hub and S3 (pins included); the cap setting stays. */
+/** Removes everything cached, Hub and S3 (pins included) and Explore's gene indexes; the cap setting stays. */
 export async function clearCache(root: string): Promise<RemovalResult> {
   const walked: WalkedCache = await walkCache(root);
   const { pins } = await loadPins(walked);
@@ -255,6 +256,7 @@ export async function clearCache(root: string): Promise<RemovalResult> {
   const before = walkedBytes(walked);
   await removeTree(root, path.join(root, "hf"));
   await removeTree(root, path.join(root, "s3"));
+  await removeTree(root, path.join(root, GENE_INDEX_FOLDER));
   // Trash left by an earlier removal that was cut short.
   for (const name of await fs.readdir(root).catch(() => [] as string[]))
     if (name.startsWith(".trash-")) await fs.rm(path.join(root, name), { recursive: true, force: true });
