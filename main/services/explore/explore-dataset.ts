@@ -19,6 +19,7 @@ import { cellsColumns, colourColumnOf, embeddingOf, type CellsColumns } from "./
 import { categoricalColours, continuousColours, continuousValues, TooManyCategories, type ColoursRead } from "./colours";
 import { readEmbedding, type EmbeddingPoints } from "./embedding";
 import type { ExpressionStats } from "./expression-pass";
+import type { DatasetGeneIndex } from "./gene-index";
 import { genesColumns, readGenesTable, type GenesTable } from "./genes-table";
 
 const MAX_EMBEDDINGS = 4;
@@ -62,6 +63,8 @@ export class ExploreDataset {
   /** Finished answers by gene and transform, so a second look is a memory read. */
   private readonly geneAnswers = new Map<string, ExploreGeneValues>();
   readonly pass: PassState = { state: "none", jobId: null, stats: null, done: null };
+  /** Local datasets with a cache folder (set by the service). */
+  geneIndex: DatasetGeneIndex | null = null;
   /** Latest QC per set ("" = whole dataset), with the set's version when it ran. */
   readonly qc = new Map<string, { version: number | null; data: ExploreQc }>();
 

@@ -18,6 +18,7 @@ import {
 } from "../../../shared/ipc/contract";
 import { cellIdsFromBytes, cellIdsToBytes } from "../../../shared/notebook/cell-sets";
 import type { DatasetService } from "../datasets/service";
+import { tablePath } from "../datasets/uri";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { fail, guard } from "../errors";
 import type { JobService } from "../jobs/service";
@@ -30,7 +31,8 @@ import { ExploreDataset } from "./explore-dataset";
 import { expressionPass, type ExpressionStats } from "./expression-pass";
 import { genesColumns } from "./genes-table";
 import { searchGenes } from "./gene-search";
-import { log1pCp10k, readGene } from "./gene-values";
+import { DatasetGeneIndex, type GeneIndexOptions } from "./gene-index";
+import { log1pCp10k, readGene, type GeneRead } from "./gene-values";
 import { combine, normalizeIds } from "./id-sets";
 import { pointsInPolygon } from "./polygon";
 import { countMito, qcSql, runQc } from "./qc";
@@ -42,6 +44,8 @@ export interface ExploreDeps {
   datasets: DatasetService;
   jobs: JobService;
   query: QueryService;
+  /** Gene indexes for local datasets (gene-index.ts); without it gene reads always scan the source table. */
+  geneIndex?: GeneIndexOptions;
 }
 
 export class ExploreService implements ExploreApi {
@@ -135,7 +139,7 @@ export class ExploreService implements ExploreApi {
         let rowsRead = 0;
         let bytesRead = 0;
         if (!raw) {
-          const read = await readGene(this.expression(st.ds), id, st.nCells, controller.signal);
+          const read = await this.readGeneValues(st, id, controller.signal);
           ({ rowsRead, bytesRead } = read);
           raw = read.values;
         }
@@ -159,6 +163,7 @@ export class ExploreService implements ExploreApi {
           ms: performance.now() - t0,
         };
         st.rememberAnswer(answer);
+        st.geneIndex?.startBuild();
         return answer;
       } finally {
         if (req.requestKey && this.requests.get(req.requestKey) === controller) this.requests.delete(req.requestKey);
@@ -301,6 +306,11 @@ export class ExploreService implements ExploreApi {
     return this.state.get(datasetId)?.pass.stats ?? null;
   }
 
+  /** The gene index of an open dataset (for main's own use: benchmarks, tests). */
+  geneIndexOf(datasetId: string): DatasetGeneIndex | null {
+    return this.of(datasetId).geneIndex;
+  }
+
   /** Gives back a set a page defined, unless it was redefined since (sessions.ts). */
   async dropSet(datasetId: string, name: string, version: number): Promise<void> {
     await this.sets.get(datasetId)?.deleteVersion(name, version);
@@ -315,8 +325,36 @@ export class ExploreService implements ExploreApi {
   private of(datasetId: string): ExploreDataset {
     const ds = this.dataset(datasetId);
     let st = this.state.get(datasetId);
-    if (!st || st.ds !== ds) this.state.set(datasetId, (st = new ExploreDataset(ds)));
+    if (!st || st.ds !== ds) {
+      this.state.set(datasetId, (st = new ExploreDataset(ds)));
+      st.geneIndex = this.geneIndexFor(ds);
+    }
     return st;
+  }
+
+  /** Local datasets only: a remote table's clone would point at this launch's gateway address, and its block cache already keeps what a gene read fetched. */
+  private geneIndexFor(ds: OpenDataset): DatasetGeneIndex | null {
+    const options = this.deps.geneIndex;
+    const rel = ds.config.tables.expression;
+    const source = ds.tables.get("expression");
+    const full = rel === undefined ? null : tablePath(ds.root, rel);
+    if (!options || ds.summary.source !== "local" || !source || !full) return null;
+    const rows = ds.summary.tables.find((t) => t.name === "expression")?.rows ?? 0;
+    return new DatasetGeneIndex({ options, datasetId: ds.summary.datasetId, tablePath: full, source, rows, jobs: this.deps.jobs });
+  }
+
+  /** One gene's values: through the gene index when it is ready (the same rows, found by the index), else from the source table. */
+  private async readGeneValues(st: ExploreDataset, id: number, signal: AbortSignal): Promise<GeneRead> {
+    const index = await st.geneIndex?.ready();
+    if (index) {
+      try {
+        return await index.read((table) => readGene(table, id, st.nCells, signal));
+      } catch (e) {
+        if (signal.aborted) throw e;
+        st.geneIndex?.drop();
+      }
+    }
+    return readGene(this.expression(st.ds), id, st.nCells, signal);
   }
 
   private setsOf(datasetId: string): CellSetStore {
@@ -419,6 +457,7 @@ export class ExploreService implements ExploreApi {
   private forget(datasetId: string): void {
     const st = this.state.get(datasetId);
     this.state.delete(datasetId);
+    st?.geneIndex?.close();
     if (st?.pass.state === "running" && st.pass.jobId) this.deps.jobs.cancelJob(st.pass.jobId);
     const sets = this.sets.get(datasetId);
     this.sets.delete(datasetId);
