@@ -110,7 +110,7 @@ export function createServices(options: ServiceOptions): Services {
     pausePreviews: () => loader.pauseAll(),
     refuseWriteInside: (target, what) => datasets.refuseWriteInside(target, what),
   });
-  const explore = new ExploreService({ datasets, jobs, query });
+  const explore = new ExploreService({ datasets, jobs, query, geneIndex: { cacheDir: sources.options.cacheDir } });
   const markers = new MarkersService({ datasets, jobs, explore });
   const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench, explore, markers };
   return {
