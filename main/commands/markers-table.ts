@@ -1,5 +1,5 @@
 /** `slaf-workbench markers` output: the issue's JSON document, or aligned tables for people. */
-import type { MarkersApplied, MarkersGene, MarkersGroup, MarkersRun } from "../../shared/ipc/types/markers";
+import type { MarkersGene, MarkersGroup, MarkersRun } from "../../shared/ipc/types/markers";
 
 /** One comparison of a run with the genes the command prints. */
 export interface MarkersRows {
@@ -55,8 +55,6 @@ function pvalue(p: number): string {
 
 const pct = (f: number) => `${(f * 100).toFixed(1)}%`;
 
-const NORMALIZATION_TEXT: Record<MarkersApplied, string> = { log1p_cp10k: "log1p(CP10k)", none: "values as stored" };
-
 function side(name: string | null, cells: number): string {
   return `${name === null ? "null" : JSON.stringify(name)} (${fmt(cells)} cells)`;
 }
@@ -97,9 +95,7 @@ function genesTable(r: MarkersRows, showIds: boolean): string[] {
 export function markersTable(datasetName: string, run: MarkersRun, rows: MarkersRows[]): string {
   const column = run.comparison.kind === "sets" ? "set" : run.comparison.column;
   const showIds = rows.some((r) => r.genes.some((g) => g.geneId !== g.symbol));
-  const out = [
-    `${datasetName}: ${NORMALIZATION_TEXT[run.normalization]} (${run.normalizationNote}); ${fmt(run.genes)} genes, ${fmt(run.rows)} expression rows read in ${fmt(Math.round(run.ms))} ms`,
-  ];
+  const out = [`${datasetName}: ${fmt(run.genes)} genes, ${fmt(run.rows)} expression rows read in ${fmt(Math.round(run.ms))} ms`, run.normalizationNote];
   for (const r of rows) {
     const shown = r.genes.length < r.total ? `top ${fmt(r.genes.length)} of ${fmt(r.total)} genes` : `${fmt(r.total)} genes`;
     out.push("", `${heading(column, r.group)}: ${shown}`);
