@@ -181,7 +181,11 @@ export function groupPlotCells(
       text: `## Heatmap of ${label} by ${by}\n\nMean of ${NORM_NOTE[ctx.normalization]}${opts.zscore ? ", z-scored per gene across groups (mean_z)" : ""}.`,
     },
     { kind: "sql", name: n, text: sql },
-    { kind: "plot", source: n, spec: { mark: "rect", x: gc, y: "gene", fill, tip: true, title: `Mean ${opts.zscore ? "(z-score) " : ""}of ${label} by ${by}` } },
+    {
+      kind: "plot",
+      source: n,
+      spec: { mark: "rect", x: gc, y: "gene", fill, tip: true, title: `Mean ${opts.zscore ? "(z-score) " : ""}of ${label} by ${by}` },
+    },
   ];
 }
 
@@ -286,6 +290,10 @@ export function markersTableCells(
       text: `## Marker genes of ${g} vs ${r}\n\nThe t-test of scanpy's \`rank_genes_groups\` step by step in SQL (top ${top} by score). P-values and adjusted p-values are in the Markers panel and \`slaf-workbench markers\`.`,
     },
     { kind: "sql", name: n, text: markersTableSql(ctx, c, top) },
-    { kind: "plot", source: n, spec: { mark: "bar", x: hasSymbol ? "symbol" : "gene_id", y: "score", tip: true, title: `Top markers of ${g} vs ${r} (Welch's t)` } },
+    {
+      kind: "plot",
+      source: n,
+      spec: { mark: "bar", x: hasSymbol ? "symbol" : "gene_id", y: "score", tip: true, title: `Top markers of ${g} vs ${r} (Welch's t)` },
+    },
   ];
 }
