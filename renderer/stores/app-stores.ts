@@ -9,6 +9,7 @@ import { linkCellSetsToNotebook } from "./explore-notebook-sets";
 import { Bench } from "./bench.svelte";
 import { Jobs } from "./jobs.svelte";
 import { Loader } from "./loader.svelte";
+import { Markers } from "./markers.svelte";
 import { createNotebook } from "./notebook";
 import { Paths } from "./paths";
 import { plotDataLoader } from "./plot-data";
@@ -29,7 +30,16 @@ export const settings = new Settings(api);
 export const cache = new Cache(api, jobs, askConfirm);
 export const loader = new Loader(api, paths.askPath, askConfirm);
 export const bench = new Bench(api, jobs, paths.askPath, askConfirm);
-export const explore = new Explore(api, { jobs, askPath: paths.askPath, confirm: askConfirm, notebook: exploreNotebookSink(notebook, workspace) });
+const notebookSink = exploreNotebookSink(notebook, workspace);
+export const explore = new Explore(api, { jobs, askPath: paths.askPath, confirm: askConfirm, notebook: notebookSink });
+export const markers = new Markers(api, {
+  jobs,
+  notebook: notebookSink,
+  colourEmbedding: async (datasetId, gene) => {
+    workspace.show({ kind: "explore" });
+    await explore.colourByGene(datasetId, gene);
+  },
+});
 linkCellSetsToNotebook(api, notebook, explore.sets);
 export const loadPlotData = plotDataLoader(api);
 export const onAppCommand = appCommands(api);

@@ -388,6 +388,12 @@ export class Explore {
     await this.loadGene(slot, match);
   }
 
+  /** Colours by one gene picked elsewhere (the Markers panel), attaching the dataset first if it is not shown yet. */
+  async colourByGene(datasetId: string, gene: { geneIntegerId: number; geneId: string; symbol: string }): Promise<void> {
+    await this.attach(datasetId);
+    await this.pickGene({ ...gene, match: "exact", on: "symbol", distance: 0, nCells: null });
+  }
+
   removeGene(slot: 0 | 1): void {
     this.geneGen[slot]++;
     void this.client.explore.cancel({ requestKey: GENE_KEYS[slot] });

@@ -8,6 +8,7 @@ export type View =
   | { kind: "table"; table: string }
   | { kind: "notebook" }
   | { kind: "explore" }
+  | { kind: "markers" }
   | { kind: "cache" }
   | { kind: "loader" }
   | { kind: "bench" };
