@@ -7,6 +7,10 @@
  * pass (one full expression scan) and a lasso set on a million points. Cold here means a fresh service and a
  * fresh dataset open; the OS page cache is whatever it is (dropping it would disturb the other users of this
  * machine). Each measurement is the best of SLAFWB_BENCH_ROUNDS (default 2) fresh services.
+ *
+ * The same gene reads with the gene index (gene-index.ts): built once into a cache folder beside the dataset (its
+ * build time and size are measured then and kept in its gene-index.json; SLAFWB_BENCH_REBUILD_INDEX=1 builds it
+ * again), then read cold by fresh services that find it on disk.
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
@@ -16,6 +20,8 @@ import { promisify } from "node:util";
 import type { ExploreGeneValues, ExplorePending, ExplorePointsPage, JobEvent } from "../../shared/ipc/contract";
 import type { Result } from "../../shared/result";
 import { DatasetService } from "../../main/services/datasets/service";
+import type { GeneIndexOptions } from "../../main/services/explore/gene-index";
+import { geneIndexRoot, readGeneIndexMeta, type GeneIndexMeta } from "../../main/services/explore/gene-index-store";
 import { ExploreService } from "../../main/services/explore/service";
 import { JobService } from "../../main/services/jobs/service";
 import { QueryService } from "../../main/services/query/service";
@@ -25,6 +31,9 @@ import { table } from "./util";
 const N_CELLS = 1_000_000;
 const CACHE = path.join(os.tmpdir(), "slafwb-bench-explore-v2");
 const ROOT = path.join(CACHE, `pbmc-${N_CELLS / 1_000_000}m.slaf`);
+/** The app-cache folder the gene index lives in (as `<user data>/cache` in the app). */
+const INDEX_CACHE = path.join(CACHE, "app-cache");
+const WITH_INDEX: GeneIndexOptions = { cacheDir: INDEX_CACHE, minRows: 0 };
 const PAGE = 262_144;
 const ROUNDS = Number(process.env.SLAFWB_BENCH_ROUNDS ?? 2);
 const GOALS = { firstPaintMs: 1000, allPointsMs: 2000, geneColdMs: 1500 };
@@ -68,12 +77,12 @@ interface Env {
   close(): Promise<void>;
 }
 
-async function fresh(): Promise<Env> {
+async function fresh(geneIndex?: GeneIndexOptions): Promise<Env> {
   const datasets = new DatasetService();
   const jobs = new JobService(() => undefined);
   const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-bench-explore-duck-"));
   const query = new QueryService(datasets, jobs, { tempDir });
-  const explore = new ExploreService({ datasets, jobs, query });
+  const explore = new ExploreService({ datasets, jobs, query, geneIndex });
   const ds = await datasets.acquire(ROOT);
   return {
     datasets,
@@ -136,9 +145,55 @@ interface Round {
   geneFileBytes: number;
   lasso: number;
   lassoSize: number;
+  indexedCold: number;
+  indexedSecond: number;
+  indexedRare: number;
+  indexedFileBytes: number;
 }
 
-async function round(lyz: number, cd3d: number): Promise<Round> {
+/** The gene index on disk: built now (timed) unless a complete one is there. */
+async function ensureIndex(lyz: number): Promise<{ meta: GeneIndexMeta; builtNow: boolean }> {
+  if (process.env.SLAFWB_BENCH_REBUILD_INDEX === "1") await fs.rm(geneIndexRoot(INDEX_CACHE), { recursive: true, force: true });
+  const env = await fresh(WITH_INDEX);
+  try {
+    await gene(env, lyz);
+    const index = env.explore.geneIndexOf(env.datasetId)!;
+    let dir = (await index.ready())?.dir;
+    if (!dir) {
+      console.log("Building the gene index (once) ...");
+      const event = await waitJob(env, index.jobId!);
+      if (event.state !== "done") throw new Error(`gene index: ${event.state} ${event.error?.message ?? ""}`);
+      dir = (await index.ready())!.dir;
+    }
+    const meta = await readGeneIndexMeta(dir);
+    if (!meta) throw new Error(`gene index in ${dir} has no meta`);
+    return { meta, builtNow: index.jobId !== null };
+  } finally {
+    await env.close();
+  }
+}
+
+/** Cold gene reads of fresh services that find the index on disk. */
+async function indexedReads(
+  lyz: number,
+  cd3d: number,
+  rare: number,
+): Promise<Pick<Round, "indexedCold" | "indexedSecond" | "indexedRare" | "indexedFileBytes">> {
+  const env = await fresh(WITH_INDEX);
+  try {
+    const before = await readChars();
+    const cold = await ms(() => gene(env, lyz));
+    const fileBytes = (await readChars()) - before;
+    if (env.explore.geneIndexOf(env.datasetId)!.state !== "ready") throw new Error("the gene index was not used");
+    const second = await ms(() => gene(env, cd3d));
+    const rareRead = await ms(() => gene(env, rare));
+    return { indexedCold: cold.ms, indexedSecond: second.ms, indexedRare: rareRead.ms, indexedFileBytes: fileBytes };
+  } finally {
+    await env.close();
+  }
+}
+
+async function round(lyz: number, cd3d: number, rare: number): Promise<Round> {
   const env = await fresh();
   try {
     // Points, as the panel asks for them: the first page, then the rest.
@@ -163,7 +218,9 @@ async function round(lyz: number, cd3d: number): Promise<Round> {
     const lasso = await ms(async () =>
       ok(await env.explore.defineSet({ datasetId: env.datasetId, name: "lasso", from: { kind: "polygon", column: "X_umap", dims: [0, 1], polygon } })),
     );
+    const indexed = await indexedReads(lyz, cd3d, rare);
     return {
+      ...indexed,
       firstPage: first.ms,
       allPoints: first.ms + rest.ms,
       colourColumn: colourColumn.ms,
@@ -224,8 +281,9 @@ export async function run(): Promise<void> {
     await probe.close();
   }
 
+  const index = await ensureIndex(lyz);
   const rounds: Round[] = [];
-  for (let i = 0; i < ROUNDS; i++) rounds.push(await round(lyz, cd3d));
+  for (let i = 0; i < ROUNDS; i++) rounds.push(await round(lyz, cd3d, rare.id));
   const best = (k: keyof Round) => Math.min(...rounds.map((r) => r[k]));
   const r0 = rounds[0];
 
@@ -243,6 +301,15 @@ export async function run(): Promise<void> {
       ["colour by cell_type (categorical codes)", s(best("colourColumn")), "", "Uint16 per cell"],
       ["colour by gene LYZ, cold", s(best("geneCold")), `< ${s(GOALS.geneColdMs)}`, `${r0.geneRows.toLocaleString("en-US")} rows matched`],
       ["  baseline: the same filtered read in plain LanceDB", s(best("lanceOnly")), "", "no decoding, nothing kept"],
+      ["colour by gene LYZ, cold, with gene index", s(best("indexedCold")), `< ${s(GOALS.geneColdMs)}`, "fresh service, index found on disk"],
+      ["colour by CD3D, service warm, with gene index", s(best("indexedSecond")), "", "filtered read through the index"],
+      [`colour by the rarest gene, with gene index`, s(best("indexedRare")), "", `id ${rare.id}`],
+      [
+        "gene index build (bitmap on gene_integer_id)",
+        s(index.meta.buildMs),
+        "",
+        `${mb(index.meta.bytes)} on disk; ${index.builtNow ? "built in this run" : `built ${index.meta.builtAt}`}`,
+      ],
       ["colour by gene LYZ, warm", s(best("geneWarm")), "", "the cached answer"],
       ["colour by a second gene (CD3D), service warm", s(best("secondGene")), "", "filtered read only"],
       ["log1p(CP10k) of LYZ after the pass", s(log1p.ms), "", "totals from the pass"],
@@ -262,6 +329,14 @@ export async function run(): Promise<void> {
         mb(expressionRows * 8),
         (r0.geneArrowBytes / (expressionRows * 8)).toExponential(2),
         (rare.arrowBytes / (expressionRows * 8)).toExponential(2),
+      ],
+      [
+        "bytes read from files (rchar), with gene index",
+        mb(r0.indexedFileBytes),
+        "",
+        mb(pass.fileBytes),
+        (r0.indexedFileBytes / pass.fileBytes).toFixed(3),
+        "",
       ],
       [
         "bytes read from files (rchar)",
