@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JobEvent, QuerySummary, RowPage } from "../../shared/ipc/contract";
+import type { JobEvent, MarkersByGroup, MarkersTablePage, QuerySummary, RowPage } from "../../shared/ipc/contract";
 import type { Services } from "../../main/services/index";
 import { decodePage } from "../../renderer/api/arrow-rows";
 import { geneByCellSql, groupSummarySql, markersTableSql, type SqlContext } from "../../renderer/stores/markers-notebook";
@@ -22,11 +22,16 @@ let datasetId = "";
 
 const call = async <T>(ns: string, method: string, arg: unknown): Promise<T> => unwrap((await services.dispatcher.call(ns, method, arg, SESSION)) as never);
 
-async function sql(text: string): Promise<Record<string, unknown>[]> {
-  const { jobId } = await call<{ jobId: string }>("query", "start", { datasetId, sql: text, confirmed: true });
+async function waitJob(jobId: string): Promise<JobEvent> {
   let e: JobEvent;
   do e = await call<JobEvent>("jobs", "wait", { jobId, timeoutMs: 60_000 });
   while (e.state === "running");
+  return e;
+}
+
+async function sql(text: string): Promise<Record<string, unknown>[]> {
+  const { jobId } = await call<{ jobId: string }>("query", "start", { datasetId, sql: text, confirmed: true });
+  const e = await waitJob(jobId);
   if (e.state !== "done") throw new Error(`${e.state}: ${e.error?.code} ${e.error?.message}\n${text}`);
   const summary = e.result as QuerySummary;
   const out: Record<string, unknown>[] = [];
@@ -96,6 +101,26 @@ describe("markers notebook SQL through the SQL engine", () => {
       expect(Number(r.mean)).toBeCloseTo(mean, 9);
       expect(Number(r.frac_expressing)).toBeCloseTo(frac, 12);
     }
+    // The same numbers as the service's byGroup, which the panel draws.
+    const { jobId } = await call<{ jobId: string }>("markers", "byGroup", {
+      datasetId,
+      groupBy: { kind: "column", column: "cell_type" },
+      geneIntegerIds: picks,
+    });
+    const done = await waitJob(jobId);
+    expect(done.state).toBe("done");
+    const byGroupId = (done.result as { byGroupId: string }).byGroupId;
+    const served = await call<MarkersByGroup>("markers", "byGroupData", { byGroupId });
+    expect(served.normalization).toBe("log1p_cp10k");
+    expect(served.groups.length * served.genes.length).toBe(rows.length);
+    served.genes.forEach((g, gi) =>
+      served.groups.forEach((grp, k) => {
+        const row = rows.find((r) => r.gene === g.symbol && r.cell_type === grp.group)!;
+        expect(Number(row.n_cells)).toBe(grp.cells);
+        expect(Number(row.mean)).toBeCloseTo(served.values[gi][k].mean, 6);
+        expect(Number(row.frac_expressing)).toBeCloseTo(served.values[gi][k].fracExpressing, 12);
+      }),
+    );
     // The groups differ (the plot is not flat), and z-scores per gene sum to 0 with a population SD of 1.
     const lyz = rows.filter((r) => r.gene === "LYZ").map((r) => Number(r.mean_z));
     expect(new Set(rows.filter((r) => r.gene === "LYZ").map((r) => Number(r.mean))).size).toBeGreaterThan(1);
@@ -147,6 +172,22 @@ describe("markers notebook SQL through the SQL engine", () => {
         expect(Number(row.logfoldchange)).toBeCloseTo(expected[i].lfc, 6);
       });
       expect(Number(rows[0].score)).toBeGreaterThan(Number(rows[1].score));
+      // And the service's ranking, which the panel's table shows.
+      const { jobId } = await call<{ jobId: string }>("markers", "start", {
+        datasetId,
+        comparison: { kind: "column", column: "cell_type", group: "B", reference },
+      });
+      const done = await waitJob(jobId);
+      expect(done.state).toBe("done");
+      const markersId = (done.result as { markersId: string }).markersId;
+      const page = await call<MarkersTablePage>("markers", "table", { markersId, filter: { direction: "both" }, limit: 50 });
+      expect(page.rows.map((g) => g.geneId)).toEqual(rows.map((row) => row.gene_id));
+      page.rows.forEach((g, i) => {
+        expect(Number(rows[i].score)).toBeCloseTo(g.score, 6);
+        expect(Number(rows[i].logfoldchange)).toBeCloseTo(g.logfoldchange, 5);
+        expect(Number(rows[i].pct_group)).toBeCloseTo(g.pctGroup, 12);
+        expect(Number(rows[i].pct_reference)).toBeCloseTo(g.pctReference, 12);
+      });
     }
   });
 });
