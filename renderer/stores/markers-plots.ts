@@ -53,10 +53,13 @@ export function volcanoPoints(arrow: Uint8Array): VolcanoPoint[] {
   return out;
 }
 
-/** Genes labelled on the volcano: the `n` best-ranked significant ones up, and the `n` lowest-ranked down. */
-export function volcanoLabels(points: VolcanoPoint[], n = 8): VolcanoPoint[] {
+/** Genes labelled on the volcano: the `n` best-ranked significant genes up, and the `n` most significant down. */
+export function volcanoLabels(points: VolcanoPoint[], n = 6): VolcanoPoint[] {
   const up = points.filter((p) => p.side === "up").slice(0, n);
-  const down = points.filter((p) => p.side === "down").slice(-n);
+  const down = points
+    .filter((p) => p.side === "down")
+    .sort((a, b) => b.negLog10PvalAdj - a.negLog10PvalAdj || a.score - b.score)
+    .slice(0, n);
   return [...up, ...down];
 }
 

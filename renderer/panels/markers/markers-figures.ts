@@ -29,6 +29,7 @@ export function volcanoFigure(points: VolcanoPoint[], labels: VolcanoPoint[], se
     ...title(heading),
     width,
     height: Math.round(Math.min(460, Math.max(320, width * 0.62))),
+    marginTop: 28,
     marginLeft: 48,
     marginRight: 16,
     style: FONT,
@@ -85,7 +86,8 @@ export function dotPlotFigure(cells: GroupCell[], genes: string[], groups: strin
       Plot.dot(cells, {
         x: "group",
         y: "gene",
-        r: "frac",
+        // A group where no cell expresses the gene keeps a speck, so every gene × group has its mark.
+        r: (d: GroupCell) => Math.max(d.frac, 0.004),
         fill: "mean",
         stroke: "#9ca3af",
         strokeWidth: 0.5,
