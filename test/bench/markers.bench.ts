@@ -12,6 +12,7 @@ import { fork } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { JobEvent } from "../../shared/ipc/contract";
 import type { MarkersComparison } from "../../shared/ipc/types/markers";
 import type { Result } from "../../shared/result";
 import { DatasetService } from "../../main/services/datasets/service";
@@ -51,6 +52,8 @@ interface SideResult {
   groups: Ranked[];
   /** Baseline phases (ms): load, normalize, moments + test. */
   phases?: { load: number; normalize: number; moments: number };
+  /** Ours: ms of the per-cell totals pass (Explore's counting pass) when the service ran one. */
+  totalsMs?: number;
   normalization?: string;
 }
 
@@ -65,9 +68,13 @@ function comparison(task: Task): MarkersComparison {
 
 async function ours(task: Task): Promise<Omit<SideResult, "peakRssMb">> {
   const userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-bench-markers-"));
+  let totalsMs: number | undefined;
   const services = createServices({
     info: { version: "bench", mode: "browser", initialDatasetUri: null, openDemoAtStart: false, userDataDir, platform: process.platform },
-    emit: () => undefined,
+    emit: (name, payload) => {
+      const e = payload as JobEvent;
+      if (name === "job" && e.kind === "explore" && e.state === "done" && e.endedAt) totalsMs = e.endedAt - e.startedAt;
+    },
   });
   try {
     const t0 = performance.now();
@@ -83,7 +90,7 @@ async function ours(task: Task): Promise<Omit<SideResult, "peakRssMb">> {
       const page = ok(await markers.table({ markersId: run.markersId, ...(task === "all" ? { group: g.group } : {}), limit: TOP }));
       groups.push({ group: String(g.group), top: page.rows.map((r) => r.geneIntegerId), scores: page.rows.map((r) => r.score) });
     }
-    return { ms: performance.now() - t0, rows: run.rows, groups, normalization: run.normalization };
+    return { ms: performance.now() - t0, rows: run.rows, groups, normalization: run.normalization, totalsMs };
   } finally {
     await services.dispose();
     await fs.rm(userDataDir, { recursive: true, force: true });
@@ -285,7 +292,15 @@ export async function run(): Promise<void> {
       wrong.length ? "NO" : `yes (scores within ${scoreDiff(o, b).toExponential(1)})`,
     ]);
     const p = b.phases!;
-    breakdown.push([task, s(p.load), s(p.normalize), s(p.moments), `${o.rows.toLocaleString("en-US")} (${o.normalization})`]);
+    breakdown.push([
+      task,
+      s(p.load),
+      s(p.normalize),
+      s(p.moments),
+      o.totalsMs === undefined ? "none" : s(o.totalsMs),
+      s(o.ms - (o.totalsMs ?? 0)),
+      `${o.rows.toLocaleString("en-US")} (${o.normalization})`,
+    ]);
   }
   console.log(`\nRounds: ${ROUNDS}; load average at end ${load()}\n`);
   table(
@@ -302,7 +317,18 @@ export async function run(): Promise<void> {
     rows,
   );
   console.log("");
-  table(["baseline phases", "load matrix", "normalize + log1p", "moments + t-test", "ours: rows read (normalization)"], breakdown);
+  table(
+    [
+      "phases",
+      "baseline: load matrix",
+      "normalize + log1p",
+      "moments + t-test",
+      "ours: cell totals pass",
+      "open + moments pass + test",
+      "ours: rows read (normalization)",
+    ],
+    breakdown,
+  );
   if (problems.length) {
     console.log(`\n!!! MISMATCH: the two sides rank different top ${TOP} genes (gene_integer_id) !!!\n${problems.join("\n")}`);
     throw new Error("markers benchmark: ours and the baseline disagree on the top genes");
