@@ -23,7 +23,7 @@ import {
   type MarkersTablePage,
   type MarkersTopPerGroup,
 } from "../../shared/ipc/contract";
-import type { AppError } from "../../shared/result";
+import type { AppError, Result } from "../../shared/result";
 import type { NotebookSink } from "./explore.svelte";
 import { DEFAULT_FILTER, filterRequest, pageWindow, type FilterForm } from "./markers-filter";
 import { groupPlotCells, markersTableCells, type GroupPlotKind, type SqlContext } from "./markers-notebook";
@@ -277,7 +277,7 @@ export class Markers {
     this.error = null;
     this.notice = null;
     const started = await this.client.markers.start({ datasetId, comparison, normalization: this.normalization });
-    if (seq !== this.runSeq) return;
+    if (seq !== this.runSeq) return this.forget(started);
     if (!started.ok) {
       this.error = started.error;
       return;
@@ -285,7 +285,7 @@ export class Markers {
     if (this.jobId) void this.options.jobs.cancel(this.jobId);
     this.jobId = started.value.jobId;
     const final = await this.options.jobs.wait(started.value.jobId);
-    if (seq !== this.runSeq) return;
+    if (seq !== this.runSeq) return this.forgetResult(final);
     this.jobId = null;
     if (final.state === "cancelled" || final.error?.code === "MARKERS_CANCELLED") {
       this.notice = "Cancelled; the results shown are from the run before.";
@@ -480,14 +480,14 @@ export class Markers {
       geneIntegerIds: this.plotGenes.map((g) => g.geneIntegerId),
       normalization: this.run?.normalization ?? this.normalization,
     });
-    if (seq !== this.plotSeq) return;
+    if (seq !== this.plotSeq) return this.forget(started);
     if (!started.ok) {
       this.error = started.error;
       return;
     }
     this.plotJobId = started.value.jobId;
     const final = await this.options.jobs.wait(started.value.jobId);
-    if (seq !== this.plotSeq) return;
+    if (seq !== this.plotSeq) return this.forgetResult(final);
     this.plotJobId = null;
     if (final.state !== "done" || final.kind !== "markers" || final.result?.task !== "byGroup") {
       if (final.state !== "cancelled") this.error = final.error ?? { code: "INTERNAL", message: "The per group summary ended without a result." };
@@ -500,6 +500,17 @@ export class Markers {
       return;
     }
     this.replaceByGroup(r.value);
+  }
+
+  /** A job started for a request superseded meanwhile: it is cancelled (its result would be shown nowhere). */
+  private forget(started: Result<{ jobId: string }>): void {
+    if (started.ok) void this.options.jobs.cancel(started.value.jobId);
+  }
+
+  /** A superseded job that ended anyway: what it left in main is released. */
+  private forgetResult(final: JobEvent): void {
+    if (final.state !== "done" || final.kind !== "markers" || !final.result) return;
+    void this.client.markers.release({ id: final.result.task === "rank" ? final.result.markersId : final.result.byGroupId });
   }
 
   private replaceByGroup(next: MarkersByGroup | null): void {
