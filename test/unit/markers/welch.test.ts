@@ -13,11 +13,11 @@ function side(n: number, mean: number, variance: number, expressing = n) {
 
 describe("Student's t two-sided p", () => {
   it("matches tables and high-precision values (mpmath betainc, 40 digits)", () => {
-    expectRel(tTwoSidedP(2, 10), 0.073388034770740365618, 1e-13);
-    expectRel(tTwoSidedP(-2, 10), 0.073388034770740365618, 1e-13);
-    expectRel(tTwoSidedP(5.5, 3.25), 0.0095552936912456107013, 1e-13);
-    expectRel(tTwoSidedP(12, 1.5), 0.018042029274027864021, 1e-13);
-    expectRel(tTwoSidedP(0.3, 40), 0.76573071677101915242, 1e-13);
+    expectRel(tTwoSidedP(2, 10), 0.07338803477074037, 1e-13);
+    expectRel(tTwoSidedP(-2, 10), 0.07338803477074037, 1e-13);
+    expectRel(tTwoSidedP(5.5, 3.25), 0.00955529369124561, 1e-13);
+    expectRel(tTwoSidedP(12, 1.5), 0.018042029274027864, 1e-13);
+    expectRel(tTwoSidedP(0.3, 40), 0.7657307167710191, 1e-13);
     expectRel(tTwoSidedP(40, 5), 1.8411962171772954e-7, 1e-13);
     expectRel(tTwoSidedP(1e-8, 3), 0.99999999264894806, 1e-15);
   });
@@ -38,9 +38,9 @@ describe("Student's t two-sided p", () => {
   });
 
   it("tends to the normal for large df", () => {
-    expectRel(tTwoSidedP(2, 1e6), 0.045500533851319208421, 1e-10);
+    expectRel(tTwoSidedP(2, 1e6), 0.045500533851319205, 1e-10);
     // erfc(2/√2): the normal's two-sided tail.
-    expectRel(tTwoSidedP(2, 1e9), 0.045500263896358414401, 1e-7);
+    expectRel(tTwoSidedP(2, 1e9), 0.04550026389635842, 1e-7);
   });
 
   it("says NaN for NaN and 1 at t = 0", () => {
@@ -52,8 +52,8 @@ describe("Student's t two-sided p", () => {
   it("ln B(a, 1/2) without cancelling for large a", () => {
     expectRel(lnBetaHalf(0.5), Math.log(Math.PI), 1e-15);
     expectRel(lnBetaHalf(1), Math.log(2), 1e-15);
-    expectRel(lnBetaHalf(3.7), -0.048118367370501800077, 1e-13);
-    expectRel(lnBetaHalf(1e6), -6.335390211057436965, 1e-14);
+    expectRel(lnBetaHalf(3.7), -0.0481183673705018, 1e-13);
+    expectRel(lnBetaHalf(1e6), -6.335390211057437, 1e-14);
   });
 });
 
