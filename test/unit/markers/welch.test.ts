@@ -19,12 +19,12 @@ describe("Student's t two-sided p", () => {
     expectRel(tTwoSidedP(12, 1.5), 0.018042029274027864, 1e-13);
     expectRel(tTwoSidedP(0.3, 40), 0.7657307167710191, 1e-13);
     expectRel(tTwoSidedP(40, 5), 1.8411962171772954e-7, 1e-13);
-    expectRel(tTwoSidedP(1e-8, 3), 0.99999999264894806, 1e-15);
+    expectRel(tTwoSidedP(1e-8, 3), 0.999999992648948, 1e-15);
   });
 
   it("keeps its digits for tiny p", () => {
-    expectRel(tTwoSidedP(50, 150), 1.9456116761595475e-95, 1e-12);
-    expectRel(tTwoSidedP(300, 150), 2.5000118194366702e-210, 1e-12);
+    expectRel(tTwoSidedP(50, 150), 1.9456116761595474e-95, 1e-12);
+    expectRel(tTwoSidedP(300, 150), 2.5000118194366704e-210, 1e-12);
     expect(tTwoSidedP(1e200, 10)).toBe(0);
     expect(tTwoSidedP(Infinity, 10)).toBe(0);
   });
