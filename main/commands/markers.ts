@@ -38,7 +38,8 @@ function failure({ code, message, ...extra }: AppError): AppFailure {
 
 function progressLine(p: JobProgress): string {
   const done = p.done.toLocaleString("en-US");
-  return p.total ? `\r${done} / ${p.total.toLocaleString("en-US")} ${p.unit} (${Math.floor((p.done / p.total) * 100)}%)` : `\r${done} ${p.unit}`;
+  const count = p.total ? `${done} / ${p.total.toLocaleString("en-US")} ${p.unit} (${Math.floor((p.done / p.total) * 100)}%)` : `${done} ${p.unit}`;
+  return `\r\x1b[K${p.message ? `${p.message}: ` : ""}${count}`;
 }
 
 /** Every gene of one comparison passing the filter, or the first `top`, page by page. */
@@ -64,19 +65,21 @@ export async function markersCommand(argv: string[], io: MarkersIo = stdio): Pro
   const { settings, userDataDir } = await cliSettings(parseArgs([]));
   let jobId: string | null = null;
   let progressShown = false;
+  // Only this command's jobs run in this process: the markers job and the per-cell totals pass it may start.
   const services = createServices({
     settings,
     sources: { offline: a.offline },
     info: { version: APP_VERSION, mode: "browser", initialDatasetUri: null, openDemoAtStart: false, userDataDir, platform: process.platform },
     emit: (name, payload) => {
       const e = payload as JobEvent;
-      if (name !== "job" || !io.progress || e.jobId !== jobId || e.state !== "running") return;
+      if (name !== "job" || !io.progress || e.state !== "running") return;
       io.progress(progressLine(e.progress));
       progressShown = true;
     },
   });
   const markers = services.api.markers;
-  const onSigint = () => void (jobId && services.jobs.cancel({ jobId }));
+  // Before the job starts there is nothing to cancel: end as an interrupted command does.
+  const onSigint = () => (jobId ? void services.jobs.cancel({ jobId }) : process.exit(130));
   process.once("SIGINT", onSigint);
   try {
     const ds = await services.datasets.acquire(datasetArgument(a.dataset));
