@@ -4,19 +4,37 @@
  * to the source) and a scalar index on the clone's `gene_integer_id`, so `gene_integer_id = X` reads only the
  * matching rows' pages instead of the whole column.
  *
- * Bitmap, not btree (200k cells / 138M rows, busy 2-core machine: bitmap 35 s, 330 MB, reads 35–106 ms; btree
- * 27 s, 674 MB, reads 63–160 ms; the plain filtered read 554–878 ms). A bitmap per gene suits ~10⁴ distinct
- * values over 10⁸–10⁹ rows.
+ * Bitmap or btree, measured on a busy 2-core machine (load 3–8), reads of one gene's rows:
+ *
+ *   200k cells, 138M rows   bitmap 35–60 s, 330 MB on disk, peak RSS 1.7 GB, reads 35–106 ms (LYZ 0.3–0.4 s)
+ *                           btree  27–39 s, 674 MB on disk, peak RSS 0.33 GB, reads 63–160 ms
+ *                           no index: 0.55–0.88 s (LYZ 1.4 s)
+ *   1M cells, 691M rows     bitmap 379 s, 1.62 GB, peak RSS ≥ 7 GB, reads 0.29–0.68 s (LYZ 0.97–1.43 s)
+ *                           btree  339 s, 3.56 GB, RSS ~0.4 GB, reads 0.31–0.90 s (LYZ 1.29–1.62 s)
+ *                           no index: 3.2–4.6 s (LYZ 4.8 s)
+ *
+ * The bitmap is half the size and reads faster, but Lance builds it in memory (~12 B per row, in this process),
+ * while the btree sorts out of core. So: bitmap while that fits in a quarter of the machine's memory, else btree.
  *
  * The index is built as a LanceDB in-process job so a cancelled build stops at once (its Job.cancel), instead of
  * running to the end inside Lance.
  */
+import os from "node:os";
 import * as lancedb from "@lancedb/lancedb";
 import { AppFailure, isAppFailure } from "../../../shared/result";
 import { fail, isDiskFull, throwIfAborted } from "../errors";
 import { GENE_INDEX_TABLE } from "./gene-index-store";
 
 export const GENE_INDEX_COLUMN = "gene_integer_id";
+
+export type GeneIndexKind = "bitmap" | "btree";
+
+/** Peak memory of Lance's bitmap build per expression row (measured: 1.7 GB for 138M rows). */
+const BITMAP_BUILD_BYTES_PER_ROW = 12;
+
+export function geneIndexKind(rows: number, totalMemory = os.totalmem()): GeneIndexKind {
+  return rows * BITMAP_BUILD_BYTES_PER_ROW <= totalMemory / 4 ? "bitmap" : "btree";
+}
 
 /** What went wrong while writing into `folder`, named (DISK_FULL, PERMISSION_DENIED), or the error as it was. */
 function named(e: unknown, folder: string): unknown {
@@ -42,14 +60,14 @@ export function throwNamed(e: unknown, folder: string): never {
 }
 
 /** Clones `sourcePath` at `version` into `folder` and indexes `gene_integer_id`; resolves when the index is complete. */
-export async function buildCloneWithIndex(folder: string, sourcePath: string, version: number, signal: AbortSignal): Promise<void> {
+export async function buildCloneWithIndex(folder: string, sourcePath: string, version: number, kind: GeneIndexKind, signal: AbortSignal): Promise<void> {
   let db: lancedb.Connection | null = null;
   let clone: lancedb.Table | null = null;
   try {
     db = await lancedb.connect(folder);
     clone = await db.cloneTable(GENE_INDEX_TABLE, sourcePath, { isShallow: true, sourceVersion: version });
     throwIfAborted(signal, "EXPLORE_CANCELLED");
-    const job = await clone.createIndexAsync(GENE_INDEX_COLUMN, { config: lancedb.Index.bitmap() });
+    const job = await clone.createIndexAsync(GENE_INDEX_COLUMN, { config: kind === "bitmap" ? lancedb.Index.bitmap() : lancedb.Index.btree() });
     const cancel = () => void job.cancel().catch(() => undefined);
     signal.addEventListener("abort", cancel, { once: true });
     if (signal.aborted) cancel();

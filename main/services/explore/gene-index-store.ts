@@ -20,6 +20,7 @@ const META = "gene-index.json";
 const TEMP = /^\.tmp-.+-(\d+)-[0-9a-f]+$/;
 
 export interface GeneIndexMeta {
+  kind: GeneIndexKey["kind"];
   tablePath: string;
   version: number;
   manifest: GeneIndexKey["manifest"];

@@ -8,7 +8,7 @@
 import * as lancedb from "@lancedb/lancedb";
 import type { JobService } from "../jobs/service";
 import { throwIfAborted } from "../errors";
-import { buildCloneWithIndex, throwNamed } from "./gene-index-build";
+import { buildCloneWithIndex, geneIndexKind, throwNamed, type GeneIndexKind } from "./gene-index-build";
 import { geneIndexKey } from "./gene-index-key";
 import {
   commitBuildFolder,
@@ -31,6 +31,8 @@ export interface GeneIndexOptions {
    * stays under a quarter second and an index would only take disk and a build.
    */
   minRows?: number;
+  /** Default: by table size and memory (geneIndexKind). */
+  kind?: GeneIndexKind;
 }
 
 export const GENE_INDEX_MIN_ROWS = 50_000_000;
@@ -91,6 +93,7 @@ export class DatasetGeneIndex {
   private looked: Promise<void> | null = null;
   private closed = false;
   private readonly root: string;
+  private readonly kind: GeneIndexKind;
 
   constructor(
     private readonly o: {
@@ -105,6 +108,7 @@ export class DatasetGeneIndex {
     },
   ) {
     this.root = geneIndexRoot(o.options.cacheDir);
+    this.kind = o.options.kind ?? geneIndexKind(o.rows);
   }
 
   /** The index when it is ready and still on disk; the first call looks for one built earlier. */
@@ -134,7 +138,7 @@ export class DatasetGeneIndex {
       const t0 = performance.now();
       let temp: string | null = null;
       try {
-        const key = await geneIndexKey(this.o.tablePath, this.o.source);
+        const key = await geneIndexKey(this.o.tablePath, this.o.source, this.kind);
         let dir = await findGeneIndex(this.root, key);
         if (!dir) {
           try {
@@ -143,9 +147,10 @@ export class DatasetGeneIndex {
           } catch (e) {
             throwNamed(e, this.root);
           }
-          ctx.progress(0, this.o.rows, "Indexing gene_integer_id");
-          await buildCloneWithIndex(temp, key.tablePath, key.version, ctx.signal);
+          ctx.progress(0, this.o.rows, `Indexing gene_integer_id (${key.kind})`);
+          await buildCloneWithIndex(temp, key.tablePath, key.version, key.kind, ctx.signal);
           const built = await commitBuildFolder(this.root, temp, {
+            kind: key.kind,
             tablePath: key.tablePath,
             version: key.version,
             manifest: key.manifest,
@@ -181,7 +186,7 @@ export class DatasetGeneIndex {
 
   private async lookUp(): Promise<void> {
     try {
-      const key = await geneIndexKey(this.o.tablePath, this.o.source);
+      const key = await geneIndexKey(this.o.tablePath, this.o.source, this.kind);
       const dir = await findGeneIndex(this.root, key);
       if (dir) {
         await this.use(dir);

@@ -12,6 +12,7 @@ import * as lancedb from "@lancedb/lancedb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheManager } from "../../../main/services/gateway/cache-manager";
 import { expressionPass } from "../../../main/services/explore/expression-pass";
+import { geneIndexKind } from "../../../main/services/explore/gene-index-build";
 import { geneIndexKey } from "../../../main/services/explore/gene-index-key";
 import { readGeneIndexMeta } from "../../../main/services/explore/gene-index-store";
 import { readGene } from "../../../main/services/explore/gene-values";
@@ -76,7 +77,7 @@ describe("gene index", () => {
       const folders = await indexFolders(cacheDir);
       expect(folders).toHaveLength(1);
       const meta = await readGeneIndexMeta(path.join(cacheDir, "gene-index", folders[0]));
-      expect(meta).toMatchObject({ tablePath: await fs.realpath(path.join(root, "expression.lance")), folder: folders[0] });
+      expect(meta).toMatchObject({ kind: "bitmap", tablePath: await fs.realpath(path.join(root, "expression.lance")), folder: folders[0] });
       expect(meta!.bytes).toBeGreaterThan(0);
       expect((done.result as { bytes: number }).bytes).toBe(meta!.bytes);
       expect(env.explore.geneIndexOf(env.datasetId)!.state).toBe("ready");
@@ -112,6 +113,26 @@ describe("gene index", () => {
     expect(await snapshotTree(root)).toEqual(before);
   });
 
+  it("a btree index (for tables whose bitmap build would not fit in memory) gives the same values", async () => {
+    expect(geneIndexKind(138_000_000, 23 * 2 ** 30)).toBe("bitmap");
+    expect(geneIndexKind(690_000_000, 23 * 2 ** 30)).toBe("btree");
+    const cacheDir = path.join(dir, "cache-btree");
+    const before = await snapshotTree(root);
+    const env = await indexEnv(root, cacheDir, { kind: "btree" });
+    try {
+      expect((await build(env)).state).toBe("done");
+      const [folder] = await indexFolders(cacheDir);
+      expect((await readGeneIndexMeta(path.join(cacheDir, "gene-index", folder)))?.kind).toBe("btree");
+      for (const gene of [lyz, nowhere, nGenes - 1, 0]) {
+        const { viaIndex, plain } = await bothWays(env, gene);
+        expect(Array.from(viaIndex.values)).toEqual(Array.from(plain.values));
+      }
+    } finally {
+      await env.close();
+    }
+    expect(await snapshotTree(root)).toEqual(before);
+  });
+
   it("keys the index to the table's version and manifest: a changed table gets a new index and the stale one is removed", async () => {
     const copy = path.join(dir, "changed.slaf");
     await fs.cp(root, copy, { recursive: true });
@@ -123,12 +144,12 @@ describe("gene index", () => {
       [first] = await indexFolders(cacheDir);
       // Same table, manifest touched (a rewrite in place keeps the version number but not the file): another key.
       const expression = env.datasets.get(env.datasetId).tables.get("expression")!;
-      const key = await geneIndexKey(path.join(copy, "expression.lance"), expression);
+      const key = await geneIndexKey(path.join(copy, "expression.lance"), expression, "bitmap");
       expect(key.folder).toBe(first);
       const manifest = path.join(copy, "expression.lance", "_versions", key.manifest.name);
       const t = new Date(Date.now() + 5_000);
       await fs.utimes(manifest, t, t);
-      const touched = await geneIndexKey(path.join(copy, "expression.lance"), expression);
+      const touched = await geneIndexKey(path.join(copy, "expression.lance"), expression, "bitmap");
       expect(touched.pathHash).toBe(key.pathHash);
       expect(touched.folder).not.toBe(key.folder);
     } finally {
@@ -162,7 +183,7 @@ describe("gene index", () => {
     const cacheDir = path.join(dir, "cache-c");
     const env = await indexEnv(root, cacheDir);
     try {
-      const key = await geneIndexKey(path.join(root, "expression.lance"), env.datasets.get(env.datasetId).tables.get("expression")!);
+      const key = await geneIndexKey(path.join(root, "expression.lance"), env.datasets.get(env.datasetId).tables.get("expression")!, "bitmap");
       const deadPid = spawnSync(process.execPath, ["-e", ""]).pid;
       const half = path.join(cacheDir, "gene-index", `.tmp-${key.folder}-${deadPid}-0badf00d`);
       await fs.mkdir(path.join(half, "expression.lance"), { recursive: true });
