@@ -10,7 +10,8 @@
  *
  * The same gene reads with the gene index (gene-index.ts): built once into a cache folder beside the dataset (its
  * build time and size are measured then and kept in its gene-index.json; SLAFWB_BENCH_REBUILD_INDEX=1 builds it
- * again), then read cold by fresh services that find it on disk.
+ * again; SLAFWB_BENCH_INDEX_KIND=bitmap|btree forces a kind, else the app's choice by size and memory), then
+ * read cold by fresh services that find it on disk.
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
@@ -33,7 +34,8 @@ const CACHE = path.join(os.tmpdir(), "slafwb-bench-explore-v2");
 const ROOT = path.join(CACHE, `pbmc-${N_CELLS / 1_000_000}m.slaf`);
 /** The app-cache folder the gene index lives in (as `<user data>/cache` in the app). */
 const INDEX_CACHE = path.join(CACHE, "app-cache");
-const WITH_INDEX: GeneIndexOptions = { cacheDir: INDEX_CACHE, minRows: 0 };
+const INDEX_KIND = process.env.SLAFWB_BENCH_INDEX_KIND as GeneIndexOptions["kind"];
+const WITH_INDEX: GeneIndexOptions = { cacheDir: INDEX_CACHE, minRows: 0, kind: INDEX_KIND };
 const PAGE = 262_144;
 const ROUNDS = Number(process.env.SLAFWB_BENCH_ROUNDS ?? 2);
 const GOALS = { firstPaintMs: 1000, allPointsMs: 2000, geneColdMs: 1500 };
@@ -305,7 +307,7 @@ export async function run(): Promise<void> {
       ["colour by CD3D, service warm, with gene index", s(best("indexedSecond")), "", "filtered read through the index"],
       [`colour by the rarest gene, with gene index`, s(best("indexedRare")), "", `id ${rare.id}`],
       [
-        "gene index build (bitmap on gene_integer_id)",
+        `gene index build (${index.meta.kind} on gene_integer_id)`,
         s(index.meta.buildMs),
         "",
         `${mb(index.meta.bytes)} on disk; ${index.builtNow ? "built in this run" : `built ${index.meta.builtAt}`}`,
