@@ -4,6 +4,7 @@ import type { MarkersApplied, MarkersNormalization } from "../../../shared/ipc/c
 import type { arrow } from "../arrow";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { columnNumbers } from "../explore/arrow-read";
+import { scanBatches } from "../explore/lance-scan";
 
 type Vector = InstanceType<typeof arrow.Vector>;
 
@@ -36,4 +37,16 @@ export async function chooseNormalization(ds: OpenDataset, expression: lancedb.T
     if (v < 0 || Math.floor(v) !== v) return { applied: "none", note: notCountsNote(v), verify: false };
   }
   return { applied: "log1p_cp10k", note: `Counts (float values, all whole numbers): ${LOG1P}`, verify: true };
+}
+
+/** Whether every stored value is a non-negative whole number (one read of the value column, stopping at the first that is not). */
+export async function allCounts(expression: lancedb.Table, signal?: AbortSignal): Promise<boolean> {
+  for await (const batch of scanBatches(expression, ["value"], { signal })) {
+    const values = columnNumbers(batch.getChild("value") as Vector);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!Number.isNaN(v) && (v < 0 || Math.floor(v) !== v)) return false;
+    }
+  }
+  return true;
 }

@@ -31,7 +31,7 @@ import { byGroupPass } from "./by-group-pass";
 import { classesFromCodes, classesFromSets, classesOfGroup, groupCells, involvedCellsWhere, type CellClasses } from "./cell-classes";
 import { computeComparisons, type ComparisonPlan, type ComparisonResult } from "./comparisons";
 import { cp10kDivisors, momentsPass, type PassOptions } from "./moments-pass";
-import { chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
+import { allCounts, chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
 import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
 
 export interface MarkersDeps {
@@ -313,13 +313,7 @@ export class MarkersService implements MarkersApi {
     const norm = await chooseNormalization(st.ds, expression, asked ?? "auto");
     if (!norm.verify) return norm;
     if (!st.floatCounts) {
-      st.floatCounts = expression
-        .query()
-        .select(["value"])
-        .where("value < 0 OR value <> floor(value)")
-        .limit(1)
-        .toArrow()
-        .then((t) => t.numRows === 0);
+      st.floatCounts = allCounts(expression, opts.signal);
       st.floatCounts.catch(() => (st.floatCounts = null));
     }
     const counts = await st.floatCounts;
