@@ -108,12 +108,22 @@ test("markers of B cells: table, volcano, a dot plot sent to the notebook, all g
   await sent.scrollIntoViewIfNeeded();
   await screenshot(page, "66-markers-dot-plot-in-notebook");
 
+  // The table as SQL (scanpy's t-test step by step): it runs, and its top gene is the panel's.
+  await page.getByTestId("nav-markers").click();
+  await page.getByTestId("markers-send-table").click();
+  const table = page.locator('[data-testid="sql-cell"][data-name="markers_b_vs_rest"]');
+  await expect(table).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+  await expect(table.getByTestId("result-count")).toHaveText("100 rows");
+  await expect(table.getByTestId("data-grid").locator('[data-row="0"]')).toContainText(first);
+  await table.scrollIntoViewIfNeeded();
+  await screenshot(page, "67-markers-table-in-notebook");
+
   // Every group vs the rest: a compact table of each group's top genes; a group opens its full table.
   await page.getByTestId("nav-markers").click();
   await page.getByTestId("markers-run-all").click();
   await expect(page.getByTestId("markers-top-group")).toHaveCount(8, { timeout: 60_000 });
   await expect(page.getByTestId("markers-top-group").first().getByTestId("markers-top-gene").first()).toBeVisible();
-  await screenshot(page, "67-markers-all-groups");
+  await screenshot(page, "68-markers-all-groups");
   await page.locator('[data-testid="markers-top-group"][data-group="NK"]').getByTestId("markers-open-group").click();
   await expect(page.getByTestId("markers-title")).toContainText("NK");
   await expect(rows(page).first()).toBeVisible();
@@ -126,7 +136,7 @@ test("markers of B cells: table, volcano, a dot plot sent to the notebook, all g
   await expect(page.getByTestId("gene-chip")).toHaveAttribute("data-state", "ready", { timeout: 30_000 });
   await expect(page.getByTestId("gene-chip")).toContainText(marker);
   await expect(page.getByTestId("scatter").first()).toHaveAttribute("data-drawn", "160", { timeout: 30_000 });
-  await screenshot(page, "68-markers-colour-embedding");
+  await screenshot(page, "69-markers-colour-embedding");
 });
 
 test("bad input is named: a group against itself cannot run, a set comparison without sets says how to make them", async ({ page }) => {
@@ -136,4 +146,34 @@ test("bad input is named: a group against itself cannot run, a set comparison wi
   await page.getByTestId("markers-source-sets").click();
   await expect(page.getByTestId("markers-blocked")).toContainText("No cell sets yet");
   await expect(page.getByTestId("markers-run")).toBeDisabled();
+});
+
+test("cell sets made in Explore: one set against another, and the dot plot grouped by the sets", async ({ page }) => {
+  await openMarkers(page);
+  await page.getByTestId("nav-explore").click();
+  await expect(page.getByTestId("legend-entry")).toHaveCount(8, { timeout: 30_000 });
+  for (const [type, name] of [
+    ["B", "my B"],
+    ["NK", "my NK"],
+  ]) {
+    await page.locator(`[data-testid="legend-entry"][data-value="${type}"]`).getByTestId("legend-select").click({ force: true });
+    await expect(page.getByTestId("selection-size")).toHaveText("20");
+    await page.getByTestId("selection-name").fill(name);
+    await page.getByTestId("selection-save").click();
+    await expect(page.locator(`[data-testid="cell-set"][data-name="${name}"]`)).toBeVisible();
+  }
+  await page.getByTestId("nav-markers").click();
+  await page.getByTestId("markers-source-sets").click();
+  await page.getByTestId("markers-group").selectOption("my B");
+  await page.getByTestId("markers-reference").selectOption("my NK");
+  await page.getByTestId("markers-run").click();
+  await expect(page.getByTestId("markers-title")).toContainText("my B vs my NK", { timeout: 60_000 });
+  await expect(page.getByTestId("markers-title")).not.toContainText("rest");
+  await expect(rows(page).first()).toBeVisible();
+  await rows(page).first().click();
+  await page.getByTestId("markers-add-to-plot").click();
+  const meta = page.getByTestId("markers-plot-meta");
+  await expect(meta).toHaveAttribute("data-groups", "2", { timeout: 30_000 });
+  await expect(page.getByTestId("markers-dot").locator('g[aria-label="dot"] circle')).toHaveCount(2);
+  await screenshot(page, "70-markers-sets");
 });

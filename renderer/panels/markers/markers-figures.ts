@@ -14,21 +14,48 @@ const FONT = { fontSize: "11.5px", background: "white" };
 
 /** Room for the longest label at ~6.5 px per character, within bounds. */
 function labelRoom(labels: string[], min: number, max: number): number {
-  return Math.max(min, Math.min(max, Math.round(Math.max(0, ...labels.map((l) => l.length)) * 6.5) + 14));
+  return Math.max(min, Math.min(max, Math.round(Math.max(0, ...labels.map((l) => l.length)) * 7) + 18));
 }
 
 function title(text: string | null): Partial<Plot.PlotOptions> {
   return text ? { title: text } : {};
 }
 
+/**
+ * The labels that fit: in priority order, a label is dropped when its box (about 6.5 px per character, 13 px tall,
+ * centred above its dot) would overlap one already placed, in the plot's own pixels.
+ */
+export function placeLabels(points: VolcanoPoint[], labels: VolcanoPoint[], frame: { width: number; height: number }): VolcanoPoint[] {
+  const ext = (f: (p: VolcanoPoint) => number) => {
+    const v = points.map(f).filter(Number.isFinite);
+    const lo = Math.min(0, ...v);
+    const hi = Math.max(0, ...v);
+    return { lo, span: hi - lo || 1 };
+  };
+  const ex = ext((p) => p.logfoldchange);
+  const ey = ext((p) => p.negLog10PvalAdj);
+  const boxes: { x0: number; x1: number; y0: number; y1: number }[] = [];
+  return labels.filter((p) => {
+    const x = ((p.logfoldchange - ex.lo) / ex.span) * frame.width;
+    const y = frame.height - ((p.negLog10PvalAdj - ey.lo) / ey.span) * frame.height - 8;
+    const half = (p.symbol.length * 6.5) / 2;
+    const box = { x0: x - half, x1: x + half, y0: y - 7, y1: y + 7 };
+    if (boxes.some((b) => box.x0 < b.x1 && b.x0 < box.x1 && box.y0 < b.y1 && b.y0 < box.y1)) return false;
+    boxes.push(box);
+    return true;
+  });
+}
+
 export function volcanoFigure(points: VolcanoPoint[], labels: VolcanoPoint[], selected: number | null, width: number, heading: string | null): Figure {
   const chosen = points.filter((p) => p.geneIntegerId === selected);
+  const height = Math.round(Math.min(460, Math.max(320, width * 0.62)));
+  const placed = placeLabels(points, labels, { width: width - 64, height: height - 58 });
   // Not significant first, so the coloured genes are drawn on top.
   const ordered = [...points.filter((p) => p.side === "ns"), ...points.filter((p) => p.side !== "ns")];
   return Plot.plot({
     ...title(heading),
     width,
-    height: Math.round(Math.min(460, Math.max(320, width * 0.62))),
+    height,
     marginTop: 28,
     marginLeft: 48,
     marginRight: 16,
@@ -49,7 +76,7 @@ export function volcanoFigure(points: VolcanoPoint[], labels: VolcanoPoint[], se
         channels: { gene: "symbol", rank: "rank", score: "score" },
         tip: { format: { fill: false, x: (v: number) => v.toFixed(2), y: (v: number) => v.toFixed(2), score: (v: number) => v.toFixed(2) } },
       }),
-      Plot.text(labels, {
+      Plot.text(placed, {
         x: "logfoldchange",
         y: "negLog10PvalAdj",
         text: "symbol",
