@@ -3,7 +3,10 @@
  * markers in a dot plot of 2 genes × 8 cell types, the dot plot sent to the notebook (its SQL runs), every group
  * at once, and the embedding coloured by a marker from the table.
  */
+import fs from "node:fs/promises";
+import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
+import { PROJECT_ROOT } from "../fixtures/pbmc";
 import { useAppServer } from "./app-server";
 import { openApp, screenshot } from "./helpers";
 
@@ -97,6 +100,14 @@ test("markers of B cells: table, volcano, a dot plot sent to the notebook, all g
   await page.getByTestId("markers-plot-tab-dot").click();
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("markers-dot-svg").click()]);
   expect(download.suggestedFilename()).toMatch(/markers-dot\.svg$/);
+  const svg = await fs.readFile((await download.path())!, "utf8");
+  expect(svg).toContain(`Dot plot of ${first}, ${second} by cell_type`);
+  expect(svg).toContain("mean log1p(CP10k)");
+  expect(svg.match(/<circle/g)?.length).toBeGreaterThanOrEqual(16);
+  const [png] = await Promise.all([page.waitForEvent("download"), page.getByTestId("markers-dot-png").click()]);
+  expect(png.suggestedFilename()).toMatch(/markers-dot\.png$/);
+  expect((await fs.readFile((await png.path())!)).subarray(1, 4).toString()).toBe("PNG");
+  await png.saveAs(path.join(PROJECT_ROOT, "test-results", "screens", "63b-markers-dot-plot-export.png"));
 
   // Send the dot plot to the notebook: its SQL runs and the plot draws.
   await page.getByTestId("markers-dot-send").click();

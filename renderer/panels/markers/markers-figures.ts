@@ -253,13 +253,14 @@ export function standaloneSvg(figure: Figure, heading: string, subtitle: string)
     const clone = part.cloneNode(true) as SVGSVGElement;
     const w = Number(part.getAttribute("width") ?? part.getBoundingClientRect().width);
     const h = Number(part.getAttribute("height") ?? part.getBoundingClientRect().height);
-    clone.setAttribute("x", "0");
+    // Plot's colour legend starts its ramp at its own left edge: a margin keeps the first tick and label whole.
+    clone.setAttribute("x", "12");
     clone.setAttribute("y", String(y));
     clone.setAttribute("width", String(w));
     clone.setAttribute("height", String(h));
     out.append(clone);
     y += h + 6;
-    width = Math.max(width, w);
+    width = Math.max(width, w + 24);
   }
   out.setAttribute("xmlns", SVG_NS);
   out.setAttribute("width", String(width));
