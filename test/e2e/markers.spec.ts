@@ -70,6 +70,13 @@ test("markers of B cells: table, volcano, a dot plot sent to the notebook, all g
   expect(Number(await volcano.getAttribute("data-up"))).toBeGreaterThan(0);
   await expect(page.getByTestId("markers-volcano").locator("svg circle").first()).toBeVisible();
   await screenshot(page, "62-markers-volcano");
+  // A click on a dot selects its gene: the best-ranked gene is labelled; its dot is just under its label.
+  const label = page.getByTestId("markers-volcano").locator('g[aria-label="text"] text', { hasText: new RegExp(`^${first}$`) });
+  const box = (await label.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height + 6);
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height + 6);
+  await expect(page.getByTestId("markers-selected")).toHaveText(first);
+  await expect(page.getByTestId("markers-volcano").locator('g[aria-label="dot"]').last().locator("circle")).toHaveCount(1);
 
   // Two markers into the dot plot: 2 genes × 8 cell types.
   await page.getByTestId("markers-tab-table").click();
