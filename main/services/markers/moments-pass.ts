@@ -63,20 +63,29 @@ export async function scanExpression(
       const g = genes[r];
       if (!(c >= 0 && c < nCells && g >= 0 && g < nGenes)) fail("MARKERS_INVALID", `Expression row (cell ${c}, gene ${g}) is outside the cells or genes table`);
     }
-    each(cells, genes, values);
+    // Counted as read before use, so a pass that stops inside a batch still says what it read.
     rows += cells.length;
     opts.onRows?.(rows);
+    each(cells, genes, values);
     await breathe();
   }
   return rows;
 }
 
+/** Thrown when a cell's rows are not contiguous, so totals cannot be taken from the rows as they pass. */
+export class CellsNotContiguous extends Error {}
+
+/**
+ * `transform.divisors` null with `fromRows`: log1p(CP10k) with each cell's total summed from its own rows as they
+ * pass (SLAF stores a cell's rows together), so no earlier pass over expression is needed; CellsNotContiguous when a
+ * cell's rows come apart. Rows of every involved cell are read whole, so the totals are complete.
+ */
 export async function momentsPass(
   table: lancedb.Table,
   classOf: Int32Array,
   nClasses: number,
   nGenes: number,
-  transform: Transform,
+  transform: Transform & { fromRows?: boolean },
   opts: PassOptions = {},
 ): Promise<ClassMoments> {
   const size = nClasses * nGenes;
@@ -85,25 +94,76 @@ export async function momentsPass(
   const expressing = new Int32Array(size);
   const divisors = transform.divisors;
   let negative = false;
+  const add = (k: number, g: number, y: number) => {
+    const i = k * nGenes + g;
+    sum[i] += y;
+    sumSq[i] += y * y;
+    if (y > 0) expressing[i]++;
+  };
+  // The current cell's rows while its total is not known yet.
+  const fromRows = transform.fromRows === true && !divisors;
+  const done = fromRows ? new Uint8Array(classOf.length) : null;
+  let cell = -1;
+  let total = 0;
+  let held = 0;
+  let heldGenes = new Int32Array(1024);
+  let heldValues = new Float64Array(1024);
+  const flush = () => {
+    if (cell < 0) return;
+    done![cell] = 1;
+    const k = classOf[cell];
+    const d = total / 10_000;
+    for (let j = 0; j < held; j++) add(k, heldGenes[j], d > 0 ? Math.log1p(heldValues[j] / d) : 0);
+    cell = -1;
+    held = 0;
+    total = 0;
+  };
   const rows = await scanExpression(table, classOf.length, nGenes, opts, (cells, genes, values) => {
     for (let r = 0; r < cells.length; r++) {
-      const k = classOf[cells[r]];
+      const c = cells[r];
+      const k = classOf[c];
       if (k < 0) continue;
       const x = values[r];
       // A null value is no value.
       if (Number.isNaN(x)) continue;
       if (x < 0) negative = true;
       if (x === 0) continue;
+      if (fromRows) {
+        if (c !== cell) {
+          flush();
+          if (done![c]) throw new CellsNotContiguous();
+          cell = c;
+        }
+        if (held === heldGenes.length) {
+          heldGenes = growInt(heldGenes);
+          heldValues = growFloat(heldValues);
+        }
+        heldGenes[held] = genes[r];
+        heldValues[held++] = x;
+        // As Explore's counting pass: the total of the positive values.
+        if (x > 0) total += x;
+        continue;
+      }
       let y = x;
       if (divisors) {
-        const d = divisors[cells[r]];
+        const d = divisors[c];
         y = d > 0 ? Math.log1p(x / d) : 0;
       }
-      const i = k * nGenes + genes[r];
-      sum[i] += y;
-      sumSq[i] += y * y;
-      if (y > 0) expressing[i]++;
+      add(k, genes[r], y);
     }
   });
+  if (fromRows) flush();
   return { nClasses, nGenes, sum, sumSq, expressing, rows, negative };
+}
+
+function growInt(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+function growFloat(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }

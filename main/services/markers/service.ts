@@ -30,7 +30,7 @@ import type { JobService } from "../jobs/service";
 import { byGroupPass } from "./by-group-pass";
 import { classesFromCodes, classesFromSets, classesOfGroup, groupCells, involvedCellsWhere, type CellClasses } from "./cell-classes";
 import { computeComparisons, type ComparisonPlan, type ComparisonResult } from "./comparisons";
-import { cp10kDivisors, momentsPass, type PassOptions } from "./moments-pass";
+import { CellsNotContiguous, cp10kDivisors, momentsPass, type ClassMoments, type PassOptions } from "./moments-pass";
 import { allCounts, chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
 import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
 
@@ -112,10 +112,27 @@ export class MarkersService implements MarkersApi {
       const jobId = this.runJob(st, async (opts, t0) => {
         const expression = this.expression(st.ds);
         const norm = await this.normalization(st, req.normalization, opts);
-        const divisors = norm.applied === "log1p_cp10k" ? cp10kDivisors(await this.cellTotals(st, opts.signal)) : null;
         const where = involvedCellsWhere(plan.classes.classOf);
-        const moments = await momentsPass(expression, plan.classes.classOf, plan.classes.groupsOf.length, genes.nGenes, { divisors }, { ...opts, where });
-        const rows = moments.rows;
+        let rows = 0;
+        let passRows = 0;
+        const onRows = (n: number) => {
+          passRows = n;
+          opts.onRows?.(rows + n);
+        };
+        const pass = (divisors: Float64Array | null, fromRows: boolean) =>
+          momentsPass(expression, plan.classes.classOf, plan.classes.groupsOf.length, genes.nGenes, { divisors, fromRows }, { ...opts, where, onRows });
+        const normalize = norm.applied === "log1p_cp10k";
+        // Totals Explore already counted, else each cell's total from its own rows in this very pass.
+        const cached = this.deps.explore.passStats(req.datasetId)?.cellTotals;
+        let moments: ClassMoments;
+        try {
+          moments = await pass(normalize && cached ? cp10kDivisors(cached) : null, normalize);
+        } catch (e) {
+          if (!(e instanceof CellsNotContiguous)) throw e;
+          rows = passRows;
+          moments = await pass(cp10kDivisors(await this.cellTotals(st, opts.signal)), false);
+        }
+        rows += moments.rows;
         const comparisons = computeComparisons(moments, plan.classes.cells, plan.comparisons, genes.index.ids);
         const markersId = this.newId("markers", st);
         const run: MarkersRun = {

@@ -54,6 +54,7 @@ beforeAll(async () => {
   dir = await tempDir("slafwb-markers-float-");
   await writeFloatSlaf(path.join(dir, "lognorm.slaf"), "lognorm");
   await writeFloatSlaf(path.join(dir, "counts.slaf"), "counts");
+  await writeFloatSlaf(path.join(dir, "apart.slaf"), "counts", { cellsApart: true });
   services = testServices(path.join(dir, "user-data"));
 });
 
@@ -82,6 +83,20 @@ describe("markers on float data", () => {
     const raw = await run(datasetId, "none");
     expect(raw.run.normalization).toBe("none");
     expectReference(raw.genes, densePbmc("none"));
+  });
+
+  it("cells whose rows are not together: totals from Explore's counting pass instead, same numbers", async () => {
+    const { datasetId } = await ok<{ datasetId: string }>("datasets", "open", { uri: path.join(dir, "apart.slaf") });
+    const { run: r, genes } = await run(datasetId);
+    expect(r.normalization).toBe("log1p_cp10k");
+    // The pass that found a cell apart, then the counting pass's totals and a second read.
+    const nnz = (await ok<{ tables: { name: string; rows: number }[] }>("datasets", "open", { uri: path.join(dir, "apart.slaf") })).tables.find(
+      (t) => t.name === "expression",
+    )!.rows;
+    await ok("datasets", "close", { datasetId });
+    expect(r.rows).toBeGreaterThan(nnz);
+    expect(services.explore.passStats(datasetId)).not.toBeNull();
+    expectReference(genes, densePbmc("log1p_cp10k"));
   });
 
   it("closing the dataset releases its runs", async () => {

@@ -52,7 +52,8 @@ export function close(a: number, e: number, rel = 1e-6): boolean {
  * The demo's first `nCells` cells with Float32 values: log1p(CP10k) of the counts (`"lognorm"`, not counts) or the
  * counts themselves as floats (`"counts"`). cells: cell_id, cell_integer_id, cell_type; genes as the demo.
  */
-export async function writeFloatSlaf(root: string, values: "lognorm" | "counts", nCells = 160): Promise<void> {
+export async function writeFloatSlaf(root: string, values: "lognorm" | "counts", opts: { nCells?: number; cellsApart?: boolean } = {}): Promise<void> {
+  const nCells = opts.nCells ?? 160;
   const pbmc = loadPbmc();
   const writer = await SlafWriter.create(root, { valueType: "float32", nGenes: pbmc.nGenes, nCells });
   const typeColumn = pbmc.obsColumns.indexOf("cell_type");
@@ -83,15 +84,19 @@ export async function writeFloatSlaf(root: string, values: "lognorm" | "counts",
   const gene = new Uint16Array(nnz);
   const value = new Float32Array(nnz);
   let at = 0;
-  for (let c = 0; c < nCells; c++) {
-    const src = pbmc.cells[c];
-    const total = src.values.reduce((a, b) => a + b, 0);
-    src.genes.forEach((g, k) => {
-      cell[at] = c;
-      gene[at] = g;
-      value[at] = values === "counts" ? src.values[k] : Math.log1p((src.values[k] / total) * 10_000);
-      at++;
-    });
+  // cellsApart: every cell's even entries first, then the odd ones, so no cell's rows are together.
+  for (const part of opts.cellsApart ? [0, 1] : [null]) {
+    for (let c = 0; c < nCells; c++) {
+      const src = pbmc.cells[c];
+      const total = src.values.reduce((a, b) => a + b, 0);
+      src.genes.forEach((g, k) => {
+        if (part !== null && k % 2 !== part) return;
+        cell[at] = c;
+        gene[at] = g;
+        value[at] = values === "counts" ? src.values[k] : Math.log1p((src.values[k] / total) * 10_000);
+        at++;
+      });
+    }
   }
   await writer.appendExpression({ cell, gene, value });
   await writer.finish({ nCells, nGenes: pbmc.nGenes });
