@@ -441,7 +441,18 @@ export class Markers {
 
   /** The first `n` genes of the table page shown. */
   addTopToPlot(n: number): void {
-    const rows = (this.page?.rows ?? []).slice(0, n).filter((r) => !this.plotGenes.some((g) => g.geneIntegerId === r.geneIntegerId));
+    this.addGenes((this.page?.rows ?? []).slice(0, n));
+  }
+
+  /** The first `n` genes of every group of an "All groups" run, group by group (scanpy's rank_genes_groups_dotplot). */
+  addTopPerGroupToPlot(n: number): void {
+    this.addGenes((this.top?.groups ?? []).flatMap((g) => g.genes.slice(0, n)));
+  }
+
+  private addGenes(genes: GeneRef[]): void {
+    const rows = genes.filter(
+      (r, i) => !this.plotGenes.some((g) => g.geneIntegerId === r.geneIntegerId) && genes.findIndex((x) => x.geneIntegerId === r.geneIntegerId) === i,
+    );
     if (!rows.length) return;
     this.plotGenes = [...this.plotGenes, ...rows.map((r) => ({ geneIntegerId: r.geneIntegerId, geneId: r.geneId, symbol: r.symbol }))].slice(
       0,

@@ -141,6 +141,9 @@ test("markers of B cells: table, volcano, a dot plot sent to the notebook, all g
   await page.getByTestId("markers-run-all").click();
   await expect(page.getByTestId("markers-top-group")).toHaveCount(8, { timeout: 60_000 });
   await expect(page.getByTestId("markers-top-group").first().getByTestId("markers-top-gene").first()).toBeVisible();
+  await page.getByTestId("markers-plot-top-per-group").click();
+  await expect.poll(async () => Number(await page.getByTestId("markers-plot-meta").getAttribute("data-genes")), { timeout: 30_000 }).toBeGreaterThan(8);
+  await expect(page.getByTestId("markers-plot-meta")).toHaveAttribute("data-groups", "8");
   await screenshot(page, "68-markers-all-groups");
   await page.locator('[data-testid="markers-top-group"][data-group="NK"]').getByTestId("markers-open-group").click();
   await expect(page.getByTestId("markers-title")).toContainText("NK");

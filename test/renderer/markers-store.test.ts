@@ -263,6 +263,9 @@ describe("markers store", () => {
     await settle();
     expect(f.markers.tab).toBe("table");
     expect(f.of("markers.table").at(-1)).toMatchObject({ markersId: "m1", group: null });
+    // The top 2 of every group into the dot plot, each gene once, in group order.
+    f.markers.addTopPerGroupToPlot(2);
+    expect(f.markers.plotGenes.map((g) => g.symbol)).toEqual(["LYZ", "CD3E"]);
   });
 
   it("genes added to the plot are summarised by group in one job; sent to the notebook as SQL and a dot plot", async () => {
