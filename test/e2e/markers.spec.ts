@@ -83,7 +83,9 @@ test("markers of B cells: table, volcano, a dot plot sent to the notebook, all g
   await rows(page).first().click();
   await expect(page.getByTestId("markers-selected")).toHaveText(first);
   await page.getByTestId("markers-add-to-plot").click();
-  await rows(page).nth(1).click();
+  // From the keyboard: a focused row is picked with Enter.
+  await rows(page).nth(1).focus();
+  await page.keyboard.press("Enter");
   await expect(page.getByTestId("markers-selected")).toHaveText(second);
   await page.getByTestId("markers-add-to-plot").click();
   await expect(page.getByTestId("markers-plot-gene")).toHaveCount(2);
