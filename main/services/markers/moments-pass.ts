@@ -75,17 +75,50 @@ export async function scanExpression(
 /** Thrown when a cell's rows are not contiguous, so totals cannot be taken from the rows as they pass. */
 export class CellsNotContiguous extends Error {}
 
+/** Counts below this get their y once per cell (most stored counts are small). */
+const SMALL = 64;
+
+/**
+ * log1p(x / d) for one cell's divisor d at a time, remembering small whole x (the same formula, so the same
+ * doubles): most stored counts are 1, 2, 3…, so most rows cost a lookup instead of a log.
+ */
+class CellLog {
+  private readonly y = new Float64Array(SMALL);
+  private readonly stamp = new Int32Array(SMALL);
+  private now = 0;
+  private d = 0;
+
+  cell(divisor: number): void {
+    this.d = divisor;
+    this.now++;
+  }
+
+  of(x: number): number {
+    const d = this.d;
+    if (!(d > 0)) return 0;
+    if (x < SMALL && (x | 0) === x) {
+      if (this.stamp[x] !== this.now) {
+        this.stamp[x] = this.now;
+        this.y[x] = Math.log1p(x / d);
+      }
+      return this.y[x];
+    }
+    return Math.log1p(x / d);
+  }
+}
+
 /**
  * `transform.divisors` null with `fromRows`: log1p(CP10k) with each cell's total summed from its own rows as they
  * pass (SLAF stores a cell's rows together), so no earlier pass over expression is needed; CellsNotContiguous when a
- * cell's rows come apart. Rows of every involved cell are read whole, so the totals are complete.
+ * cell's rows come apart. Rows of every involved cell are read whole, so their totals are complete: they are
+ * written into `totals` (by cell) when given.
  */
 export async function momentsPass(
   table: lancedb.Table,
   classOf: Int32Array,
   nClasses: number,
   nGenes: number,
-  transform: Transform & { fromRows?: boolean },
+  transform: Transform & { fromRows?: boolean; totals?: Float64Array },
   opts: PassOptions = {},
 ): Promise<ClassMoments> {
   const size = nClasses * nGenes;
@@ -93,6 +126,7 @@ export async function momentsPass(
   const sumSq = new Float64Array(size);
   const expressing = new Int32Array(size);
   const divisors = transform.divisors;
+  const log = new CellLog();
   let negative = false;
   const add = (k: number, g: number, y: number) => {
     const i = k * nGenes + g;
@@ -100,7 +134,7 @@ export async function momentsPass(
     sumSq[i] += y * y;
     if (y > 0) expressing[i]++;
   };
-  // The current cell's rows while its total is not known yet.
+  // fromRows: the current cell's rows, held until its total is known.
   const fromRows = transform.fromRows === true && !divisors;
   const done = fromRows ? new Uint8Array(classOf.length) : null;
   let cell = -1;
@@ -111,9 +145,10 @@ export async function momentsPass(
   const flush = () => {
     if (cell < 0) return;
     done![cell] = 1;
+    if (transform.totals) transform.totals[cell] = total;
     const k = classOf[cell];
-    const d = total / 10_000;
-    for (let j = 0; j < held; j++) add(k, heldGenes[j], d > 0 ? Math.log1p(heldValues[j] / d) : 0);
+    log.cell(total / 10_000);
+    for (let j = 0; j < held; j++) add(k, heldGenes[j], log.of(heldValues[j]));
     cell = -1;
     held = 0;
     total = 0;
@@ -144,12 +179,14 @@ export async function momentsPass(
         if (x > 0) total += x;
         continue;
       }
-      let y = x;
-      if (divisors) {
-        const d = divisors[c];
-        y = d > 0 ? Math.log1p(x / d) : 0;
+      if (!divisors) add(k, genes[r], x);
+      else {
+        if (c !== cell) {
+          cell = c;
+          log.cell(divisors[c]);
+        }
+        add(k, genes[r], log.of(x));
       }
-      add(k, genes[r], y);
     }
   });
   if (fromRows) flush();

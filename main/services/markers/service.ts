@@ -59,6 +59,8 @@ class MarkersDataset {
   readonly categories = new Map<string, Promise<ColoursRead>>();
   readonly runs = new Map<string, StoredRun>();
   readonly byGroups = new Map<string, MarkersByGroup>();
+  /** Each cell's total, when a pass read every cell whole. */
+  totals: Float64Array | null = null;
   /** Whether a float value column holds only counts (checked once). */
   floatCounts: Promise<boolean> | null = null;
 
@@ -119,14 +121,20 @@ export class MarkersService implements MarkersApi {
           passRows = n;
           opts.onRows?.(rows + n);
         };
-        const pass = (divisors: Float64Array | null, fromRows: boolean) =>
-          momentsPass(expression, plan.classes.classOf, plan.classes.groupsOf.length, genes.nGenes, { divisors, fromRows }, { ...opts, where, onRows });
+        const classOf = plan.classes.classOf;
+        const pass = (divisors: Float64Array | null, fromRows: boolean, totals?: Float64Array) =>
+          momentsPass(expression, classOf, plan.classes.groupsOf.length, genes.nGenes, { divisors, fromRows, totals }, { ...opts, where, onRows });
         const normalize = norm.applied === "log1p_cp10k";
-        // Totals Explore already counted, else each cell's total from its own rows in this very pass.
-        const cached = this.deps.explore.passStats(req.datasetId)?.cellTotals;
+        // Totals counted before, else each cell's total from its own rows in this very pass (kept when it reads every cell).
+        const cached = this.knownTotals(st);
         let moments: ClassMoments;
         try {
-          moments = await pass(normalize && cached ? cp10kDivisors(cached) : null, normalize);
+          if (!normalize || cached) moments = await pass(normalize ? cp10kDivisors(cached!) : null, false);
+          else {
+            const totals = classOf.every((k) => k >= 0) ? new Float64Array(classOf.length) : undefined;
+            moments = await pass(null, true, totals);
+            if (totals) st.totals = totals;
+          }
         } catch (e) {
           if (!(e instanceof CellsNotContiguous)) throw e;
           rows = passRows;
@@ -303,11 +311,16 @@ export class MarkersService implements MarkersApi {
     });
   }
 
-  /** Per-cell totals from Explore's counting pass (run now when it has not run; its result is cached per dataset). */
+  /** Per-cell totals a markers pass over every cell or Explore's counting pass found, if any. */
+  private knownTotals(st: MarkersDataset): Float64Array | null {
+    return st.totals ?? this.deps.explore.passStats(st.ds.summary.datasetId)?.cellTotals ?? null;
+  }
+
+  /** Per-cell totals, known or from Explore's counting pass (run now when it has not run; its result is cached per dataset). */
   private async cellTotals(st: MarkersDataset, signal: AbortSignal): Promise<Float64Array> {
     const datasetId = st.ds.summary.datasetId;
-    const cached = this.deps.explore.passStats(datasetId);
-    if (cached) return cached.cellTotals;
+    const known = this.knownTotals(st);
+    if (known) return known;
     const started = await this.deps.explore.stats({ datasetId });
     if (!started.ok) throw new AppFailure(started.error.code, started.error.message);
     const aborted = new Promise<never>((_, reject) => {

@@ -57,6 +57,8 @@ describe("markers against a dense reference", () => {
     expect(run.groups).toEqual([{ group: "B", reference: "rest", vsRest: true, cellsGroup: 20, cellsReference: 140 }]);
     expect(run.genes).toBe(8674);
     expect(run.rows).toBe(loadPbmc().nnz);
+    // One pass: each cell's total came from its own rows, not from Explore's counting pass.
+    expect(env.services.explore.passStats(env.datasetId)).toBeNull();
     const genes = await allGenes(env, run.markersId);
     expect(genes).toHaveLength(8674);
     const ref = referenceComparison(
