@@ -2,7 +2,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { JobEvent } from "../../../shared/ipc/contract";
-import type { MarkersComparison, MarkersFilter, MarkersGene, MarkersRun } from "../../../shared/ipc/types/markers";
+import type { MarkersComparison, MarkersFilter, MarkersGene, MarkersNormalization, MarkersRun } from "../../../shared/ipc/types/markers";
 import type { Services } from "../../../main/services/index";
 import { runBuiltCli, type CliRun } from "../../fixtures/built-cli";
 import { publishDataset, startFakeHub, type FakeHub } from "../../fixtures/fake-hub";
@@ -49,7 +49,11 @@ export interface MarkersCliEnv {
   /** The same, `--format json`, parsed; fails the test on a non-zero exit or anything on stderr. */
   json<T = ComparisonJson>(args: string[]): Promise<T>;
   /** The service's own ranked genes of a comparison (every group of an "all" run), for `filter`. */
-  serviceGenes(comparison: MarkersComparison, filter?: MarkersFilter): Promise<{ run: MarkersRun; genes: Map<string | null, MarkersGene[]> }>;
+  serviceGenes(
+    comparison: MarkersComparison,
+    filter?: MarkersFilter,
+    normalization?: MarkersNormalization,
+  ): Promise<{ run: MarkersRun; genes: Map<string | null, MarkersGene[]> }>;
 }
 
 /** One fixture, fake Hub and services per test file (vitest hooks). */
@@ -69,9 +73,9 @@ export function useMarkersCli(hooks: { beforeAll: (fn: () => Promise<void>) => v
     };
     env.services = testServices(path.join(env.dir, "services-user"));
     env.datasetId = (await env.services.datasets.acquire(env.root)).summary.datasetId;
-    env.serviceGenes = async (comparison, filter) => {
+    env.serviceGenes = async (comparison, filter, normalization) => {
       const markers = env.services.api.markers;
-      const { jobId } = unwrap(await markers.start({ datasetId: env.datasetId, comparison }));
+      const { jobId } = unwrap(await markers.start({ datasetId: env.datasetId, comparison, normalization }));
       const event = unwrap(await env.services.jobs.wait({ jobId })) as JobEvent;
       if (event.kind !== "markers" || event.result?.task !== "rank") throw new Error(`markers job ended ${event.state}: ${event.error?.message}`);
       const run = event.result;

@@ -85,4 +85,14 @@ describe("markers --format json", () => {
     }
     expect(kept.genes).toEqual(genes.get("B")!.map(expectedJson));
   });
+
+  it("--normalization none takes the stored counts as they are: other numbers, still the service's", async () => {
+    const comparison = { kind: "column", column: "cell_type", group: "B", reference: { kind: "rest" } } as const;
+    const raw = await env.json(["--groupby", "cell_type", "--group", "B", "--normalization", "none", "--top", "10", env.root]);
+    expect(raw.normalization).toBe("none");
+    const { genes } = await env.serviceGenes(comparison, undefined, "none");
+    expect(raw.genes).toEqual(genes.get("B")!.slice(0, 10).map(expectedJson));
+    const logged = await env.json(["--groupby", "cell_type", "--group", "B", "--top", "10", env.root]);
+    expect(raw.genes.map((g) => g.score)).not.toEqual(logged.genes.map((g) => g.score));
+  });
 });
