@@ -212,8 +212,16 @@ export class Markers {
     if (!datasetId) return;
     const r = await this.client.explore.listSets({ datasetId });
     if (datasetId !== this.datasetId) return;
-    if (r.ok) this.sets = r.value;
-    else this.error = r.error;
+    if (!r.ok) {
+      this.error = r.error;
+      return;
+    }
+    this.sets = r.value;
+    // A set deleted or renamed in Explore is no longer a choice.
+    if (this.source !== "sets") return;
+    const names = new Set(r.value.map((s) => s.name));
+    if (typeof this.group === "string" && !names.has(this.group)) this.group = undefined;
+    if (this.reference.kind === "group" && !names.has(this.reference.name ?? "")) this.reference = { kind: "rest" };
   }
 
   // ---- the form ----

@@ -175,7 +175,7 @@ function fake() {
     colourEmbedding: async () => undefined,
   });
   const of = (method: string) => calls.filter((c) => c.method === method).map((c) => c.req);
-  return { markers, calls, of, released, cancelled, sent, ends };
+  return { markers, api, calls, of, released, cancelled, sent, ends };
 }
 
 describe("markers store", () => {
@@ -248,6 +248,30 @@ describe("markers store", () => {
     expect(f.markers.error?.code).toBe("MARKERS_INVALID");
     await f.markers.detach();
     expect(f.released).toEqual(["m1", "m2"]);
+  });
+
+  it("a set deleted in Explore is no longer the group or the reference", async () => {
+    const f = fake();
+    let sets = [
+      { name: "a", size: 2, version: 1 },
+      { name: "b", size: 3, version: 1 },
+    ];
+    (f.api.explore as Record<string, unknown>).listSets = async () => ok(sets);
+    await f.markers.attach("ds1");
+    f.markers.setSource("sets");
+    await settle();
+    f.markers.setGroup("a");
+    f.markers.setReference({ kind: "group", name: "b" });
+    expect(f.markers.comparison()).toEqual({ kind: "sets", group: "a", reference: { kind: "group", name: "b" } });
+    sets = [{ name: "a", size: 2, version: 1 }];
+    await f.markers.attach("ds1");
+    await settle();
+    expect(f.markers.group).toBe("a");
+    expect(f.markers.reference).toEqual({ kind: "rest" });
+    sets = [];
+    await f.markers.refreshSets();
+    expect(f.markers.group).toBeUndefined();
+    expect(f.markers.blocked).toMatch(/No cell sets yet/);
   });
 
   it("all groups: the top genes per group, a group opened by its name (null included)", async () => {
