@@ -219,9 +219,9 @@ export class Markers {
     this.sets = r.value;
     // A set deleted or renamed in Explore is no longer a choice.
     if (this.source !== "sets") return;
-    const names = new Set(r.value.map((s) => s.name));
-    if (typeof this.group === "string" && !names.has(this.group)) this.group = undefined;
-    if (this.reference.kind === "group" && !names.has(this.reference.name ?? "")) this.reference = { kind: "rest" };
+    const known = (name: string | null | undefined) => r.value.some((s) => s.name === name);
+    if (typeof this.group === "string" && !known(this.group)) this.group = undefined;
+    if (this.reference.kind === "group" && !known(this.reference.name)) this.reference = { kind: "rest" };
   }
 
   // ---- the form ----
