@@ -115,6 +115,15 @@ const REQUESTS: { [N in Namespace]: { [M in MethodName<N>]: Request<N, M> } } = 
     qc: { datasetId: "ds1", set: "T cells" },
     qcData: { datasetId: "ds1", set: null },
   },
+  markers: {
+    start: { datasetId: "ds1", comparison: { kind: "column", column: "cell_type", group: "B", reference: { kind: "rest" } }, normalization: "auto" },
+    table: { markersId: "markers1", group: null, filter: { minAbsLogfc: 1, maxPvalAdj: 0.05, direction: "up", search: "cd" }, offset: 0, limit: 100 },
+    volcano: { markersId: "markers1", group: "B" },
+    topPerGroup: { markersId: "markers1", n: 5 },
+    byGroup: { datasetId: "ds1", groupBy: { kind: "sets", sets: ["A", "B"] }, geneIntegerIds: [1, 2], bins: 32 },
+    byGroupData: { byGroupId: "bygroup1" },
+    release: { id: "markers1" },
+  },
 };
 
 const EVENTS: Events = {
