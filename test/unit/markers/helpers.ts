@@ -77,7 +77,7 @@ export async function writeFloatSlaf(root: string, values: "lognorm" | "counts",
         new Utf8(),
       ),
       cell_start_index: vectorFromArray(starts, new Int64()),
-    }) as ArrowTable,
+    }) as unknown as ArrowTable,
   );
   await writer.writeTable("genes", pbmcGenesTable());
   const cell = new Uint32Array(nnz);
