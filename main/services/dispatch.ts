@@ -86,6 +86,7 @@ export function ownersOf(s: {
   jobs: { settled(jobId: string): Promise<JobEvent>; cancelJob(jobId: string): void };
   loader: { stop(req: { loaderId: string }): Promise<unknown> };
   explore: { dropSet(datasetId: string, name: string, version: number): Promise<unknown> };
+  markers: { release(req: { id: string }): Promise<unknown> };
 }): SessionOwners {
   return {
     closeDataset: (datasetId) => s.datasets.close({ datasetId }),
@@ -95,5 +96,6 @@ export function ownersOf(s: {
     cancelJob: (jobId) => s.jobs.cancelJob(jobId),
     stopLoader: (loaderId) => s.loader.stop({ loaderId }),
     dropCellSet: (datasetId, name, version) => s.explore.dropSet(datasetId, name, version),
+    releaseMarkers: (id) => s.markers.release({ id }),
   };
 }

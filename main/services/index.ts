@@ -115,7 +115,7 @@ export function createServices(options: ServiceOptions): Services {
   const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench, explore, markers };
   return {
     api,
-    dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader, explore }) }),
+    dispatcher: createDispatcher({ api, owners: ownersOf({ datasets, query, notebooks, jobs, loader, explore, markers }) }),
     datasets,
     jobs,
     query,

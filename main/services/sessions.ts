@@ -17,6 +17,8 @@ export interface SessionOwners {
   stopLoader(loaderId: string): Promise<unknown>;
   /** Drops an Explore cell set the page defined, unless it was redefined since (`version`). */
   dropCellSet(datasetId: string, name: string, version: number): Promise<unknown>;
+  /** Drops a marker genes run or byGroup result. */
+  releaseMarkers(id: string): Promise<unknown>;
 }
 
 interface Holdings {
@@ -30,6 +32,9 @@ interface Holdings {
   loaders: Map<string, string>;
   /** Explore cell sets this session defined: `${datasetId}\0${name}` → the version it defined. */
   cellSets: Map<string, number>;
+  /** Marker gene jobs running, and the runs / byGroup results they gave. */
+  markerJobs: Set<string>;
+  markers: Set<string>;
   ended: boolean;
 }
 
@@ -49,7 +54,17 @@ export class SessionLedger {
     if (!h)
       this.sessions.set(
         session,
-        (h = { datasets: new Map(), results: new Set(), watches: new Map(), queries: new Set(), loaders: new Map(), cellSets: new Map(), ended: false }),
+        (h = {
+          datasets: new Map(),
+          results: new Set(),
+          watches: new Map(),
+          queries: new Set(),
+          loaders: new Map(),
+          cellSets: new Map(),
+          markerJobs: new Set(),
+          markers: new Set(),
+          ended: false,
+        }),
       );
     return h;
   }
@@ -116,6 +131,13 @@ export class SessionLedger {
       case "explore.deleteSet":
         h.cellSets.delete(`${String(arg.datasetId)}\0${String(arg.name)}`);
         break;
+      case "markers.start":
+      case "markers.byGroup":
+        this.trackMarkers(h, String(value.jobId));
+        break;
+      case "markers.release":
+        h.markers.delete(String(arg.id));
+        break;
     }
   }
 
@@ -143,15 +165,32 @@ export class SessionLedger {
     );
   }
 
+  /** A markers job's run belongs to the session that started it, as a query's result does. */
+  private trackMarkers(h: Holdings, jobId: string): void {
+    h.markerJobs.add(jobId);
+    void this.owners.settled(jobId).then(
+      (event) => {
+        h.markerJobs.delete(jobId);
+        const r = event.kind === "markers" && event.state === "done" ? event.result : undefined;
+        const id = r ? (r.task === "rank" ? r.markersId : r.byGroupId) : undefined;
+        if (!id) return;
+        if (h.ended) void this.owners.releaseMarkers(id).catch(() => undefined);
+        else h.markers.add(id);
+      },
+      () => h.markerJobs.delete(jobId),
+    );
+  }
+
   /** Gives back everything the session holds; later results of its queries are released as they arrive. */
   async end(session: string): Promise<void> {
     const h = this.sessions.get(session);
     if (!h) return;
     this.sessions.delete(session);
     h.ended = true;
-    for (const jobId of h.queries) this.owners.cancelJob(jobId);
+    for (const jobId of [...h.queries, ...h.markerJobs]) this.owners.cancelJob(jobId);
     const work: Promise<unknown>[] = [...h.loaders.keys()].map((loaderId) => this.owners.stopLoader(loaderId));
     for (const resultId of h.results) work.push(this.owners.releaseResult(resultId));
+    for (const id of h.markers) work.push(this.owners.releaseMarkers(id));
     for (const [path, n] of h.watches) for (let i = 0; i < n; i++) work.push(this.owners.unwatch(path));
     for (const [key, version] of h.cellSets) {
       const [datasetId, name] = key.split("\0");

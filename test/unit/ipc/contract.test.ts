@@ -170,7 +170,16 @@ function fakeDispatcher(calls: string[]): Dispatcher {
   const never = () => Promise.reject(new Error("not in this test"));
   return createDispatcher({
     api: fakeApi(calls),
-    owners: { closeDataset: never, releaseResult: never, unwatch: never, settled: never, cancelJob: () => undefined, stopLoader: never, dropCellSet: never },
+    owners: {
+      closeDataset: never,
+      releaseResult: never,
+      unwatch: never,
+      settled: never,
+      cancelJob: () => undefined,
+      stopLoader: never,
+      dropCellSet: never,
+      releaseMarkers: never,
+    },
   });
 }
 
