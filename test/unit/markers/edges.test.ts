@@ -159,3 +159,20 @@ describe("markers edge cases", () => {
     expect(nk.rows.map((g) => g.symbol)).toContain("NKG7");
   });
 });
+
+describe("markers runs belong to the page that started them", () => {
+  it("are released when the page goes; another page's stay", async () => {
+    const datasetId = env.datasetId;
+    const start = async (session: string) => {
+      await env.ok("datasets", "open", { uri: env.root }, session);
+      const { jobId } = await env.ok<{ jobId: string }>("markers", "start", { datasetId, comparison: B_VS_REST }, session);
+      return ((await env.waitJob(jobId)).result as { markersId: string }).markersId;
+    };
+    const mine = await start("page2");
+    const theirs = await start("page3");
+    await env.services.dispatcher.endSession("page2");
+    expect(failure(await env.call("markers", "table", { markersId: mine })).code).toBe("MARKERS_NOT_FOUND");
+    expect((await env.ok<MarkersTablePage>("markers", "table", { markersId: theirs, limit: 1 })).rows).toHaveLength(1);
+    await env.services.dispatcher.endSession("page3");
+  });
+});
