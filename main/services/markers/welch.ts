@@ -164,8 +164,24 @@ export function tTwoSidedP(t: number, df: number): number {
   const lnFront = a * lnx + b * lny - lnBetaHalf(a);
   const x = 1 / (1 + z);
   const y = z / (1 + z);
-  if (x < (a + 1) / (a + b + 2)) return Math.exp(lnFront + Math.log(betaContinuedFraction(a, b, x, y)) - Math.log(a));
+  if (x < (a + 1) / (a + b + 2)) {
+    const p = Math.exp(lnFront + Math.log(betaContinuedFraction(a, b, x, y)) - Math.log(a));
+    // With x near 1 (large df, moderate t) the fraction loses ~eps/y; 1 − I_y(1/2, a) by its series loses ~eps/p.
+    return p > y ? 1 - Math.exp(lnFront - Math.log(b)) * hypergeometricSeries(b, a, y) : p;
+  }
   return 1 - Math.exp(lnFront + Math.log(betaContinuedFraction(b, a, y, x)) - Math.log(b));
+}
+
+/** Σ (p + q)_n / (p + 1)_n · y^n: I_y(p, q) = y^p (1 − y)^q / (p B(p, q)) times this (positive terms, for small y). */
+function hypergeometricSeries(p: number, q: number, y: number): number {
+  let term = 1;
+  let sum = 1;
+  for (let n = 0; n < CF_MAX_ITERATIONS; n++) {
+    term *= ((p + q + n) / (p + 1 + n)) * y;
+    sum += term;
+    if (term <= sum * 1e-17) break;
+  }
+  return sum;
 }
 
 /** ln B(a, 1/2) = ln Γ(1/2) − ln(Γ(a + 1/2) / Γ(a)), without subtracting two large log-gammas. */
