@@ -40,10 +40,10 @@ describe("Student's t two-sided p", () => {
   it("keeps its digits for large df, and tends to the normal", () => {
     expectRel(tTwoSidedP(2, 1e6), 0.045500533851319205, 1e-13);
     expectRel(tTwoSidedP(4, 1e6), 0.0000633470340100481, 1e-10);
-    expectRel(tTwoSidedP(6, 1e5), 1.9799294556017626e-9, 1e-11);
+    expectRel(tTwoSidedP(6, 1e5), 1.9799294556017627e-9, 1e-11);
     expectRel(tTwoSidedP(2, 1e9), 0.045500264166313246, 1e-12);
     // erfc(2/√2): the normal's two-sided tail.
-    expectRel(tTwoSidedP(2, 1e15), 0.045500263896358414, 1e-9);
+    expectRel(tTwoSidedP(2, 1e15), 0.04550026389635842, 1e-9);
   });
 
   it("says NaN for NaN and 1 at t = 0", () => {
