@@ -4,7 +4,6 @@
  * "markers". Results are kept per dataset (the newest few) until released or the dataset closes.
  */
 import {
-  EXPLORE_MAX_CATEGORIES,
   type MarkersApi,
   type MarkersByGroup,
   type MarkersComparison,
@@ -22,14 +21,15 @@ import { AppFailure } from "../../../shared/result";
 import type { DatasetService } from "../datasets/service";
 import type { OpenDataset } from "../datasets/open-dataset";
 import { fail, guard, throwIfAborted } from "../errors";
-import { categoricalColours, TooManyCategories, type ColoursRead } from "../explore/colours";
+import type { ColoursRead } from "../explore/colours";
 import { ExploreDataset } from "../explore/explore-dataset";
 import type { ExploreService } from "../explore/service";
 import type { GenesTable } from "../explore/genes-table";
 import type { JobService } from "../jobs/service";
 import { byGroupPass } from "./by-group-pass";
-import { classesFromCodes, classesFromSets, classesOfGroup, groupCells, involvedCellsWhere, type CellClasses } from "./cell-classes";
-import { computeComparisons, type ComparisonPlan, type ComparisonResult } from "./comparisons";
+import { groupCells, involvedCellsWhere } from "./cell-classes";
+import { computeComparisons, type ComparisonResult } from "./comparisons";
+import { planComparison, planGroups, type GroupSource } from "./group-plans";
 import { CellsNotContiguous, cp10kDivisors, momentsPass, type ClassMoments, type PassOptions } from "./moments-pass";
 import { allCounts, chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
 import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
@@ -72,15 +72,6 @@ class MarkersDataset {
 /** A job's pass options: its signal and progress. */
 type JobOptions = PassOptions & { signal: AbortSignal };
 
-interface Plan {
-  classes: CellClasses;
-  comparisons: ComparisonPlan[];
-}
-
-function show(v: string | null): string {
-  return v === null ? "null" : `'${v}'`;
-}
-
 /** Newest last; the oldest beyond `max` are dropped (returns their ids). */
 function keepNewest<V>(map: Map<string, V>, id: string, value: V, max: number): string[] {
   map.set(id, value);
@@ -107,7 +98,7 @@ export class MarkersService implements MarkersApi {
     return guard(async () => {
       const st = this.of(req.datasetId);
       const genes = await st.ed.genesTable();
-      const plan = await this.planComparison(st, req.comparison);
+      const plan = await planComparison(this.groupSource(st), req.comparison);
       const bytes = plan.classes.groupsOf.length * genes.nGenes * 20;
       if (bytes > MAX_MOMENT_BYTES)
         fail("MARKERS_INVALID", `${plan.classes.groupsOf.length} groups × ${genes.nGenes} genes need more memory than markers allows; compare fewer groups`);
@@ -210,7 +201,7 @@ export class MarkersService implements MarkersApi {
       for (const g of geneIds)
         if (!(g < genes.nGenes && genes.rowOf[g] >= 0))
           fail("MARKERS_INVALID", `No gene with gene_integer_id ${g} (this dataset has ${genes.index.ids.length} genes)`);
-      const { classes, names } = await this.planGroups(st, req.groupBy);
+      const { classes, names } = await planGroups(this.groupSource(st), req.groupBy);
       const bins = req.bins ?? DEFAULT_BINS;
       const jobId = this.runJob(st, async (opts, t0) => {
         const expression = this.expression(st.ds);
@@ -351,36 +342,8 @@ export class MarkersService implements MarkersApi {
     return counts ? { ...norm, verify: false } : { applied: "none", note: `${notCountsNote(null)} (some are not whole numbers)`, verify: false };
   }
 
-  /** The column's categories (same text and order as explore.colors) and codes per cell. */
-  private async categories(st: MarkersDataset, column: string): Promise<ColoursRead> {
-    const info = st.ed.cols.byName.get(column);
-    if (!info) fail("MARKERS_INVALID", `Column '${column}' is not a cells column`);
-    const c = st.ed.cols.columns.find((x) => x.name === column);
-    if (!c) fail("MARKERS_INVALID", `Column '${column}' cannot group cells (ids, lists and embeddings cannot)`);
-    if (c.kind === "continuous")
-      fail("MARKERS_INVALID", `Column '${column}' holds ${c.type} numbers, not groups: choose a column of categories (text, integers, booleans)`);
-    await st.ed.checkIds();
-    let read = st.categories.get(column);
-    if (!read) {
-      read = categoricalColours(st.ed.cells, column, st.ed.nCells);
-      st.categories.set(column, read);
-      read.catch(() => st.categories.delete(column));
-    }
-    try {
-      return await read;
-    } catch (e) {
-      if (e instanceof TooManyCategories)
-        fail("MARKERS_INVALID", `Column '${column}' has more than ${EXPLORE_MAX_CATEGORIES} distinct values: too many groups`);
-      throw e;
-    }
-  }
-
-  private async categoryCode(st: MarkersDataset, column: string, value: string | null): Promise<{ read: ColoursRead; code: number }> {
-    const read = await this.categories(st, column);
-    if (read.colors.kind !== "categorical") fail("MARKERS_INVALID", `Column '${column}' has no categories`);
-    const code = read.colors.categories.findIndex((k) => k.value === value);
-    if (code < 0) fail("MARKERS_INVALID", `No cells have ${column} = ${show(value)}`);
-    return { read, code };
+  private groupSource(st: MarkersDataset): GroupSource {
+    return { ed: st.ed, categories: st.categories, setIds: (name) => this.setIds(st, name) };
   }
 
   private async setIds(st: MarkersDataset, name: string): Promise<Int32Array> {
@@ -392,99 +355,6 @@ export class MarkersService implements MarkersApi {
     const ids = cellIdsFromBytes(got.value.ids);
     if (ids.length === 0) fail("MARKERS_INVALID", `Set '${name}' has no cells`);
     return ids;
-  }
-
-  private async planComparison(st: MarkersDataset, cmp: MarkersComparison): Promise<Plan> {
-    const nCells = st.ed.nCells;
-    const vsRest = (classes: CellClasses, group: string | null, what: string): Plan => {
-      const cellsGroup = groupCells(classes, 0);
-      const cellsReference = groupCells(classes, 1);
-      if (cellsReference === 0) fail("MARKERS_INVALID", `No cells outside ${what} to compare with`);
-      return {
-        classes,
-        comparisons: [
-          {
-            group: { group, reference: "rest", vsRest: true, cellsGroup, cellsReference },
-            groupClasses: classesOfGroup(classes, 0),
-            referenceClasses: classesOfGroup(classes, 1),
-          },
-        ],
-      };
-    };
-    const vsOther = (classes: CellClasses, group: string | null, reference: string | null): Plan => ({
-      classes,
-      comparisons: [
-        {
-          group: { group, reference, vsRest: false, cellsGroup: groupCells(classes, 0), cellsReference: groupCells(classes, 1) },
-          groupClasses: classesOfGroup(classes, 0),
-          referenceClasses: classesOfGroup(classes, 1),
-        },
-      ],
-    });
-    switch (cmp.kind) {
-      case "column": {
-        const { read, code } = await this.categoryCode(st, cmp.column, cmp.group);
-        const codes = read.codes!;
-        if (cmp.reference.kind === "rest") {
-          const side = Int32Array.from(codes, (k) => (k === code ? 0 : 1));
-          return vsRest(classesFromCodes(side, 2), cmp.group, `${cmp.column} = ${show(cmp.group)}`);
-        }
-        const ref = (await this.categoryCode(st, cmp.column, cmp.reference.name)).code;
-        // The same category on both sides: one class in both groups.
-        if (ref === code) {
-          const classes = classesFromCodes(
-            Int32Array.from(codes, (k) => (k === code ? 0 : -1)),
-            1,
-          );
-          classes.groupsOf = [[0, 1]];
-          return vsOther(classes, cmp.group, cmp.reference.name);
-        }
-        return vsOther(
-          classesFromCodes(
-            Int32Array.from(codes, (k) => (k === code ? 0 : k === ref ? 1 : -1)),
-            2,
-          ),
-          cmp.group,
-          cmp.reference.name,
-        );
-      }
-      case "all": {
-        const read = await this.categories(st, cmp.column);
-        if (read.colors.kind !== "categorical") fail("MARKERS_INVALID", `Column '${cmp.column}' has no categories`);
-        const categories = read.colors.categories;
-        if (categories.length < 2)
-          fail("MARKERS_INVALID", `Column '${cmp.column}' has one value only (${show(categories[0]?.value ?? null)}): no rest to compare with`);
-        const classes = classesFromCodes(read.codes!, categories.length);
-        return {
-          classes,
-          comparisons: categories.map((k, code) => ({
-            group: { group: k.value, reference: "rest", vsRest: true, cellsGroup: k.cells, cellsReference: nCells - k.cells },
-            groupClasses: [code],
-            referenceClasses: "rest" as const,
-          })),
-        };
-      }
-      case "sets": {
-        const group = await this.setIds(st, cmp.group);
-        if (cmp.reference.kind === "rest") return vsRest(classesFromSets(nCells, [group], 1), cmp.group, `set '${cmp.group}'`);
-        const name = cmp.reference.name;
-        if (name === null) fail("MARKERS_INVALID", "A set is named by text, not null");
-        return vsOther(classesFromSets(nCells, [group, await this.setIds(st, name)]), cmp.group, name);
-      }
-    }
-  }
-
-  private async planGroups(st: MarkersDataset, by: MarkersGroupBy): Promise<{ classes: CellClasses; names: (string | null)[] }> {
-    if (by.kind === "column") {
-      const read = await this.categories(st, by.column);
-      if (read.colors.kind !== "categorical") fail("MARKERS_INVALID", `Column '${by.column}' has no categories`);
-      return { classes: classesFromCodes(read.codes!, read.colors.categories.length), names: read.colors.categories.map((k) => k.value) };
-    }
-    const names = [...new Set(by.sets)];
-    if (names.length === 0) fail("MARKERS_INVALID", "Choose at least one set");
-    const sets: Int32Array[] = [];
-    for (const name of names) sets.push(await this.setIds(st, name));
-    return { classes: classesFromSets(st.ed.nCells, sets), names };
   }
 
   private forget(datasetId: string): void {
