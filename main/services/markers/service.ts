@@ -102,10 +102,11 @@ export class MarkersService implements MarkersApi {
       const bytes = plan.classes.groupsOf.length * genes.nGenes * 20;
       if (bytes > MAX_MOMENT_BYTES)
         fail("MARKERS_INVALID", `${plan.classes.groupsOf.length} groups × ${genes.nGenes} genes need more memory than markers allows; compare fewer groups`);
-      const jobId = this.runJob(st, async (opts, t0) => {
+      const where = involvedCellsWhere(plan.classes.classOf);
+      // Rows to read are known only when every row is read.
+      const jobId = this.runJob(st, where ? null : this.expressionRows(st), async (opts, t0) => {
         const expression = this.expression(st.ds);
         const norm = await this.normalization(st, req.normalization, opts);
-        const where = involvedCellsWhere(plan.classes.classOf);
         let rows = 0;
         let passRows = 0;
         const onRows = (n: number) => {
@@ -203,7 +204,7 @@ export class MarkersService implements MarkersApi {
           fail("MARKERS_INVALID", `No gene with gene_integer_id ${g} (this dataset has ${genes.index.ids.length} genes)`);
       const { classes, names } = await planGroups(this.groupSource(st), req.groupBy);
       const bins = req.bins ?? DEFAULT_BINS;
-      const jobId = this.runJob(st, async (opts, t0) => {
+      const jobId = this.runJob(st, null, async (opts, t0) => {
         const expression = this.expression(st.ds);
         const norm = await this.normalization(st, req.normalization, opts);
         const divisors = norm.applied === "log1p_cp10k" ? cp10kDivisors(await this.cellTotals(st, opts.signal)) : null;
@@ -288,9 +289,12 @@ export class MarkersService implements MarkersApi {
     return t;
   }
 
-  /** A job holding its dataset open while it reads. */
-  private runJob(st: MarkersDataset, work: (opts: JobOptions, t0: number) => Promise<MarkersJobResult>): string {
-    const total = st.ds.summary.tables.find((t) => t.name === "expression")?.rows ?? null;
+  private expressionRows(st: MarkersDataset): number | null {
+    return st.ds.summary.tables.find((t) => t.name === "expression")?.rows ?? null;
+  }
+
+  /** A job holding its dataset open while it reads; progress in rows read (of `total` when known). */
+  private runJob(st: MarkersDataset, total: number | null, work: (opts: JobOptions, t0: number) => Promise<MarkersJobResult>): string {
     return this.deps.jobs.start("markers", "rows", async (ctx) => {
       const held = await this.deps.datasets.acquire(st.ds.root);
       try {
