@@ -5,6 +5,7 @@
  */
 import type * as lancedb from "@lancedb/lancedb";
 import type { MarkersGeneInGroup } from "../../../shared/ipc/contract";
+import { fail } from "../errors";
 import type { CellClasses } from "./cell-classes";
 import { scanExpression, type PassOptions, type Transform } from "./moments-pass";
 
@@ -48,15 +49,19 @@ export async function byGroupPass(
   const stored: number[][] = Array.from({ length: cells }, () => []);
   const { classOf, groupsOf } = classes;
   const divisors = transform.divisors;
-  const rows = await scanExpression(table, classOf.length, nGenes, opts, (cellIds, genes, values) => {
+  const rows = await scanExpression(table, opts, (cellIds, genes, values) => {
     for (let r = 0; r < cellIds.length; r++) {
-      const k = classOf[cellIds[r]];
-      const gi = slot[genes[r]];
+      const c = cellIds[r];
+      const g = genes[r];
+      if (!(c >= 0 && c < classOf.length && g >= 0 && g < nGenes))
+        fail("MARKERS_INVALID", `Expression row (cell ${c}, gene ${g}) is outside the cells or genes table`);
+      const k = classOf[c];
+      const gi = slot[g];
       const x = values[r];
       if (k < 0 || gi < 0 || x === 0 || Number.isNaN(x)) continue;
       let y = x;
       if (divisors) {
-        const d = divisors[cellIds[r]];
+        const d = divisors[c];
         y = d > 0 ? Math.log1p(x / d) : 0;
         if (y === 0) continue;
       }

@@ -30,7 +30,8 @@ import { byGroupPass } from "./by-group-pass";
 import { groupCells, involvedCellsWhere } from "./cell-classes";
 import { computeComparisons, type ComparisonResult } from "./comparisons";
 import { planComparison, planGroups, type GroupSource } from "./group-plans";
-import { CellsNotContiguous, cp10kDivisors, momentsPass, type ClassMoments, type PassOptions } from "./moments-pass";
+import { CellsNotContiguous } from "./moments-accumulator";
+import { cp10kDivisors, momentsPass, type ClassMoments, type PassOptions } from "./moments-pass";
 import { allCounts, chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
 import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
 

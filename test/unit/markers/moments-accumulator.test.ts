@@ -1,0 +1,46 @@
+/** The pass's arithmetic on hand-made rows: per class sums, totals from a cell's own rows, rows that come apart or lie outside. */
+import { describe, expect, it } from "vitest";
+import { CellsNotContiguous, MomentsAccumulator, RowOutsideTables } from "../../../main/services/markers/moments-accumulator";
+
+describe("moments accumulator", () => {
+  const spec = (over: object = {}) => ({
+    classOf: Int32Array.from([0, 1, -1, 0]),
+    nClasses: 2,
+    nGenes: 3,
+    divisors: null,
+    fromRows: false,
+    totals: null,
+    ...over,
+  });
+
+  it("sums y and y² per class and gene, counts y > 0, skips uninvolved cells, zeros and nulls", () => {
+    const acc = new MomentsAccumulator(spec());
+    acc.add([0, 0, 1, 2, 3, 3], [0, 2, 0, 0, 2, 1], [2, 1, 5, 9, 3, NaN]);
+    acc.add([3], [0], [0]);
+    const m = acc.finish();
+    expect(Array.from(m.sum)).toEqual([2, 0, 4, 5, 0, 0]);
+    expect(Array.from(m.sumSq)).toEqual([4, 0, 10, 25, 0, 0]);
+    expect(Array.from(m.expressing)).toEqual([1, 0, 2, 1, 0, 0]);
+    expect(m.negative).toBe(false);
+  });
+
+  it("log1p(CP10k) from each cell's own rows, across batches, writing the totals", () => {
+    const totals = new Float64Array(4);
+    const acc = new MomentsAccumulator(spec({ fromRows: true, totals }));
+    acc.add([0, 0], [0, 1], [1, 3]);
+    acc.add([0, 1, 3], [2, 0, 0], [4, 10, 2]);
+    const m = acc.finish();
+    expect(Array.from(totals)).toEqual([8, 10, 0, 2]);
+    const y = (x: number, t: number) => Math.log1p((x / t) * 10_000);
+    expect(m.sum[0]).toBeCloseTo(y(1, 8) + y(2, 2), 12);
+    expect(m.sum[3]).toBeCloseTo(y(10, 10), 12);
+    expect(m.sum[2]).toBeCloseTo(y(4, 8), 12);
+  });
+
+  it("a cell whose rows come apart, and a row outside the tables, are named", () => {
+    const acc = new MomentsAccumulator(spec({ fromRows: true }));
+    expect(() => acc.add([0, 1, 0], [0, 0, 1], [1, 1, 1])).toThrow(CellsNotContiguous);
+    expect(() => new MomentsAccumulator(spec()).add([4], [0], [1])).toThrow(RowOutsideTables);
+    expect(() => new MomentsAccumulator(spec()).add([0], [3], [1])).toThrow(/Expression row \(cell 0, gene 3\) is outside/);
+  });
+});
