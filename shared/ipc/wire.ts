@@ -1,11 +1,16 @@
 /**
  * Binary framing for the browser-mode WebSocket: JSON with every Uint8Array lifted out into attachments, so
  * Arrow IPC bytes cross unchanged. Frame: u32 JSON length | JSON (UTF-8) | attachments back to back.
+ * Numbers JSON cannot hold (NaN, ±Infinity) cross as {"$num": "NaN" | "Infinity" | "-Infinity"}, so both
+ * bindings deliver the same values (Electron's structured clone keeps them too).
  * Decoding checks every length and attachment bound and throws a FrameError naming what is wrong.
  */
 import { AppFailure } from "../result";
 
 const BIN = "$bin";
+/** JSON has no NaN or ±Infinity (a t score of two constant sides is ±Infinity): they cross as {"$num": "NaN"}. */
+const NUM = "$num";
+const NON_FINITE: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 /** Deeper JSON than any request of the contract needs; bounds the walk that restores attachments. */
 const MAX_DEPTH = 64;
 
@@ -42,6 +47,7 @@ export function encodeFrame(value: unknown): Uint8Array<ArrayBuffer> {
       offset += v.byteLength;
       return { [BIN]: offset - v.byteLength, n: v.byteLength };
     }
+    if (typeof v === "number" && !Number.isFinite(v)) return { [NUM]: String(v) };
     return v;
   });
   if (json === undefined) throw new FrameError(`Cannot frame a ${typeof value} value`);
@@ -95,6 +101,12 @@ function restoreAttachments(value: unknown, attachments: Uint8Array, depth: numb
       throw new FrameError(`Frame attachment reference ${JSON.stringify(record).slice(0, 80)} is not {"${BIN}": offset, "n": length}`);
     if (at + n > attachments.byteLength) throw new FrameError(`Frame attachment [${at}, ${at + n}) points past the ${attachments.byteLength} attachment bytes`);
     return attachments.slice(at, at + n);
+  }
+  if (NUM in record) {
+    const name = record[NUM];
+    if (typeof name !== "string" || !Object.hasOwn(NON_FINITE, name) || Object.keys(record).length !== 1)
+      throw new FrameError(`Frame number ${JSON.stringify(record).slice(0, 80)} is not {"${NUM}": "NaN" | "Infinity" | "-Infinity"}`);
+    return NON_FINITE[name];
   }
   for (const key of Object.keys(record)) record[key] = restoreAttachments(record[key], attachments, depth + 1);
   return record;

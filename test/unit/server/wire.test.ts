@@ -24,6 +24,13 @@ describe("wire frames", () => {
     expect(bytes.buffer).not.toBe(frame.buffer);
   });
 
+  it("carries NaN and ±Infinity as themselves (a t score of two constant sides is Infinity), and names a bad $num", () => {
+    const value = { score: Infinity, low: -Infinity, fc: NaN, rows: [1, -0.5, Infinity], text: "Infinity" };
+    expect(decodeFrame(encodeFrame(value))).toEqual(value);
+    expect(thrown(() => decodeFrame(frameWithHead('{"x": {"$num": "1e999"}}'))).message).toMatch(/is not \{"\$num"/);
+    expect(thrown(() => decodeFrame(frameWithHead('{"x": {"$num": "NaN", "y": 1}}'))).message).toMatch(/\$num/);
+  });
+
   it("refuses to frame a value JSON cannot carry", () => {
     expect(thrown(() => encodeFrame(undefined)).message).toMatch(/Cannot frame an? undefined/);
   });
