@@ -13,8 +13,12 @@
  *                           btree  339 s, 3.56 GB, RSS ~0.4 GB, reads 0.31–0.90 s (LYZ 1.29–1.62 s)
  *                           no index: 3.2–4.6 s (LYZ 4.8 s)
  *
- * The bitmap is half the size and reads faster, but Lance builds it in memory (~12 B per row, in this process),
- * while the btree sorts out of core. So: bitmap while that fits in a quarter of the machine's memory, else btree.
+ * Through the app on the 1M-cell dataset (`npm run bench explore`, load 4–6): LYZ cold with a bitmap 1.13 s, with
+ * a btree 1.74 s (goal 1.5 s); build 270 s vs 121 s; peak RSS of the process 7.6 GB vs 0.75 GB.
+ *
+ * The bitmap is half the size and reads faster, but Lance builds it in memory (~11 B per row, in this process),
+ * while the btree sorts out of core. So: bitmap while that fits in 40 % of the machine's memory and 60 % of what
+ * is available now (the 1M-cell dataset: yes with 23 GB, no with 16 GB), else btree. Either kind built earlier is used (gene-index.ts looks for both).
  *
  * The index is built as a LanceDB in-process job so a cancelled build stops at once (its Job.cancel), instead of
  * running to the end inside Lance.
@@ -29,11 +33,11 @@ export const GENE_INDEX_COLUMN = "gene_integer_id";
 
 export type GeneIndexKind = "bitmap" | "btree";
 
-/** Peak memory of Lance's bitmap build per expression row (measured: 1.7 GB for 138M rows). */
+/** Peak memory of Lance's bitmap build per expression row (measured: 1.7 GB for 138M rows, 7.6 GB for 691M). */
 const BITMAP_BUILD_BYTES_PER_ROW = 12;
 
-export function geneIndexKind(rows: number, totalMemory = os.totalmem()): GeneIndexKind {
-  return rows * BITMAP_BUILD_BYTES_PER_ROW <= totalMemory / 4 ? "bitmap" : "btree";
+export function geneIndexKind(rows: number, totalMemory = os.totalmem(), availableMemory = os.freemem()): GeneIndexKind {
+  return rows * BITMAP_BUILD_BYTES_PER_ROW <= Math.min(totalMemory * 0.4, availableMemory * 0.6) ? "bitmap" : "btree";
 }
 
 /** What went wrong while writing into `folder`, named (DISK_FULL, PERMISSION_DENIED), or the error as it was. */

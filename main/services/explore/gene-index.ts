@@ -31,7 +31,7 @@ export interface GeneIndexOptions {
    * stays under a quarter second and an index would only take disk and a build.
    */
   minRows?: number;
-  /** Default: by table size and memory (geneIndexKind). */
+  /** The kind to build. Default: by table size and memory at build time (geneIndexKind). */
   kind?: GeneIndexKind;
 }
 
@@ -93,7 +93,6 @@ export class DatasetGeneIndex {
   private looked: Promise<void> | null = null;
   private closed = false;
   private readonly root: string;
-  private readonly kind: GeneIndexKind;
 
   constructor(
     private readonly o: {
@@ -108,7 +107,6 @@ export class DatasetGeneIndex {
     },
   ) {
     this.root = geneIndexRoot(o.options.cacheDir);
-    this.kind = o.options.kind ?? geneIndexKind(o.rows);
   }
 
   /** The index when it is ready and still on disk; the first call looks for one built earlier. */
@@ -138,7 +136,7 @@ export class DatasetGeneIndex {
       const t0 = performance.now();
       let temp: string | null = null;
       try {
-        const key = await geneIndexKey(this.o.tablePath, this.o.source, this.kind);
+        const key = await geneIndexKey(this.o.tablePath, this.o.source, this.o.options.kind ?? geneIndexKind(this.o.rows));
         let dir = await findGeneIndex(this.root, key);
         if (!dir) {
           try {
@@ -186,11 +184,12 @@ export class DatasetGeneIndex {
 
   private async lookUp(): Promise<void> {
     try {
-      const key = await geneIndexKey(this.o.tablePath, this.o.source, this.kind);
-      const dir = await findGeneIndex(this.root, key);
-      if (dir) {
+      for (const kind of ["bitmap", "btree"] as const) {
+        const dir = await findGeneIndex(this.root, await geneIndexKey(this.o.tablePath, this.o.source, kind));
+        if (!dir) continue;
         await this.use(dir);
         this.state = "ready";
+        return;
       }
     } catch {
       // No usable index (unreadable cache, damaged folder, no manifest): reads stay on the source.

@@ -114,8 +114,10 @@ describe("gene index", () => {
   });
 
   it("a btree index (for tables whose bitmap build would not fit in memory) gives the same values", async () => {
-    expect(geneIndexKind(138_000_000, 23 * 2 ** 30)).toBe("bitmap");
-    expect(geneIndexKind(690_000_000, 23 * 2 ** 30)).toBe("btree");
+    const GiB = 2 ** 30;
+    expect(geneIndexKind(690_000_000, 23 * GiB, 20 * GiB)).toBe("bitmap");
+    expect(geneIndexKind(690_000_000, 16 * GiB, 14 * GiB)).toBe("btree");
+    expect(geneIndexKind(138_000_000, 23 * GiB, 2 * GiB)).toBe("btree");
     const cacheDir = path.join(dir, "cache-btree");
     const before = await snapshotTree(root);
     const env = await indexEnv(root, cacheDir, { kind: "btree" });
@@ -129,6 +131,17 @@ describe("gene index", () => {
       }
     } finally {
       await env.close();
+    }
+    // A later session that would build a bitmap uses the btree built earlier.
+    const later = await indexEnv(root, cacheDir);
+    try {
+      await later.gene(nGenes - 1);
+      const index = later.explore.geneIndexOf(later.datasetId)!;
+      expect(index.state).toBe("ready");
+      expect(index.jobId).toBeNull();
+      expect(await indexFolders(cacheDir)).toHaveLength(1);
+    } finally {
+      await later.close();
     }
     expect(await snapshotTree(root)).toEqual(before);
   });
