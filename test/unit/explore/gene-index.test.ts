@@ -245,6 +245,23 @@ describe("gene index", () => {
     }
   });
 
+  it("a damaged index (its files gone under an open table) is dropped and the read answered from the source", async () => {
+    const cacheDir = path.join(dir, "cache-damaged");
+    const env = await indexEnv(root, cacheDir);
+    try {
+      expect((await build(env)).state).toBe("done");
+      const [folder] = await indexFolders(cacheDir);
+      await fs.rm(path.join(cacheDir, "gene-index", folder, "expression.lance", "_indices"), { recursive: true });
+      const answer = await env.gene(nGenes - 1);
+      const plain = await readGene(env.datasets.get(env.datasetId).tables.get("expression")!, nGenes - 1, 160);
+      expect(answer.rowsRead).toBe(plain.rowsRead);
+      expect(answer.nExpressing).toBe(plain.values.filter((v) => v > 0).length);
+      expect(env.explore.geneIndexOf(env.datasetId)!.state).toBe("failed");
+    } finally {
+      await env.close();
+    }
+  });
+
   it("an unwritable cache fails the build with a named error and gene colouring keeps working", async () => {
     const cacheDir = path.join(dir, "cache-e");
     await fs.mkdir(cacheDir);
