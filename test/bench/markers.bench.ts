@@ -335,7 +335,7 @@ export async function run(): Promise<void> {
   console.log("");
   table(
     [
-      "phases",
+      "phases (round 1)",
       "baseline: load matrix",
       "normalize + log1p",
       "moments + t-test",
