@@ -16,12 +16,12 @@
  * Through the app on the 1M-cell dataset (`npm run bench explore`, load 4–6): LYZ cold with a bitmap 1.13 s, with
  * a btree 1.74 s (goal 1.5 s); build 270 s vs 121 s; peak RSS of the process 7.6 GB vs 0.75 GB.
  *
- * The bitmap is half the size and reads faster, but Lance builds it in memory (~11 B per row, in this process),
+ * The bitmap is half the size and reads faster, but Lance builds it in memory (~11 B per row),
  * while the btree sorts out of core. So: bitmap while that fits in 40 % of the machine's memory and 60 % of what
  * is available now (the 1M-cell dataset: yes with 23 GB, no with 16 GB), else btree. Either kind built earlier is used (gene-index.ts looks for both).
  *
- * The index is built as a LanceDB in-process job so a cancelled build stops at once (its Job.cancel), instead of
- * running to the end inside Lance.
+ * This runs in the build process (gene-index-child-entry.ts), never in the app's: if that memory runs out, only
+ * the build dies. Cancel is SIGTERM to that process.
  */
 import os from "node:os";
 import * as lancedb from "@lancedb/lancedb";
@@ -64,13 +64,21 @@ export function throwNamed(e: unknown, folder: string): never {
 }
 
 /** Clones `sourcePath` at `version` into `folder` and indexes `gene_integer_id`; resolves when the index is complete. */
-export async function buildCloneWithIndex(folder: string, sourcePath: string, version: number, kind: GeneIndexKind, signal: AbortSignal): Promise<void> {
+export async function buildCloneWithIndex(
+  folder: string,
+  sourcePath: string,
+  version: number,
+  kind: GeneIndexKind,
+  signal: AbortSignal,
+  onIndexing?: () => void,
+): Promise<void> {
   let db: lancedb.Connection | null = null;
   let clone: lancedb.Table | null = null;
   try {
     db = await lancedb.connect(folder);
     clone = await db.cloneTable(GENE_INDEX_TABLE, sourcePath, { isShallow: true, sourceVersion: version });
     throwIfAborted(signal, "EXPLORE_CANCELLED");
+    onIndexing?.();
     const job = await clone.createIndexAsync(GENE_INDEX_COLUMN, { config: kind === "bitmap" ? lancedb.Index.bitmap() : lancedb.Index.btree() });
     const cancel = () => void job.cancel().catch(() => undefined);
     signal.addEventListener("abort", cancel, { once: true });

@@ -3,12 +3,15 @@
  * an earlier session is used at once), built in the background as a job of kind "explore" (task "index") after
  * the first colour by gene of a large enough table, read through while it is ready, and let go (build cancelled,
  * table closed once its reads end) when the dataset closes. Anything wrong with it leaves gene reads on the
- * source table. Layout and staleness: gene-index-store.ts, gene-index-key.ts; the build: gene-index-build.ts.
+ * source table. Layout and staleness: gene-index-store.ts, gene-index-key.ts; the build: gene-index-build.ts, run in
+ * its own process by gene-index-child.ts.
  */
 import * as lancedb from "@lancedb/lancedb";
 import type { JobService } from "../jobs/service";
 import { throwIfAborted } from "../errors";
-import { buildCloneWithIndex, geneIndexKind, throwNamed, type GeneIndexKind } from "./gene-index-build";
+import { geneIndexKind, throwNamed, type GeneIndexKind } from "./gene-index-build";
+import { buildInChild, geneIndexChildPath, type ChildBuild } from "./gene-index-child";
+import type { ChildMessage } from "./gene-index-child-protocol";
 import { geneIndexKey } from "./gene-index-key";
 import {
   commitBuildFolder,
@@ -33,6 +36,10 @@ export interface GeneIndexOptions {
   minRows?: number;
   /** The kind to build. Default: by table size and memory at build time (geneIndexKind). */
   kind?: GeneIndexKind;
+  /** The build process's bundle (default: dist/main/gene-index-child.mjs). */
+  childFile?: string;
+  /** Sees each message of a build process (tests, benchmarks). */
+  onChildMessage?: (m: ChildMessage) => void;
 }
 
 export const GENE_INDEX_MIN_ROWS = 50_000_000;
@@ -89,6 +96,8 @@ export type GeneIndexState = "none" | "building" | "ready" | "failed" | "cleared
 export class DatasetGeneIndex {
   state: GeneIndexState = "none";
   jobId: string | null = null;
+  /** The last build this session ran: its process and what it reported. */
+  lastBuild: ChildBuild | null = null;
   private handle: GeneIndexTable | null = null;
   private looked: Promise<void> | null = null;
   private closed = false;
@@ -145,8 +154,12 @@ export class DatasetGeneIndex {
           } catch (e) {
             throwNamed(e, this.root);
           }
-          ctx.progress(0, this.o.rows, `Indexing gene_integer_id (${key.kind})`);
-          await buildCloneWithIndex(temp, key.tablePath, key.version, key.kind, ctx.signal);
+          ctx.progress(0, this.o.rows, `Cloning the expression table for its gene index (${key.kind})`);
+          const { childFile = geneIndexChildPath(), onChildMessage } = this.o.options;
+          this.lastBuild = await buildInChild(childFile, { srcUri: key.tablePath, version: key.version, tmpDir: temp, kind: key.kind }, ctx.signal, (m) => {
+            if (m.t === "progress" && m.phase === "index") ctx.progress(0, this.o.rows, `Indexing gene_integer_id (${key.kind})`);
+            onChildMessage?.(m);
+          });
           const built = await commitBuildFolder(this.root, temp, {
             kind: key.kind,
             tablePath: key.tablePath,

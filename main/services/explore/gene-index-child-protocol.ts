@@ -1,0 +1,64 @@
+/**
+ * Messages between the app and the gene index build process (gene-index-child-entry.ts), over fork's IPC channel
+ * as JSON. Each side checks every message it receives: a malformed one is a named error, never trusted.
+ *
+ *   app → child   start    {srcUri, version, tmpDir, kind}                    once
+ *   child → app   progress {pid, phase: "clone" | "index"}                    before each phase
+ *                 done     {pid, bytes, ms, maxRssBytes}                      then the child exits 0
+ *                 error    {pid, code, message, path?}                        then the child exits 1
+ */
+import path from "node:path";
+import { ERROR_TITLES, type AppError, type ErrorCode } from "../../../shared/result";
+import type { GeneIndexKind } from "./gene-index-build";
+
+export interface ChildStart {
+  t: "start";
+  /** The source expression table's folder (local, links resolved). */
+  srcUri: string;
+  /** The Lance version the dataset is open at: the clone's. */
+  version: number;
+  /** The empty build folder the clone goes into (the app renames it into place). */
+  tmpDir: string;
+  kind: GeneIndexKind;
+}
+
+export type ChildPhase = "clone" | "index";
+
+export type ChildMessage =
+  | { t: "progress"; pid: number; phase: ChildPhase }
+  | { t: "done"; pid: number; bytes: number; ms: number; maxRssBytes: number }
+  | ({ t: "error"; pid: number } & Pick<AppError, "code" | "message" | "path">);
+
+const MAX_TEXT = 4096;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
+const isText = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= MAX_TEXT;
+const isAbsolutePath = (v: unknown): v is string => isText(v) && !v.includes("\0") && path.isAbsolute(v);
+const isErrorCode = (v: unknown): v is ErrorCode => typeof v === "string" && Object.hasOwn(ERROR_TITLES, v);
+
+/** The start message, or null when it is not one. */
+export function parseChildStart(m: unknown): ChildStart | null {
+  if (!isObject(m) || m.t !== "start") return null;
+  const { srcUri, version, tmpDir, kind } = m;
+  if (!isAbsolutePath(srcUri) || !isAbsolutePath(tmpDir) || !Number.isSafeInteger(version) || (version as number) < 0) return null;
+  if (kind !== "bitmap" && kind !== "btree") return null;
+  return { t: "start", srcUri, version: version as number, tmpDir, kind };
+}
+
+/** A message from the child, or null when it is not one (unknown type, missing or wrong fields). */
+export function parseChildMessage(m: unknown): ChildMessage | null {
+  if (!isObject(m) || !Number.isSafeInteger(m.pid) || (m.pid as number) <= 0) return null;
+  const pid = m.pid as number;
+  switch (m.t) {
+    case "progress":
+      return m.phase === "clone" || m.phase === "index" ? { t: "progress", pid, phase: m.phase } : null;
+    case "done":
+      return isCount(m.bytes) && isCount(m.ms) && isCount(m.maxRssBytes) ? { t: "done", pid, bytes: m.bytes, ms: m.ms, maxRssBytes: m.maxRssBytes } : null;
+    case "error":
+      if (!isErrorCode(m.code) || !isText(m.message) || (m.path !== undefined && !isText(m.path))) return null;
+      return { t: "error", pid, code: m.code, message: m.message, ...(m.path === undefined ? {} : { path: m.path }) };
+    default:
+      return null;
+  }
+}
