@@ -3,8 +3,8 @@
  * child_process.fork). Lance builds a bitmap index in memory (~12 B per expression row): here, if memory runs
  * out, the OOM killer takes this process and not the app with the user's notebook.
  *
- * It waits for one start message, clones and indexes into the build folder it names, reports done (or a named
- * error) and exits. Cancel is SIGTERM, which ends it where it is (the app removes the build folder); it also
+ * It says it is ready, waits for one start message, clones and indexes into the build folder it names, reports
+ * done (or a named error) and exits. Cancel is SIGTERM, which ends it where it is (the app removes the build folder); it also
  * exits when the app goes away (its IPC channel closes), so no build outlives the app.
  */
 import { isAppFailure, type AppError } from "../../../shared/result";
@@ -39,8 +39,13 @@ async function run(m: unknown): Promise<never> {
   const t0 = performance.now();
   try {
     await post({ t: "progress", pid, phase: "clone" });
-    await buildCloneWithIndex(start.tmpDir, start.srcUri, start.version, start.kind, new AbortController().signal, () =>
-      void post({ t: "progress", pid, phase: "index" }).catch(() => undefined),
+    await buildCloneWithIndex(
+      start.tmpDir,
+      start.srcUri,
+      start.version,
+      start.kind,
+      new AbortController().signal,
+      () => void post({ t: "progress", pid, phase: "index" }).catch(() => undefined),
     );
     const bytes = await folderBytes(start.tmpDir);
     return finish({ t: "done", pid, bytes, ms: performance.now() - t0, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, 0);
@@ -55,3 +60,5 @@ process.on("message", (m: unknown) => {
   started = true;
   void run(m);
 });
+// Only now: a start sent before this process listened (its imports load first) would be lost.
+void post({ t: "ready", pid }).catch(() => undefined);

@@ -2,6 +2,8 @@
  * Messages between the app and the gene index build process (gene-index-child-entry.ts), over fork's IPC channel
  * as JSON. Each side checks every message it receives: a malformed one is a named error, never trusted.
  *
+ *   child → app   ready    {pid}                                              listening (a message sent before
+ *                                                                               that could be lost)
  *   app → child   start    {srcUri, version, tmpDir, kind}                    once
  *   child → app   progress {pid, phase: "clone" | "index"}                    before each phase
  *                 done     {pid, bytes, ms, maxRssBytes}                      then the child exits 0
@@ -25,6 +27,7 @@ export interface ChildStart {
 export type ChildPhase = "clone" | "index";
 
 export type ChildMessage =
+  | { t: "ready"; pid: number }
   | { t: "progress"; pid: number; phase: ChildPhase }
   | { t: "done"; pid: number; bytes: number; ms: number; maxRssBytes: number }
   | ({ t: "error"; pid: number } & Pick<AppError, "code" | "message" | "path">);
@@ -51,6 +54,8 @@ export function parseChildMessage(m: unknown): ChildMessage | null {
   if (!isObject(m) || !Number.isSafeInteger(m.pid) || (m.pid as number) <= 0) return null;
   const pid = m.pid as number;
   switch (m.t) {
+    case "ready":
+      return { t: "ready", pid };
     case "progress":
       return m.phase === "clone" || m.phase === "index" ? { t: "progress", pid, phase: m.phase } : null;
     case "done":

@@ -45,6 +45,7 @@ export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal:
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "json",
     });
+    let startSent = false;
     let built: ChildBuild | null = null;
     let failure: unknown = null;
     let killTimer: NodeJS.Timeout | null = null;
@@ -69,10 +70,17 @@ export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal:
 
     signal.addEventListener("abort", onAbort, { once: true });
     child.on("message", (raw: unknown) => {
+      if (failure) return;
       const m = parseChildMessage(raw);
-      if (!m || m.pid !== child.pid || built) return stop(malformed());
+      if (!m || m.pid !== child.pid || built || (m.t === "ready") === startSent) return stop(malformed());
       onMessage?.(m);
-      if (m.t === "done") built = { pid: m.pid, bytes: m.bytes, ms: m.ms, maxRssBytes: m.maxRssBytes };
+      if (m.t === "ready") {
+        startSent = true;
+        child.send(
+          { t: "start", ...start } satisfies ChildStart,
+          (e) => e && stop(new AppFailure("INTERNAL", `Cannot start the gene index build: ${e.message}`)),
+        );
+      } else if (m.t === "done") built = { pid: m.pid, bytes: m.bytes, ms: m.ms, maxRssBytes: m.maxRssBytes };
       else if (m.t === "error") failure ??= new AppFailure(m.code, m.message, m.path === undefined ? {} : { path: m.path });
     });
     child.on("error", (e) => {
@@ -90,6 +98,5 @@ export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal:
       }),
     );
     if (signal.aborted) onAbort();
-    else child.send({ t: "start", ...start } satisfies ChildStart, (e) => e && stop(new AppFailure("INTERNAL", `Cannot start the gene index build: ${e.message}`)));
   });
 }

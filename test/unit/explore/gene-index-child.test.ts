@@ -1,0 +1,239 @@
+/**
+ * The gene index build runs in its own process (the built dist/main/gene-index-child.mjs): it reports its own pid,
+ * cancel kills it and leaves no build folder, a build killed by SIGKILL (as the OOM killer would) fails with a
+ * named error while gene reads go on and a later build succeeds, and a malformed message either way is a named
+ * error, never trusted.
+ */
+import { fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { geneIndexChildPath } from "../../../main/services/explore/gene-index-child";
+import type { ChildMessage } from "../../../main/services/explore/gene-index-child-protocol";
+import { readGene } from "../../../main/services/explore/gene-values";
+import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
+import { snapshotTree } from "../../fixtures/tree-snapshot";
+import { indexEnv, indexFolders, type IndexEnv } from "./gene-index-helpers";
+
+let dir: string;
+let root: string;
+
+beforeAll(async () => {
+  dir = await tempDir("slafwb-gene-index-child-");
+  root = path.join(dir, "pbmc.slaf");
+  await writePbmcSlaf(root);
+});
+
+afterAll(async () => {
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Alive and not a zombie. */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  const stat = readFileSync(`/proc/${pid}/stat`, { encoding: "utf8", flag: "r" });
+  return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+}
+
+/** Starts a build with a first colour by gene; resolves with its job's end. */
+async function buildJob(env: IndexEnv) {
+  await env.gene(0);
+  const jobId = env.explore.geneIndexOf(env.datasetId)!.jobId;
+  expect(jobId).not.toBeNull();
+  return env.waitJob(jobId!);
+}
+
+/** A gene read answered as the plain read of the source table answers it. */
+async function expectGeneReads(env: IndexEnv) {
+  const answer = await env.gene(1);
+  const plain = await readGene(env.datasets.get(env.datasetId).tables.get("expression")!, 1, 160);
+  expect(answer.rowsRead).toBe(plain.rowsRead);
+  expect(answer.nExpressing).toBe(plain.values.filter((v) => v > 0).length);
+}
+
+describe("gene index build process", () => {
+  it("builds in another process, which reports its pid and is gone once the build is done", async () => {
+    const seen: ChildMessage[] = [];
+    const env = await indexEnv(root, path.join(dir, "cache-pid"), { onChildMessage: (m) => seen.push(m) });
+    try {
+      expect((await buildJob(env)).state).toBe("done");
+      const build = env.explore.geneIndexOf(env.datasetId)!.lastBuild!;
+      expect(build.pid).toBeGreaterThan(0);
+      expect(build.pid).not.toBe(process.pid);
+      expect(seen.map((m) => m.t)).toEqual(["ready", "progress", "progress", "done"]);
+      expect(seen.map((m) => m.pid)).toEqual([build.pid, build.pid, build.pid, build.pid]);
+      expect(build.maxRssBytes).toBeGreaterThan(0);
+      expect(alive(build.pid)).toBe(false);
+      expect(env.explore.geneIndexOf(env.datasetId)!.state).toBe("ready");
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("closing the dataset mid-build kills the process and leaves no build folder, the source untouched", async () => {
+    const before = await snapshotTree(root);
+    const cacheDir = path.join(dir, "cache-cancel");
+    let pid = 0;
+    let closing: Promise<unknown> | null = null;
+    const env = await indexEnv(root, cacheDir, {
+      onChildMessage: (m) => {
+        if (closing || m.t !== "progress") return;
+        pid = m.pid;
+        closing = env.datasets.close({ datasetId: env.datasetId });
+      },
+    });
+    try {
+      const done = await buildJob(env);
+      await closing;
+      expect(pid).toBeGreaterThan(0);
+      expect(done.state).toBe("cancelled");
+      expect(done.error?.code).toBe("EXPLORE_CANCELLED");
+      expect(alive(pid)).toBe(false);
+      expect(await indexFolders(cacheDir)).toEqual([]);
+    } finally {
+      await env.close();
+    }
+    expect(await snapshotTree(root)).toEqual(before);
+  });
+
+  it("a build killed by SIGKILL fails with a named error; gene reads go on and a later build succeeds", async () => {
+    const cacheDir = path.join(dir, "cache-killed");
+    let pid = 0;
+    const env = await indexEnv(root, cacheDir, {
+      onChildMessage: (m) => {
+        if (pid || m.t !== "progress") return;
+        pid = m.pid;
+        process.kill(pid, "SIGKILL");
+      },
+    });
+    try {
+      const done = await buildJob(env);
+      expect(pid).toBeGreaterThan(0);
+      expect(done.state).toBe("failed");
+      expect(done.error?.code).toBe("INTERNAL");
+      expect(done.error?.message).toBe("The gene index build ran out of memory or was killed (signal SIGKILL)");
+      expect(await indexFolders(cacheDir)).toEqual([]);
+      expect(env.explore.geneIndexOf(env.datasetId)!.state).toBe("failed");
+      await expectGeneReads(env);
+    } finally {
+      await env.close();
+    }
+    const later = await indexEnv(root, cacheDir);
+    try {
+      expect((await buildJob(later)).state).toBe("done");
+      expect(await indexFolders(cacheDir)).toHaveLength(1);
+      expect(later.explore.geneIndexOf(later.datasetId)!.state).toBe("ready");
+      await expectGeneReads(later);
+    } finally {
+      await later.close();
+    }
+  });
+
+  // Stand-ins for a broken or hostile build process: each says it is ready, then answers the start message with `reply` (JS).
+  const hostile: [string, string, string][] = [
+    ["not an object", `process.send("done")`, "The gene index build process sent a malformed message"],
+    ["an unknown type", `process.send({ t: "finished", pid: process.pid })`, "The gene index build process sent a malformed message"],
+    [
+      "done without its bytes",
+      `process.send({ t: "done", pid: process.pid, bytes: "many", ms: 1, maxRssBytes: 1 })`,
+      "The gene index build process sent a malformed message",
+    ],
+    [
+      "an unknown error code",
+      `process.send({ t: "error", pid: process.pid, code: "EVIL", message: "x" })`,
+      "The gene index build process sent a malformed message",
+    ],
+    ["another process's pid", `process.send({ t: "progress", pid: process.ppid, phase: "clone" })`, "The gene index build process sent a malformed message"],
+    ["a second ready", `process.send({ t: "ready", pid: process.pid })`, "The gene index build process sent a malformed message"],
+    ["an exit without done", `process.exit(0)`, "The gene index build process exited without finishing"],
+    ["a non-zero exit", `process.exit(3)`, "The gene index build process stopped unexpectedly (exit code 3)"],
+  ];
+  it.each(hostile)("a build process that sends %s fails the build with a named error, and is stopped", async (name, reply, message) => {
+    const base = path.join(dir, `hostile-${name.replace(/\W+/g, "-")}`);
+    await fs.writeFile(
+      `${base}.mjs`,
+      [
+        `import fs from "node:fs";`,
+        `fs.writeFileSync(${JSON.stringify(`${base}.pid`)}, String(process.pid));`,
+        `process.on("disconnect", () => process.exit(0));`,
+        `process.on("message", () => { ${reply}; });`,
+        `process.send({ t: "ready", pid: process.pid });`,
+        `setInterval(() => undefined, 60_000);`,
+      ].join("\n"),
+    );
+    const cacheDir = `${base}-cache`;
+    const env = await indexEnv(root, cacheDir, { childFile: `${base}.mjs` });
+    try {
+      await env.gene(0);
+      const index = env.explore.geneIndexOf(env.datasetId)!;
+      const done = await env.waitJob(index.jobId!);
+      expect(done.state).toBe("failed");
+      expect(done.error).toMatchObject({ code: "INTERNAL", message });
+      expect(index.state).toBe("failed");
+      expect(index.lastBuild).toBeNull();
+      expect(alive(Number(await fs.readFile(`${base}.pid`, "utf8")))).toBe(false);
+      expect(await indexFolders(cacheDir)).toEqual([]);
+      await expectGeneReads(env);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("the build process answers a malformed start message with a named error and exits", async () => {
+    for (const start of [{ t: "start", srcUri: "relative/expression.lance", version: 1, tmpDir: dir, kind: "bitmap" }, { t: "start", kind: "hash" }, "start"]) {
+      const child = fork(geneIndexChildPath(), [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      const replies: unknown[] = [];
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      child.on("message", (m) => {
+        replies.push(m);
+        if (replies.length === 1) child.send(start);
+      });
+      expect(await exited).toBe(1);
+      expect(replies).toEqual([
+        { t: "ready", pid: child.pid },
+        { t: "error", pid: child.pid, code: "INTERNAL", message: "The gene index build process was sent a malformed start message" },
+      ]);
+    }
+  });
+
+  it("the build process stops mid-build when the process that started it dies (no orphan)", async () => {
+    const tmpDir = path.join(dir, "orphan-build");
+    await fs.mkdir(tmpDir);
+    // A parent that starts a real build and is killed (SIGKILL: no cleanup of its own) once the build is under way.
+    const parent = path.join(dir, "dying-parent.mjs");
+    const start = { t: "start", srcUri: await fs.realpath(path.join(root, "expression.lance")), version: 1, tmpDir, kind: "bitmap" };
+    await fs.writeFile(
+      parent,
+      [
+        `import { fork } from "node:child_process";`,
+        `const child = fork(${JSON.stringify(geneIndexChildPath())}, [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });`,
+        `child.on("message", (m) => {`,
+        `  if (m.t === "ready") child.send(${JSON.stringify(start)});`,
+        `  if (m.t === "progress") { process.stdout.write(String(m.pid)); process.kill(process.pid, "SIGKILL"); }`,
+        `});`,
+      ].join("\n"),
+    );
+    const dying = fork(parent, [], { execArgv: [], stdio: ["ignore", "pipe", "inherit", "ipc"] });
+    let out = "";
+    dying.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => dying.on("exit", (_code, sig) => resolve(sig)));
+    expect(signal).toBe("SIGKILL");
+    const pid = Number(out);
+    expect(pid).toBeGreaterThan(0);
+    // Not our child: wait until it has exited (a zombie awaiting its new parent's reaping counts as exited).
+    while (running(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(running(pid)).toBe(false);
+    // It stopped when its parent went, not at the end of its build: no index was written.
+    expect(await fs.readdir(path.join(tmpDir, "expression.lance", "_indices")).catch(() => [])).toEqual([]);
+  });
+});
