@@ -1,6 +1,7 @@
 /**
  * The markers pass's arithmetic, without I/O: per class and gene Σy, Σy² and the cells with y > 0 from batches of
- * (cell, gene, value) rows.
+ * (cell, gene, value) rows. Rows are taken a cell at a time straight from the batch's arrays (SLAF keeps a cell's
+ * rows together); only a cell whose rows continue into the next batch is copied, when its total comes from its rows.
  */
 
 export interface Moments {
@@ -28,6 +29,8 @@ export interface AccumulatorSpec {
   totals: Float64Array | null;
 }
 
+type Column = ArrayLike<number>;
+
 /** Thrown when a cell's rows are not contiguous, so totals cannot be taken from the rows as they pass. */
 export class CellsNotContiguous extends Error {}
 
@@ -36,131 +39,157 @@ export class RowOutsideTables extends Error {}
 
 /** Counts below this get their y once per cell (most stored counts are small). */
 const SMALL = 64;
+/** Σy, Σy², cells with y > 0 side by side per class × gene: one cache line per row. */
+const STRIDE = 3;
 
-/**
- * log1p(x / d) for one cell's divisor d at a time, remembering small whole x (the same formula, so the same
- * doubles): most stored counts are 1, 2, 3…, so most rows cost a lookup instead of a log.
- */
-class CellLog {
-  private readonly y = new Float64Array(SMALL);
-  private readonly stamp = new Int32Array(SMALL);
-  private now = 0;
-  private d = 0;
-
-  cell(divisor: number): void {
-    this.d = divisor;
-    this.now++;
-  }
-
-  of(x: number): number {
-    const d = this.d;
-    if (!(d > 0)) return 0;
-    if (x < SMALL && (x | 0) === x) {
-      if (this.stamp[x] !== this.now) {
-        this.stamp[x] = this.now;
-        this.y[x] = Math.log1p(x / d);
-      }
-      return this.y[x];
-    }
-    return Math.log1p(x / d);
-  }
+function outside(c: number, g: number): never {
+  throw new RowOutsideTables(`Expression row (cell ${c}, gene ${g}) is outside the cells or genes table`);
 }
 
 export class MomentsAccumulator {
-  readonly moments: Moments;
-  private readonly log = new CellLog();
+  /** [(class × nGenes + gene) × STRIDE + 0 | 1 | 2]. */
+  private readonly acc: Float64Array;
+  private negative = false;
   private readonly fromRows: boolean;
   private readonly done: Uint8Array | null;
-  private cell = -1;
-  private total = 0;
+  /** Small counts' y for the current cell, valid where `stamp` is `now` (log1p(x / d): the same doubles). */
+  private readonly small = new Float64Array(SMALL);
+  private readonly stamp = new Int32Array(SMALL);
+  private now = 0;
+  /** With `fromRows`: the cell whose rows reached the end of the last batch, and its rows so far. */
+  private heldCell = -1;
   private held = 0;
   private heldGenes = new Int32Array(1024);
   private heldValues = new Float64Array(1024);
 
   constructor(readonly spec: AccumulatorSpec) {
-    const size = spec.nClasses * spec.nGenes;
-    this.moments = { sum: new Float64Array(size), sumSq: new Float64Array(size), expressing: new Int32Array(size), negative: false };
+    this.acc = new Float64Array(spec.nClasses * spec.nGenes * STRIDE);
     this.fromRows = spec.fromRows && !spec.divisors;
     this.done = this.fromRows ? new Uint8Array(spec.classOf.length) : null;
   }
 
-  add(cells: ArrayLike<number>, genes: ArrayLike<number>, values: ArrayLike<number>): void {
-    const { classOf, divisors, nGenes } = this.spec;
-    const { sum, sumSq, expressing } = this.moments;
-    const log = this.log;
-    const nCells = classOf.length;
-    for (let r = 0; r < cells.length; r++) {
+  add(cells: Column, genes: Column, values: Column): void {
+    const n = cells.length;
+    const nCells = this.spec.classOf.length;
+    let r = 0;
+    if (this.heldCell >= 0) {
+      // The held cell's rows go on into this batch: hold them too, unless they end here.
+      while (r < n && cells[r] === this.heldCell) r++;
+      this.hold(genes, values, 0, r);
+      if (r === n) return;
+      this.flushHeld();
+    }
+    while (r < n) {
       const c = cells[r];
-      const g = genes[r];
-      if (!(c >= 0 && c < nCells && g >= 0 && g < nGenes))
-        throw new RowOutsideTables(`Expression row (cell ${c}, gene ${g}) is outside the cells or genes table`);
-      const k = classOf[c];
-      if (k < 0) continue;
-      const x = values[r];
-      // A null value is no value.
-      if (Number.isNaN(x)) continue;
-      if (x < 0) this.moments.negative = true;
-      if (x === 0) continue;
-      if (this.fromRows) {
-        this.hold(c, g, x);
-        continue;
-      }
-      let y = x;
-      if (divisors) {
-        if (c !== this.cell) {
-          this.cell = c;
-          log.cell(divisors[c]);
-        }
-        y = log.of(x);
-      }
-      const i = k * nGenes + g;
-      sum[i] += y;
-      sumSq[i] += y * y;
-      if (y > 0) expressing[i]++;
+      let end = r + 1;
+      while (end < n && cells[end] === c) end++;
+      if (!(c >= 0 && c < nCells)) outside(c, genes[r]);
+      if (this.fromRows && end === n) {
+        this.startCell(c);
+        this.heldCell = c;
+        this.hold(genes, values, r, end);
+      } else this.cellRows(c, genes, values, r, end);
+      r = end;
     }
   }
 
-  /** After the last batch. */
+  /** After the last batch: the moments, one array per statistic. */
   finish(): Moments {
-    if (this.fromRows) this.flush();
-    return this.moments;
+    if (this.heldCell >= 0) this.flushHeld();
+    const size = this.spec.nClasses * this.spec.nGenes;
+    const sum = new Float64Array(size);
+    const sumSq = new Float64Array(size);
+    const expressing = new Int32Array(size);
+    const acc = this.acc;
+    for (let i = 0, j = 0; i < size; i++, j += STRIDE) {
+      sum[i] = acc[j];
+      sumSq[i] = acc[j + 1];
+      expressing[i] = acc[j + 2];
+    }
+    return { sum, sumSq, expressing, negative: this.negative };
   }
 
-  private hold(c: number, g: number, x: number): void {
-    if (c !== this.cell) {
-      this.flush();
-      if (this.done![c]) throw new CellsNotContiguous();
-      this.cell = c;
-    }
-    if (this.held === this.heldGenes.length) {
-      this.heldGenes = grow(this.heldGenes, new Int32Array(this.held * 2));
-      this.heldValues = grow(this.heldValues, new Float64Array(this.held * 2));
-    }
-    this.heldGenes[this.held] = g;
-    this.heldValues[this.held++] = x;
-    // As Explore's counting pass: the total of the positive values.
-    if (x > 0) this.total += x;
-  }
-
-  private flush(): void {
-    const c = this.cell;
-    if (c < 0) return;
+  private startCell(c: number): void {
+    if (this.done![c]) throw new CellsNotContiguous();
     this.done![c] = 1;
-    if (this.spec.totals) this.spec.totals[c] = this.total;
+  }
+
+  /** One cell's rows [from, to) of the arrays. */
+  private cellRows(c: number, genes: Column, values: Column, from: number, to: number): void {
     const k = this.spec.classOf[c];
-    const base = k * this.spec.nGenes;
-    const { sum, sumSq, expressing } = this.moments;
-    this.log.cell(this.total / 10_000);
-    for (let j = 0; j < this.held; j++) {
-      const y = this.log.of(this.heldValues[j]);
-      const i = base + this.heldGenes[j];
-      sum[i] += y;
-      sumSq[i] += y * y;
-      if (y > 0) expressing[i]++;
+    if (this.fromRows) {
+      this.startCell(c);
+      let total = 0;
+      for (let j = from; j < to; j++) {
+        const x = values[j];
+        // As Explore's counting pass: the total of the positive values.
+        if (x > 0) total += x;
+      }
+      if (this.spec.totals) this.spec.totals[c] = total;
+      if (k >= 0) this.accumulate(c, k, total / 10_000, true, genes, values, from, to);
+    } else if (k >= 0) {
+      const divisors = this.spec.divisors;
+      this.accumulate(c, k, divisors ? divisors[c] : 0, divisors !== null, genes, values, from, to);
     }
-    this.cell = -1;
+  }
+
+  /** Rows [from, to) of cell c of class k: y = log1p(x / d) when `log`, else x. */
+  private accumulate(c: number, k: number, d: number, log: boolean, genes: Column, values: Column, from: number, to: number): void {
+    const nGenes = this.spec.nGenes;
+    const acc = this.acc;
+    const base = k * nGenes;
+    // y is 0 for every row of a cell without a positive total.
+    const zero = log && !(d > 0);
+    const now = ++this.now;
+    const small = this.small;
+    const stamp = this.stamp;
+    for (let j = from; j < to; j++) {
+      const g = genes[j];
+      if (!(g >= 0 && g < nGenes)) outside(c, g);
+      const x = values[j];
+      // Zeros and nulls (NaN) add nothing.
+      if (!(x > 0)) {
+        if (!(x < 0)) continue;
+        this.negative = true;
+      }
+      if (zero) continue;
+      let y = x;
+      if (log) {
+        if (x < SMALL && (x | 0) === x) {
+          if (stamp[x] !== now) {
+            stamp[x] = now;
+            small[x] = Math.log1p(x / d);
+          }
+          y = small[x];
+        } else y = Math.log1p(x / d);
+      }
+      const i = (base + g) * STRIDE;
+      acc[i] += y;
+      acc[i + 1] += y * y;
+      if (y > 0) acc[i + 2]++;
+    }
+  }
+
+  private hold(genes: Column, values: Column, from: number, to: number): void {
+    const need = this.held + to - from;
+    if (need > this.heldGenes.length) {
+      const size = Math.max(need, this.heldGenes.length * 2);
+      this.heldGenes = grow(this.heldGenes, new Int32Array(size));
+      this.heldValues = grow(this.heldValues, new Float64Array(size));
+    }
+    for (let j = from; j < to; j++, this.held++) {
+      this.heldGenes[this.held] = genes[j];
+      this.heldValues[this.held] = values[j];
+    }
+  }
+
+  private flushHeld(): void {
+    const c = this.heldCell;
+    this.heldCell = -1;
+    // startCell was called when it was held.
+    this.done![c] = 0;
+    this.cellRows(c, this.heldGenes, this.heldValues, 0, this.held);
     this.held = 0;
-    this.total = 0;
   }
 }
 
