@@ -1,5 +1,6 @@
 /** Per-gene statistics of each comparison of a run, from the pass's per-class moments. */
 import type { MarkersGroup } from "../../../shared/ipc/contract";
+import type { Moments } from "./moments-accumulator";
 import type { ClassMoments } from "./moments-pass";
 import { compareGenes, rankOrder, type GeneStatsArrays, type SideArrays } from "./welch";
 
@@ -7,7 +8,7 @@ import { compareGenes, rankOrder, type GeneStatsArrays, type SideArrays } from "
 export interface ComparisonPlan {
   group: MarkersGroup;
   groupClasses: number[];
-  /** "rest": every class not in the group, as the total minus the group (one pass serves every group). */
+  /** "rest": every other cell, as the whole minus the group (one pass serves every group). */
   referenceClasses: number[] | "rest";
 }
 
@@ -21,8 +22,14 @@ export interface ComparisonResult {
   rankOf: Int32Array;
 }
 
+/** The moments of every cell ([gene]), summed in row order by a pass over every row, and how many cells. */
+export interface WholeMoments {
+  moments: Moments;
+  nCells: number;
+}
+
 /** A side's sums over `classes`, per gene row (`ids`: gene_integer_id of each row). */
-function sideOf(m: ClassMoments, classes: number[], n: number, ids: Int32Array): SideArrays {
+function sideOf(m: Moments & { nGenes: number }, classes: number[], n: number, ids: Int32Array): SideArrays {
   const sum = new Float64Array(ids.length);
   const sumSq = new Float64Array(ids.length);
   const expressing = new Int32Array(ids.length);
@@ -54,16 +61,26 @@ function restOf(total: SideArrays, group: SideArrays, exact: boolean): SideArray
   return { n: total.n - group.n, sum, sumSq, expressing };
 }
 
-export function computeComparisons(m: ClassMoments, classCells: number[], plans: ComparisonPlan[], ids: Int32Array): ComparisonResult[] {
+/**
+ * `whole` is needed by "rest" plans: the rest is always the whole minus the group, so the same group gives the same
+ * numbers whichever pass (or kept moments) its sums came from.
+ */
+export function computeComparisons(
+  m: ClassMoments,
+  classCells: number[],
+  plans: ComparisonPlan[],
+  ids: Int32Array,
+  whole: WholeMoments | null,
+): ComparisonResult[] {
   const cellsOf = (classes: number[]) => classes.reduce((n, k) => n + classCells[k], 0);
   let total: SideArrays | null = null;
   return plans.map((plan) => {
     const group = sideOf(m, plan.groupClasses, cellsOf(plan.groupClasses), ids);
     let reference: SideArrays;
     if (plan.referenceClasses === "rest") {
-      const all = classCells.map((_, k) => k);
-      total ??= sideOf(m, all, cellsOf(all), ids);
-      reference = restOf(total, group, !m.negative);
+      if (!whole) throw new Error("A comparison with the rest needs the moments of every cell");
+      total ??= sideOf({ ...whole.moments, nGenes: m.nGenes }, [0], whole.nCells, ids);
+      reference = restOf(total, group, !whole.moments.negative);
     } else reference = sideOf(m, plan.referenceClasses, cellsOf(plan.referenceClasses), ids);
     const stats = compareGenes(group, reference, ids.length);
     const order = rankOrder(stats.score, ids);

@@ -21,6 +21,8 @@ export interface GroupSource {
 export interface Plan {
   classes: CellClasses;
   comparisons: ComparisonPlan[];
+  /** Set when the classes are every category of this column, class = category code (their moments can be kept). */
+  categoriesOf?: string;
 }
 
 function show(v: string | null): string {
@@ -50,29 +52,24 @@ export async function categories(st: GroupSource, column: string): Promise<Colou
   }
 }
 
-async function categoryCode(st: GroupSource, column: string, value: string | null): Promise<{ read: ColoursRead; code: number }> {
+async function categoryCode(st: GroupSource, column: string, value: string | null): Promise<{ read: ColoursRead; code: number; nCategories: number }> {
   const read = await categories(st, column);
   if (read.colors.kind !== "categorical") fail("MARKERS_INVALID", `Column '${column}' has no categories`);
   const code = read.colors.categories.findIndex((k) => k.value === value);
   if (code < 0) fail("MARKERS_INVALID", `No cells have ${column} = ${show(value)}`);
-  return { read, code };
+  return { read, code, nCategories: read.colors.categories.length };
 }
 
 export async function planComparison(st: GroupSource, cmp: MarkersComparison): Promise<Plan> {
   const nCells = st.ed.nCells;
-  const vsRest = (classes: CellClasses, group: string | null, what: string): Plan => {
-    const cellsGroup = groupCells(classes, 0);
-    const cellsReference = groupCells(classes, 1);
+  /** Group 0 of `classes` vs every other cell (the whole minus the group). */
+  const vsRest = (classes: CellClasses, group: string | null, what: string, groupClasses = classesOfGroup(classes, 0)): Plan => {
+    const cellsGroup = groupClasses.reduce((n, k) => n + classes.cells[k], 0);
+    const cellsReference = nCells - cellsGroup;
     if (cellsReference === 0) fail("MARKERS_INVALID", `No cells outside ${what} to compare with`);
     return {
       classes,
-      comparisons: [
-        {
-          group: { group, reference: "rest", vsRest: true, cellsGroup, cellsReference },
-          groupClasses: classesOfGroup(classes, 0),
-          referenceClasses: classesOfGroup(classes, 1),
-        },
-      ],
+      comparisons: [{ group: { group, reference: "rest", vsRest: true, cellsGroup, cellsReference }, groupClasses, referenceClasses: "rest" }],
     };
   };
   const vsOther = (classes: CellClasses, group: string | null, reference: string | null): Plan => ({
@@ -87,11 +84,12 @@ export async function planComparison(st: GroupSource, cmp: MarkersComparison): P
   });
   switch (cmp.kind) {
     case "column": {
-      const { read, code } = await categoryCode(st, cmp.column, cmp.group);
+      const { read, code, nCategories } = await categoryCode(st, cmp.column, cmp.group);
       const codes = read.codes!;
       if (cmp.reference.kind === "rest") {
-        const side = Int32Array.from(codes, (k) => (k === code ? 0 : 1));
-        return vsRest(classesFromCodes(side, 2), cmp.group, `${cmp.column} = ${show(cmp.group)}`);
+        // Every category a class: the pass that reads every cell for the whole keeps them all for later requests.
+        const classes = classesFromCodes(codes, nCategories);
+        return { ...vsRest(classes, cmp.group, `${cmp.column} = ${show(cmp.group)}`, [code]), categoriesOf: cmp.column };
       }
       const ref = (await categoryCode(st, cmp.column, cmp.reference.name)).code;
       // The same category on both sides: one class in both groups.
@@ -120,6 +118,7 @@ export async function planComparison(st: GroupSource, cmp: MarkersComparison): P
       const classes = classesFromCodes(read.codes!, values.length);
       return {
         classes,
+        categoriesOf: cmp.column,
         comparisons: values.map((k, code) => ({
           group: { group: k.value, reference: "rest", vsRest: true, cellsGroup: k.cells, cellsReference: nCells - k.cells },
           groupClasses: [code],
@@ -129,7 +128,7 @@ export async function planComparison(st: GroupSource, cmp: MarkersComparison): P
     }
     case "sets": {
       const group = await st.setIds(cmp.group);
-      if (cmp.reference.kind === "rest") return vsRest(classesFromSets(nCells, [group], 1), cmp.group, `set '${cmp.group}'`);
+      if (cmp.reference.kind === "rest") return vsRest(classesFromSets(nCells, [group]), cmp.group, `set '${cmp.group}'`);
       const name = cmp.reference.name;
       if (name === null) fail("MARKERS_INVALID", "A set is named by text, not null");
       return vsOther(classesFromSets(nCells, [group, await st.setIds(name)]), cmp.group, name);

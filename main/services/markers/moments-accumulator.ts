@@ -27,6 +27,13 @@ export interface AccumulatorSpec {
   fromRows: boolean;
   /** With `fromRows`: each involved cell's total is written here (by cell). */
   totals: Float64Array | null;
+  /** Also the moments of every cell read, classed or not ("whole"), summed in row order. */
+  whole?: boolean;
+}
+
+export interface AccumulatedMoments extends Moments {
+  /** With `whole`: [gene] over every cell read. */
+  whole: Moments | null;
 }
 
 type Column = ArrayLike<number>;
@@ -39,7 +46,7 @@ export class RowOutsideTables extends Error {}
 
 /** Counts below this get their y once per cell (most stored counts are small). */
 const SMALL = 64;
-/** Σy, Σy², cells with y > 0 side by side per class × gene: one cache line per row. */
+/** Σy, Σy², cells with y > 0 side by side per gene × class (and whole): a row touches one or two cache lines. */
 const STRIDE = 3;
 
 function outside(c: number, g: number): never {
@@ -47,8 +54,10 @@ function outside(c: number, g: number): never {
 }
 
 export class MomentsAccumulator {
-  /** [(class × nGenes + gene) × STRIDE + 0 | 1 | 2]. */
+  /** [(gene × perGene + class) × STRIDE + 0 | 1 | 2], the whole at class nClasses. */
   private readonly acc: Float64Array;
+  private readonly perGene: number;
+  private readonly whole: boolean;
   private negative = false;
   private readonly fromRows: boolean;
   private readonly done: Uint8Array | null;
@@ -63,7 +72,9 @@ export class MomentsAccumulator {
   private heldValues = new Float64Array(1024);
 
   constructor(readonly spec: AccumulatorSpec) {
-    this.acc = new Float64Array(spec.nClasses * spec.nGenes * STRIDE);
+    this.whole = spec.whole === true;
+    this.perGene = spec.nClasses + (this.whole ? 1 : 0);
+    this.acc = new Float64Array(this.perGene * spec.nGenes * STRIDE);
     this.fromRows = spec.fromRows && !spec.divisors;
     this.done = this.fromRows ? new Uint8Array(spec.classOf.length) : null;
   }
@@ -93,19 +104,30 @@ export class MomentsAccumulator {
     }
   }
 
-  /** After the last batch: the moments, one array per statistic. */
-  finish(): Moments {
+  /** After the last batch: the moments, one array per statistic, [class × nGenes + gene]. */
+  finish(): AccumulatedMoments {
     if (this.heldCell >= 0) this.flushHeld();
-    const size = this.spec.nClasses * this.spec.nGenes;
+    const nClasses = this.spec.nClasses;
+    const classes = this.unpack(0, nClasses);
+    return { ...classes, whole: this.whole ? this.unpack(nClasses, 1) : null };
+  }
+
+  /** Classes [from, from + count) class-major. */
+  private unpack(from: number, count: number): Moments {
+    const nGenes = this.spec.nGenes;
+    const size = count * nGenes;
     const sum = new Float64Array(size);
     const sumSq = new Float64Array(size);
     const expressing = new Int32Array(size);
     const acc = this.acc;
-    for (let i = 0, j = 0; i < size; i++, j += STRIDE) {
-      sum[i] = acc[j];
-      sumSq[i] = acc[j + 1];
-      expressing[i] = acc[j + 2];
-    }
+    for (let k = 0; k < count; k++)
+      for (let g = 0; g < nGenes; g++) {
+        const i = k * nGenes + g;
+        const j = (g * this.perGene + from + k) * STRIDE;
+        sum[i] = acc[j];
+        sumSq[i] = acc[j + 1];
+        expressing[i] = acc[j + 2];
+      }
     return { sum, sumSq, expressing, negative: this.negative };
   }
 
@@ -126,18 +148,20 @@ export class MomentsAccumulator {
         if (x > 0) total += x;
       }
       if (this.spec.totals) this.spec.totals[c] = total;
-      if (k >= 0) this.accumulate(c, k, total / 10_000, true, genes, values, from, to);
-    } else if (k >= 0) {
+      if (k >= 0 || this.whole) this.accumulate(c, k, total / 10_000, true, genes, values, from, to);
+    } else if (k >= 0 || this.whole) {
       const divisors = this.spec.divisors;
       this.accumulate(c, k, divisors ? divisors[c] : 0, divisors !== null, genes, values, from, to);
     }
   }
 
-  /** Rows [from, to) of cell c of class k: y = log1p(x / d) when `log`, else x. */
+  /** Rows [from, to) of cell c of class k (-1: the whole only): y = log1p(x / d) when `log`, else x. */
   private accumulate(c: number, k: number, d: number, log: boolean, genes: Column, values: Column, from: number, to: number): void {
     const nGenes = this.spec.nGenes;
     const acc = this.acc;
-    const base = k * nGenes;
+    const perGene = this.perGene * STRIDE;
+    const classAt = k >= 0 ? k * STRIDE : -1;
+    const wholeAt = this.whole ? this.spec.nClasses * STRIDE : -1;
     // y is 0 for every row of a cell without a positive total.
     const zero = log && !(d > 0);
     const now = ++this.now;
@@ -163,10 +187,19 @@ export class MomentsAccumulator {
           y = small[x];
         } else y = Math.log1p(x / d);
       }
-      const i = (base + g) * STRIDE;
-      acc[i] += y;
-      acc[i + 1] += y * y;
-      if (y > 0) acc[i + 2]++;
+      const at = g * perGene;
+      if (classAt >= 0) {
+        const i = at + classAt;
+        acc[i] += y;
+        acc[i + 1] += y * y;
+        if (y > 0) acc[i + 2]++;
+      }
+      if (wholeAt >= 0) {
+        const i = at + wholeAt;
+        acc[i] += y;
+        acc[i + 1] += y * y;
+        if (y > 0) acc[i + 2]++;
+      }
     }
   }
 

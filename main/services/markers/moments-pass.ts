@@ -8,11 +8,11 @@ import type { arrow } from "../arrow";
 import { columnNumbers } from "../explore/arrow-read";
 import { scanBatches } from "../explore/lance-scan";
 import { fail } from "../errors";
-import { MomentsAccumulator, RowOutsideTables, type Moments } from "./moments-accumulator";
+import { MomentsAccumulator, RowOutsideTables, type AccumulatedMoments } from "./moments-accumulator";
 
 type Vector = InstanceType<typeof arrow.Vector>;
 
-export interface ClassMoments extends Moments {
+export interface ClassMoments extends AccumulatedMoments {
   nClasses: number;
   nGenes: number;
   rows: number;
@@ -68,7 +68,7 @@ export async function momentsPass(
   classOf: Int32Array,
   nClasses: number,
   nGenes: number,
-  transform: Transform & { fromRows?: boolean; totals?: Float64Array },
+  transform: Transform & { fromRows?: boolean; totals?: Float64Array; whole?: boolean },
   opts: PassOptions = {},
 ): Promise<ClassMoments> {
   const acc = new MomentsAccumulator({
@@ -78,6 +78,7 @@ export async function momentsPass(
     divisors: transform.divisors,
     fromRows: transform.fromRows === true,
     totals: transform.totals ?? null,
+    whole: transform.whole === true,
   });
   try {
     const rows = await scanExpression(table, opts, (cells, genes, values) => acc.add(cells, genes, values));

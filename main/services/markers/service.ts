@@ -28,9 +28,10 @@ import type { GenesTable } from "../explore/genes-table";
 import type { JobService } from "../jobs/service";
 import { byGroupPass } from "./by-group-pass";
 import { groupCells, involvedCellsWhere } from "./cell-classes";
-import { computeComparisons, type ComparisonResult } from "./comparisons";
+import { computeComparisons, type ComparisonResult, type WholeMoments } from "./comparisons";
 import { planComparison, planGroups, type GroupSource } from "./group-plans";
 import { CellsNotContiguous } from "./moments-accumulator";
+import { MomentsCache, type MomentsKey } from "./moments-cache";
 import { cp10kDivisors, momentsPass, type ClassMoments, type PassOptions } from "./moments-pass";
 import { allCounts, chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
 import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
@@ -62,6 +63,8 @@ class MarkersDataset {
   readonly byGroups = new Map<string, MarkersByGroup>();
   /** Each cell's total, when a pass read every cell whole. */
   totals: Float64Array | null = null;
+  /** Moments kept for later requests. */
+  readonly kept = new MomentsCache();
   /** Whether a float value column holds only counts (checked once). */
   floatCounts: Promise<boolean> | null = null;
 
@@ -103,38 +106,58 @@ export class MarkersService implements MarkersApi {
       const bytes = plan.classes.groupsOf.length * genes.nGenes * 20;
       if (bytes > MAX_MOMENT_BYTES)
         fail("MARKERS_INVALID", `${plan.classes.groupsOf.length} groups × ${genes.nGenes} genes need more memory than markers allows; compare fewer groups`);
-      const where = involvedCellsWhere(plan.classes.classOf);
-      // Rows to read are known only when every row is read.
-      const jobId = this.runJob(st, where ? null : this.expressionRows(st), async (opts, t0) => {
+      const classOf = plan.classes.classOf;
+      const nClasses = plan.classes.groupsOf.length;
+      const needsWhole = plan.comparisons.some((c) => c.referenceClasses === "rest");
+      // Progress of rows to read is known only when every row is read.
+      const jobId = this.runJob(st, needsWhole || !involvedCellsWhere(classOf) ? this.expressionRows(st) : null, async (opts, t0) => {
         const expression = this.expression(st.ds);
         const norm = await this.normalization(st, req.normalization, opts);
-        let rows = 0;
-        let passRows = 0;
-        const onRows = (n: number) => {
-          passRows = n;
-          opts.onRows?.(rows + n);
-        };
-        const classOf = plan.classes.classOf;
-        const pass = (divisors: Float64Array | null, fromRows: boolean, totals?: Float64Array) =>
-          momentsPass(expression, classOf, plan.classes.groupsOf.length, genes.nGenes, { divisors, fromRows, totals }, { ...opts, where, onRows });
         const normalize = norm.applied === "log1p_cp10k";
-        // Totals counted before, else each cell's total from its own rows in this very pass (kept when it reads every cell).
-        const cached = this.knownTotals(st);
-        let moments: ClassMoments;
-        try {
-          if (!normalize || cached) moments = await pass(normalize ? cp10kDivisors(cached!) : null, false);
-          else {
-            const totals = classOf.every((k) => k >= 0) ? new Float64Array(classOf.length) : undefined;
-            moments = await pass(null, true, totals);
-            if (totals) st.totals = totals;
+        const keyNow = (): MomentsKey => ({ applied: norm.applied, totals: normalize ? this.knownTotals(st) : null });
+        const usable = (key: MomentsKey) => !normalize || key.totals !== null;
+        let key = keyNow();
+        const keptColumn = usable(key) && plan.categoriesOf !== undefined ? st.kept.column(plan.categoriesOf, key) : null;
+        let whole: WholeMoments | null = keptColumn?.whole ?? (needsWhole && usable(key) ? st.kept.whole(key) : null);
+        let moments = keptColumn?.moments ?? null;
+        let rows = 0;
+        if (!moments) {
+          // The whole comes from a pass over every row; with it kept, only the group's cells are read.
+          const where = needsWhole && !whole ? undefined : involvedCellsWhere(classOf);
+          const everyRow = where === undefined;
+          let passRows = 0;
+          const onRows = (n: number) => {
+            passRows = n;
+            opts.onRows?.(rows + n);
+          };
+          const pass = (divisors: Float64Array | null, fromRows: boolean, totals?: Float64Array) =>
+            momentsPass(expression, classOf, nClasses, genes.nGenes, { divisors, fromRows, totals, whole: everyRow }, { ...opts, where, onRows });
+          // Totals counted before, else each cell's total from its own rows in this very pass (kept when it reads every cell).
+          const known = this.knownTotals(st);
+          let read: ClassMoments;
+          try {
+            if (!normalize || known) read = await pass(normalize ? cp10kDivisors(known!) : null, false);
+            else {
+              const totals = everyRow ? new Float64Array(classOf.length) : undefined;
+              read = await pass(null, true, totals);
+              if (totals) st.totals = totals;
+            }
+          } catch (e) {
+            if (!(e instanceof CellsNotContiguous)) throw e;
+            rows = passRows;
+            read = await pass(cp10kDivisors(await this.cellTotals(st, opts.signal)), false);
           }
-        } catch (e) {
-          if (!(e instanceof CellsNotContiguous)) throw e;
-          rows = passRows;
-          moments = await pass(cp10kDivisors(await this.cellTotals(st, opts.signal)), false);
+          rows += read.rows;
+          moments = read;
+          key = keyNow();
+          if (read.whole && usable(key)) {
+            whole = { moments: read.whole, nCells: classOf.length };
+            st.kept.keepWhole(key, whole);
+            if (plan.categoriesOf !== undefined) st.kept.keepColumn(plan.categoriesOf, key, read, whole);
+          }
         }
-        rows += moments.rows;
-        const comparisons = computeComparisons(moments, plan.classes.cells, plan.comparisons, genes.index.ids);
+        throwIfAborted(opts.signal, "MARKERS_CANCELLED");
+        const comparisons = computeComparisons(moments, plan.classes.cells, plan.comparisons, genes.index.ids, whole);
         const markersId = this.newId("markers", st);
         const run: MarkersRun = {
           markersId,

@@ -37,6 +37,21 @@ describe("moments accumulator", () => {
     expect(m.sum[2]).toBeCloseTo(y(4, 8), 12);
   });
 
+  it("a cell's rows across three batches; the whole: every cell read, classed or not, in row order", () => {
+    const totals = new Float64Array(4);
+    const acc = new MomentsAccumulator(spec({ fromRows: true, totals, whole: true }));
+    acc.add([1, 2], [0, 1], [5, 7]);
+    acc.add([2], [2], [1]);
+    acc.add([2, 3], [0, 0], [2, 4]);
+    const m = acc.finish();
+    expect(Array.from(totals)).toEqual([0, 5, 10, 4]);
+    const y = (x: number, t: number) => Math.log1p(x / (t / 10_000));
+    // Cell 2 has no class: in the whole only.
+    expect(Array.from(m.sum)).toEqual([y(4, 4), 0, 0, y(5, 5), 0, 0]);
+    expect(Array.from(m.whole!.sum)).toEqual([y(5, 5) + y(2, 10) + y(4, 4), y(7, 10), y(1, 10)]);
+    expect(Array.from(m.whole!.expressing)).toEqual([3, 1, 1]);
+  });
+
   it("a cell whose rows come apart, and a row outside the tables, are named", () => {
     const acc = new MomentsAccumulator(spec({ fromRows: true }));
     expect(() => acc.add([0, 1, 0], [0, 0, 1], [1, 1, 1])).toThrow(CellsNotContiguous);
