@@ -26,6 +26,7 @@ await Promise.all([
       "main/convert-worker": "main/services/convert/worker-entry.ts",
       "main/loader-worker": "main/services/loader/prefetch/worker-entry.ts",
       "main/query-scan-worker": "main/services/query/scan-worker-entry.ts",
+      "main/markers-pass-worker": "main/services/markers/pass-worker-entry.ts",
       "main/gene-index-child": "main/services/explore/gene-index-child-entry.ts",
     },
     outdir: "dist",
