@@ -216,36 +216,46 @@ describe("gene index build process", () => {
     // A parent that starts a real build and, once it is under way, stops it (so that it cannot end before it sees
     // its parent gone) and is killed (SIGKILL: no cleanup of its own).
     const parent = path.join(dir, "dying-parent.mjs");
+    const pidFile = path.join(dir, "orphan.pid");
     const start = { t: "start", srcUri: await fs.realpath(path.join(root, "expression.lance")), version: 1, tmpDir, kind: "bitmap" };
     await fs.writeFile(
       parent,
       [
         `import { fork } from "node:child_process";`,
-        `const child = fork(${JSON.stringify(geneIndexChildPath())}, [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });`,
+        `import fs from "node:fs";`,
+        `const child = fork(${JSON.stringify(geneIndexChildPath())}, [], { execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });`,
         `child.on("message", (m) => {`,
         `  if (m.t === "ready") child.send(${JSON.stringify(start)});`,
-        `  if (m.t === "progress") { process.kill(m.pid, "SIGSTOP"); process.stdout.write(String(m.pid)); process.kill(process.pid, "SIGKILL"); }`,
+        `  if (m.t !== "progress") return;`,
+        `  process.kill(m.pid, "SIGSTOP");`,
+        `  fs.writeFileSync(${JSON.stringify(pidFile)}, String(m.pid));`,
+        `  process.kill(process.pid, "SIGKILL");`,
         `});`,
       ].join("\n"),
     );
-    const dying = fork(parent, [], { execArgv: [], stdio: ["ignore", "pipe", "inherit", "ipc"] });
-    let out = "";
-    dying.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    const dying = fork(parent, [], { execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
     const signal = await new Promise<NodeJS.Signals | null>((resolve) => dying.on("exit", (_code, sig) => resolve(sig)));
     expect(signal).toBe("SIGKILL");
-    const pid = Number(out);
+    const pid = Number(await fs.readFile(pidFile, "utf8"));
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, "SIGCONT");
     // Not our child: wait until it has exited (a zombie awaiting its new parent's reaping counts as exited).
     while (running(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
-    // It stopped when its parent went, not at the end of its build: no index was committed to the clone.
+    // It stopped when its parent went, not at the end of its build: no index was committed to the clone (which may
+    // not even have a version yet).
     const db = await lancedb.connect(tmpDir);
     try {
-      if ((await db.tableNames()).includes("expression")) {
-        const clone = await db.openTable("expression");
-        expect(await clone.listIndices()).toEqual([]);
-        clone.close();
-      }
+      const indices = await db.openTable("expression").then(
+        async (clone) => {
+          try {
+            return await clone.listIndices();
+          } finally {
+            clone.close();
+          }
+        },
+        () => [],
+      );
+      expect(indices).toEqual([]);
     } finally {
       db.close();
     }
