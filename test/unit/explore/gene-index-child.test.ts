@@ -115,7 +115,8 @@ describe("gene index build process", () => {
     let pid = 0;
     const env = await indexEnv(root, cacheDir, {
       onChildMessage: (m) => {
-        if (pid || m.t !== "progress") return;
+        // Killed as soon as it speaks: a tiny build could otherwise end before a kill sent on "progress" lands.
+        if (pid) return;
         pid = m.pid;
         process.kill(pid, "SIGKILL");
       },
