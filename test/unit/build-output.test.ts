@@ -15,6 +15,13 @@ async function files(dir: string): Promise<string[]> {
 }
 
 describe("the shipped bundles", () => {
+  it("every worker and child entry of dist/main is unpacked from the desktop archive (a worker cannot start from inside it)", async () => {
+    const entries = (await fs.readdir(path.join(PROJECT_ROOT, "dist", "main"))).filter((f) => f.endsWith(".mjs") && f !== "cli.mjs");
+    expect(entries.length).toBeGreaterThanOrEqual(4);
+    const builder = await fs.readFile(path.join(PROJECT_ROOT, "electron-builder.yml"), "utf8");
+    for (const f of entries) expect(builder, `electron-builder.yml asarUnpack lacks dist/main/${f}`).toContain(`  - dist/main/${f}\n`);
+  });
+
   it("contain no benchmark and import no dev-only package", async () => {
     const bundles = (await files(path.join(PROJECT_ROOT, "dist"))).filter((f) => /\.(m|c)?js$/.test(f) && !f.includes(`${path.sep}renderer${path.sep}`));
     expect(bundles.map((f) => path.relative(PROJECT_ROOT, f)).sort()).toEqual(
@@ -22,6 +29,8 @@ describe("the shipped bundles", () => {
         "dist/main/cli.mjs",
         "dist/main/convert-worker.mjs",
         "dist/main/loader-worker.mjs",
+        "dist/main/query-scan-worker.mjs",
+        "dist/main/gene-index-child.mjs",
         "dist/electron/main.mjs",
         "dist/preload/index.cjs",
       ]),
