@@ -8,7 +8,9 @@ import type { arrow } from "../arrow";
 import { columnNumbers } from "../explore/arrow-read";
 import { scanBatches } from "../explore/lance-scan";
 import { fail } from "../errors";
-import { MomentsAccumulator, RowOutsideTables, type AccumulatedMoments } from "./moments-accumulator";
+import { RowOutsideTables, type AccumulatedMoments } from "./moments-accumulator";
+import { PartedAccumulator } from "./pass-parts";
+import { workerPass } from "./pass-workers";
 
 type Vector = InstanceType<typeof arrow.Vector>;
 
@@ -58,10 +60,16 @@ export async function scanExpression(
   return rows;
 }
 
+/** Where worker threads read the table (local datasets, worker built). */
+export interface PassWorkers {
+  file: string;
+  tablePath: string;
+  version: number;
+}
+
 /**
- * The moments of every class × gene in one read (see AccumulatorSpec for `fromRows` and `totals`). The arithmetic
- * stays on this thread between batches: a worker thread doing it measured no faster on two cores, where Lance's
- * decoding already keeps both busy.
+ * The moments of every class × gene in one read (see AccumulatorSpec for `fromRows`, `totals` and `whole`), in
+ * worker threads when given (pass-workers.ts), else on this thread between batches; in parts either way (pass-parts.ts).
  */
 export async function momentsPass(
   table: lancedb.Table,
@@ -70,8 +78,23 @@ export async function momentsPass(
   nGenes: number,
   transform: Transform & { fromRows?: boolean; totals?: Float64Array; whole?: boolean },
   opts: PassOptions = {},
+  workers: PassWorkers | null = null,
 ): Promise<ClassMoments> {
-  const acc = new MomentsAccumulator({
+  if (workers) {
+    const { file, tablePath, version } = workers;
+    const base = {
+      tablePath,
+      version,
+      classOf,
+      nClasses,
+      nGenes,
+      divisors: transform.divisors,
+      fromRows: transform.fromRows === true,
+      whole: transform.whole === true,
+    };
+    return workerPass(file, base, transform.totals, opts);
+  }
+  const acc = new PartedAccumulator({
     classOf,
     nClasses,
     nGenes,

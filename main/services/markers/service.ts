@@ -20,6 +20,7 @@ import { cellIdsFromBytes } from "../../../shared/notebook/cell-sets";
 import { AppFailure } from "../../../shared/result";
 import type { DatasetService } from "../datasets/service";
 import type { OpenDataset } from "../datasets/open-dataset";
+import { tablePath } from "../datasets/uri";
 import { fail, guard, throwIfAborted } from "../errors";
 import type { ColoursRead } from "../explore/colours";
 import { ExploreDataset } from "../explore/explore-dataset";
@@ -32,7 +33,8 @@ import { computeComparisons, type ComparisonResult, type WholeMoments } from "./
 import { planComparison, planGroups, type GroupSource } from "./group-plans";
 import { CellsNotContiguous } from "./moments-accumulator";
 import { MomentsCache, type MomentsKey } from "./moments-cache";
-import { cp10kDivisors, momentsPass, type ClassMoments, type PassOptions } from "./moments-pass";
+import { cp10kDivisors, momentsPass, type ClassMoments, type PassOptions, type PassWorkers } from "./moments-pass";
+import { passWorkerPath } from "./pass-workers";
 import { allCounts, chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
 import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
 
@@ -40,6 +42,8 @@ export interface MarkersDeps {
   datasets: DatasetService;
   jobs: JobService;
   explore: ExploreService;
+  /** The moments pass worker bundle (default: dist/main/markers-pass-worker.mjs when built); null: passes on the main thread. */
+  passWorker?: string | null;
 }
 
 /** Runs (and byGroup results) kept per dataset; older ones are dropped. */
@@ -130,8 +134,9 @@ export class MarkersService implements MarkersApi {
             passRows = n;
             opts.onRows?.(rows + n);
           };
+          const workers = await this.passWorkers(st);
           const pass = (divisors: Float64Array | null, fromRows: boolean, totals?: Float64Array) =>
-            momentsPass(expression, classOf, nClasses, genes.nGenes, { divisors, fromRows, totals, whole: everyRow }, { ...opts, where, onRows });
+            momentsPass(expression, classOf, nClasses, genes.nGenes, { divisors, fromRows, totals, whole: everyRow }, { ...opts, where, onRows }, workers);
           // Totals counted before, else each cell's total from its own rows in this very pass (kept when it reads every cell).
           const known = this.knownTotals(st);
           let read: ClassMoments;
@@ -311,6 +316,15 @@ export class MarkersService implements MarkersApi {
     const t = ds.tables.get("expression");
     if (!t) fail("MARKERS_INVALID", `Dataset ${ds.summary.name} has no expression table`);
     return t;
+  }
+
+  /** Worker threads for the pass: local datasets, when the worker is built. */
+  private async passWorkers(st: MarkersDataset): Promise<PassWorkers | null> {
+    const file = this.deps.passWorker === undefined ? passWorkerPath() : this.deps.passWorker;
+    const info = st.ds.summary.tables.find((t) => t.name === "expression");
+    const where = info && st.ds.summary.source === "local" ? tablePath(st.ds.root, info.path) : null;
+    if (!file || !where) return null;
+    return { file, tablePath: where, version: await this.expression(st.ds).version() };
   }
 
   private expressionRows(st: MarkersDataset): number | null {
