@@ -56,7 +56,8 @@ function runPart(file: string, req: PassRequest, signal: AbortSignal, onRows: (n
     const worker = new Worker(file, { workerData: req });
     let outcome: Outcome | null = null;
     const cancel = () => worker.postMessage("cancel");
-    signal.addEventListener("abort", cancel, { once: true });
+    if (signal.aborted) cancel();
+    else signal.addEventListener("abort", cancel, { once: true });
     worker.on("message", (m: PassReply) => {
       if (m.t === "rows") onRows(m.n);
       else outcome = m;
