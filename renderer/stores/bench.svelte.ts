@@ -16,10 +16,10 @@ import {
 import { formatBytes } from "../../shared/format";
 import type { AppError } from "../../shared/result";
 import { MAX_SOURCES, formatWhen, isPartial, optionsProblem, parseColumns, runFileStem } from "./bench-results";
-import { exportAskingToReplace } from "./export-replace";
+import { askToReplace, exportAskingToReplace } from "./export-replace";
 import type { AskConfirm } from "./confirm";
 import type { Jobs } from "./jobs.svelte";
-import { baseName, type AskPath } from "./paths";
+import type { AskPath } from "./paths";
 import { isRemoteUri, remoteUriFromInput } from "./remote-uri";
 
 export type BenchForm = Omit<BenchOptions, "uris" | "columns">;
@@ -255,16 +255,7 @@ export class Bench {
     const r = await exportAskingToReplace(
       path,
       (overwrite) => this.client.bench.export(overwrite ? { ...req, overwrite } : req),
-      async (file) => {
-        const yes = await this.confirm({
-          title: `Replace ${baseName(file)}?`,
-          message: `${file} already exists. Exporting replaces its contents.`,
-          confirmLabel: "Replace",
-          cancelLabel: "Keep it",
-        });
-        if (!yes) this.notice = `Not exported: kept the existing ${file}`;
-        return yes;
-      },
+      askToReplace(this.confirm, (notice) => (this.notice = notice)),
     );
     if (!r) return false;
     if (!r.ok) {

@@ -1,4 +1,6 @@
 import type { Result } from "../../shared/result";
+import type { AskConfirm } from "./confirm";
+import { baseName } from "./paths";
 
 /**
  * Runs an export that main refuses to write over an existing file (EXPORT_TARGET_EXISTS): `replace(file)` asks the
@@ -13,4 +15,18 @@ export async function exportAskingToReplace<T>(
   if (r.ok || r.error.code !== "EXPORT_TARGET_EXISTS") return r;
   if (!(await replace(r.error.path ?? path))) return null;
   return write(true);
+}
+
+/** The question before an export replaces a file (for `exportAskingToReplace`); a no is told to `kept` as a notice. */
+export function askToReplace(confirm: AskConfirm, kept: (notice: string) => void): (file: string) => Promise<boolean> {
+  return async (file) => {
+    const yes = await confirm({
+      title: `Replace ${baseName(file)}?`,
+      message: `${file} already exists. Exporting replaces its contents.`,
+      confirmLabel: "Replace",
+      cancelLabel: "Keep it",
+    });
+    if (!yes) kept(`Not exported: kept the existing ${file}`);
+    return yes;
+  };
 }

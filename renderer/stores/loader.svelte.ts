@@ -20,7 +20,7 @@ import { pythonSnippet } from "../../shared/loader/snippet";
 import { formatBytes } from "../../shared/format";
 import { isAppFailure, type AppError, type Result } from "../../shared/result";
 import type { AskConfirm } from "./confirm";
-import { exportAskingToReplace } from "./export-replace";
+import { askToReplace, exportAskingToReplace } from "./export-replace";
 import {
   decodeBatch,
   explainRows,
@@ -33,7 +33,7 @@ import {
   type TokenBatchView,
 } from "./loader-batch";
 import { decodePage } from "../api/arrow-rows";
-import { baseName, type AskPath } from "./paths";
+import type { AskPath } from "./paths";
 
 export const STATUS_POLL_MS = 600;
 /** How long one `loader.batch` call may wait for the prefetcher; a timeout is asked again this many times. */
@@ -395,16 +395,7 @@ export class Loader {
     const r = await exportAskingToReplace(
       path,
       (overwrite) => this.client.loader.export(overwrite ? { ...req, overwrite } : req),
-      async (file) => {
-        const yes = await this.confirm({
-          title: `Replace ${baseName(file)}?`,
-          message: `${file} already exists. Exporting replaces its contents.`,
-          confirmLabel: "Replace",
-          cancelLabel: "Keep it",
-        });
-        if (!yes) this.notice = `Not exported: kept the existing ${file}`;
-        return yes;
-      },
+      askToReplace(this.confirm, (notice) => (this.notice = notice)),
     );
     if (!r) return false;
     if (!r.ok) {
