@@ -14,8 +14,11 @@ export interface MomentsKey {
   totals: Float64Array | null;
 }
 
-/** Columns whose category moments are kept (the newest). */
+/** Columns whose category moments are kept (the newest), within KEEP_BYTES. */
 const KEEP_COLUMNS = 4;
+const KEEP_BYTES = 256 * 1024 * 1024;
+
+const bytesOf = (m: ClassMoments) => m.sum.byteLength + m.sumSq.byteLength + m.expressing.byteLength;
 
 const same = (a: MomentsKey, b: MomentsKey) => a.applied === b.applied && a.totals === b.totals;
 
@@ -43,7 +46,14 @@ export class MomentsCache {
 
   keepColumn(column: string, key: MomentsKey, moments: ClassMoments, whole: WholeMoments): void {
     this.columns.delete(column);
+    if (bytesOf(moments) > KEEP_BYTES) return;
     this.columns.set(column, { key, moments, whole });
-    while (this.columns.size > KEEP_COLUMNS) this.columns.delete(this.columns.keys().next().value as string);
+    let bytes = 0;
+    for (const c of this.columns.values()) bytes += bytesOf(c.moments);
+    while (this.columns.size > KEEP_COLUMNS || bytes > KEEP_BYTES) {
+      const oldest = this.columns.keys().next().value as string;
+      bytes -= bytesOf(this.columns.get(oldest)!.moments);
+      this.columns.delete(oldest);
+    }
   }
 }

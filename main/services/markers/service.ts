@@ -34,6 +34,7 @@ import { planComparison, planGroups, type GroupSource } from "./group-plans";
 import { CellsNotContiguous } from "./moments-accumulator";
 import { MomentsCache, type MomentsKey } from "./moments-cache";
 import { cp10kDivisors, momentsPass, type ClassMoments, type PassOptions, type PassWorkers } from "./moments-pass";
+import { PARTS } from "./pass-parts";
 import { passWorkerPath } from "./pass-workers";
 import { allCounts, chooseNormalization, notCountsNote, type NormalizationChoice } from "./normalization";
 import { comparisonOf, filteredRows, geneRow, volcanoIpc } from "./run-views";
@@ -49,7 +50,9 @@ export interface MarkersDeps {
 /** Runs (and byGroup results) kept per dataset; older ones are dropped. */
 const KEEP_PER_DATASET = 8;
 /** The most the pass's per class × gene sums may take. */
-const MAX_MOMENT_BYTES = 512 * 1024 * 1024;
+const MAX_MOMENT_BYTES = 1536 * 1024 * 1024;
+/** Per class × gene while a pass runs: per part, 24 B accumulating, then 20 B unpacked (pass-parts.ts). */
+const BYTES_PER_CLASS_GENE = 44 * PARTS;
 const DEFAULT_PAGE = 100;
 const DEFAULT_BINS = 32;
 
@@ -107,7 +110,7 @@ export class MarkersService implements MarkersApi {
       const st = this.of(req.datasetId);
       const genes = await st.ed.genesTable();
       const plan = await planComparison(this.groupSource(st), req.comparison);
-      const bytes = plan.classes.groupsOf.length * genes.nGenes * 20;
+      const bytes = (plan.classes.groupsOf.length + 1) * genes.nGenes * BYTES_PER_CLASS_GENE;
       if (bytes > MAX_MOMENT_BYTES)
         fail("MARKERS_INVALID", `${plan.classes.groupsOf.length} groups × ${genes.nGenes} genes need more memory than markers allows; compare fewer groups`);
       const classOf = plan.classes.classOf;
