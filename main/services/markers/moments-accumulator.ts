@@ -54,7 +54,7 @@ function outside(c: number, g: number): never {
 }
 
 export class MomentsAccumulator {
-  /** [(gene × perGene + class) × STRIDE + 0 | 1 | 2], the whole at class nClasses. */
+  /** [(class × nGenes + gene) × STRIDE + 0 | 1 | 2], class-major (see `drain`), the whole at class nClasses. */
   private readonly acc: Float64Array;
   private readonly perGene: number;
   private readonly whole: boolean;
@@ -70,6 +70,18 @@ export class MomentsAccumulator {
   private held = 0;
   private heldGenes = new Int32Array(1024);
   private heldValues = new Float64Array(1024);
+  /**
+   * A batch's complete cells, summed after the walk class by class: a class's slice of the accumulator then stays
+   * in cache while its cells pass (cells of 8 classes interleaved missed it on every row: 1M cells, 21 → ~8 ns a
+   * row). Per class the cells keep their row order, and the whole is summed in row order first, so every sum is the
+   * same sequence of additions as one cell at a time.
+   */
+  private queued = 0;
+  private qCell = new Int32Array(256);
+  private qFrom = new Int32Array(256);
+  private qTo = new Int32Array(256);
+  private qDivisor = new Float64Array(256);
+  private qOrder = new Int32Array(256);
 
   constructor(readonly spec: AccumulatorSpec) {
     this.whole = spec.whole === true;
@@ -99,8 +111,58 @@ export class MomentsAccumulator {
         this.startCell(c);
         this.heldCell = c;
         this.hold(genes, values, r, end);
-      } else this.cellRows(c, genes, values, r, end);
+      } else this.queue(c, values, r, end);
       r = end;
+    }
+    this.drain(genes, values);
+  }
+
+  /** A complete cell of the batch: its divisor now (and its total, from its rows), its sums in `drain`. */
+  private queue(c: number, values: Column, from: number, to: number): void {
+    const k = this.spec.classOf[c];
+    let d = 0;
+    if (this.fromRows) {
+      this.startCell(c);
+      let total = 0;
+      for (let j = from; j < to; j++) {
+        const x = values[j];
+        if (x > 0) total += x;
+      }
+      if (this.spec.totals) this.spec.totals[c] = total;
+      d = total / 10_000;
+    } else if (this.spec.divisors) d = this.spec.divisors[c];
+    if (k < 0 && !this.whole) return;
+    if (this.queued === this.qCell.length) {
+      const size = this.queued * 2;
+      this.qCell = grow(this.qCell, new Int32Array(size));
+      this.qFrom = grow(this.qFrom, new Int32Array(size));
+      this.qTo = grow(this.qTo, new Int32Array(size));
+      this.qDivisor = grow(this.qDivisor, new Float64Array(size));
+      this.qOrder = new Int32Array(size);
+    }
+    const q = this.queued++;
+    this.qCell[q] = c;
+    this.qFrom[q] = from;
+    this.qTo[q] = to;
+    this.qDivisor[q] = d;
+  }
+
+  /** The queued cells' sums: the whole in row order, then each class's cells in row order. */
+  private drain(genes: Column, values: Column): void {
+    const n = this.queued;
+    this.queued = 0;
+    if (n === 0) return;
+    const log = this.fromRows || this.spec.divisors !== null;
+    const { qCell, qFrom, qTo, qDivisor } = this;
+    const classOf = this.spec.classOf;
+    if (this.whole) for (let q = 0; q < n; q++) this.accumulate(qCell[q], -1, true, qDivisor[q], log, genes, values, qFrom[q], qTo[q]);
+    const order = this.qOrder.subarray(0, n);
+    for (let q = 0; q < n; q++) order[q] = q;
+    order.sort((a, b) => classOf[qCell[a]] - classOf[qCell[b]] || a - b);
+    for (let i = 0; i < n; i++) {
+      const q = order[i];
+      const k = classOf[qCell[q]];
+      if (k >= 0) this.accumulate(qCell[q], k, false, qDivisor[q], log, genes, values, qFrom[q], qTo[q]);
     }
   }
 
@@ -123,7 +185,7 @@ export class MomentsAccumulator {
     for (let k = 0; k < count; k++)
       for (let g = 0; g < nGenes; g++) {
         const i = k * nGenes + g;
-        const j = (g * this.perGene + from + k) * STRIDE;
+        const j = ((from + k) * nGenes + g) * STRIDE;
         sum[i] = acc[j];
         sumSq[i] = acc[j + 1];
         expressing[i] = acc[j + 2];
@@ -148,25 +210,26 @@ export class MomentsAccumulator {
         if (x > 0) total += x;
       }
       if (this.spec.totals) this.spec.totals[c] = total;
-      if (k >= 0 || this.whole) this.accumulate(c, k, total / 10_000, true, genes, values, from, to);
+      if (k >= 0 || this.whole) this.accumulate(c, k, this.whole, total / 10_000, true, genes, values, from, to);
     } else if (k >= 0 || this.whole) {
       const divisors = this.spec.divisors;
-      this.accumulate(c, k, divisors ? divisors[c] : 0, divisors !== null, genes, values, from, to);
+      this.accumulate(c, k, this.whole, divisors ? divisors[c] : 0, divisors !== null, genes, values, from, to);
     }
   }
 
-  /** Rows [from, to) of cell c of class k (-1: the whole only): y = log1p(x / d) when `log`, else x. */
-  private accumulate(c: number, k: number, d: number, log: boolean, genes: Column, values: Column, from: number, to: number): void {
+  /** Rows [from, to) of cell c into class k (-1: none) and the whole (`toWhole`): y = log1p(x / d) when `log`, else x. */
+  private accumulate(c: number, k: number, toWhole: boolean, d: number, log: boolean, genes: Column, values: Column, from: number, to: number): void {
     const nGenes = this.spec.nGenes;
     const acc = this.acc;
-    const perGene = this.perGene * STRIDE;
-    const classAt = k >= 0 ? k * STRIDE : -1;
-    const wholeAt = this.whole ? this.spec.nClasses * STRIDE : -1;
+    const classAt = k >= 0 ? k * nGenes * STRIDE : -1;
+    const wholeAt = toWhole ? this.spec.nClasses * nGenes * STRIDE : -1;
     // y is 0 for every row of a cell without a positive total.
     const zero = log && !(d > 0);
     const now = ++this.now;
     const small = this.small;
     const stamp = this.stamp;
+    // A local, stored once after the loop: a store to `this` inside it measured ~25 % slower.
+    let negative = false;
     for (let j = from; j < to; j++) {
       const g = genes[j];
       if (!(g >= 0 && g < nGenes)) outside(c, g);
@@ -174,7 +237,7 @@ export class MomentsAccumulator {
       // Zeros and nulls (NaN) add nothing.
       if (!(x > 0)) {
         if (!(x < 0)) continue;
-        this.negative = true;
+        negative = true;
       }
       if (zero) continue;
       let y = x;
@@ -187,7 +250,7 @@ export class MomentsAccumulator {
           y = small[x];
         } else y = Math.log1p(x / d);
       }
-      const at = g * perGene;
+      const at = g * STRIDE;
       if (classAt >= 0) {
         const i = at + classAt;
         acc[i] += y;
@@ -201,6 +264,7 @@ export class MomentsAccumulator {
         if (y > 0) acc[i + 2]++;
       }
     }
+    if (negative) this.negative = true;
   }
 
   private hold(genes: Column, values: Column, from: number, to: number): void {
