@@ -133,7 +133,7 @@ export function createServices(options: ServiceOptions): Services {
       return convert.cleanStale();
     },
     async dispose() {
-      jobs.cancelAll();
+      await jobs.settleAll();
       notebooks.dispose();
       await loader.dispose();
       await query.dispose();

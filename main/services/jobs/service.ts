@@ -116,6 +116,19 @@ export class JobService implements JobsApi {
     for (const j of this.jobs.values()) if (j.event.state === "running") j.controller.abort();
   }
 
+  /**
+   * Cancels every running job and waits (at most `timeoutMs`) for them to end: a job reading with Lance in a worker
+   * thread must finish that read before the process exits, or the process crashes.
+   */
+  async settleAll(timeoutMs = 10_000): Promise<void> {
+    const running = [...this.jobs.values()].filter((j) => j.event.state === "running");
+    this.cancelAll();
+    if (running.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.allSettled(running.map((j) => j.done)), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   private entry(jobId: string) {
     const job = this.jobs.get(jobId);
     if (!job) fail("JOB_NOT_FOUND", `No job with id ${jobId}`);
