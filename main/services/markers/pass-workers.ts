@@ -53,9 +53,7 @@ type Outcome = Extract<PassReply, { t: "done" | "cancelled" | "error" }> | { t: 
 /** One part in its own thread; settles once the thread has ended. */
 function runPart(file: string, req: PassRequest, signal: AbortSignal, onRows: (n: number) => void): Promise<Outcome> {
   return new Promise((resolve) => {
-    // A larger young generation: each batch's Arrow objects die young instead of being promoted, which had the
-    // old space marked ~90 times a pass (1M cells: 17.7–18.6 s → 14.9–17.2 s).
-    const worker = new Worker(file, { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: 96 } });
+    const worker = new Worker(file, { workerData: req });
     let outcome: Outcome | null = null;
     const cancel = () => worker.postMessage("cancel");
     if (signal.aborted) cancel();
