@@ -28,7 +28,7 @@ describe("settleAll", () => {
     const jobs = new JobService(() => undefined);
     jobs.start("markers", "rows", () => new Promise(() => undefined));
     await jobs.settleAll(100);
-    const list = await jobs.list({});
+    const list = await jobs.list();
     expect(list.ok && list.value[0].state).toBe("running");
   });
 });
