@@ -120,17 +120,7 @@ export class MomentsAccumulator {
   /** A complete cell of the batch: its divisor now (and its total, from its rows), its sums in `drain`. */
   private queue(c: number, values: Column, from: number, to: number): void {
     const k = this.spec.classOf[c];
-    let d = 0;
-    if (this.fromRows) {
-      this.startCell(c);
-      let total = 0;
-      for (let j = from; j < to; j++) {
-        const x = values[j];
-        if (x > 0) total += x;
-      }
-      if (this.spec.totals) this.spec.totals[c] = total;
-      d = total / 10_000;
-    } else if (this.spec.divisors) d = this.spec.divisors[c];
+    const d = this.divisorOf(c, values, from, to);
     if (k < 0 && !this.whole) return;
     if (this.queued === this.qCell.length) {
       const size = this.queued * 2;
@@ -198,23 +188,25 @@ export class MomentsAccumulator {
     this.done![c] = 1;
   }
 
+  /** The cell's CP10k divisor: from its own rows with `fromRows` (its total kept in `spec.totals`), else the spec's. */
+  private divisorOf(c: number, values: Column, from: number, to: number): number {
+    if (!this.fromRows) return this.spec.divisors ? this.spec.divisors[c] : 0;
+    this.startCell(c);
+    let total = 0;
+    for (let j = from; j < to; j++) {
+      const x = values[j];
+      // As Explore's counting pass: the total of the positive values.
+      if (x > 0) total += x;
+    }
+    if (this.spec.totals) this.spec.totals[c] = total;
+    return total / 10_000;
+  }
+
   /** One cell's rows [from, to) of the arrays. */
   private cellRows(c: number, genes: Column, values: Column, from: number, to: number): void {
     const k = this.spec.classOf[c];
-    if (this.fromRows) {
-      this.startCell(c);
-      let total = 0;
-      for (let j = from; j < to; j++) {
-        const x = values[j];
-        // As Explore's counting pass: the total of the positive values.
-        if (x > 0) total += x;
-      }
-      if (this.spec.totals) this.spec.totals[c] = total;
-      if (k >= 0 || this.whole) this.accumulate(c, k, this.whole, total / 10_000, true, genes, values, from, to);
-    } else if (k >= 0 || this.whole) {
-      const divisors = this.spec.divisors;
-      this.accumulate(c, k, this.whole, divisors ? divisors[c] : 0, divisors !== null, genes, values, from, to);
-    }
+    const d = this.divisorOf(c, values, from, to);
+    if (k >= 0 || this.whole) this.accumulate(c, k, this.whole, d, this.fromRows || this.spec.divisors !== null, genes, values, from, to);
   }
 
   /** Rows [from, to) of cell c into class k (-1: none) and the whole (`toWhole`): y = log1p(x / d) when `log`, else x. */
