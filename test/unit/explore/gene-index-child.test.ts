@@ -115,10 +115,12 @@ describe("gene index build process", () => {
     let pid = 0;
     const env = await indexEnv(root, cacheDir, {
       onChildMessage: (m) => {
-        // Killed as soon as it speaks: a tiny build could otherwise end before a kill sent on "progress" lands.
+        // Stopped as soon as it speaks (a tiny build could otherwise end before a kill sent on "progress" lands),
+        // then killed once the start message has been written to it (a dead child's pipe would fail that write).
         if (pid) return;
         pid = m.pid;
-        process.kill(pid, "SIGKILL");
+        process.kill(pid, "SIGSTOP");
+        setTimeout(() => process.kill(pid, "SIGKILL"), 50);
       },
     });
     try {
