@@ -92,20 +92,26 @@ export function volcanoFigure(points: VolcanoPoint[], labels: VolcanoPoint[], se
   });
 }
 
-export function dotPlotFigure(cells: GroupCell[], genes: string[], groups: string[], unit: string, width: number, heading: string | null): Figure {
+/** The frame shared by the dot plot and the heatmap: groups across (labels turned), genes down, sized to fit. */
+function genesByGroups(genes: string[], groups: string[], cell: { w: number; h: number; pad: number }, width: number, heading: string | null) {
   const marginLeft = labelRoom(genes, 60, 160);
   const marginBottom = labelRoom(groups, 40, 130);
-  const height = 40 + marginBottom + genes.length * 28;
-  return Plot.plot({
+  return {
     ...title(heading),
-    width: Math.min(width, marginLeft + 40 + groups.length * 64),
-    height,
+    width: Math.min(width, marginLeft + cell.pad + groups.length * cell.w),
+    height: 40 + marginBottom + genes.length * cell.h,
     marginLeft,
     marginBottom,
     marginTop: 16,
     style: FONT,
     x: { domain: groups, label: null, tickRotate: -35, tickSize: 0 },
     y: { domain: genes, label: null, tickSize: 0 },
+  };
+}
+
+export function dotPlotFigure(cells: GroupCell[], genes: string[], groups: string[], unit: string, width: number, heading: string | null): Figure {
+  return Plot.plot({
+    ...genesByGroups(genes, groups, { w: 64, h: 28, pad: 40 }, width, heading),
     r: { type: "sqrt", domain: [0, 1], range: [0, 11] },
     color: { scheme: "reds", legend: true, label: `mean ${unit}`, zero: true },
     marks: [
@@ -134,18 +140,8 @@ export function heatmapFigure(
   width: number,
   heading: string | null,
 ): Figure {
-  const marginLeft = labelRoom(genes, 60, 160);
-  const marginBottom = labelRoom(groups, 40, 130);
   return Plot.plot({
-    ...title(heading),
-    width: Math.min(width, marginLeft + 30 + groups.length * 56),
-    height: 40 + marginBottom + genes.length * 24,
-    marginLeft,
-    marginBottom,
-    marginTop: 16,
-    style: FONT,
-    x: { domain: groups, label: null, tickRotate: -35, tickSize: 0 },
-    y: { domain: genes, label: null, tickSize: 0 },
+    ...genesByGroups(genes, groups, { w: 56, h: 24, pad: 30 }, width, heading),
     color: zscore
       ? { type: "diverging", scheme: "rdbu", reverse: true, pivot: 0, legend: true, label: "z-score of the mean" }
       : { scheme: "viridis", legend: true, label: `mean ${unit}` },
