@@ -65,16 +65,26 @@ export class MomentsAccumulator {
   private readonly small = new Float64Array(SMALL);
   private readonly stamp = new Int32Array(SMALL);
   private now = 0;
+  /**
+   * The batch's gene ids and values as Int32Array and Float64Array (the batch's own arrays when they are of these
+   * types, else converted once): the loops below then see one array type each whatever Arrow delivers (a loop fed
+   * Uint16Array batches and Int32Array held rows measured ~2× slower), and y is worked out once per row into `ys`.
+   */
+  private genes = new Int32Array(0);
+  private values = new Float64Array(0);
+  private ys = new Float64Array(0);
+  /** The batch's gene ids were Uint32 (read as Int32: ids ≥ 2³¹ show negative, named as they were). */
+  private unsignedGenes = false;
   /** With `fromRows`: the cell whose rows reached the end of the last batch, and its rows so far. */
   private heldCell = -1;
   private held = 0;
   private heldGenes = new Int32Array(1024);
   private heldValues = new Float64Array(1024);
   /**
-   * A batch's complete cells, summed after the walk class by class: a class's slice of the accumulator then stays
-   * in cache while its cells pass (cells of 8 classes interleaved missed it on every row: 1M cells, 21 → ~8 ns a
-   * row). Per class the cells keep their row order, and the whole is summed in row order first, so every sum is the
-   * same sequence of additions as one cell at a time.
+   * A batch's complete cells: y and the whole in row order first, then the class sums class by class: a class's
+   * slice of the accumulator then stays in cache while its cells pass (cells of 8 classes interleaved missed it on
+   * every row: 1M cells, 21 → ~8 ns a row). Per class the cells keep their row order, so every sum is the same
+   * sequence of additions as one cell at a time.
    */
   private queued = 0;
   private qCell = new Int32Array(256);
@@ -94,11 +104,13 @@ export class MomentsAccumulator {
   add(cells: Column, genes: Column, values: Column): void {
     const n = cells.length;
     const nCells = this.spec.classOf.length;
+    const gs = this.genesOf(cells, genes);
+    const xs = this.valuesOf(values);
     let r = 0;
     if (this.heldCell >= 0) {
       // The held cell's rows go on into this batch: hold them too, unless they end here.
       while (r < n && cells[r] === this.heldCell) r++;
-      this.hold(genes, values, 0, r);
+      this.hold(gs, xs, 0, r);
       if (r === n) return;
       this.flushHeld();
     }
@@ -106,19 +118,49 @@ export class MomentsAccumulator {
       const c = cells[r];
       let end = r + 1;
       while (end < n && cells[end] === c) end++;
-      if (!(c >= 0 && c < nCells)) outside(c, genes[r]);
+      if (!(c >= 0 && c < nCells)) this.outside(c, gs[r]);
       if (this.fromRows && end === n) {
         this.startCell(c);
         this.heldCell = c;
-        this.hold(genes, values, r, end);
-      } else this.queue(c, values, r, end);
+        this.hold(gs, xs, r, end);
+      } else this.queue(c, xs, r, end);
       r = end;
     }
-    this.drain(genes, values);
+    this.drain(gs, xs);
+  }
+
+  /** The batch's gene ids as an Int32Array; ids a conversion could change are checked first. */
+  private genesOf(cells: Column, genes: Column): Int32Array {
+    const n = genes.length;
+    this.unsignedGenes = genes instanceof Uint32Array;
+    if (genes instanceof Int32Array) return genes;
+    if (genes instanceof Uint32Array) return new Int32Array(genes.buffer, genes.byteOffset, n);
+    if (!(genes instanceof Uint16Array || genes instanceof Int16Array || genes instanceof Uint8Array || genes instanceof Int8Array)) {
+      const nGenes = this.spec.nGenes;
+      for (let j = 0; j < n; j++) {
+        const g = genes[j];
+        if (!(g >= 0 && g < nGenes)) outside(cells[j], g);
+      }
+    }
+    if (this.genes.length < n) this.genes = new Int32Array(n);
+    this.genes.set(genes);
+    return this.genes;
+  }
+
+  /** The batch's values as a Float64Array (every integer and float32 value exactly). */
+  private valuesOf(values: Column): Float64Array {
+    if (values instanceof Float64Array) return values;
+    if (this.values.length < values.length) this.values = new Float64Array(values.length);
+    this.values.set(values);
+    return this.values;
+  }
+
+  private outside(c: number, g: number): never {
+    outside(c, this.unsignedGenes ? g >>> 0 : g);
   }
 
   /** A complete cell of the batch: its divisor now (and its total, from its rows), its sums in `drain`. */
-  private queue(c: number, values: Column, from: number, to: number): void {
+  private queue(c: number, values: Float64Array, from: number, to: number): void {
     const k = this.spec.classOf[c];
     const d = this.divisorOf(c, values, from, to);
     if (k < 0 && !this.whole) return;
@@ -137,23 +179,28 @@ export class MomentsAccumulator {
     this.qDivisor[q] = d;
   }
 
-  /** The queued cells' sums: the whole in row order, then each class's cells in row order. */
-  private drain(genes: Column, values: Column): void {
+  /** The queued cells' sums: y and the whole in row order, then each class's cells in row order. */
+  private drain(genes: Int32Array, values: Float64Array): void {
     const n = this.queued;
     this.queued = 0;
     if (n === 0) return;
-    const log = this.fromRows || this.spec.divisors !== null;
     const { qCell, qFrom, qTo, qDivisor } = this;
     const classOf = this.spec.classOf;
-    if (this.whole) for (let q = 0; q < n; q++) this.accumulate(qCell[q], -1, true, qDivisor[q], log, genes, values, qFrom[q], qTo[q]);
+    const ys = this.ysFor(values.length);
+    for (let q = 0; q < n; q++) this.yRows(qCell[q], qDivisor[q], genes, values, ys, qFrom[q], qTo[q]);
     const order = this.qOrder.subarray(0, n);
     for (let q = 0; q < n; q++) order[q] = q;
     order.sort((a, b) => classOf[qCell[a]] - classOf[qCell[b]] || a - b);
     for (let i = 0; i < n; i++) {
       const q = order[i];
       const k = classOf[qCell[q]];
-      if (k >= 0) this.accumulate(qCell[q], k, false, qDivisor[q], log, genes, values, qFrom[q], qTo[q]);
+      if (k >= 0) this.classRows(k, genes, ys, qFrom[q], qTo[q]);
     }
+  }
+
+  private ysFor(n: number): Float64Array {
+    if (this.ys.length < n) this.ys = new Float64Array(Math.max(n, this.ys.length * 2));
+    return this.ys;
   }
 
   /** After the last batch: the moments, one array per statistic, [class × nGenes + gene]. */
@@ -189,7 +236,7 @@ export class MomentsAccumulator {
   }
 
   /** The cell's CP10k divisor: from its own rows with `fromRows` (its total kept in `spec.totals`), else the spec's. */
-  private divisorOf(c: number, values: Column, from: number, to: number): number {
+  private divisorOf(c: number, values: Float64Array, from: number, to: number): number {
     if (!this.fromRows) return this.spec.divisors ? this.spec.divisors[c] : 0;
     this.startCell(c);
     let total = 0;
@@ -202,19 +249,15 @@ export class MomentsAccumulator {
     return total / 10_000;
   }
 
-  /** One cell's rows [from, to) of the arrays. */
-  private cellRows(c: number, genes: Column, values: Column, from: number, to: number): void {
-    const k = this.spec.classOf[c];
-    const d = this.divisorOf(c, values, from, to);
-    if (k >= 0 || this.whole) this.accumulate(c, k, this.whole, d, this.fromRows || this.spec.divisors !== null, genes, values, from, to);
-  }
-
-  /** Rows [from, to) of cell c into class k (-1: none) and the whole (`toWhole`): y = log1p(x / d) when `log`, else x. */
-  private accumulate(c: number, k: number, toWhole: boolean, d: number, log: boolean, genes: Column, values: Column, from: number, to: number): void {
+  /**
+   * Rows [from, to) of cell c: ys[j] = log1p(x / d) (x without a transform), 0 for rows that add nothing (zeros,
+   * nulls, a cell without a positive total), and y into the whole when it is summed.
+   */
+  private yRows(c: number, d: number, genes: Int32Array, values: Float64Array, ys: Float64Array, from: number, to: number): void {
     const nGenes = this.spec.nGenes;
     const acc = this.acc;
-    const classAt = k >= 0 ? k * nGenes * STRIDE : -1;
-    const wholeAt = toWhole ? this.spec.nClasses * nGenes * STRIDE : -1;
+    const log = this.fromRows || this.spec.divisors !== null;
+    const wholeAt = this.whole ? this.spec.nClasses * nGenes * STRIDE : -1;
     // y is 0 for every row of a cell without a positive total.
     const zero = log && !(d > 0);
     const now = ++this.now;
@@ -224,9 +267,9 @@ export class MomentsAccumulator {
     let negative = false;
     for (let j = from; j < to; j++) {
       const g = genes[j];
-      if (!(g >= 0 && g < nGenes)) outside(c, g);
+      if (!(g >= 0 && g < nGenes)) this.outside(c, g);
       const x = values[j];
-      // Zeros and nulls (NaN) add nothing.
+      ys[j] = 0;
       if (!(x > 0)) {
         if (!(x < 0)) continue;
         negative = true;
@@ -242,15 +285,9 @@ export class MomentsAccumulator {
           y = small[x];
         } else y = Math.log1p(x / d);
       }
-      const at = g * STRIDE;
-      if (classAt >= 0) {
-        const i = at + classAt;
-        acc[i] += y;
-        acc[i + 1] += y * y;
-        if (y > 0) acc[i + 2]++;
-      }
+      ys[j] = y;
       if (wholeAt >= 0) {
-        const i = at + wholeAt;
+        const i = g * STRIDE + wholeAt;
         acc[i] += y;
         acc[i + 1] += y * y;
         if (y > 0) acc[i + 2]++;
@@ -259,17 +296,30 @@ export class MomentsAccumulator {
     if (negative) this.negative = true;
   }
 
-  private hold(genes: Column, values: Column, from: number, to: number): void {
+  /** Rows [from, to) of a cell of class k, from their y (a y of 0 adds nothing: the sums start at +0). */
+  private classRows(k: number, genes: Int32Array, ys: Float64Array, from: number, to: number): void {
+    const acc = this.acc;
+    const classAt = k * this.spec.nGenes * STRIDE;
+    for (let j = from; j < to; j++) {
+      const y = ys[j];
+      if (y === 0) continue;
+      const i = genes[j] * STRIDE + classAt;
+      acc[i] += y;
+      acc[i + 1] += y * y;
+      if (y > 0) acc[i + 2]++;
+    }
+  }
+
+  private hold(genes: Int32Array, values: Float64Array, from: number, to: number): void {
     const need = this.held + to - from;
     if (need > this.heldGenes.length) {
       const size = Math.max(need, this.heldGenes.length * 2);
       this.heldGenes = grow(this.heldGenes, new Int32Array(size));
       this.heldValues = grow(this.heldValues, new Float64Array(size));
     }
-    for (let j = from; j < to; j++, this.held++) {
-      this.heldGenes[this.held] = genes[j];
-      this.heldValues[this.held] = values[j];
-    }
+    this.heldGenes.set(genes.subarray(from, to), this.held);
+    this.heldValues.set(values.subarray(from, to), this.held);
+    this.held = need;
   }
 
   private flushHeld(): void {
@@ -277,8 +327,14 @@ export class MomentsAccumulator {
     this.heldCell = -1;
     // startCell was called when it was held.
     this.done![c] = 0;
-    this.cellRows(c, this.heldGenes, this.heldValues, 0, this.held);
+    const n = this.held;
     this.held = 0;
+    const k = this.spec.classOf[c];
+    const d = this.divisorOf(c, this.heldValues, 0, n);
+    if (k < 0 && !this.whole) return;
+    const ys = this.ysFor(n);
+    this.yRows(c, d, this.heldGenes, this.heldValues, ys, 0, n);
+    if (k >= 0) this.classRows(k, this.heldGenes, ys, 0, n);
   }
 }
 

@@ -58,4 +58,43 @@ describe("moments accumulator", () => {
     expect(() => new MomentsAccumulator(spec()).add([4], [0], [1])).toThrow(RowOutsideTables);
     expect(() => new MomentsAccumulator(spec()).add([0], [3], [1])).toThrow(/Expression row \(cell 0, gene 3\) is outside/);
   });
+
+  it("the same moments whatever typed arrays the batches arrive in, a held cell included", () => {
+    const rows = { cells: [1, 1, 3, 3, 3, 0], genes: [0, 2, 1, 0, 2, 1], values: [3, 1, 2, 70, 5, 4] };
+    const run = (gene: (a: number[]) => ArrayLike<number>, value: (a: number[]) => ArrayLike<number>) => {
+      const acc = new MomentsAccumulator(spec({ fromRows: true, totals: new Float64Array(4), whole: true }));
+      for (const [from, to] of [
+        [0, 3],
+        [3, 4],
+        [4, 6],
+      ])
+        acc.add(Uint32Array.from(rows.cells.slice(from, to)), gene(rows.genes.slice(from, to)), value(rows.values.slice(from, to)));
+      return acc.finish();
+    };
+    const plain = run(
+      (a) => a,
+      (a) => a,
+    );
+    expect(plain.whole!.expressing.reduce((a, b) => a + b, 0)).toBe(6);
+    for (const [gene, value] of [
+      [Uint16Array, Uint16Array],
+      [Int32Array, Float32Array],
+      [Uint32Array, Float64Array],
+      [Float64Array, Int32Array],
+    ] as const)
+      expect(
+        run(
+          (a) => gene.from(a),
+          (a) => value.from(a),
+        ),
+        `${gene.name} / ${value.name}`,
+      ).toEqual(plain);
+  });
+
+  it("gene ids are named as stored when outside the genes table, whatever their type", () => {
+    expect(() => new MomentsAccumulator(spec()).add([0], Uint32Array.from([2 ** 32 - 1]), [1])).toThrow(/gene 4294967295\)/);
+    expect(() => new MomentsAccumulator(spec()).add([0], Float64Array.from([NaN]), [1])).toThrow(/gene NaN\)/);
+    expect(() => new MomentsAccumulator(spec()).add([0], Float64Array.from([1.5e10]), [1])).toThrow(/gene 15000000000\)/);
+    expect(() => new MomentsAccumulator(spec()).add([0], Int16Array.from([-2]), [1])).toThrow(/gene -2\)/);
+  });
 });
