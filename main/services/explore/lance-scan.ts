@@ -9,6 +9,8 @@ type Scan = { execute(o: { maxBatchLength: number }): AsyncGenerator<RecordBatch
 export interface ScanOptions {
   /** A Lance (DataFusion) predicate pushed into the scan. */
   where?: string;
+  /** Rows to skip first (pushed into the scan: the fragments before are not read). */
+  offset?: number;
   signal?: AbortSignal;
 }
 
@@ -20,6 +22,7 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
 export async function* scanBatches(table: lancedb.Table, columns: string[], opts: ScanOptions = {}): AsyncGenerator<RecordBatch> {
   let query = table.query().select(columns);
   if (opts.where) query = query.where(opts.where);
+  if (opts.offset) query = query.offset(opts.offset);
   throwIfCancelled(opts.signal);
   for await (const batch of (query as unknown as Scan).execute({ maxBatchLength: SCAN_BATCH_ROWS })) {
     throwIfCancelled(opts.signal);
