@@ -1,44 +1,30 @@
 /**
- * Builds a gene index into a folder of ours: a SHALLOW clone of the source expression table at the version the
- * dataset is open at (a new manifest whose data files stay the source's: nothing is copied, nothing is written
- * to the source) and a scalar index on the clone's `gene_integer_id`, so `gene_integer_id = X` reads only the
- * matching rows' pages instead of the whole column.
+ * Builds a gene index (gene-index-files.ts) into a build folder of ours from the source expression table at the
+ * version the dataset is open at (read only: nothing is written to the source). Two streaming reads:
  *
- * Bitmap or btree, measured on a busy 2-core machine (load 3–8), reads of one gene's rows:
+ *   1. count   the gene column only: rows per gene → offsets, and the files sized to them;
+ *   2. scatter every row into its gene's staging buffer (a share of `stagingBytes` proportional to the gene's
+ *              rows, so they fill at about the same pace), each full buffer written at its place in `cells` and
+ *              `values` with positioned writes. Memory: the staging bytes, counts and one scan batch, whatever
+ *              the table's size; writes ≈ 2 × genes × rows / staged rows.
  *
- *   200k cells, 138M rows   bitmap 35–60 s, 330 MB on disk, peak RSS 1.7 GB, reads 35–106 ms (LYZ 0.3–0.4 s)
- *                           btree  27–39 s, 674 MB on disk, peak RSS 0.33 GB, reads 63–160 ms
- *                           no index: 0.55–0.88 s (LYZ 1.4 s)
- *   1M cells, 691M rows     bitmap 379 s, 1.62 GB, peak RSS ≥ 7 GB, reads 0.29–0.68 s (LYZ 0.97–1.43 s)
- *                           btree  339 s, 3.56 GB, RSS ~0.4 GB, reads 0.31–0.90 s (LYZ 1.29–1.62 s)
- *                           no index: 3.2–4.6 s (LYZ 4.8 s)
+ * SLAF stores rows cell-major, so each gene's cells arrive ascending: that is checked row by row, and a table
+ * that breaks it fails the build (named) and gene reads stay on the source.
  *
- * Through the app on the 1M-cell dataset (`npm run bench explore`, load 4–6): LYZ cold with a bitmap 1.13 s, with
- * a btree 1.74 s (goal 1.5 s); build 270 s vs 121 s; peak RSS of the process 7.6 GB vs 0.75 GB.
- *
- * The bitmap is half the size and reads faster, but Lance builds it in memory (~11 B per row),
- * while the btree sorts out of core. So: bitmap while that fits in 40 % of the machine's memory and 60 % of what
- * is available now (the 1M-cell dataset: yes with 23 GB, no with 16 GB), else btree. Either kind built earlier is used (gene-index.ts looks for both).
- *
- * This runs in the build process (gene-index-child-entry.ts), never in the app's: if that memory runs out, only
- * the build dies. Cancel is SIGTERM to that process.
+ * This runs in the build process (gene-index-child-entry.ts), never in the app's; cancel is SIGTERM to it.
  */
-import os from "node:os";
-import * as lancedb from "@lancedb/lancedb";
+import { openSync, closeSync, ftruncateSync, writeSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { arrow } from "../arrow";
 import { AppFailure, isAppFailure } from "../../../shared/result";
-import { fail, isDiskFull, throwIfAborted } from "../errors";
-import { GENE_INDEX_TABLE } from "./gene-index-store";
+import { fail, isDiskFull } from "../errors";
+import { openLanceTable } from "../datasets/lance-table";
+import { columnNumbers } from "./arrow-read";
+import type { ChildPhase, ChildStart } from "./gene-index-child-protocol";
+import { CELL_BYTES, CELLS_FILE, OFFSETS_FILE, VALUE_TYPES, VALUES_FILE, valueTypeOf, type ValueArray } from "./gene-index-files";
+import { scanBatches } from "./lance-scan";
 
-export const GENE_INDEX_COLUMN = "gene_integer_id";
-
-export type GeneIndexKind = "bitmap" | "btree";
-
-/** Peak memory of Lance's bitmap build per expression row (measured: 1.7 GB for 138M rows, 7.6 GB for 691M). */
-const BITMAP_BUILD_BYTES_PER_ROW = 12;
-
-export function geneIndexKind(rows: number, totalMemory = os.totalmem(), availableMemory = os.freemem()): GeneIndexKind {
-  return rows * BITMAP_BUILD_BYTES_PER_ROW <= Math.min(totalMemory * 0.4, availableMemory * 0.6) ? "bitmap" : "btree";
-}
+type Vector = InstanceType<typeof arrow.Vector>;
 
 /** What went wrong while writing into `folder`, named (DISK_FULL, PERMISSION_DENIED), or the error as it was. */
 function named(e: unknown, folder: string): unknown {
@@ -63,40 +49,140 @@ export function throwNamed(e: unknown, folder: string): never {
   throw named(e, folder);
 }
 
-/** Clones `sourcePath` at `version` into `folder` and indexes `gene_integer_id`; resolves when the index is complete. */
-export async function buildCloneWithIndex(
-  folder: string,
-  sourcePath: string,
-  version: number,
-  kind: GeneIndexKind,
-  signal: AbortSignal,
-  onIndexing?: () => void,
-): Promise<void> {
-  let db: lancedb.Connection | null = null;
-  let clone: lancedb.Table | null = null;
+export interface BuildStats {
+  rows: number;
+  /** Positioned writes of the scatter pass. */
+  writes: number;
+}
+
+const unsupported = (what: string): never =>
+  fail("EXPLORE_DATASET_UNSUPPORTED", `${what}: no gene index can be built for this table; gene reads use the source table`);
+
+/** Writes all of `bytes` at `position` of `fd`. */
+function writeAll(fd: number, bytes: Uint8Array, offset: number, length: number, position: number): void {
+  while (length > 0) {
+    const n = writeSync(fd, bytes, offset, length, position);
+    offset += n;
+    length -= n;
+    position += n;
+  }
+}
+
+/** Each gene's share of `stagedRows` (at least `floor` rows, at most its own rows). */
+function stagingCapacities(counts: Float64Array, rows: number, stagedRows: number): Int32Array {
+  const genesWithRows = counts.reduce((n, c) => n + (c > 0 ? 1 : 0), 0);
+  const floor = Math.max(1, Math.min(256, Math.floor(stagedRows / Math.max(1, genesWithRows))));
+  const caps = new Int32Array(counts.length);
+  for (let g = 0; g < counts.length; g++) caps[g] = Math.min(counts[g], Math.max(floor, Math.floor((counts[g] * stagedRows) / Math.max(1, rows))));
+  return caps;
+}
+
+export async function buildGeneIndex(start: ChildStart, onProgress: (phase: ChildPhase, rows: number) => void): Promise<BuildStats> {
+  const { nGenes, tmpDir } = start;
+  const { db, table } = await openLanceTable(start.srcUri);
+  const fds: number[] = [];
   try {
-    db = await lancedb.connect(folder);
-    clone = await db.cloneTable(GENE_INDEX_TABLE, sourcePath, { isShallow: true, sourceVersion: version });
-    throwIfAborted(signal, "EXPLORE_CANCELLED");
-    onIndexing?.();
-    const job = await clone.createIndexAsync(GENE_INDEX_COLUMN, { config: kind === "bitmap" ? lancedb.Index.bitmap() : lancedb.Index.btree() });
-    const cancel = () => void job.cancel().catch(() => undefined);
-    signal.addEventListener("abort", cancel, { once: true });
-    if (signal.aborted) cancel();
-    try {
-      await job.wait();
-    } finally {
-      signal.removeEventListener("abort", cancel);
+    await table.checkout(start.version);
+    const field = (await table.schema()).fields.find((f) => f.name === "value");
+    if (!field) unsupported("The expression table has no value column");
+    if (valueTypeOf(field!.type) !== start.valueType) fail("INTERNAL", `The expression table's value type is not ${start.valueType} any more`);
+    const Values = VALUE_TYPES[start.valueType];
+    const integerValues = start.valueType !== "float32" && start.valueType !== "float64";
+    const every = 1 << 22;
+
+    // 1. Rows per gene.
+    const counts = new Float64Array(nGenes);
+    let rows = 0;
+    for await (const batch of scanBatches(table, ["gene_integer_id"])) {
+      const genes = columnNumbers(batch.getChild("gene_integer_id") as Vector);
+      for (let r = 0; r < genes.length; r++) {
+        const g = genes[r];
+        if (!(g >= 0 && g < nGenes && Number.isInteger(g)))
+          unsupported(`An expression row's gene_integer_id ${g} is outside the genes table (0–${nGenes - 1})`);
+        counts[g]++;
+      }
+      if (Math.floor((rows + genes.length) / every) !== Math.floor(rows / every)) onProgress("count", rows + genes.length);
+      rows += genes.length;
     }
-    throwIfAborted(signal, "EXPLORE_CANCELLED");
-    const indices = await clone.listIndices();
-    if (!indices.some((i) => i.columns.includes(GENE_INDEX_COLUMN)))
-      fail("INTERNAL", `The gene index on ${GENE_INDEX_COLUMN} is missing after its build in ${folder}`);
-  } catch (e) {
-    throwIfAborted(signal, "EXPLORE_CANCELLED");
-    throwNamed(e, folder);
+    onProgress("count", rows);
+
+    const offsets = new Float64Array(nGenes + 1);
+    for (let g = 0; g < nGenes; g++) offsets[g + 1] = offsets[g] + counts[g];
+    try {
+      writeFileSync(path.join(tmpDir, OFFSETS_FILE), new Uint8Array(offsets.buffer));
+      for (const [name, bytes] of [
+        [CELLS_FILE, rows * CELL_BYTES],
+        [VALUES_FILE, rows * Values.BYTES_PER_ELEMENT],
+      ] as const) {
+        const fd = openSync(path.join(tmpDir, name), "w");
+        fds.push(fd);
+        ftruncateSync(fd, bytes);
+      }
+    } catch (e) {
+      throwNamed(e, tmpDir);
+    }
+    const [cellsFd, valuesFd] = fds;
+
+    // 2. Scatter into per-gene staging buffers, flushed to their place when full.
+    const stagedRows = Math.max(1, Math.floor(start.stagingBytes / 2 / (CELL_BYTES + Values.BYTES_PER_ELEMENT)));
+    const caps = stagingCapacities(counts, rows, stagedRows);
+    const stageAt = new Float64Array(nGenes + 1);
+    for (let g = 0; g < nGenes; g++) stageAt[g + 1] = stageAt[g] + caps[g];
+    const stageCells = new Uint32Array(stageAt[nGenes]);
+    const stageValues: ValueArray = new Values(stageAt[nGenes]);
+    const cellBytes = new Uint8Array(stageCells.buffer);
+    const valueBytes = new Uint8Array(stageValues.buffer);
+    const vb = Values.BYTES_PER_ELEMENT;
+    const fill = new Int32Array(nGenes);
+    const written = new Float64Array(nGenes);
+    const last = new Float64Array(nGenes).fill(-1);
+    let writes = 0;
+    const flush = (g: number) => {
+      const n = fill[g];
+      const at = offsets[g] + written[g];
+      if (written[g] + n > counts[g]) fail("INTERNAL", `Gene ${g} has more rows in the second read than in the first`);
+      try {
+        writeAll(cellsFd, cellBytes, stageAt[g] * CELL_BYTES, n * CELL_BYTES, at * CELL_BYTES);
+        writeAll(valuesFd, valueBytes, stageAt[g] * vb, n * vb, at * vb);
+      } catch (e) {
+        throwNamed(e, tmpDir);
+      }
+      writes += 2;
+      written[g] += n;
+      fill[g] = 0;
+    };
+
+    let done = 0;
+    for await (const batch of scanBatches(table, ["cell_integer_id", "gene_integer_id", "value"])) {
+      const cells = columnNumbers(batch.getChild("cell_integer_id") as Vector);
+      const genes = columnNumbers(batch.getChild("gene_integer_id") as Vector);
+      const valueColumn = batch.getChild("value") as Vector;
+      if (integerValues && valueColumn.nullCount > 0) unsupported("The expression table has null values");
+      const values = columnNumbers(valueColumn);
+      for (let r = 0; r < cells.length; r++) {
+        const g = genes[r];
+        const c = cells[r];
+        if (!(g >= 0 && g < nGenes && Number.isInteger(g)))
+          unsupported(`An expression row's gene_integer_id ${g} is outside the genes table (0–${nGenes - 1})`);
+        if (!(c >= 0 && c <= 0xffffffff && Number.isInteger(c))) unsupported(`An expression row's cell_integer_id ${c} is not a cell id`);
+        if (c < last[g]) unsupported(`Expression rows are not in cell order (gene ${g}: cell ${c} after cell ${last[g]})`);
+        last[g] = c;
+        const p = stageAt[g] + fill[g];
+        stageCells[p] = c;
+        stageValues[p] = values[r];
+        if (++fill[g] === caps[g]) flush(g);
+      }
+      if (Math.floor((done + cells.length) / every) !== Math.floor(done / every)) onProgress("scatter", done + cells.length);
+      done += cells.length;
+    }
+    for (let g = 0; g < nGenes; g++) if (fill[g] > 0) flush(g);
+    for (let g = 0; g < nGenes; g++)
+      if (written[g] !== counts[g]) fail("INTERNAL", `Gene ${g} has ${written[g]} rows in the second read and ${counts[g]} in the first`);
+    onProgress("scatter", done);
+    return { rows, writes };
   } finally {
-    clone?.close();
-    db?.close();
+    for (const fd of fds) closeSync(fd);
+    table.close();
+    db.close();
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Runs a gene index build (clone + index into a build folder) in its own process, gene-index-child-entry.ts, so
- * Lance's in-memory bitmap build can never take the app down: the child dying (OOM killer, SIGKILL, a crash)
- * fails the build with a named error and nothing else. Cancel is SIGTERM, then waiting for the exit, so the
+ * Runs a gene index build (into a build folder) in its own process, gene-index-child-entry.ts, so the build can
+ * never take the app down: the child dying (OOM killer, SIGKILL, a crash) fails the build with a named error and
+ * nothing else. Cancel is SIGTERM, then waiting for the exit, so the
  * caller removes the build folder only once nothing writes into it.
  */
 import { fork } from "node:child_process";
@@ -20,6 +20,9 @@ export interface ChildBuild {
   ms: number;
   /** The build process's peak resident memory. */
   maxRssBytes: number;
+  rows: number;
+  /** Positioned writes of the scatter pass. */
+  writes: number;
 }
 
 /** A child that ignores SIGTERM this long is killed. */
@@ -80,7 +83,7 @@ export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal:
           { t: "start", ...start } satisfies ChildStart,
           (e) => e && stop(new AppFailure("INTERNAL", `Cannot start the gene index build: ${e.message}`)),
         );
-      } else if (m.t === "done") built = { pid: m.pid, bytes: m.bytes, ms: m.ms, maxRssBytes: m.maxRssBytes };
+      } else if (m.t === "done") built = { pid: m.pid, bytes: m.bytes, ms: m.ms, maxRssBytes: m.maxRssBytes, rows: m.rows, writes: m.writes };
       else if (m.t === "error") failure ??= new AppFailure(m.code, m.message, m.path === undefined ? {} : { path: m.path });
     });
     child.on("error", (e) => {

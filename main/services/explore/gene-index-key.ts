@@ -9,14 +9,12 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type * as lancedb from "@lancedb/lancedb";
 import { fail } from "../errors";
-import type { GeneIndexKind } from "./gene-index-build";
 
 /** Bumped when the index's layout changes, so older folders count as stale. */
-const FORMAT = "gene-index-1:gene_integer_id";
+export const GENE_INDEX_FORMAT = 2;
 const U64_MAX = (1n << 64n) - 1n;
 
 export interface GeneIndexKey {
-  kind: GeneIndexKind;
   /** The expression table folder, links resolved. */
   tablePath: string;
   version: number;
@@ -37,7 +35,7 @@ function manifestVersion(name: string): number | null {
   return Number(n > U64_MAX >> 1n ? U64_MAX - n : n);
 }
 
-export async function geneIndexKey(tablePath: string, table: lancedb.Table, kind: GeneIndexKind): Promise<GeneIndexKey> {
+export async function geneIndexKey(tablePath: string, table: lancedb.Table): Promise<GeneIndexKey> {
   const real = await fs.realpath(tablePath);
   const version = await table.version();
   const versions = path.join(real, "_versions");
@@ -46,5 +44,11 @@ export async function geneIndexKey(tablePath: string, table: lancedb.Table, kind
   const st = await fs.stat(path.join(versions, name));
   const manifest = { name, size: st.size, mtimeMs: st.mtimeMs };
   const pathHash = hash(real);
-  return { kind, tablePath: real, version, manifest, pathHash, folder: `${pathHash}-${hash(JSON.stringify([FORMAT, kind, version, manifest]))}` };
+  return {
+    tablePath: real,
+    version,
+    manifest,
+    pathHash,
+    folder: `${pathHash}-${hash(JSON.stringify([`gene-index-${GENE_INDEX_FORMAT}`, version, manifest]))}`,
+  };
 }

@@ -3,31 +3,36 @@
  * cache clear):
  *
  *   <pathHash>-<stateHash>/            a complete index (gene-index-key.ts names it)
- *     expression.lance/                the shallow clone with its scalar index (gene-index-build.ts)
- *     gene-index.json                  what it was built from, when, how long it took, its bytes
+ *     offsets, cells, values           the gene-major copy of the expression rows (gene-index-files.ts)
+ *     gene-index.json                  format, what it was built from, its layout, when, how long it took, its bytes
  *   .tmp-<folder>-<pid>-<random>/      a build under way (or left by a crash: removed once its process is gone)
  *
- * A folder appears complete or not at all: it is built under `.tmp-…` and renamed into place at the end.
+ * A folder appears complete or not at all: it is built under `.tmp-…` and renamed into place at the end. One that
+ * does not check out on open (damaged, truncated, another key, an older format such as v1's Lance clone) is
+ * removed.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { GeneIndexKey } from "./gene-index-key";
+import { GeneIndexFiles, type ValueType } from "./gene-index-files";
+import { GENE_INDEX_FORMAT, type GeneIndexKey } from "./gene-index-key";
 
 export const GENE_INDEX_FOLDER = "gene-index";
-export const GENE_INDEX_TABLE = "expression";
 const META = "gene-index.json";
 const TEMP = /^\.tmp-.+-(\d+)-[0-9a-f]+$/;
 
 export interface GeneIndexMeta {
-  kind: GeneIndexKey["kind"];
+  format: typeof GENE_INDEX_FORMAT;
   tablePath: string;
   version: number;
   manifest: GeneIndexKey["manifest"];
   folder: string;
+  nGenes: number;
+  rows: number;
+  valueType: ValueType;
   builtAt: string;
   buildMs: number;
-  /** The clone's own files (manifests and the index), without this file. */
+  /** The index's files, without this one. */
   bytes: number;
 }
 
@@ -46,11 +51,22 @@ export async function readGeneIndexMeta(dir: string): Promise<GeneIndexMeta | nu
   }
 }
 
-/** The complete index folder for `key`, or null. */
-export async function findGeneIndex(root: string, key: GeneIndexKey): Promise<string | null> {
+const sameKey = (meta: GeneIndexMeta | null, key: GeneIndexKey) =>
+  meta !== null &&
+  meta.format === GENE_INDEX_FORMAT &&
+  meta.folder === key.folder &&
+  meta.tablePath === key.tablePath &&
+  meta.version === key.version &&
+  JSON.stringify(meta.manifest) === JSON.stringify(key.manifest);
+
+/** The complete index of `key`, its files checked; a folder of that name that does not check out is removed. */
+export async function openGeneIndex(root: string, key: GeneIndexKey): Promise<GeneIndexFiles | null> {
   const dir = path.join(root, key.folder);
+  if (!(await fs.stat(dir).catch(() => null))) return null;
   const meta = await readGeneIndexMeta(dir);
-  return meta?.folder === key.folder ? dir : null;
+  const files = sameKey(meta, key) ? await GeneIndexFiles.open(dir, meta!) : null;
+  if (!files) await fs.rm(dir, { recursive: true, force: true });
+  return files;
 }
 
 /** Whether a complete index is still on disk (cache clear removes it under a reader). */
@@ -70,16 +86,18 @@ function alive(pid: number): boolean {
 
 /**
  * Removes what no build of `key` needs: other folders of the same table (stale versions), a folder of this key
- * that is not complete, and temp folders whose process is gone (or ours, no longer building).
+ * that is not complete, folders of an older format (any table) and temp folders whose process is gone (or ours,
+ * no longer building).
  */
 export async function removeLeftovers(root: string, key: GeneIndexKey): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await fs.readdir(root).catch(() => [] as string[])) {
     const full = path.join(root, name);
     const temp = TEMP.exec(name);
+    const meta = temp ? null : await readGeneIndexMeta(full);
     const leftover = temp
       ? !building.has(full) && (Number(temp[1]) === process.pid || !alive(Number(temp[1])))
-      : name.startsWith(`${key.pathHash}-`) && (name !== key.folder || (await readGeneIndexMeta(full)) === null);
+      : (name.startsWith(`${key.pathHash}-`) && (name !== key.folder || meta === null)) || (meta !== null && meta.format !== GENE_INDEX_FORMAT);
     if (!leftover) continue;
     await fs.rm(full, { recursive: true, force: true });
     removed.push(name);
@@ -87,7 +105,7 @@ export async function removeLeftovers(root: string, key: GeneIndexKey): Promise<
   return removed;
 }
 
-/** Bytes of the files under `dir` (a shallow clone's data files stay in the source, so: manifests and the index). */
+/** Bytes of the files under `dir`. */
 export async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {

@@ -1,41 +1,35 @@
 /**
- * A local dataset's gene index, as Explore uses it: looked for once when a gene is first read (an index built in
- * an earlier session is used at once), built in the background as a job of kind "explore" (task "index") after
- * the first colour by gene of a large enough table, read through while it is ready, and let go (build cancelled,
- * table closed once its reads end) when the dataset closes. Anything wrong with it leaves gene reads on the
- * source table. Layout and staleness: gene-index-store.ts, gene-index-key.ts; the build: gene-index-build.ts, run in
- * its own process by gene-index-child.ts.
+ * A local dataset's gene index, as Explore uses it: looked for when Explore opens the dataset (an index built in
+ * an earlier session is used at once), else built in the background as a job of kind "explore" (task "index")
+ * when the table is large enough and the index fits the cache's free budget, read through once it is ready, and
+ * let go (build cancelled) when the dataset closes. Anything wrong with it leaves gene reads on the source table.
+ * Layout: gene-index-files.ts; folders and staleness: gene-index-store.ts, gene-index-key.ts; the build:
+ * gene-index-build.ts, run in its own process by gene-index-child.ts.
  */
-import * as lancedb from "@lancedb/lancedb";
+import type * as lancedb from "@lancedb/lancedb";
+import { AppFailure } from "../../../shared/result";
+import { readCap } from "../gateway/cache-cap";
+import { walkCache, walkedBytes } from "../gateway/cache-walk";
 import type { JobService } from "../jobs/service";
 import { throwIfAborted } from "../errors";
-import { geneIndexKind, throwNamed, type GeneIndexKind } from "./gene-index-build";
+import { throwNamed } from "./gene-index-build";
 import { buildInChild, geneIndexChildPath, type ChildBuild } from "./gene-index-child";
 import type { ChildMessage } from "./gene-index-child-protocol";
-import { geneIndexKey } from "./gene-index-key";
-import {
-  commitBuildFolder,
-  dropBuildFolder,
-  findGeneIndex,
-  GENE_INDEX_TABLE,
-  geneIndexPresent,
-  geneIndexRoot,
-  makeBuildFolder,
-  readGeneIndexMeta,
-  removeLeftovers,
-} from "./gene-index-store";
+import { GeneIndexFiles, indexBytes, valueTypeOf } from "./gene-index-files";
+import { GENE_INDEX_FORMAT, geneIndexKey, type GeneIndexKey } from "./gene-index-key";
+import { commitBuildFolder, dropBuildFolder, geneIndexPresent, geneIndexRoot, makeBuildFolder, openGeneIndex, removeLeftovers } from "./gene-index-store";
 
 export interface GeneIndexOptions {
   /** The app's cache folder (`<user data>/cache`); gene indexes live in its `gene-index/`. */
   cacheDir: string;
   /**
-   * Expression rows from which the first colour by gene starts a build (default 50M). The plain filtered read
-   * costs ~4–6 ms per million rows (200k cells / 138M rows: 0.55–0.88 s on the bench machine), so below ~50M it
-   * stays under a quarter second and an index would only take disk and a build.
+   * Expression rows from which opening the dataset starts a build (default 50M). The plain filtered read costs
+   * ~4–6 ms per million rows (200k cells / 138M rows: 0.55–0.88 s on the bench machine), so below ~50M it stays
+   * under a quarter second and an index would only take disk and a build.
    */
   minRows?: number;
-  /** The kind to build. Default: by table size and memory at build time (geneIndexKind). */
-  kind?: GeneIndexKind;
+  /** Memory for the build's staging buffers (default 256 MB). */
+  stagingBytes?: number;
   /** The build process's bundle (default: dist/main/gene-index-child.mjs). */
   childFile?: string;
   /** Sees each message of a build process (tests, benchmarks). */
@@ -43,52 +37,20 @@ export interface GeneIndexOptions {
 }
 
 export const GENE_INDEX_MIN_ROWS = 50_000_000;
+export const GENE_INDEX_STAGING_BYTES = 256 * 1024 ** 2;
 
-/** The index's table, closed only when no read is using it (closing a table inside a Lance read is not safe). */
-export class GeneIndexTable {
-  private reads = 0;
-  private closing = false;
+const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 
-  constructor(
-    readonly dir: string,
-    private readonly db: lancedb.Connection,
-    private readonly table: lancedb.Table,
-  ) {}
-
-  static async open(dir: string): Promise<GeneIndexTable> {
-    const db = await lancedb.connect(dir);
-    try {
-      return new GeneIndexTable(dir, db, await db.openTable(GENE_INDEX_TABLE));
-    } catch (e) {
-      db.close();
-      throw e;
-    }
-  }
-
-  get open(): boolean {
-    return !this.closing;
-  }
-
-  async read<T>(fn: (table: lancedb.Table) => Promise<T>): Promise<T> {
-    this.reads++;
-    try {
-      return await fn(this.table);
-    } finally {
-      this.reads--;
-      if (this.closing && this.reads === 0) this.release();
-    }
-  }
-
-  close(): void {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.reads === 0) this.release();
-  }
-
-  private release(): void {
-    if (this.table.isOpen()) this.table.close();
-    if (this.db.isOpen()) this.db.close();
-  }
+/** Fails (DISK_FULL, the job's notice) when `bytes` more would take the cache past its cap. */
+async function checkBudget(cacheDir: string, bytes: number): Promise<void> {
+  const cap = await readCap(cacheDir);
+  const used = walkedBytes(await walkCache(cacheDir));
+  if (used + bytes <= cap) return;
+  throw new AppFailure(
+    "DISK_FULL",
+    `The gene index would take ${gb(bytes)} and the cache has ${gb(Math.max(0, cap - used))} free under its ${gb(cap)} cap: not built, gene reads use the source table (raise the cap or clear the cache to build it)`,
+    { path: cacheDir },
+  );
 }
 
 export type GeneIndexState = "none" | "building" | "ready" | "failed" | "cleared";
@@ -98,8 +60,9 @@ export class DatasetGeneIndex {
   jobId: string | null = null;
   /** The last build this session ran: its process and what it reported. */
   lastBuild: ChildBuild | null = null;
-  private handle: GeneIndexTable | null = null;
+  private files: GeneIndexFiles | null = null;
   private looked: Promise<void> | null = null;
+  private opened: Promise<string | null> | null = null;
   private closed = false;
   private readonly root: string;
 
@@ -112,71 +75,89 @@ export class DatasetGeneIndex {
       /** The dataset's open expression table (its version keys the index). */
       source: lancedb.Table;
       rows: number;
+      /** Gene ids run below this (the genes table's). */
+      nGenes: () => Promise<number>;
       jobs: JobService;
     },
   ) {
     this.root = geneIndexRoot(o.options.cacheDir);
   }
 
+  /**
+   * Explore opened the dataset: looks for an index built earlier and, when there is none and the table is large
+   * enough, starts a build. Resolves with the build's job id (null when none started).
+   */
+  open(): Promise<string | null> {
+    this.opened ??= this.lookOnce().then(() => this.startBuild());
+    return this.opened;
+  }
+
   /** The index when it is ready and still on disk; the first call looks for one built earlier. */
-  async ready(): Promise<GeneIndexTable | null> {
-    this.looked ??= this.lookUp();
-    await this.looked;
-    if (this.handle && !(await geneIndexPresent(this.handle.dir))) {
+  async ready(): Promise<GeneIndexFiles | null> {
+    await this.lookOnce();
+    if (this.files && !(await geneIndexPresent(this.files.dir))) {
       // Removed under us (cache clear): read the source, and build no other until the dataset is opened again.
-      this.drop();
+      this.files = null;
       this.state = "cleared";
     }
-    return this.handle;
+    return this.files;
   }
 
   /** Stops using the index (after a failed read through it); gene reads go to the source table. */
   drop(): void {
-    this.handle?.close();
-    this.handle = null;
+    this.files = null;
     if (this.state === "ready") this.state = "failed";
   }
 
-  /** Starts a build unless there is an index, one is building or failed, or the table is small. Returns its job id. */
-  startBuild(): string | null {
-    if (this.closed || this.state !== "none" || this.handle || this.o.rows < (this.o.options.minRows ?? GENE_INDEX_MIN_ROWS)) return null;
+  /** The dataset closed: cancel a build. */
+  close(): void {
+    this.closed = true;
+    if (this.state === "building" && this.jobId) this.o.jobs.cancelJob(this.jobId);
+    this.files = null;
+  }
+
+  private lookOnce(): Promise<void> {
+    this.looked ??= this.lookUp();
+    return this.looked;
+  }
+
+  private startBuild(): string | null {
+    if (this.closed || this.state !== "none" || this.files || this.o.rows < (this.o.options.minRows ?? GENE_INDEX_MIN_ROWS)) return null;
     this.state = "building";
     this.jobId = this.o.jobs.start("explore", "rows", async (ctx) => {
       const t0 = performance.now();
       let temp: string | null = null;
       try {
-        const key = await geneIndexKey(this.o.tablePath, this.o.source, this.o.options.kind ?? geneIndexKind(this.o.rows));
-        let dir = await findGeneIndex(this.root, key);
-        if (!dir) {
+        const key = await geneIndexKey(this.o.tablePath, this.o.source);
+        let files = await openGeneIndex(this.root, key).catch(() => null);
+        if (!files) {
+          const nGenes = await this.o.nGenes();
+          const field = (await this.o.source.schema()).fields.find((f) => f.name === "value");
+          if (!field) throw new AppFailure("EXPLORE_DATASET_UNSUPPORTED", `The expression table has no value column: no gene index`);
+          const valueType = valueTypeOf(field.type);
           try {
             await removeLeftovers(this.root, key);
+            await checkBudget(this.o.options.cacheDir, indexBytes(this.o.rows, nGenes, valueType));
             temp = await makeBuildFolder(this.root, key);
           } catch (e) {
             throwNamed(e, this.root);
           }
-          ctx.progress(0, this.o.rows, `Cloning the expression table for its gene index (${key.kind})`);
-          const { childFile = geneIndexChildPath(), onChildMessage } = this.o.options;
-          this.lastBuild = await buildInChild(childFile, { srcUri: key.tablePath, version: key.version, tmpDir: temp, kind: key.kind }, ctx.signal, (m) => {
-            if (m.t === "progress" && m.phase === "index") ctx.progress(0, this.o.rows, `Indexing gene_integer_id (${key.kind})`);
+          const total = this.o.rows * 2;
+          ctx.progress(0, total, "Gene index: counting rows per gene");
+          const { childFile = geneIndexChildPath(), onChildMessage, stagingBytes = GENE_INDEX_STAGING_BYTES } = this.o.options;
+          const start = { srcUri: key.tablePath, version: key.version, tmpDir: temp!, nGenes, valueType, stagingBytes };
+          this.lastBuild = await buildInChild(childFile, start, ctx.signal, (m) => {
+            if (m.t === "progress" && m.phase === "count") ctx.progress(m.rows, total, "Gene index: counting rows per gene");
+            if (m.t === "progress" && m.phase === "scatter") ctx.progress(this.o.rows + m.rows, total, "Gene index: writing each gene's rows");
             onChildMessage?.(m);
           });
-          const built = await commitBuildFolder(this.root, temp, {
-            kind: key.kind,
-            tablePath: key.tablePath,
-            version: key.version,
-            manifest: key.manifest,
-            folder: key.folder,
-            builtAt: new Date().toISOString(),
-            buildMs: Math.round(performance.now() - t0),
-          }).catch((e: unknown) => throwNamed(e, this.root));
+          files = await this.commit(temp!, key, { nGenes, rows: this.lastBuild.rows, valueType, buildMs: Math.round(performance.now() - t0) });
           temp = null;
-          dir = built.dir;
-          ctx.progress(this.o.rows, this.o.rows, "Indexed");
+          ctx.progress(total, total, "Gene index ready");
         }
         throwIfAborted(ctx.signal, "EXPLORE_CANCELLED");
-        await this.use(dir);
-        this.state = "ready";
-        return { task: "index" as const, datasetId: this.o.datasetId, bytes: (await readGeneIndexMeta(dir))?.bytes ?? 0, ms: performance.now() - t0 };
+        this.use(files);
+        return { task: "index" as const, datasetId: this.o.datasetId, bytes: files.bytes, ms: performance.now() - t0 };
       } catch (e) {
         this.state = "failed";
         throw e;
@@ -187,32 +168,38 @@ export class DatasetGeneIndex {
     return this.jobId;
   }
 
-  /** The dataset closed: cancel a build, close the table once its reads end. */
-  close(): void {
-    this.closed = true;
-    if (this.state === "building" && this.jobId) this.o.jobs.cancelJob(this.jobId);
-    this.handle?.close();
-    this.handle = null;
+  private async commit(temp: string, key: GeneIndexKey, layout: Pick<GeneIndexFiles["layout"], "nGenes" | "rows" | "valueType"> & { buildMs: number }) {
+    const { tablePath, version, manifest, folder } = key;
+    const { dir, meta } = await commitBuildFolder(this.root, temp, {
+      format: GENE_INDEX_FORMAT,
+      tablePath,
+      version,
+      manifest,
+      folder,
+      ...layout,
+      builtAt: new Date().toISOString(),
+    }).catch((e: unknown) => throwNamed(e, this.root));
+    const files = await GeneIndexFiles.open(dir, meta);
+    if (!files) throw new AppFailure("INTERNAL", `The gene index built in ${dir} does not check out`, { path: dir });
+    return files;
   }
 
   private async lookUp(): Promise<void> {
     try {
-      for (const kind of ["bitmap", "btree"] as const) {
-        const dir = await findGeneIndex(this.root, await geneIndexKey(this.o.tablePath, this.o.source, kind));
-        if (!dir) continue;
-        await this.use(dir);
-        this.state = "ready";
-        return;
-      }
+      const key = await geneIndexKey(this.o.tablePath, this.o.source);
+      const files = await openGeneIndex(this.root, key);
+      if (!files) return;
+      this.use(files);
+      // Older formats and stale versions of this table go (a build would remove them too).
+      await removeLeftovers(this.root, key);
     } catch {
-      // No usable index (unreadable cache, damaged folder, no manifest): reads stay on the source.
+      // No usable index (unreadable cache, no manifest): reads stay on the source.
     }
   }
 
-  private async use(dir: string): Promise<void> {
-    const handle = await GeneIndexTable.open(dir);
-    if (this.closed) return handle.close();
-    this.handle?.close();
-    this.handle = handle;
+  private use(files: GeneIndexFiles): void {
+    if (this.closed) return;
+    this.files = files;
+    this.state = "ready";
   }
 }

@@ -163,7 +163,6 @@ export class ExploreService implements ExploreApi {
           ms: performance.now() - t0,
         };
         st.rememberAnswer(answer);
-        st.geneIndex?.startBuild();
         return answer;
       } finally {
         if (req.requestKey && this.requests.get(req.requestKey) === controller) this.requests.delete(req.requestKey);
@@ -327,28 +326,31 @@ export class ExploreService implements ExploreApi {
     let st = this.state.get(datasetId);
     if (!st || st.ds !== ds) {
       this.state.set(datasetId, (st = new ExploreDataset(ds)));
-      st.geneIndex = this.geneIndexFor(ds);
+      st.geneIndex = this.geneIndexFor(st);
+      void st.geneIndex?.open();
     }
     return st;
   }
 
-  /** Local datasets only: a remote table's clone would point at this launch's gateway address, and its block cache already keeps what a gene read fetched. */
-  private geneIndexFor(ds: OpenDataset): DatasetGeneIndex | null {
+  /** Local datasets only: a remote dataset's reads already go through the gateway's block cache, which keeps what a gene read fetched. */
+  private geneIndexFor(st: ExploreDataset): DatasetGeneIndex | null {
+    const { ds } = st;
     const options = this.deps.geneIndex;
     const rel = ds.config.tables.expression;
     const source = ds.tables.get("expression");
     const full = rel === undefined ? null : tablePath(ds.root, rel);
     if (!options || ds.summary.source !== "local" || !source || !full) return null;
     const rows = ds.summary.tables.find((t) => t.name === "expression")?.rows ?? 0;
-    return new DatasetGeneIndex({ options, datasetId: ds.summary.datasetId, tablePath: full, source, rows, jobs: this.deps.jobs });
+    const nGenes = async () => (await st.genesTable()).nGenes;
+    return new DatasetGeneIndex({ options, datasetId: ds.summary.datasetId, tablePath: full, source, rows, nGenes, jobs: this.deps.jobs });
   }
 
-  /** One gene's values: through the gene index when it is ready (the same rows, found by the index), else from the source table. */
+  /** One gene's values: through the gene index when it is ready (the same rows, stored gene by gene), else from the source table. */
   private async readGeneValues(st: ExploreDataset, id: number, signal: AbortSignal): Promise<GeneRead> {
     const index = await st.geneIndex?.ready();
     if (index) {
       try {
-        return await index.read((table) => readGene(table, id, st.nCells, signal));
+        return await index.read(id, st.nCells, signal);
       } catch (e) {
         if (signal.aborted) throw e;
         st.geneIndex?.drop();

@@ -16,6 +16,8 @@ export interface IndexEnv {
   explore: ExploreService;
   datasetId: string;
   gene(geneIntegerId: number): Promise<ExploreGeneValues>;
+  /** What opening the dataset in Explore started: the build's job id, or null. */
+  opened(): Promise<string | null>;
   waitJob(jobId: string): Promise<JobEvent>;
   close(): Promise<void>;
 }
@@ -34,6 +36,7 @@ export async function indexEnv(root: string, cacheDir: string, options: Partial<
     explore,
     datasetId,
     gene: async (geneIntegerId) => unwrap(await explore.gene({ datasetId, geneIntegerId, transform: "raw" })) as ExploreGeneValues,
+    opened: () => explore.geneIndexOf(datasetId)!.open(),
     async waitJob(jobId) {
       for (;;) {
         const e = unwrap(await jobs.wait({ jobId, timeoutMs: 60_000 }));
@@ -46,6 +49,13 @@ export async function indexEnv(root: string, cacheDir: string, options: Partial<
       await fs.rm(tempDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The index's files as opened, or a failure when it is not ready. */
+export async function readyIndex(env: IndexEnv) {
+  const files = await env.explore.geneIndexOf(env.datasetId)!.ready();
+  if (!files) throw new Error("the gene index is not ready");
+  return files;
 }
 
 /** The folders under `<cacheDir>/gene-index`. */
