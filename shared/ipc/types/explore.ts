@@ -245,7 +245,7 @@ export type ExploreJobResult =
   | { task: "stats"; datasetId: string; rows: number; ms: number }
   /** QC computed; fetch it with `qcData({datasetId, set})`. */
   | { task: "qc"; datasetId: string; set: string | null; cells: number; ms: number }
-  /** A local dataset's gene index (a scalar index on gene_integer_id, kept in the app's cache) is built; gene reads use it. */
+  /** A local dataset's gene index (a gene-major copy of its expression rows, kept in the app's cache) is built; gene reads use it. */
   | { task: "index"; datasetId: string; bytes: number; ms: number };
 
 export interface ExploreApi {
