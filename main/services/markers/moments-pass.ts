@@ -35,6 +35,8 @@ export function cp10kDivisors(totals: Float64Array): Float64Array {
 
 export interface PassOptions {
   where?: string;
+  /** Rows to skip first (see lance-scan.ts). */
+  offset?: number;
   signal?: AbortSignal;
   onRows?: (rows: number) => void;
 }
@@ -42,19 +44,23 @@ export interface PassOptions {
 /** Lets other work run between batches. */
 export const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Calls `each(cells, genes, values)` per scanned batch, yielding to the event loop between batches; the rows read. */
+/**
+ * Calls `each(cells, genes, values)` per scanned batch, yielding to the event loop between batches, until it returns
+ * false; the rows read.
+ */
 export async function scanExpression(
   table: lancedb.Table,
   opts: PassOptions,
-  each: (cells: ArrayLike<number>, genes: ArrayLike<number>, values: ArrayLike<number>) => void,
+  each: (cells: ArrayLike<number>, genes: ArrayLike<number>, values: ArrayLike<number>) => boolean | void,
 ): Promise<number> {
   let rows = 0;
-  for await (const batch of scanBatches(table, ["cell_integer_id", "gene_integer_id", "value"], { where: opts.where, signal: opts.signal })) {
+  const scan = { where: opts.where, offset: opts.offset, signal: opts.signal };
+  for await (const batch of scanBatches(table, ["cell_integer_id", "gene_integer_id", "value"], scan)) {
     const cells = columnNumbers(batch.getChild("cell_integer_id") as Vector);
     // Counted as read before use, so a pass that stops inside a batch still says what it read.
     rows += cells.length;
     opts.onRows?.(rows);
-    each(cells, columnNumbers(batch.getChild("gene_integer_id") as Vector), columnNumbers(batch.getChild("value") as Vector));
+    if (each(cells, columnNumbers(batch.getChild("gene_integer_id") as Vector), columnNumbers(batch.getChild("value") as Vector)) === false) break;
     await breathe();
   }
   return rows;

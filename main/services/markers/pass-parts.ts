@@ -37,7 +37,8 @@ export function mergeParts(parts: AccumulatedMoments[]): AccumulatedMoments {
   return { sum: classes.sum, sumSq: classes.sumSq, expressing: classes.expressing, negative: classes.negative, whole };
 }
 
-function slice(a: Column, from: number, to: number): Column {
+/** Rows [from, to) of a batch column (a view of a typed array). */
+export function slice(a: Column, from: number, to: number): Column {
   return ArrayBuffer.isView(a) ? (a as unknown as Int32Array).subarray(from, to) : Array.prototype.slice.call(a, from, to);
 }
 

@@ -1,14 +1,18 @@
 /**
- * The markers pass worker (bundled as dist/main/markers-pass-worker.mjs): one moments pass over a row range of
- * `expression` (pass-workers.ts), in a thread of its own. It opens its own table, scans and accumulates, posts
- * the moments (arrays transferred), closes the table and the port, and ends. "cancel" stops it between batches:
- * the read under way finishes first (a thread terminated inside a Lance read crashes the process).
+ * The markers pass worker (bundled as dist/main/markers-pass-worker.mjs): one moments pass over a part of the cells
+ * of `expression` (pass-workers.ts), in a thread of its own, read by `where` or from a row offset (part-rows.ts). It
+ * opens its own table, scans and accumulates, posts the moments (arrays transferred), closes the table and the
+ * port, and ends. "cancel" stops it between batches: the read under way finishes first (a thread terminated inside
+ * a Lance read crashes the process).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { isAppFailure } from "../../../shared/result";
 import { openLanceTable } from "../datasets/lance-table";
+import type * as lancedb from "@lancedb/lancedb";
 import { CellsNotContiguous, MomentsAccumulator, RowOutsideTables } from "./moments-accumulator";
 import { scanExpression } from "./moments-pass";
+import { slice } from "./pass-parts";
+import { guessOffset, MARGINS, PartRows, type Seam } from "./part-rows";
 import type { PassReply, PassRequest } from "./pass-workers";
 
 const parent = parentPort;
@@ -39,9 +43,18 @@ async function run(): Promise<void> {
       totals: req.keepTotals ? new Float64Array(req.classOf.length) : null,
       whole: req.whole,
     });
-    const rows = await scanExpression(opened.table, { where: req.where, signal: abort.signal, onRows: (n) => send({ t: "rows", n }) }, (c, g, v) =>
-      acc.add(c, g, v),
-    );
+    let rows: number;
+    let seam: Seam | null = null;
+    if (req.byOffset) {
+      ({ rows, seam } = await offsetRead(opened.table, acc));
+      if (!seam.sorted) {
+        send({ t: "unsorted" });
+        return;
+      }
+    } else
+      rows = await scanExpression(opened.table, { where: req.where, signal: abort.signal, onRows: (n) => send({ t: "rows", n }) }, (c, g, v) =>
+        acc.add(c, g, v),
+      );
     const m = acc.finish();
     const arrays = [
       m.sum,
@@ -51,7 +64,7 @@ async function run(): Promise<void> {
       ...(acc.spec.totals ? [acc.spec.totals] : []),
     ];
     send(
-      { t: "done", rows, moments: m, totals: acc.spec.totals },
+      { t: "done", rows, moments: m, totals: acc.spec.totals, seam },
       arrays.map((a) => a.buffer as ArrayBuffer),
     );
   } catch (e) {
@@ -64,6 +77,32 @@ async function run(): Promise<void> {
     opened?.db.close();
     port.close();
   }
+}
+
+/** The part's rows read from a row offset, moved back while the read starts inside the part's cells. */
+async function offsetRead(table: lancedb.Table, acc: MomentsAccumulator): Promise<{ rows: number; seam: Seam }> {
+  const [from, to] = req.cells;
+  const nCells = req.classOf.length;
+  const nRows = await table.countRows();
+  for (const margin of MARGINS) {
+    const part = new PartRows(from === 0 ? -Infinity : from, to === nCells ? Infinity : to, guessOffset(nRows, nCells, from, margin));
+    let rows = 0;
+    let overshot = false;
+    await scanExpression(table, { offset: part.seam.offset, signal: abort.signal }, (c, g, v) => {
+      const take = part.take(c);
+      if (take.t !== "rows") {
+        overshot = take.t === "overshot";
+        return false;
+      }
+      const n = take.to - take.from;
+      if (n === c.length) acc.add(c, g, v);
+      else if (n > 0) acc.add(slice(c, take.from, take.to), slice(g, take.from, take.to), slice(v, take.from, take.to));
+      if (n > 0) send({ t: "rows", n: (rows += n) });
+      return !take.last;
+    });
+    if (!overshot) return { rows, seam: part.seam };
+  }
+  throw new Error("A read from the first row cannot start inside its part");
 }
 
 void run();

@@ -1,13 +1,18 @@
 /**
  * The moments pass in worker threads (the built dist/main/markers-pass-worker.mjs) against the same pass on this
- * thread: the same doubles, rows and totals; cancel ends the threads after their read; a bad row is named.
+ * thread: the same doubles, rows and totals (read by row offset, or by filter when the table is not stored by
+ * cell); cancel ends the threads after their read; a bad row is named.
  */
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAppFailure } from "../../../shared/result";
+import { openLanceTable } from "../../../main/services/datasets/lance-table";
 import { tablePath } from "../../../main/services/datasets/uri";
 import { momentsPass, type PassWorkers } from "../../../main/services/markers/moments-pass";
 import { passWorkerPath } from "../../../main/services/markers/pass-workers";
 import { loadPbmc } from "../../fixtures/pbmc";
+import { tempDir } from "../../fixtures/slaf-fixture";
+import { writeFloatSlaf } from "./helpers";
 import { useExploreEnvironment } from "../explore/helpers";
 
 const env = useExploreEnvironment({ beforeAll, afterAll });
@@ -76,5 +81,25 @@ describe("markers pass workers", () => {
     const w = { ...(await workers()), tablePath: "/nonexistent/expression.lance" };
     const e = await momentsPass(table, classOf, 5, pbmc.nGenes, { divisors: null }, {}, w).catch((x: unknown) => x);
     expect(isAppFailure(e)).toBe(true);
+  });
+
+  it("a table not stored by cell: the reads by offset find out, it is read again by filter, the same moments", async () => {
+    // Every cell's even entries, then the odd ones: a second part that starts at row 0 sees the ids go down.
+    const root = path.join(await tempDir("slafwb-markers-apart-"), "apart.slaf");
+    await writeFloatSlaf(root, "counts", { cellsApart: true });
+    const tablePath = path.join(root, "expression.lance");
+    const { db, table } = await openLanceTable(tablePath);
+    try {
+      const file = passWorkerPath()!;
+      const run = (w: PassWorkers | null) => momentsPass(table, classOf.subarray(0, 160), 5, pbmc.nGenes, { divisors: null, whole: true }, {}, w);
+      const inline = await run(null);
+      const threaded = await run({ file, tablePath, version: await table.version() });
+      expect(threaded.rows).toBe(inline.rows);
+      expect(threaded).toEqual(inline);
+      expect(threaded.whole!.expressing.reduce((a, b) => a + b, 0)).toBe(inline.rows);
+    } finally {
+      table.close();
+      db.close();
+    }
   });
 });
