@@ -19,6 +19,7 @@ import { mayNeedConfirmation, previewQuery, roughRows, type EstimateOptions } fr
 import { DEFAULT_FILE_ACCESS_HINT } from "./query-errors";
 import { closeSandbox, createSandbox, defaultMemoryLimit, type Sandbox, type SandboxOptions } from "./sandbox";
 import { ScanWorkers, scanWorkerPath } from "./scan-workers";
+import { StreamSources } from "./stream-function";
 import { WARM_SCHEMA, WarmTables } from "./warm-tables";
 
 export type { RunContext, RunReport } from "./execute";
@@ -38,6 +39,8 @@ export interface EngineOptions extends SandboxOptions, EstimateOptions {
   scanWorker?: string | null;
   /** Read expression as partial aggregates when a GROUP BY allows it (pre-aggregate.ts). Default true. */
   preAggregate?: boolean;
+  /** Stream fact tables of local datasets into the query from a scan worker instead of appending them (stream-function.ts). Default true. */
+  stream?: boolean;
 }
 
 /** A named result as the planner sees it. */
@@ -82,6 +85,8 @@ export class SqlEngine {
   /** Cells and genes kept loaded between queries (null when the budget is 0). */
   readonly warm: WarmTables | null;
   private workers: ScanWorkers | null = null;
+  /** The streams of running queries, read by DuckDB through `slafwb_stream` (null when streaming is off). */
+  readonly streams: StreamSources | null;
   private aggregates: Promise<Set<string>> | null = null;
   private readonly schemas = new WeakMap<OpenDataset, Promise<Map<string, CatalogTable>>>();
   private readonly widths = new ColumnWidths();
@@ -90,6 +95,7 @@ export class SqlEngine {
   constructor(readonly options: EngineOptions) {
     const budget = options.warmBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 4);
     this.warm = budget > 0 ? new WarmTables(budget, (names) => this.dropWarm(names)) : null;
+    this.streams = options.stream === false ? null : new StreamSources();
   }
 
   /** DuckDB's aggregate function names (read once). */
@@ -104,7 +110,7 @@ export class SqlEngine {
   }
 
   /** The scan workers, started on first use; null when there is no worker bundle. */
-  private scanWorkers(): ScanWorkers | null {
+  scanWorkers(): ScanWorkers | null {
     if (!this.workers) {
       const file = this.options.scanWorker === undefined ? scanWorkerPath() : this.options.scanWorker;
       if (file) this.workers = new ScanWorkers(file);
@@ -140,6 +146,7 @@ export class SqlEngine {
         try {
           await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(RESULTS_SCHEMA)}`);
           await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(WARM_SCHEMA)}`);
+          this.streams?.registerFunction(conn);
         } finally {
           conn.closeSync();
         }
@@ -237,6 +244,7 @@ export class SqlEngine {
           warm: this.warm,
           workers: this.scanWorkers(),
           aggregates: this.options.preAggregate === false ? null : await this.aggregateNames(conn),
+          streams: this.streams,
         },
         ctx,
       );

@@ -21,13 +21,16 @@ import { rowBytes } from "./estimate";
 import type { IdBitmap } from "./id-bitmap";
 import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
 import { flatKind } from "./flat-batch";
-import { canFilterRows, createTable, ingestLanceScan, type IngestOptions, type IngestResult, type RowFilter } from "./lance-to-duckdb";
+import { canFilterRows, createTable, ingestLanceScan, planColumn, type IngestOptions, type IngestResult, type RowFilter } from "./lance-to-duckdb";
 import type { AggregateSpec } from "./partial-aggregator";
 import { isPartialAggregateUnsupported, maxKeys } from "./partial-aggregator";
 import { checkedRewrite, partialColumns } from "./pre-aggregate-checks";
 import { planPreAggregation, type PreAggregation } from "./pre-aggregate";
 import type { FlatScanSpec } from "./flat-scan";
 import type { ScanWorkers } from "./scan-workers";
+import type { StreamedScan } from "./scan-stream";
+import { canStream, STREAM_FUNCTION, type StreamSource, type StreamSources } from "./stream-function";
+import { SCAN_BATCH_ROWS } from "../arrow";
 import { WARM_SCHEMA, type WarmLease, type WarmTables } from "./warm-tables";
 import { andOf, DUCKDB, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
 import { explainError, missingColumn } from "./query-errors";
@@ -35,8 +38,8 @@ import { explainError, missingColumn } from "./query-errors";
 export interface RunContext {
   signal: AbortSignal;
   onRows(rowsScanned: number): void;
-  /** Called when scanning is done and the SQL starts. */
-  onSql?(): void;
+  /** Called when scanning is done and the SQL starts (`streaming`: tables are still read while it runs). */
+  onSql?(streaming: boolean): void;
 }
 
 export interface RunReport {
@@ -58,6 +61,8 @@ export interface ExecuteOptions {
   workers?: ScanWorkers | null;
   /** DuckDB's aggregate function names, to aggregate expression early (pre-aggregate.ts); null never does. */
   aggregates?: Set<string> | null;
+  /** Where fact tables of local datasets are streamed into the query from a scan worker (stream-function.ts); null appends them. */
+  streams?: StreamSources | null;
 }
 
 /** A derived restriction that no row can meet (no source ids). */
@@ -91,6 +96,9 @@ export class QueryRun {
   private preAggregation: PreAggregation | null = null;
   /** The query over partial aggregates, once expression was read as partials. */
   private rewritten: string | null = null;
+  /** Fact tables to stream once every other table is loaded, and the streams open (their views read them). */
+  private toStream: TableScan[] = [];
+  private readonly streamed = new Map<string, OpenStream>();
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -109,6 +117,7 @@ export class QueryRun {
       return await this.runHeld(resultTable, named);
     } finally {
       for (const lease of this.leases.splice(0)) lease.release();
+      for (const s of this.streamed.values()) s.close();
     }
   }
 
@@ -124,8 +133,9 @@ export class QueryRun {
     }
     const order = [...this.needs.values()].sort((a, b) => Number(FACT_TABLES.has(a.table.name)) - Number(FACT_TABLES.has(b.table.name)));
     for (const needs of order) await this.scan(needs);
+    for (const t of this.toStream.splice(0)) await this.stream(t);
     const scanMs = performance.now() - t0;
-    ctx.onSql?.();
+    ctx.onSql?.(this.streamed.size > 0);
     let sqlMs: number;
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(ctx.signal, "QUERY_CANCELLED");
@@ -136,6 +146,14 @@ export class QueryRun {
         break;
       } catch (e) {
         throwIfAborted(ctx.signal, "QUERY_CANCELLED");
+        const failed = [...this.streamed.values()].find((s) => s.source.failure);
+        if (failed) rethrowLanceError(failed.source.failure, failed.where);
+        if ([...this.streamed.values()].some((s) => s.source.reread)) {
+          // A query that reads a streamed table twice (a self-join, a CTE used twice...): append them and run again.
+          attempt--;
+          for (const name of [...this.streamed.keys()]) await this.scan(this.needs.get(name)!);
+          continue;
+        }
         if (this.rewritten) {
           // The rewrite is an optimisation only: read expression as rows and run the query as written.
           this.rewritten = null;
@@ -158,41 +176,56 @@ export class QueryRun {
         }
       }
     }
+    for (const s of this.streamed.values()) await s.report();
     return { scans: [...this.reports.values()], scanMs, sqlMs };
   }
 
   private async scan(needs: TableNeeds): Promise<void> {
     const name = needs.table.name;
-    if (this.reports.has(name)) await dropRelation(this.conn, qualifiedName(this.schema, name));
+    // Scanned again (widened, or rows instead of partials, or appended instead of streamed): never streamed then.
+    const again = this.reports.has(name) || this.streamed.has(name);
+    this.streamed.get(name)?.close();
+    this.streamed.delete(name);
+    if (again) await dropRelation(this.conn, qualifiedName(this.schema, name));
     if (this.options.warm && !FACT_TABLES.has(name) && (await this.scanWarm(needs, this.options.warm))) return;
     const restrictions: (Restriction | typeof EMPTY)[] = [];
     for (const ref of needs.refs) restrictions.push(await this.refRestriction(ref, this.plan.analysis));
     const live = restrictions.filter((r): r is Restriction => r !== EMPTY);
     const filterPred = orOfRefs(live.map((r) => r.pred));
     const columns = scanColumns(needs);
-    const tableRows = this.tables.rows(name);
-    const widths = await this.tables.widths(needs);
-    let filter = live.length === 0 ? "false" : filterPred && renderPred(filterPred, LANCE);
+    const filter = live.length === 0 ? "false" : filterPred && renderPred(filterPred, LANCE);
     // Bitmaps filter batches only for a table read by one reference (several would need an OR of them).
     const rowFilter = live.length === 1 && restrictions.length === 1 && live[0].bitmaps.length > 0 ? toRowFilter(live[0].bitmaps) : null;
     const early = rowFilter && canFilterRows(columns, rowFilter) ? rowFilter : null;
     const idFilter = early ? live[0].bitmaps.map((b) => `${b.description}`).join(" AND ") : null;
     const pre = name === "expression" && live.length > 0 ? this.preAggregation : null;
     if (pre && (await this.scanPartials(needs, pre, filter, early, idFilter))) return;
-    let result: IngestResult;
+    const table: TableScan = { needs, columns, filter, rowFilter: early, idFilter };
     if (live.length === 0) {
       // No id can match: create the empty table without reading anything.
       await createTable(this.conn, this.schema, name, columns);
-      result = { rows: 0, bytes: 0, appended: 0 };
-    } else {
-      ({ result, filter } = await this.ingest(this.schema, name, name, columns, filter, early));
-    }
+      await this.report(table, { rows: 0, bytes: 0, appended: 0 });
+    } else if (!again && needs.refs.length === 1 && this.streamable(name, columns)) this.toStream.push(table);
+    else await this.append(table, false);
+  }
+
+  /** Appends a table's scan into the query's schema. */
+  private async append(t: TableScan, onThisThread: boolean): Promise<void> {
+    const name = t.needs.table.name;
+    const { result, filter } = await this.ingest(this.schema, name, name, t.columns, t.filter, t.rowFilter, null, onThisThread);
     throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
+    await this.report({ ...t, filter }, result);
+  }
+
+  private async report(t: TableScan, result: IngestResult): Promise<void> {
+    const name = t.needs.table.name;
+    const tableRows = this.tables.rows(name);
+    const widths = await this.tables.widths(t.needs);
     this.reports.set(name, {
       table: name,
-      columns: columns.map((c) => c.name),
-      filter,
-      idFilter,
+      columns: t.columns.map((c) => c.name),
+      filter: t.filter,
+      idFilter: t.idFilter,
       rowsScanned: result.rows,
       rowsAppended: result.appended,
       bytesScanned: result.bytes,
@@ -201,17 +234,61 @@ export class QueryRun {
         tableRows *
           rowBytes(
             widths,
-            needs.table.columns.map((c) => c.name),
+            t.needs.table.columns.map((c) => c.name),
           ),
       ),
     });
   }
 
+  /** Whether a table can be streamed into the query: a fact table of a local dataset, every column fixed-width. */
+  private streamable(name: string, columns: CatalogColumn[]): boolean {
+    const { streams, workers } = this.options;
+    return !!streams && !!workers && !this.tables.remote && FACT_TABLES.has(name) && columns.every((c) => canStream(planColumn(c)));
+  }
+
   /**
-   * Scans into DuckDB. Lance may refuse a pushed predicate (a type it compares differently): only then is the
-   * table read unfiltered (DuckDB applies the user's WHERE anyway). Damaged files and I/O errors are not retried;
-   * they fail as TABLE_CORRUPT / PERMISSION_DENIED naming the table.
+   * Makes a fact table a view over a stream from a scan worker (stream-function.ts); appends it instead when no
+   * worker is free or the scan fails at once (the append path names the failure, or reads without a refused
+   * filter). A query holding a stream's worker appends on this thread: it never waits for a worker while holding one.
    */
+  private async stream(t: TableScan): Promise<void> {
+    const name = t.needs.table.name;
+    const lance = this.tables.lance(name);
+    const tablePath = this.tables.location(name);
+    if (!tablePath) return this.append(t, this.streamed.size > 0);
+    const where = { table: name, tablePath };
+    const spec: FlatScanSpec = {
+      columns: t.columns.map((c) => ({ name: c.name, flat: flatKind(c.type)! })),
+      filter: t.filter,
+      rowFilter: t.rowFilter,
+      batchRows: this.options.batchRows ?? SCAN_BATCH_ROWS,
+    };
+    let scan: StreamedScan | null = null;
+    try {
+      scan = await this.options.workers!.stream(tablePath, await lance.version(), spec, this.ctx.signal);
+    } catch {
+      throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
+    }
+    if (!scan) return this.append(t, this.streamed.size > 0);
+    const { id, source, remove } = this.options.streams!.add({
+      columns: t.columns.map(planColumn),
+      scan,
+      cardinality: this.tables.rows(name),
+      onRows: (n) => this.ctx.onRows(n),
+    });
+    const streamed = scan;
+    this.streamed.set(name, {
+      source,
+      where,
+      close: () => {
+        remove();
+        streamed.close();
+      },
+      report: () => this.report(t, { rows: streamed.scanned, bytes: streamed.bytes, appended: streamed.delivered }),
+    });
+    await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT * FROM ${STREAM_FUNCTION}(${id})`);
+  }
+
   /**
    * Serves a dimension table from the warm tables (loading every row of the columns it lacks): a view over the
    * warm table. False when the columns do not fit the warm budget.
@@ -333,10 +410,11 @@ export class QueryRun {
     filter: string | null,
     rowFilter: RowFilter | null,
     aggregate: IngestOptions["aggregate"] = null,
+    onThisThread = false,
   ): Promise<{ result: IngestResult; filter: string | null }> {
     const lance = this.tables.lance(name);
     const where = { table: name, tablePath: this.tables.location(name) };
-    const workers = this.options.workers;
+    const workers = onThisThread ? null : this.options.workers;
     const tablePath = !this.tables.remote ? where.tablePath : undefined;
     // Remote tables are read through the gateway on this thread's event loop: they are scanned here.
     const flatSource =
@@ -401,6 +479,23 @@ export class QueryRun {
     if (!where) return null;
     return { table: qualifiedName(this.schema, src.table), where: [where], column: link.sourceColumn, describe: `${src.table} where ${where}` };
   }
+}
+
+/** What one table's scan reads: the table, its columns, the Lance filter and the id filter over batches. */
+interface TableScan {
+  needs: TableNeeds;
+  columns: CatalogColumn[];
+  filter: string | null;
+  rowFilter: RowFilter | null;
+  idFilter: string | null;
+}
+
+/** A table streamed into the query: its source, how to close it, and its report once the SQL has read it. */
+interface OpenStream {
+  source: StreamSource;
+  where: { table: string; tablePath: string };
+  close(): void;
+  report(): Promise<void>;
 }
 
 interface DescribedBitmap extends IdBitmap {

@@ -12,7 +12,7 @@ import { arrowTypeInfo, duckdbNumberType, fixedWidth, type DataType } from "../a
 import { fail, throwIfAborted } from "../errors";
 import { quoteIdent } from "../sql-text";
 import type { CatalogColumn } from "./catalog";
-import { flatKind, type FlatBatch, type FlatKind, type TypedArray } from "./flat-batch";
+import { flatKind, type FlatBatch, type FlatColumn, type FlatKind } from "./flat-batch";
 import { lanceBatches, readAhead, scannedBatches, type FlatScanSpec, type RowFilter, type ScannedBatch } from "./flat-scan";
 import type { AggregateSpec } from "./partial-aggregator";
 
@@ -227,22 +227,21 @@ export function appendFlat(appender: DuckDBAppender, chunk: DuckDBDataChunk, vec
   for (let off = 0; off < batch.rows; off += VECTOR_SIZE) {
     const n = Math.min(VECTOR_SIZE, batch.rows - off);
     duckdb.data_chunk_reset(chunk.chunk);
-    for (let i = 0; i < batch.columns.length; i++) {
-      const { values, validity } = batch.columns[i];
-      copyValues(vectors[i], values, off, n);
-      if (validity) {
-        duckdb.vector_ensure_validity_writable(vectors[i]);
-        duckdb.copy_data_to_vector_validity(vectors[i], 0, validity.buffer as ArrayBuffer, validity.byteOffset + off / 8, Math.ceil(n / 8));
-      }
-    }
+    for (let i = 0; i < batch.columns.length; i++) copyFlatSlice(vectors[i], batch.columns[i], off, n);
     duckdb.data_chunk_set_size(chunk.chunk, n);
     appender.appendDataChunk(chunk);
   }
 }
 
-function copyValues(vec: duckdb.Vector, values: TypedArray, off: number, n: number): void {
+/** Copies rows off..off+n of a flat column into a vector from its row 0 (`off` a multiple of 8: validity starts on a byte). */
+export function copyFlatSlice(vec: duckdb.Vector, column: FlatColumn, off: number, n: number): void {
+  const { values, validity } = column;
   const w = values.BYTES_PER_ELEMENT;
   duckdb.copy_data_to_vector(vec, 0, values.buffer as ArrayBuffer, values.byteOffset + off * w, n * w);
+  if (validity) {
+    duckdb.vector_ensure_validity_writable(vec);
+    duckdb.copy_data_to_vector_validity(vec, 0, validity.buffer as ArrayBuffer, validity.byteOffset + off / 8, Math.ceil(n / 8));
+  }
 }
 
 function copyValidity(data: ArrowData, vec: duckdb.Vector, off: number, n: number): void {

@@ -9,6 +9,7 @@ import { isAppFailure } from "../../../shared/result";
 import { openLanceTable } from "../datasets/lance-table";
 import { lanceBatches, readAhead, scannedBatches } from "./flat-scan";
 import type { ScanReply, ScanRequest } from "./scan-workers";
+import { bump, STREAM_REPLIES, STREAM_WORKER_GONE } from "./stream-counter";
 
 const parent = parentPort;
 if (!parent) throw new Error("query-scan-worker must run in a worker thread");
@@ -48,9 +49,21 @@ async function closeWorker(): Promise<void> {
   parent?.close();
 }
 
+/** The counters of streamed scans under way (scan-stream.ts), told when this thread ends. */
+const streams = new Set<Int32Array>();
+process.on("exit", () => {
+  for (const counter of streams) bump(counter, STREAM_WORKER_GONE);
+});
+
 async function scan(req: ScanRequest): Promise<void> {
   const port: MessagePort = req.port;
-  const send = (r: ScanReply, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
+  const counter = req.notify ? new Int32Array(req.notify) : null;
+  if (counter) streams.add(counter);
+  // A streamed scan's reader waits on the counter (it cannot await while DuckDB waits for a chunk): bump it after each reply.
+  const send = (r: ScanReply, transfer: ArrayBuffer[] = []) => {
+    port.postMessage(r, transfer);
+    if (counter) bump(counter, STREAM_REPLIES);
+  };
   let acked = 0;
   let cancelled = false;
   let wake: (() => void) | null = null;
@@ -76,6 +89,7 @@ async function scan(req: ScanRequest): Promise<void> {
     const appError = isAppFailure(e) ? e.appError : undefined;
     send({ t: "error", message: e instanceof Error ? e.message : String(e), code: (e as NodeJS.ErrnoException | null)?.code, appError });
   } finally {
+    if (counter) streams.delete(counter);
     port.close();
   }
 }

@@ -12,6 +12,8 @@ import { AppFailure, type AppError } from "../../../shared/result";
 import { throwIfAborted } from "../errors";
 import { packageRoot } from "../resources";
 import type { FlatScanSpec, ScannedBatch } from "./flat-scan";
+import { replyFailure, StreamedScan } from "./scan-stream";
+import { STREAM_COUNTER_BYTES } from "./stream-counter";
 
 export interface ScanRequest {
   port: MessagePort;
@@ -20,6 +22,8 @@ export interface ScanRequest {
   version: number;
   spec: FlatScanSpec;
   maxInFlight: number;
+  /** A streamed scan's counter (stream-counter.ts), bumped after each reply. */
+  notify?: SharedArrayBuffer;
 }
 
 export type ScanReply = { t: "batch"; batch: ScannedBatch } | { t: "end" } | { t: "error"; message: string; code?: string; appError?: AppError };
@@ -44,6 +48,8 @@ export class ScanWorkers {
   private readonly waiting: ((slot: Slot) => void)[] = [];
   private count = 0;
   private closed = false;
+  /** Workers that ended on their own when asked, and those terminated because they did not (tests read it). */
+  readonly ended = { closed: 0, terminated: 0 };
 
   constructor(
     private readonly file: string,
@@ -95,8 +101,7 @@ export class ScanWorkers {
           healthy = false;
           throw new AppFailure("INTERNAL", `The query scan worker stopped unexpectedly (exit code ${m.code})`);
         }
-        if (m.appError) throw new AppFailure(m.appError.code, m.appError.message, m.appError);
-        throw Object.assign(new Error(m.message), m.code ? { code: m.code } : {});
+        throw replyFailure(m);
       }
     } finally {
       signal.removeEventListener("abort", wakeUp);
@@ -109,6 +114,28 @@ export class ScanWorkers {
     }
   }
 
+  /**
+   * Starts a scan in a worker whose batches this thread takes synchronously (a DuckDB table function fills its
+   * chunks from them, scan-stream.ts), once the worker has answered. Null when no worker is free right now: a
+   * stream holds its worker until its query ends, so waiting for one while holding another could deadlock.
+   */
+  async stream(tablePath: string, version: number, spec: FlatScanSpec, signal: AbortSignal): Promise<StreamedScan | null> {
+    const slot = this.closed ? null : this.take();
+    if (!slot) return null;
+    const { port1, port2 } = new MessageChannel();
+    const notify = new SharedArrayBuffer(STREAM_COUNTER_BYTES);
+    const request: ScanRequest = { port: port2, tablePath, version, spec, maxInFlight: this.options.maxInFlight ?? 2, notify };
+    const stream = new StreamedScan(port1, notify, slot.worker, (reusable) => (reusable ? this.release(slot) : void this.discard(slot)));
+    slot.worker.postMessage(request, [port2]);
+    try {
+      await stream.ready(signal);
+    } catch (e) {
+      stream.close();
+      throw e;
+    }
+    return stream;
+  }
+
   /** Stops every worker. */
   async close(): Promise<void> {
     this.closed = true;
@@ -116,13 +143,13 @@ export class ScanWorkers {
     await Promise.all(all.map((s) => this.discard(s)));
   }
 
-  private acquire(signal: AbortSignal): Promise<Slot> {
-    if (this.closed) throw new AppFailure("INTERNAL", "The query engine is closed");
+  /** An idle worker or a new one within the limit, else null. */
+  private take(): Slot | null {
     const ready = this.idle.pop();
     if (ready) {
       if (ready.timer) clearTimeout(ready.timer);
       ready.timer = null;
-      return Promise.resolve(ready);
+      return ready;
     }
     if (this.count < (this.options.max ?? 2)) {
       this.count++;
@@ -130,8 +157,15 @@ export class ScanWorkers {
       worker.unref();
       // An error in the worker outside a scan (it failed to load): the scan waiting on it sees the exit.
       worker.on("error", () => undefined);
-      return Promise.resolve({ worker, timer: null });
+      return { worker, timer: null };
     }
+    return null;
+  }
+
+  private acquire(signal: AbortSignal): Promise<Slot> {
+    if (this.closed) throw new AppFailure("INTERNAL", "The query engine is closed");
+    const slot = this.take();
+    if (slot) return Promise.resolve(slot);
     return new Promise<Slot>((resolve, reject) => {
       const take = (slot: Slot) => {
         signal.removeEventListener("abort", onAbort);
@@ -163,7 +197,7 @@ export class ScanWorkers {
   private async discard(slot: Slot): Promise<void> {
     if (slot.timer) clearTimeout(slot.timer);
     this.count--;
-    await endWorker(slot.worker);
+    this.ended[await endWorker(slot.worker)]++;
     // Someone waiting gets a fresh worker in place of this one.
     const next = this.waiting.shift();
     if (next && !this.closed) {
@@ -180,19 +214,22 @@ export class ScanWorkers {
 const WORKER_END_GRACE_MS = 5000;
 
 /** Asks the worker to end itself (see scan-worker-entry.ts: closeWorker); terminates it only if it does not. */
-async function endWorker(worker: Worker): Promise<void> {
+async function endWorker(worker: Worker): Promise<"closed" | "terminated"> {
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   // Unreferenced workers and timers would let a one-shot command's loop empty while this waits (exit code 13).
   worker.ref();
   try {
     worker.postMessage({ t: "close" });
   } catch {
-    return void (await worker.terminate().catch(() => undefined));
+    await worker.terminate().catch(() => undefined);
+    return "terminated";
   }
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"late">((resolve) => {
+  const timeout = new Promise<"late">((resolve) => {
     timer = setTimeout(() => resolve("late"), WORKER_END_GRACE_MS);
   });
-  if ((await Promise.race([exited, late])) === "late") await worker.terminate().catch(() => undefined);
+  const late = (await Promise.race([exited, timeout])) === "late";
+  if (late) await worker.terminate().catch(() => undefined);
   clearTimeout(timer);
+  return late ? "terminated" : "closed";
 }

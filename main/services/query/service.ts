@@ -156,7 +156,9 @@ export class QueryService implements QueryApi {
     const named = this.store.holdNamed(ds.summary.datasetId, plan.analysis.namedResults);
     const total = this.engine.roughRows(ds, plan);
     let scanned = 0;
-    ctx.progress(0, total, "Scanning");
+    // Streamed tables are read while the SQL runs: their rows count under "Running SQL".
+    let phase = "Scanning";
+    ctx.progress(0, total, phase);
     let report;
     try {
       const tables = new Map(named.tables);
@@ -166,9 +168,12 @@ export class QueryService implements QueryApi {
         signal: ctx.signal,
         onRows: (n) => {
           scanned += n;
-          ctx.progress(scanned, Math.max(total, scanned), "Scanning");
+          ctx.progress(scanned, Math.max(total, scanned), phase);
         },
-        onSql: () => ctx.progress(scanned, scanned, "Running SQL"),
+        onSql: (streaming) => {
+          phase = "Running SQL";
+          ctx.progress(scanned, streaming ? Math.max(total, scanned) : scanned, phase);
+        },
       });
     } finally {
       named.release();
