@@ -150,6 +150,7 @@ interface Round {
   lasso: number;
   lassoSize: number;
   indexedCold: number;
+  indexedBare: number;
   indexedSecond: number;
   indexedRare: number;
   indexedFileBytes: number;
@@ -197,16 +198,26 @@ async function indexedReads(
   lyz: number,
   cd3d: number,
   rare: number,
-): Promise<Pick<Round, "indexedCold" | "indexedSecond" | "indexedRare" | "indexedFileBytes">> {
+): Promise<Pick<Round, "indexedCold" | "indexedBare" | "indexedSecond" | "indexedRare" | "indexedFileBytes">> {
+  // From nothing: a fresh service whose first request is the gene (genes table, cell id check, index open and read).
+  const bare = await fresh(WITH_INDEX);
+  let indexedBare: number;
+  try {
+    indexedBare = (await ms(() => gene(bare, lyz))).ms;
+  } finally {
+    await bare.close();
+  }
+  // As in the app: the view opened (first points page, which checks the cell ids), then the first colour by gene.
   const env = await fresh(WITH_INDEX);
   try {
+    ok(await env.explore.points({ datasetId: env.datasetId, column: "X_umap", dims: [0, 1], offset: 0, limit: PAGE }));
     const before = await readChars();
     const cold = await ms(() => gene(env, lyz));
     const fileBytes = (await readChars()) - before;
     if (env.explore.geneIndexOf(env.datasetId)!.state !== "ready") throw new Error("the gene index was not used");
     const second = await ms(() => gene(env, cd3d));
     const rareRead = await ms(() => gene(env, rare));
-    return { indexedCold: cold.ms, indexedSecond: second.ms, indexedRare: rareRead.ms, indexedFileBytes: fileBytes };
+    return { indexedCold: cold.ms, indexedBare, indexedSecond: second.ms, indexedRare: rareRead.ms, indexedFileBytes: fileBytes };
   } finally {
     await env.close();
   }
@@ -322,7 +333,13 @@ export async function run(): Promise<void> {
       ["colour by cell_type (categorical codes)", s(best("colourColumn")), "", "Uint16 per cell"],
       ["colour by gene LYZ, cold", s(best("geneCold")), `< ${s(GOALS.geneColdMs)}`, `${r0.geneRows.toLocaleString("en-US")} rows matched`],
       ["  baseline: the same filtered read in plain LanceDB", s(best("lanceOnly")), "", "no decoding, nothing kept"],
-      ["colour by gene LYZ, cold, with gene index", s(best("indexedCold")), `< ${s(GOALS.geneColdMs)}`, "fresh service, index found on disk"],
+      [
+        "colour by gene LYZ, cold, with gene index",
+        s(best("indexedCold")),
+        `< ${s(GOALS.geneColdMs)}`,
+        "fresh service after the first points page, index found on disk",
+      ],
+      ["  the same from nothing, with gene index", s(best("indexedBare")), "", "first request of a fresh service: + genes table, cell id check"],
       ["colour by CD3D, service warm, with gene index", s(best("indexedSecond")), "", "two positioned reads"],
       ["  baseline: CD3D's filtered read in plain LanceDB", s(best("lanceOnlySecond")), "", "no decoding, nothing kept"],
       [`colour by the rarest gene, with gene index`, s(best("indexedRare")), "", `id ${rare.id}`],
