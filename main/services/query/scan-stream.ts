@@ -53,9 +53,12 @@ export class StreamedScan {
     const wake = () => stop?.();
     this.worker.once("exit", wake);
     signal.addEventListener("abort", wake);
+    // A pending waitAsync does not keep the event loop alive; the (otherwise unreferenced) worker does meanwhile.
+    this.worker.ref();
     try {
       await Promise.race([first.value, stopped]);
     } finally {
+      this.worker.unref();
       this.worker.off("exit", wake);
       signal.removeEventListener("abort", wake);
     }

@@ -94,14 +94,14 @@ describe("streaming expression into the query", () => {
     const slow = await openEnv(q.fixture, { preAggregate: false, batchRows: 512 });
     try {
       const workers = slow.query.engine.scanWorkers()!;
+      const streams = slow.query.engine.streams!;
       let jobId = "";
-      slow.onEvent = (e) => {
-        // Cancel once the SQL is running and has taken some streamed rows.
-        if (e.jobId === jobId && e.progress.message === "Running SQL" && e.progress.done > 0) void slow.jobs.cancel({ jobId });
-      };
+      // Cancel as DuckDB takes the stream's first batch (cancel aborts at once, inside the table function's call).
+      const add = streams.add.bind(streams);
+      streams.add = (source) => add({ ...source, onRows: (n) => (source.onRows(n), void slow.jobs.cancel({ jobId })) });
       ({ jobId } = unwrap(await slow.query.start({ datasetId: slow.datasetId, sql: "SELECT SUM(value), COUNT(*) FROM expression", confirmed: true })));
       const end = unwrap(await slow.jobs.wait({ jobId }));
-      slow.onEvent = null;
+      streams.add = add;
       expect(end.state).toBe("cancelled");
       expect(end.error?.code).toBe("QUERY_CANCELLED");
       expect(end.progress.done).toBeGreaterThan(0);
