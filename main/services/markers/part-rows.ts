@@ -53,25 +53,33 @@ export class PartRows {
       // Rows of the part may lie before the offset.
       if (seam.offset > 0 && !(cells[0] < this.from)) return { t: "overshot" };
     }
+    const lo = this.from;
+    const hi = this.to;
     let last = this.last;
-    let from = -1;
-    let to = n;
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    // Rows before the part, then the part's, up to the first after it; ids checked never to go down.
+    for (; i < n; i++) {
       const c = cells[i];
-      if (!(c >= last)) {
-        seam.sorted = false;
-        return { t: "unsorted" };
-      }
+      if (!(c >= last)) return this.unsorted();
       last = c;
-      if (c >= this.to) {
-        to = i;
-        break;
-      }
-      if (from < 0 && c >= this.from) from = i;
+      if (c >= lo) break;
     }
+    const from = i;
+    for (; i < n; i++) {
+      const c = cells[i];
+      if (!(c >= last)) return this.unsorted();
+      last = c;
+      if (c >= hi) break;
+    }
+    const to = i;
     this.last = last;
     seam.end += to;
-    return { t: "rows", from: from < 0 ? to : from, to, last: to < n };
+    return { t: "rows", from, to, last: to < n };
+  }
+
+  private unsorted(): Take {
+    this.seam.sorted = false;
+    return { t: "unsorted" };
   }
 }
 
