@@ -10,6 +10,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type * as lancedb from "@lancedb/lancedb";
 import type { ScanReport } from "../../../shared/ipc/contract";
 import { isAppFailure } from "../../../shared/result";
+import { SCAN_BATCH_ROWS } from "../arrow";
 import { rethrowLanceError } from "../datasets/lance-errors";
 import { fail, throwIfAborted } from "../errors";
 import { qualifiedName, quoteIdent, stringLiteral } from "../sql-text";
@@ -30,7 +31,6 @@ import type { FlatScanSpec } from "./flat-scan";
 import type { ScanWorkers } from "./scan-workers";
 import type { StreamedScan } from "./scan-stream";
 import { canStream, STREAM_FUNCTION, type StreamSource, type StreamSources } from "./stream-function";
-import { SCAN_BATCH_ROWS } from "../arrow";
 import { WARM_SCHEMA, type WarmLease, type WarmTables } from "./warm-tables";
 import { andOf, DUCKDB, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
 import { explainError, missingColumn } from "./query-errors";
@@ -402,6 +402,11 @@ export class QueryRun {
     return true;
   }
 
+  /**
+   * Scans into DuckDB. Lance may refuse a pushed predicate (a type it compares differently): only then is the
+   * table read unfiltered (DuckDB applies the user's WHERE anyway). Damaged files and I/O errors are not retried;
+   * they fail as TABLE_CORRUPT / PERMISSION_DENIED naming the table. `onThisThread`: never a scan worker.
+   */
   private async ingest(
     schema: string,
     target: string,
