@@ -19,6 +19,7 @@ import { mayNeedConfirmation, previewQuery, roughRows, type EstimateOptions } fr
 import { DEFAULT_FILE_ACCESS_HINT } from "./query-errors";
 import { closeSandbox, createSandbox, defaultMemoryLimit, type Sandbox, type SandboxOptions } from "./sandbox";
 import { ScanWorkers, scanWorkerPath } from "./scan-workers";
+import { canBlock } from "./scan-stream";
 import { StreamSources } from "./stream-function";
 import { WARM_SCHEMA, WarmTables } from "./warm-tables";
 
@@ -95,7 +96,7 @@ export class SqlEngine {
   constructor(readonly options: EngineOptions) {
     const budget = options.warmBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 4);
     this.warm = budget > 0 ? new WarmTables(budget, (names) => this.dropWarm(names)) : null;
-    this.streams = options.stream === false ? null : new StreamSources();
+    this.streams = options.stream === false || !canBlock() ? null : new StreamSources();
   }
 
   /** DuckDB's aggregate function names (read once). */

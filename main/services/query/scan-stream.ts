@@ -131,6 +131,16 @@ export class StreamedScan {
   }
 }
 
+/** Whether this thread may block in `Atomics.wait` (a browser-like main thread may not): else nothing is streamed. */
+export function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `Atomics.waitAsync` (Node has it; TypeScript's lib here does not yet). */
 function waitAsync(counter: Int32Array, index: number, value: number): { async: false } | { async: true; value: Promise<unknown> } {
   return (Atomics as unknown as { waitAsync: typeof waitAsync }).waitAsync(counter, index, value);
