@@ -24,6 +24,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { isDiskFull } from "../errors";
+import { BlockHandles } from "./block-handles";
 import { CacheKeeper, touchFile, useStamp } from "./cache-keeper";
 import { GatewayError } from "./errors";
 import type { RepoId } from "./hub-routes";
@@ -155,6 +156,8 @@ function isRef(v: unknown): v is { sha: string } {
 export class HubDiskCache {
   readonly dir: string;
   readonly keeper: CacheKeeper;
+  /** Open handles of the blocks read last (block-handles.ts). */
+  private readonly handles = new BlockHandles();
   /** File folder → when a block write last found (or put) its @file.json there. */
   private readonly metaChecked = new Map<string, number>();
 
@@ -274,36 +277,32 @@ export class HubDiskCache {
   /** Bytes [from, to) of block `index` (offsets within the block); null when the block is gone or damaged. */
   async readBlockSlice(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, from: number, to: number): Promise<Buffer | null> {
     const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
-    let handle: fs.FileHandle;
+    const lease = await this.handles.acquire(file, blockLength(meta, index));
+    if (!lease) return null;
     try {
-      handle = await fs.open(file, "r");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw e;
-    }
-    try {
-      if ((await handle.stat()).size !== blockLength(meta, index)) {
-        await fs.rm(file, { force: true });
-        return null;
-      }
       const out = Buffer.allocUnsafe(to - from);
-      const { bytesRead } = await handle.read(out, 0, out.length, from);
+      const { bytesRead } = await lease.handle.read(out, 0, out.length, from);
       if (bytesRead !== out.length) return null;
       if (this.keeper.dueForTouch(file, Date.now(), this.touchIntervalMs)) {
         const stamp = useStamp();
-        await touchFile(handle, stamp);
+        await touchFile(lease.handle, stamp);
         this.keeper.noteStamp(file, stamp);
       }
       this.keeper.used(file, blockLength(meta, index));
       return out;
     } finally {
-      await handle.close();
+      lease.release();
     }
   }
 
   /** Block `index` was served from memory (just fetched): report it to the pins being recorded, as a disk read does. */
   used(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number): void {
     this.keeper.used(this.blockFile(repo, sha, repoPath, index * meta.blockBytes), blockLength(meta, index));
+  }
+
+  /** Closes the block files this cache keeps open for reads (the gateway's close). */
+  close(): Promise<void> {
+    return this.handles.closeAll();
   }
 
   /** Removes temp files older than an hour under a file's folder (left by a crash; other processes' recent ones stay). */

@@ -56,7 +56,7 @@ export class HubService {
   private readonly resolving = new Map<string, Promise<string>>();
 
   constructor(
-    private readonly cache: HubDiskCache,
+    readonly cache: HubDiskCache,
     readonly upstream: Upstream,
     readonly files: RemoteFiles,
     private readonly counters: Counters,

@@ -111,6 +111,8 @@ export interface GatewayOptions {
   idleTimeoutMs?: number;
   /** Longest a request waits out 429s and pacing (S3: SlowDown) before failing with RATE_LIMITED. Default 5 min (one Hub window). */
   maxRateLimitWaitMs?: number;
+  /** Upstream connections per host: a scan's first reads of every data file go out at once, as Lance's own would. Default 64. */
+  maxConnections?: number;
 }
 
 export interface PinnedDataset {
@@ -242,6 +244,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 5 * 60_000,
       counters,
       budget,
+      maxSockets: options.maxConnections ?? 64,
     });
     const cache = new HubDiskCache(cacheDir, endpoint, "hf", options.touchIntervalMs);
     const files = new RemoteFiles(cache, upstream, {
@@ -267,6 +270,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     retry,
     idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
     maxSlowDownWaitMs: options.maxRateLimitWaitMs ?? 5 * 60_000,
+    maxSockets: options.maxConnections ?? 64,
     isOffline,
     counters: s3Counters,
   });
@@ -361,7 +365,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           closed = true;
           coldHubs.delete(coldToken);
           face.upstream.close();
-          s3.forget(dir);
+          await Promise.all([face.cache.close(), s3.forget(dir)]);
           await fs.rm(dir, { recursive: true, force: true });
           CacheKeeper.forget(dir);
         },
@@ -378,8 +382,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       hub.upstream.close();
       for (const face of coldHubs.values()) face.upstream.close();
-      s3.close();
+      const s3Closed = s3.close();
       await server.close();
+      await Promise.all([hub.cache.close(), ...[...coldHubs.values()].map((face) => face.cache.close()), s3Closed]);
     },
   };
 }

@@ -54,16 +54,17 @@ export interface RemoteFilesOptions {
   isOffline: () => boolean;
 }
 
+/** A block being fetched: resolves to its parts once it is written (null: the fetch ended without it). */
 interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
+  promise: Promise<Buffer[] | null>;
+  resolve: (parts: Buffer[] | null) => void;
   reject: (e: unknown) => void;
 }
 
 function deferred(): Deferred {
-  let resolve!: () => void;
+  let resolve!: (parts: Buffer[] | null) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
+  const promise = new Promise<Buffer[] | null>((res, rej) => {
     resolve = res;
     reject = rej;
   });
@@ -127,7 +128,7 @@ export class RemoteFiles {
   /** Learned by a first read still under way (its retries need it); reads wait for that first read to end. */
   private readonly learned = new Map<string, FileMeta>();
   private readonly metaLoads = new Map<string, Promise<{ meta: FileMeta; fetched: boolean }>>();
-  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly inflight = new Map<string, Promise<Buffer[] | null>>();
 
   constructor(
     private readonly cache: HubDiskCache,
@@ -212,16 +213,20 @@ export class RemoteFiles {
 
   /**
    * Makes the blocks spanning [start, end] present on disk. `fromCache` is true when nothing had to be fetched
-   * (not even by a concurrent read). `fresh` receives the blocks this call fetched itself, for `read`.
+   * (not even by a concurrent read). `fresh` receives the blocks fetched for this call, by itself or by the
+   * concurrent read it waited for, for `read`.
    */
   async ensure(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks): Promise<{ fromCache: boolean }> {
     if (end < start) return { fromCache: true };
     const B = meta.blockBytes;
-    const waits: Promise<void>[] = [];
+    const waits: Promise<unknown>[] = [];
+    const wait = (i: number, pending: Promise<Buffer[] | null>): void => {
+      waits.push(fresh ? pending.then((parts) => void (parts && fresh.set(i, parts))) : pending);
+    };
     const absent: number[] = [];
     for (let i = Math.floor(start / B); i <= Math.floor(end / B); i++) {
       const pending = this.inflight.get(`${this.key(f)}#${i}`);
-      if (pending) waits.push(pending);
+      if (pending) wait(i, pending);
       else if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, i))) absent.push(i);
     }
     // No await from here until the runs are registered: a concurrent read that found the same blocks missing
@@ -229,7 +234,7 @@ export class RemoteFiles {
     const missing: number[] = [];
     for (const i of absent) {
       const pending = this.inflight.get(`${this.key(f)}#${i}`);
-      if (pending) waits.push(pending);
+      if (pending) wait(i, pending);
       else missing.push(i);
     }
     if (missing.length && this.opts.isOffline()) throw this.offlineError(f, `bytes ${start}-${end}`);
@@ -258,11 +263,11 @@ export class RemoteFiles {
       await this.upstream.retrying(`reading ${this.describe(f, first * B, Math.min(meta.size, (last + 1) * B) - 1)}`, () =>
         this.fetchAttempt(f, meta, next * B, Math.min(meta.size, (last + 1) * B) - 1, (i, parts) => {
           fresh?.set(i, parts);
-          blocks.get(i)?.resolve();
+          blocks.get(i)?.resolve(parts);
           next = i + 1;
         }),
       );
-      for (const d of blocks.values()) d.resolve();
+      for (const d of blocks.values()) d.resolve(null);
     } catch (e) {
       for (const d of blocks.values()) d.reject(e);
       throw e;

@@ -62,6 +62,7 @@ export interface S3ObjectsOptions {
   retry: RetryPolicy;
   idleTimeoutMs: number;
   maxSlowDownWaitMs: number;
+  maxSockets: number;
   isOffline: () => boolean;
   counters: S3Counters;
 }
@@ -172,6 +173,7 @@ export class S3Objects {
       idleTimeoutMs: this.opts.idleTimeoutMs,
       maxSlowDownWaitMs: this.opts.maxSlowDownWaitMs,
       counters: this.opts.counters,
+      maxSockets: this.opts.maxSockets,
     });
     // Buckets are named per endpoint (globally on AWS, whatever the region), so the cache is too.
     const cache = new HubDiskCache(cacheDir, endpoint || "https://s3.amazonaws.com", "s3", this.opts.touchIntervalMs);
@@ -442,18 +444,22 @@ export class S3Objects {
     }
   }
 
-  /** Ends the opens reading into `cacheDir` (a cold scope's scratch folder) and closes their upstream connections. */
-  forget(cacheDir: string): void {
+  /** Ends the opens reading into `cacheDir` (a cold scope's scratch folder) and closes their upstream connections and block files. */
+  async forget(cacheDir: string): Promise<void> {
+    const closing: Promise<void>[] = [];
     for (const [id, m] of this.mounts) {
       if (m.cacheDir !== cacheDir) continue;
       m.upstream.close();
+      closing.push(m.cache.close());
       this.mounts.delete(id);
     }
     for (const [id, s] of this.sessions) if (s.mount.cacheDir === cacheDir) this.sessions.delete(id);
+    await Promise.all(closing);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     for (const m of this.mounts.values()) m.upstream.close();
     this.sessions.clear();
+    await Promise.all([...this.mounts.values()].map((m) => m.cache.close()));
   }
 }

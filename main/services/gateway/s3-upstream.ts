@@ -28,6 +28,8 @@ export interface S3UpstreamConfig {
   /** Longest a request waits out SlowDown answers before failing with RATE_LIMITED. */
   maxSlowDownWaitMs: number;
   counters: S3Counters;
+  /** Connections to the endpoint (per bucket host when virtual-hosted). */
+  maxSockets: number;
 }
 
 export interface ObjectHead {
@@ -62,10 +64,14 @@ export class S3Upstream {
   readonly cdnUrls = { delete: (_key: string): void => undefined };
   /** ETag hash (the cache's version folder) → the ETag, for `If-Match` on reads. */
   private readonly etags = new Map<string, string>();
-  private readonly agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
+  private readonly agents: { http: http.Agent; https: https.Agent };
   private closed = false;
 
   constructor(private readonly cfg: S3UpstreamConfig) {
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: cfg.maxSockets }),
+      https: new https.Agent({ keepAlive: true, maxSockets: cfg.maxSockets }),
+    };
     this.endpoint = new URL(cfg.endpoint.replace(/\/+$/, ""));
     if (this.endpoint.protocol !== "https:" && this.endpoint.protocol !== "http:") throw new Error(`The S3 endpoint must be http(s): ${cfg.endpoint}`);
     cfg.counters.endpoints.add(this.endpoint.origin);

@@ -50,6 +50,8 @@ export interface UpstreamOptions {
   maxRateLimitWaitMs: number;
   counters: Counters;
   budget: RateBudget;
+  /** Connections per upstream host (the Hub, its CDN). */
+  maxSockets: number;
 }
 
 const BUCKET: Record<UpstreamKind, string> = { api: "api", tree: "api", resolve: "resolvers", cdn: "cdn" };
@@ -85,10 +87,14 @@ export async function* counted(res: http.IncomingMessage, counters: Counters): A
 export class Upstream {
   readonly endpoint: URL;
   readonly cdnUrls = new CdnUrls();
-  private readonly agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
+  private readonly agents: { http: http.Agent; https: https.Agent };
   private closed = false;
 
   constructor(private readonly opts: UpstreamOptions) {
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets }),
+      https: new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets }),
+    };
     this.endpoint = new URL(opts.endpoint.replace(/\/+$/, ""));
     if (this.endpoint.protocol !== "https:" && this.endpoint.protocol !== "http:") throw new Error(`The Hub endpoint must be http(s): ${opts.endpoint}`);
   }

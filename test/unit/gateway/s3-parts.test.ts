@@ -107,7 +107,14 @@ describe("S3 URIs, routes and upstream URLs", () => {
   });
 
   it("builds path-style and virtual-hosted upstream URLs with SigV4's key encoding", () => {
-    const opts = { region: "eu-west-1", credentials: null, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, idleTimeoutMs: 1000, maxSlowDownWaitMs: 0 };
+    const opts = {
+      region: "eu-west-1",
+      credentials: null,
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      idleTimeoutMs: 1000,
+      maxSlowDownWaitMs: 0,
+      maxSockets: 4,
+    };
     const counters = new S3Counters();
     const aws = new S3Upstream({ ...opts, endpoint: "https://s3.eu-west-1.amazonaws.com", pathStyle: false, counters });
     expect(aws.url("bkt", "a b/c+d(1).lance").href).toBe("https://bkt.s3.eu-west-1.amazonaws.com/a%20b/c%2Bd%281%29.lance");
