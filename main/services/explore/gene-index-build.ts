@@ -13,7 +13,7 @@
  *
  * This runs in the build process (gene-index-child-entry.ts), never in the app's; cancel is SIGTERM to it.
  */
-import { openSync, closeSync, ftruncateSync, writeSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { arrow } from "../arrow";
 import { AppFailure, isAppFailure } from "../../../shared/result";
@@ -109,8 +109,8 @@ export async function buildGeneIndex(start: ChildStart, onProgress: (phase: Chil
     const offsets = new Float64Array(nGenes + 1);
     for (let g = 0; g < nGenes; g++) offsets[g + 1] = offsets[g] + counts[g];
     try {
-      writeFileSync(path.join(tmpDir, OFFSETS_FILE), new Uint8Array(offsets.buffer));
       for (const [name, bytes] of [
+        [OFFSETS_FILE, offsets.byteLength],
         [CELLS_FILE, rows * CELL_BYTES],
         [VALUES_FILE, rows * Values.BYTES_PER_ELEMENT],
       ] as const) {
@@ -118,10 +118,11 @@ export async function buildGeneIndex(start: ChildStart, onProgress: (phase: Chil
         fds.push(fd);
         ftruncateSync(fd, bytes);
       }
+      writeAll(fds[0], new Uint8Array(offsets.buffer), 0, offsets.byteLength, 0);
     } catch (e) {
       throwNamed(e, tmpDir);
     }
-    const [cellsFd, valuesFd] = fds;
+    const [, cellsFd, valuesFd] = fds;
 
     // 2. Scatter into per-gene staging buffers, flushed to their place when full.
     const stagedRows = Math.max(1, Math.floor(start.stagingBytes / 2 / (CELL_BYTES + Values.BYTES_PER_ELEMENT)));
@@ -178,6 +179,12 @@ export async function buildGeneIndex(start: ChildStart, onProgress: (phase: Chil
     for (let g = 0; g < nGenes; g++) if (fill[g] > 0) flush(g);
     for (let g = 0; g < nGenes; g++)
       if (written[g] !== counts[g]) fail("INTERNAL", `Gene ${g} has ${written[g]} rows in the second read and ${counts[g]} in the first`);
+    try {
+      // On disk before the app renames the folder into place: a crash after that must not leave zeros behind a meta.
+      for (const fd of fds) fsyncSync(fd);
+    } catch (e) {
+      throwNamed(e, tmpDir);
+    }
     onProgress("scatter", done);
     return { rows, writes };
   } finally {

@@ -11,6 +11,7 @@ import { AppFailure } from "../../../shared/result";
 import { fail, throwIfAborted } from "../errors";
 import { packageRoot } from "../resources";
 import { parseChildMessage, type ChildMessage, type ChildStart } from "./gene-index-child-protocol";
+import type { BuildPause } from "./gene-index-pause";
 
 export interface ChildBuild {
   /** The build process's pid, as it reported it. */
@@ -35,8 +36,17 @@ export function geneIndexChildPath(): string {
 
 const malformed = () => new AppFailure("INTERNAL", "The gene index build process sent a malformed message");
 
-/** Builds in a child started from `file`; `onMessage` sees each of its (checked) messages. Settles once it has exited. */
-export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal: AbortSignal, onMessage?: (m: ChildMessage) => void): Promise<ChildBuild> {
+/**
+ * Builds in a child started from `file`; `onMessage` sees each of its (checked) messages; `pause` holds it while
+ * the app reads. Settles once it has exited.
+ */
+export function buildInChild(
+  file: string,
+  start: Omit<ChildStart, "t">,
+  signal: AbortSignal,
+  onMessage?: (m: ChildMessage) => void,
+  pause?: BuildPause,
+): Promise<ChildBuild> {
   throwIfAborted(signal, "EXPLORE_CANCELLED");
   if (!existsSync(file)) fail("INTERNAL", `The gene index build process is missing at ${file}; build the app (npm run build:main)`);
   return new Promise((resolve, reject) => {
@@ -48,6 +58,7 @@ export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal:
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "json",
     });
+    if (child.pid !== undefined) pause?.attach(child.pid);
     let startSent = false;
     let built: ChildBuild | null = null;
     let failure: unknown = null;
@@ -59,6 +70,7 @@ export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal:
       failure ??= reason;
       if (!running() || killTimer) return;
       child.kill("SIGTERM");
+      pause?.release();
       killTimer = setTimeout(() => running() && child.kill("SIGKILL"), KILL_AFTER_MS);
       killTimer.unref();
     };
@@ -66,6 +78,7 @@ export function buildInChild(file: string, start: Omit<ChildStart, "t">, signal:
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
+      pause?.detach();
       signal.removeEventListener("abort", onAbort);
       if (killTimer) clearTimeout(killTimer);
       fn();

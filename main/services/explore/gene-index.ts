@@ -16,6 +16,7 @@ import { throwNamed } from "./gene-index-build";
 import { buildInChild, geneIndexChildPath, type ChildBuild } from "./gene-index-child";
 import type { ChildMessage } from "./gene-index-child-protocol";
 import { GeneIndexFiles, indexBytes, valueTypeOf } from "./gene-index-files";
+import { BuildPause } from "./gene-index-pause";
 import { GENE_INDEX_FORMAT, geneIndexKey, type GeneIndexKey } from "./gene-index-key";
 import { commitBuildFolder, dropBuildFolder, geneIndexPresent, geneIndexRoot, makeBuildFolder, openGeneIndex, removeLeftovers } from "./gene-index-store";
 
@@ -61,6 +62,7 @@ export class DatasetGeneIndex {
   /** The last build this session ran: its process and what it reported. */
   lastBuild: ChildBuild | null = null;
   private files: GeneIndexFiles | null = null;
+  private readonly pause = new BuildPause();
   private looked: Promise<void> | null = null;
   private opened: Promise<string | null> | null = null;
   private closed = false;
@@ -88,7 +90,10 @@ export class DatasetGeneIndex {
    * enough, starts a build. Resolves with the build's job id (null when none started).
    */
   open(): Promise<string | null> {
-    this.opened ??= this.lookOnce().then(() => this.startBuild());
+    // Nothing here may fail the request that opened the dataset: without an index, reads use the source.
+    this.opened ??= this.lookOnce()
+      .then(() => this.startBuild())
+      .catch(() => null);
     return this.opened;
   }
 
@@ -101,6 +106,11 @@ export class DatasetGeneIndex {
       this.state = "cleared";
     }
     return this.files;
+  }
+
+  /** Runs a read of the source table with the build (if one runs) held still meanwhile. */
+  whileHeld<T>(read: () => Promise<T>): Promise<T> {
+    return this.pause.during(read);
   }
 
   /** Stops using the index (after a failed read through it); gene reads go to the source table. */
@@ -146,11 +156,17 @@ export class DatasetGeneIndex {
           ctx.progress(0, total, "Gene index: counting rows per gene");
           const { childFile = geneIndexChildPath(), onChildMessage, stagingBytes = GENE_INDEX_STAGING_BYTES } = this.o.options;
           const start = { srcUri: key.tablePath, version: key.version, tmpDir: temp!, nGenes, valueType, stagingBytes };
-          this.lastBuild = await buildInChild(childFile, start, ctx.signal, (m) => {
-            if (m.t === "progress" && m.phase === "count") ctx.progress(m.rows, total, "Gene index: counting rows per gene");
-            if (m.t === "progress" && m.phase === "scatter") ctx.progress(this.o.rows + m.rows, total, "Gene index: writing each gene's rows");
-            onChildMessage?.(m);
-          });
+          this.lastBuild = await buildInChild(
+            childFile,
+            start,
+            ctx.signal,
+            (m) => {
+              if (m.t === "progress" && m.phase === "count") ctx.progress(m.rows, total, "Gene index: counting rows per gene");
+              if (m.t === "progress" && m.phase === "scatter") ctx.progress(this.o.rows + m.rows, total, "Gene index: writing each gene's rows");
+              onChildMessage?.(m);
+            },
+            this.pause,
+          );
           files = await this.commit(temp!, key, { nGenes, rows: this.lastBuild.rows, valueType, buildMs: Math.round(performance.now() - t0) });
           temp = null;
           ctx.progress(total, total, "Gene index ready");

@@ -356,7 +356,8 @@ export class ExploreService implements ExploreApi {
         st.geneIndex?.drop();
       }
     }
-    return readGene(this.expression(st.ds), id, st.nCells, signal);
+    const read = () => readGene(this.expression(st.ds), id, st.nCells, signal);
+    return st.geneIndex ? st.geneIndex.whileHeld(read) : read();
   }
 
   private setsOf(datasetId: string): CellSetStore {

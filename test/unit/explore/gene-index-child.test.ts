@@ -20,11 +20,15 @@ import { indexEnv, indexFolders, type IndexEnv } from "./gene-index-helpers";
 
 let dir: string;
 let root: string;
+/** A table of several scan batches, so that a build is still reading when the test acts on it. */
+let synth: string;
 
 beforeAll(async () => {
   dir = await tempDir("slafwb-gene-index-child-");
   root = path.join(dir, "pbmc.slaf");
   await writePbmcSlaf(root);
+  synth = path.join(dir, "synth.slaf");
+  await writePbmcSlaf(synth, { nCells: 1200 });
 });
 
 afterAll(async () => {
@@ -40,11 +44,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The process's state letter (R, S, T stopped, Z zombie…). */
+function stateOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, { encoding: "utf8", flag: "r" });
+  return stat.slice(stat.lastIndexOf(")") + 2)[0];
+}
+
 /** Alive and not a zombie. */
 function running(pid: number): boolean {
-  if (!alive(pid)) return false;
-  const stat = readFileSync(`/proc/${pid}/stat`, { encoding: "utf8", flag: "r" });
-  return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  return alive(pid) && stateOf(pid) !== "Z";
 }
 
 /** The build that opening the dataset in Explore starts; resolves with its job's end. */
@@ -92,6 +100,39 @@ describe("gene index build process", () => {
       expect(build.maxRssBytes).toBeGreaterThan(0);
       expect(alive(build.pid)).toBe(false);
       expect(env.explore.geneIndexOf(env.datasetId)!.state).toBe("ready");
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("a gene read from the source while the index builds holds the build still (SIGSTOP) and lets it go on after", async () => {
+    let pid = 0;
+    let firstProgress = () => undefined as void;
+    const reading = new Promise<void>((resolve) => (firstProgress = resolve));
+    const env = await indexEnv(synth, path.join(dir, "cache-held"), {
+      onChildMessage: (m) => {
+        if (m.t !== "progress" || pid) return;
+        pid = m.pid;
+        firstProgress();
+      },
+    });
+    try {
+      const jobId = await env.opened();
+      await reading;
+      const index = env.explore.geneIndexOf(env.datasetId)!;
+      const during = await index.whileHeld(async () => {
+        while (!["T", "Z"].includes(stateOf(pid))) await new Promise((resolve) => setTimeout(resolve, 10));
+        return `${stateOf(pid)} ${index.state}`;
+      });
+      // Held (stopped) while still building.
+      expect(during).toBe("T building");
+      // Let go: it runs on and finishes; a read from the source meanwhile holds it the same way.
+      const answer = await env.gene(1);
+      const plain = await readGene(env.datasets.get(env.datasetId).tables.get("expression")!, 1, 1200);
+      expect(answer.rowsRead).toBe(plain.rowsRead);
+      const done = await env.waitJob(jobId!);
+      expect(done.state).toBe("done");
+      expect(index.state).toBe("ready");
     } finally {
       await env.close();
     }
@@ -249,9 +290,6 @@ describe("gene index build process", () => {
     // its parent gone) and is killed (SIGKILL: no cleanup of its own).
     const parent = path.join(dir, "dying-parent.mjs");
     const pidFile = path.join(dir, "orphan.pid");
-    // A table of several scan batches, so that the build is mid-read when it resumes.
-    const synth = path.join(dir, "orphan.slaf");
-    await writePbmcSlaf(synth, { nCells: 1200 });
     const srcUri = await fs.realpath(path.join(synth, "expression.lance"));
     const start = { t: "start", srcUri, version: 1, tmpDir, nGenes: loadPbmc().nGenes, valueType: "uint16", stagingBytes: 1 << 20 };
     await fs.writeFile(
