@@ -42,6 +42,8 @@ export interface EngineOptions extends SandboxOptions, EstimateOptions {
   preAggregate?: boolean;
   /** Stream fact tables of local datasets into the query from a scan worker instead of appending them (stream-function.ts). Default true. */
   stream?: boolean;
+  /** Only scans expected to deliver at least this many rows are streamed. Default DEFAULT_STREAM_MIN_ROWS (execute.ts). */
+  streamMinRows?: number;
 }
 
 /** A named result as the planner sees it. */
@@ -246,6 +248,7 @@ export class SqlEngine {
           workers: this.scanWorkers(),
           aggregates: this.options.preAggregate === false ? null : await this.aggregateNames(conn),
           streams: this.streams,
+          streamMinRows: this.options.streamMinRows,
         },
         ctx,
       );

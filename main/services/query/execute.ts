@@ -18,7 +18,7 @@ import type { Analysis, IdLink, SlafRef, TableNeeds } from "./analyze";
 import { FACT_TABLES, type CatalogColumn } from "./catalog";
 import { scanColumns, type DatasetTables } from "./dataset-tables";
 import type { QueryPlan } from "./engine";
-import { rowBytes } from "./estimate";
+import { rowBytes, selectivity } from "./estimate";
 import type { IdBitmap } from "./id-bitmap";
 import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
 import { flatKind } from "./flat-batch";
@@ -63,7 +63,12 @@ export interface ExecuteOptions {
   aggregates?: Set<string> | null;
   /** Where fact tables of local datasets are streamed into the query from a scan worker (stream-function.ts); null appends them. */
   streams?: StreamSources | null;
+  /** Scans expected to deliver fewer rows are appended, not streamed. Default DEFAULT_STREAM_MIN_ROWS. */
+  streamMinRows?: number;
 }
+
+/** Appending a million rows costs some 25–80 ms; below that, streaming saves little. */
+export const DEFAULT_STREAM_MIN_ROWS = 1_000_000;
 
 /** A derived restriction that no row can meet (no source ids). */
 const EMPTY = "empty" as const;
@@ -200,12 +205,14 @@ export class QueryRun {
     const idFilter = early ? live[0].bitmaps.map((b) => `${b.description}`).join(" AND ") : null;
     const pre = name === "expression" && live.length > 0 ? this.preAggregation : null;
     if (pre && (await this.scanPartials(needs, pre, filter, early, idFilter))) return;
-    const table: TableScan = { needs, columns, filter, rowFilter: early, idFilter };
+    // Rows the scan should deliver (a rule of thumb): the Lance filter's share, then the bitmaps' share within their bounds.
+    const share = selectivity(filterPred, this.tables.idRanges()) * (early?.bitmaps ?? []).reduce((f, b) => f * (b.size > 0 ? b.count / b.size : 0), 1);
+    const table: TableScan = { needs, columns, filter, rowFilter: early, idFilter, expectedRows: Math.round(this.tables.rows(name) * share) };
     if (live.length === 0) {
       // No id can match: create the empty table without reading anything.
       await createTable(this.conn, this.schema, name, columns);
       await this.report(table, { rows: 0, bytes: 0, appended: 0 });
-    } else if (!again && needs.refs.length === 1 && this.streamable(name, columns)) this.toStream.push(table);
+    } else if (!again && needs.refs.length === 1 && this.streamable(table)) this.toStream.push(table);
     else await this.append(table, false);
   }
 
@@ -240,10 +247,15 @@ export class QueryRun {
     });
   }
 
-  /** Whether a table can be streamed into the query: a fact table of a local dataset, every column fixed-width. */
-  private streamable(name: string, columns: CatalogColumn[]): boolean {
-    const { streams, workers } = this.options;
-    return !!streams && !!workers && !this.tables.remote && FACT_TABLES.has(name) && columns.every((c) => canStream(planColumn(c)));
+  /**
+   * Whether a table can be streamed into the query: a fact table of a local dataset, every column fixed-width, and
+   * enough rows expected that appending them would cost more than a little (fewer are appended: DuckDB then plans
+   * with their exact count).
+   */
+  private streamable(t: TableScan): boolean {
+    const { streams, workers, streamMinRows } = this.options;
+    if (!streams || !workers || this.tables.remote || !FACT_TABLES.has(t.needs.table.name)) return false;
+    return t.expectedRows >= (streamMinRows ?? DEFAULT_STREAM_MIN_ROWS) && t.columns.every((c) => canStream(planColumn(c)));
   }
 
   /**
@@ -273,7 +285,7 @@ export class QueryRun {
     const { id, source, remove } = this.options.streams!.add({
       columns: t.columns.map(planColumn),
       scan,
-      cardinality: this.tables.rows(name),
+      cardinality: t.expectedRows,
       onRows: (n) => this.ctx.onRows(n),
     });
     const streamed = scan;
@@ -493,6 +505,8 @@ interface TableScan {
   filter: string | null;
   rowFilter: RowFilter | null;
   idFilter: string | null;
+  /** Rows it should deliver, roughly. */
+  expectedRows: number;
 }
 
 /** A table streamed into the query: its source, how to close it, and its report once the SQL has read it. */

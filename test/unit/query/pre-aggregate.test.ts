@@ -8,7 +8,8 @@ import type { QuerySummary, ScanReport } from "../../../shared/ipc/contract";
 import { PartialAggregator } from "../../../main/services/query/partial-aggregator";
 import { canonical, openEnv, run, useQueryEnvironment, type Env } from "./helpers";
 
-const q = useQueryEnvironment({ beforeAll, afterAll });
+// What is not aggregated early is streamed into the query, however few rows (stream-function.ts).
+const q = useQueryEnvironment({ beforeAll, afterAll }, { streamMinRows: 0 });
 let rowsEnv: Env;
 beforeAll(async () => {
   rowsEnv = await openEnv(q.fixture, { preAggregate: false });

@@ -10,10 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QuerySummary, ScanReport } from "../../../shared/ipc/contract";
 import { scanWorkerPath } from "../../../main/services/query/scan-workers";
 import { unwrap } from "../../fixtures/result";
+import { DOC_QUERIES, ORDERED } from "./doc-queries";
 import { canonical, openEnv, run, runJob, useQueryEnvironment, type Env } from "./helpers";
 
 // Rows, not partial aggregates, so every GROUP BY over expression streams too.
-const q = useQueryEnvironment({ beforeAll, afterAll }, { preAggregate: false, idSetLimits: { inList: 4, ranges: 2 }, batchRows: 20_000 });
+// Every scan streams here, however few rows it expects (by default fewer than 1M are appended).
+const q = useQueryEnvironment({ beforeAll, afterAll }, { preAggregate: false, idSetLimits: { inList: 4, ranges: 2 }, batchRows: 20_000, streamMinRows: 0 });
 const JOIN = "expression e JOIN cells c ON e.cell_integer_id = c.cell_integer_id";
 
 beforeAll(() => {
@@ -50,6 +52,15 @@ describe("streaming expression into the query", () => {
       const e = expressionScan(await streamedSame(sql));
       expect(e.rowsScanned, sql).toBeGreaterThan(0);
       expect(e.rowsAppended, sql).toBe(e.rowsScanned);
+    }
+  });
+
+  it("answers every documentation query as DuckDB over whole tables (in order where it is defined)", async () => {
+    for (const [name, sql] of Object.entries(DOC_QUERIES)) {
+      const { rows } = await run(q.env, sql);
+      const expected = await q.oracle.rows(sql.replace(/;\s*$/, ""));
+      expect(canonical(rows), name).toEqual(canonical(expected));
+      if (ORDERED.has(name)) expect(canonical(rows, false), name).toEqual(canonical(expected, false));
     }
   });
 
@@ -91,7 +102,7 @@ describe("streaming expression into the query", () => {
   });
 
   it("stops mid-stream when cancelled; the worker ends by itself and the next query streams", async () => {
-    const slow = await openEnv(q.fixture, { preAggregate: false, batchRows: 512 });
+    const slow = await openEnv(q.fixture, { preAggregate: false, batchRows: 512, streamMinRows: 0 });
     try {
       const workers = slow.query.engine.scanWorkers()!;
       const streams = slow.query.engine.streams!;
@@ -134,7 +145,7 @@ parentPort.on("message", (req) => {
 });
 `,
     );
-    const failing = await openEnv(q.fixture, { preAggregate: false, scanWorker: file });
+    const failing = await openEnv(q.fixture, { preAggregate: false, scanWorker: file, streamMinRows: 0 });
     try {
       const end = await runJob(failing, "SELECT SUM(gene_integer_id) FROM expression");
       expect(end.state).toBe("failed");
@@ -145,8 +156,9 @@ parentPort.on("message", (req) => {
     }
   });
 
-  it("appends when streaming is off, with the same answers", async () => {
+  it("appends when streaming is off, or when a scan expects fewer rows than the minimum, with the same answers", async () => {
     const plain = await openEnv(q.fixture, { preAggregate: false, stream: false });
+    const small = await openEnv(q.fixture, { preAggregate: false });
     try {
       const sql = `SELECT c.cell_type, SUM(e.value), COUNT(*) FROM ${JOIN} WHERE c.cell_type IN ('NK', 'B') GROUP BY 1`;
       const a = await run(plain, sql);
@@ -154,8 +166,13 @@ parentPort.on("message", (req) => {
       expect(plain.query.engine.streams).toBeNull();
       expect(canonical(a.rows)).toEqual(canonical((await run(q.env, sql)).rows));
       expect(expressionScan(a.summary).rowsAppended).toBe(expressionScan(b).rowsAppended);
+      // The fixture's 151,815 expression rows are under the default minimum of 1M.
+      const c = await run(small, sql);
+      expect(small.query.engine.streams!.opened).toBe(0);
+      expect(canonical(c.rows)).toEqual(canonical(a.rows));
     } finally {
       await plain.close();
+      await small.close();
     }
   });
 });
