@@ -11,6 +11,13 @@
  * SLAF stores rows cell-major, so each gene's cells arrive ascending: that is checked row by row, and a table
  * that breaks it fails the build (named) and gene reads stay on the source.
  *
+ * The files are fsynced before the app renames the folder into place.
+ *
+ * Measured on the 1M-cell bench dataset (691M rows, 8,674 genes; `npm run bench explore`, 2 cores at load 7–9):
+ * build 63–106 s (v1's bitmap clone: 175–379 s), peak RSS 0.50–0.53 GB (v1: 7.6 GB), 533k positioned writes,
+ * 4.14 GB on disk (Uint16 values); LYZ (547k rows) cold through it 0.09–0.12 s after the first points page,
+ * 3.4 MB read (the plain filtered read: 2.8–4.0 s, 1.9 GB read).
+ *
  * This runs in the build process (gene-index-child-entry.ts), never in the app's; cancel is SIGTERM to it.
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
