@@ -107,6 +107,8 @@ export class Explore {
   datasetId = $state<string | null>(null);
   info = $state.raw<ExploreInfo | null>(null);
   error = $state<AppError | null>(null);
+  /** Why the gene index build of this dataset failed (shown until dismissed); gene reads then stay on the dataset. */
+  geneIndexError = $state<AppError | null>(null);
   /** What is loading, for the indicator ("Loading points", "Reading LYZ"...); null when idle. */
   busy = $state<string | null>(null);
 
@@ -197,12 +199,24 @@ export class Explore {
       return;
     }
     this.info = r.value;
+    this.followGeneIndex(datasetId);
     void this.options.notebook.attach();
     void this.sets.refresh();
     const first = r.value.embeddings[0];
     const byType = r.value.columns.find((c) => c.kind === "categorical" && /^(cell_?type|celltype|leiden|louvain|cluster)/i.test(c.name));
     if (byType) void this.colourByColumn(byType.name);
     if (first) await this.showEmbedding(first.name, [0, 1]);
+  }
+
+  /** The gene index build started for this dataset: its end (ready, or why not) into `info` and `geneIndexError`. */
+  private followGeneIndex(datasetId: string): void {
+    const { jobId, state } = this.info?.geneIndex ?? { jobId: null, state: "off" };
+    if (state !== "building" || !jobId) return;
+    void this.options.jobs.wait(jobId).then((end) => {
+      if (this.datasetId !== datasetId || this.info?.geneIndex.jobId !== jobId || end.state === "cancelled") return;
+      this.info = { ...this.info, geneIndex: { state: end.state === "done" ? "ready" : "failed", jobId } };
+      this.geneIndexError = end.error ?? null;
+    });
   }
 
   /** Forgets the dataset: loads stop, gene reads are cancelled. */
@@ -223,6 +237,7 @@ export class Explore {
     this.datasetId = null;
     this.info = null;
     this.error = null;
+    this.geneIndexError = null;
     this.busy = null;
     this.embedding = null;
     this.points = null;

@@ -49,7 +49,7 @@ interface Held {
 }
 
 /** Main's explore namespace as far as the store sees it, over FakeMain; answers can be held to test ordering. */
-function fakeExplore() {
+function fakeExplore(geneIndex: ExploreInfo["geneIndex"] = { state: "off", jobId: null }) {
   const main = new FakeMain();
   const c = main.client;
   const calls: { method: string; req: unknown }[] = [];
@@ -80,6 +80,7 @@ function fakeExplore() {
     ],
     symbolColumn: "gene_symbol",
     stats: { geneCounts: "pass", pass: "none", jobId: null },
+    geneIndex,
   };
   const infoOf = (name: string, s: { ids: Int32Array; version: number }): CellSetInfo => ({ name, size: s.ids.length, version: s.version });
   const define = (name: string, ids: Iterable<number>): CellSetInfo => {
@@ -228,6 +229,7 @@ function fakeExplore() {
     });
   };
 
+  const jobFinals = new Map<string, Partial<JobEvent>>();
   const jobs = {
     wait: (jobId: string): Promise<JobEvent> => {
       if (!jobPromises.has(jobId)) jobPromises.set(jobId, new Promise<void>((r) => jobEnds.set(jobId, r)));
@@ -239,6 +241,7 @@ function fakeExplore() {
             state: "done",
             progress: { done: 1, total: 1, unit: "rows", ratePerSecond: null, etaSeconds: null },
             startedAt: 0,
+            ...jobFinals.get(jobId),
           }) as JobEvent,
       );
     },
@@ -268,7 +271,8 @@ function fakeExplore() {
     sets,
     sent,
     answers,
-    endJob: (jobId: string) => {
+    endJob: (jobId: string, final?: Partial<JobEvent>) => {
+      if (final) jobFinals.set(jobId, final);
       jobs.wait(jobId);
       jobEnds.get(jobId)?.();
     },
@@ -449,6 +453,39 @@ describe("explore store: genes", () => {
     expect(f.explore.geneMatches.map((m) => m.symbol)).toEqual(["CD3E"]);
     f.explore.searchGenes("");
     expect(f.explore.geneMatches).toEqual([]);
+  });
+});
+
+describe("explore store: the gene index build", () => {
+  it("follows a build main started: ready when its job is done", async () => {
+    const f = fakeExplore({ state: "building", jobId: "idx-1" });
+    await f.explore.attach("ds-1");
+    expect(f.explore.info?.geneIndex).toEqual({ state: "building", jobId: "idx-1" });
+    f.endJob("idx-1");
+    await settle();
+    expect(f.explore.info?.geneIndex).toEqual({ state: "ready", jobId: "idx-1" });
+    expect(f.explore.geneIndexError).toBeNull();
+  });
+
+  it("says why a build failed (e.g. the cache cap), and forgets it with the dataset", async () => {
+    const f = fakeExplore({ state: "building", jobId: "idx-2" });
+    await f.explore.attach("ds-1");
+    const error = { code: "DISK_FULL" as const, message: "The gene index would take 4.1 GB and the cache has 1.0 GB free under its 20 GB cap" };
+    f.endJob("idx-2", { state: "failed", error });
+    await settle();
+    expect(f.explore.info?.geneIndex.state).toBe("failed");
+    expect(f.explore.geneIndexError).toEqual(error);
+    await f.explore.detach();
+    expect(f.explore.geneIndexError).toBeNull();
+  });
+
+  it("ignores the end of a build cancelled because the dataset closed", async () => {
+    const f = fakeExplore({ state: "building", jobId: "idx-3" });
+    await f.explore.attach("ds-1");
+    f.endJob("idx-3", { state: "cancelled", error: { code: "EXPLORE_CANCELLED", message: "cancelled" } });
+    await settle();
+    expect(f.explore.info?.geneIndex.state).toBe("building");
+    expect(f.explore.geneIndexError).toBeNull();
   });
 });
 

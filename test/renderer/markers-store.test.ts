@@ -24,6 +24,7 @@ const INFO: ExploreInfo = {
   ],
   symbolColumn: "gene_symbols",
   stats: { geneCounts: "pass", pass: "ready", jobId: null },
+  geneIndex: { state: "off", jobId: null },
 };
 
 const gene = (id: number, symbol: string, score: number, rank: number): MarkersGene => ({

@@ -7,6 +7,7 @@
  * gene-index-build.ts, run in its own process by gene-index-child.ts.
  */
 import type * as lancedb from "@lancedb/lancedb";
+import type { ExploreGeneIndexState } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
 import { readCap } from "../gateway/cache-cap";
 import { walkCache, walkedBytes } from "../gateway/cache-walk";
@@ -106,6 +107,13 @@ export class DatasetGeneIndex {
       this.state = "cleared";
     }
     return this.files;
+  }
+
+  /** What Explore's info tells the page; `open()` has settled first, so a build it started has its job. */
+  async status(): Promise<ExploreGeneIndexState> {
+    await this.open();
+    const state = this.state === "building" || this.state === "ready" || this.state === "failed" ? this.state : "off";
+    return { state, jobId: this.jobId };
   }
 
   /** Runs a read of the source table with the build (if one runs) held still meanwhile. */

@@ -72,6 +72,7 @@ export class ExploreService implements ExploreApi {
         columns: st.cols.columns.map((c) => ({ ...c })),
         symbolColumn: symbol,
         stats: st.statsState(),
+        geneIndex: (await st.geneIndex?.status()) ?? { state: "off", jobId: null },
       };
     });
   }

@@ -66,6 +66,18 @@ export interface ExploreInfo {
    * streaming read of expression: per-gene cell counts and per-cell totals, cached in memory per open dataset).
    */
   stats: ExploreStatsState;
+  geneIndex: ExploreGeneIndexState;
+}
+
+/**
+ * A local dataset's gene index (a gene-major copy of its expression rows in the app's cache, built in the
+ * background when Explore opens a large dataset): "off" for remote and small datasets, "building" with the
+ * build's jobId (its progress and end, e.g. DISK_FULL when it would not fit the cache cap, come as that job's
+ * events), "ready" (gene reads use it), "failed" (reads stay on the dataset's own table).
+ */
+export interface ExploreGeneIndexState {
+  state: "off" | "building" | "ready" | "failed";
+  jobId: string | null;
 }
 
 export interface ExploreStatsState {

@@ -12,6 +12,7 @@ import { writeCap } from "../../../main/services/gateway/cache-cap";
 import { cacheManager } from "../../../main/services/gateway/cache-manager";
 import { readGeneIndexMeta } from "../../../main/services/explore/gene-index-store";
 import { readGene } from "../../../main/services/explore/gene-values";
+import { unwrap } from "../../fixtures/result";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { snapshotTree } from "../../fixtures/tree-snapshot";
 import { indexEnv, indexFolders, type IndexEnv } from "./gene-index-helpers";
@@ -74,6 +75,7 @@ describe("gene index in the cache", () => {
       expect(await env.opened()).toBeNull();
       await expectAnswerFromSource(env, 7);
       expect(env.explore.geneIndexOf(env.datasetId)!.state).toBe("none");
+      expect(unwrap(await env.explore.info({ datasetId: env.datasetId })).geneIndex).toEqual({ state: "off", jobId: null });
       expect(await indexFolders(cacheDir)).toEqual([]);
     } finally {
       await env.close();
@@ -86,7 +88,12 @@ describe("gene index in the cache", () => {
     await writeCap(cacheDir, 64 * 1024);
     const env = await indexEnv(root, cacheDir);
     try {
+      // What the page learns on opening Explore: a build runs, as this job, whose end says why it failed.
+      const { geneIndex } = unwrap(await env.explore.info({ datasetId: env.datasetId }));
+      expect(geneIndex).toEqual({ state: "building", jobId: expect.any(String) });
       const done = await built(env);
+      expect(done.jobId).toBe(geneIndex.jobId);
+      expect(unwrap(await env.explore.info({ datasetId: env.datasetId })).geneIndex).toEqual({ state: "failed", jobId: geneIndex.jobId });
       expect(done.state).toBe("failed");
       expect(done.error?.code).toBe("DISK_FULL");
       expect(done.error?.message).toMatch(/^The gene index would take [\d.]+ GB and the cache has [\d.]+ GB free under its 0\.00 GB cap: not built/);
@@ -152,7 +159,12 @@ describe.skipIf(!mounted)("gene index on a full disk", () => {
     const cacheDir = path.join(disk, "cache");
     const env = await indexEnv(root, cacheDir);
     try {
+      // What the page learns on opening Explore: a build runs, as this job, whose end says why it failed.
+      const { geneIndex } = unwrap(await env.explore.info({ datasetId: env.datasetId }));
+      expect(geneIndex).toEqual({ state: "building", jobId: expect.any(String) });
       const done = await built(env);
+      expect(done.jobId).toBe(geneIndex.jobId);
+      expect(unwrap(await env.explore.info({ datasetId: env.datasetId })).geneIndex).toEqual({ state: "failed", jobId: geneIndex.jobId });
       expect(done.state).toBe("failed");
       expect(done.error?.code).toBe("DISK_FULL");
       expect(done.error?.message).toContain(path.join(cacheDir, "gene-index"));
