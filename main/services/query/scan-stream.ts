@@ -2,8 +2,9 @@
  * A scan worker's batches taken synchronously on this thread, for a DuckDB table function whose callback must
  * return a filled chunk (stream-function.ts): replies are dequeued with `receiveMessageOnPort`, and when none is
  * there yet this thread blocks on the scan's shared counter (stream-counter.ts) until the worker posts one. The
- * worker runs ahead (its usual in-flight limit), so waits are rare and short. Local datasets only: a remote scan
- * goes through the gateway on this thread's event loop, which a blocked thread would never serve.
+ * worker runs ahead up to its in-flight limit, so this thread blocks only once it has caught up, for less than a
+ * batch's scan. Local datasets only: a remote scan goes through the gateway on this thread's event loop, which a
+ * blocked thread would never serve.
  */
 import { receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import { AppFailure } from "../../../shared/result";
@@ -47,20 +48,21 @@ export class StreamedScan {
   /** Waits (without blocking) until the worker has posted its first reply: it started, and a failure to start is seen here. */
   async ready(signal: AbortSignal): Promise<void> {
     const first = waitAsync(this.counter, STREAM_REPLIES, 0);
-    if (!first.async) return;
-    let stop: (() => void) | null = null;
-    const stopped = new Promise<void>((r) => (stop = r));
-    const wake = () => stop?.();
-    this.worker.once("exit", wake);
-    signal.addEventListener("abort", wake);
-    // A pending waitAsync does not keep the event loop alive; the (otherwise unreferenced) worker does meanwhile.
-    this.worker.ref();
-    try {
-      await Promise.race([first.value, stopped]);
-    } finally {
-      this.worker.unref();
-      this.worker.off("exit", wake);
-      signal.removeEventListener("abort", wake);
+    if (first.async) {
+      let stop: (() => void) | null = null;
+      const stopped = new Promise<void>((r) => (stop = r));
+      const wake = () => stop?.();
+      this.worker.once("exit", wake);
+      signal.addEventListener("abort", wake);
+      // A pending waitAsync does not keep the event loop alive; the (otherwise unreferenced) worker does meanwhile.
+      this.worker.ref();
+      try {
+        await Promise.race([first.value, stopped]);
+      } finally {
+        this.worker.unref();
+        this.worker.off("exit", wake);
+        signal.removeEventListener("abort", wake);
+      }
     }
     if (signal.aborted) throw new AppFailure("QUERY_CANCELLED", "Query cancelled");
     if (Atomics.load(this.counter, STREAM_REPLIES) === 0) throw this.gone();
