@@ -1,4 +1,7 @@
-/** A damaged Lance table fails a query as TABLE_CORRUPT naming the table, and is not read again without the filter. */
+/**
+ * A damaged Lance table fails a query as TABLE_CORRUPT naming the table, and is not read again without the filter;
+ * appended or streamed.
+ */
 import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,11 +9,14 @@ import { openEnv, run, runJob, writeFixture, type Env } from "./helpers";
 
 let fixture: { dir: string; root: string };
 let env: Env;
+/** The same, streaming expression into the query (stream-function.ts) however small it is. */
+let streamed: Env;
 
 beforeAll(async () => {
   // A fixture of this file's own: its expression table is damaged below.
   fixture = await writeFixture();
   env = await openEnv(fixture);
+  streamed = await openEnv(fixture, { streamMinRows: 0 });
   const data = path.join(fixture.root, "expression.lance", "data");
   for (const name of await fs.readdir(data)) {
     const file = path.join(data, name);
@@ -20,13 +26,20 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.close();
+  await streamed?.close();
   if (fixture) await fs.rm(fixture.dir, { recursive: true, force: true });
 });
 
 describe("a truncated data file", () => {
   it("fails the query as TABLE_CORRUPT naming the table, with or without a pushed filter", async () => {
-    for (const sql of ["SELECT SUM(value) FROM expression", "SELECT SUM(value) FROM expression WHERE value > 5"]) {
-      const end = await runJob(env, sql);
+    for (const [sql, e] of ["SELECT SUM(value) FROM expression", "SELECT SUM(value) FROM expression WHERE value > 5"].flatMap(
+      (x) =>
+        [
+          [x, env],
+          [x, streamed],
+        ] as const,
+    )) {
+      const end = await runJob(e, sql);
       expect(end.state, sql).toBe("failed");
       expect(end.error?.code, sql).toBe("TABLE_CORRUPT");
       expect(end.error?.message, sql).toMatch(/^Table "expression" .*is damaged/);
