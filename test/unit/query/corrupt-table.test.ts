@@ -32,13 +32,8 @@ afterAll(async () => {
 
 describe("a truncated data file", () => {
   it("fails the query as TABLE_CORRUPT naming the table, with or without a pushed filter", async () => {
-    for (const [sql, e] of ["SELECT SUM(value) FROM expression", "SELECT SUM(value) FROM expression WHERE value > 5"].flatMap(
-      (x) =>
-        [
-          [x, env],
-          [x, streamed],
-        ] as const,
-    )) {
+    const queries = ["SELECT SUM(value) FROM expression", "SELECT SUM(value) FROM expression WHERE value > 5"];
+    for (const [sql, e] of queries.flatMap((x) => [[x, env] as const, [x, streamed] as const])) {
       const end = await runJob(e, sql);
       expect(end.state, sql).toBe("failed");
       expect(end.error?.code, sql).toBe("TABLE_CORRUPT");
