@@ -9,6 +9,7 @@ import { claimProcessTempDir } from "./convert/stale";
 import { createDispatcher, ownersOf, type Dispatcher } from "./dispatch";
 import { DatasetService } from "./datasets/service";
 import { ExploreService } from "./explore/service";
+import { geneIndexMinRows } from "./explore/gene-index";
 import type { EmitEvent } from "./events";
 import { JobService } from "./jobs/service";
 import { LoaderService } from "./loader/service";
@@ -110,7 +111,7 @@ export function createServices(options: ServiceOptions): Services {
     pausePreviews: () => loader.pauseAll(),
     refuseWriteInside: (target, what) => datasets.refuseWriteInside(target, what),
   });
-  const explore = new ExploreService({ datasets, jobs, query, geneIndex: { cacheDir: sources.options.cacheDir } });
+  const explore = new ExploreService({ datasets, jobs, query, geneIndex: { cacheDir: sources.options.cacheDir, minRows: geneIndexMinRows() } });
   const markers = new MarkersService({ datasets, jobs, explore });
   const api = { app, datasets, jobs, query, convert, notebooks, sources, settings: settingsService, cache, loader, bench, explore, markers };
   return {

@@ -42,6 +42,8 @@ export interface MillionFacts {
   nCells: number;
   /** Cells with a stored LYZ value > 0. */
   lyzExpressing: number;
+  /** Rows of the expression table. */
+  expressionRows: number;
 }
 
 export async function writeMillionCells(root: string, nCells = 1_000_000): Promise<MillionFacts> {
@@ -126,5 +128,5 @@ export async function writeMillionCells(root: string, nCells = 1_000_000): Promi
     nGenes: pbmc.nGenes,
     extra: { obsm: { available: ["X_umap"], immutable: ["X_umap"], mutable: [], dimensions: { X_umap: 2 } } },
   });
-  return { nCells, lyzExpressing };
+  return { nCells, lyzExpressing, expressionRows: Number(acc) };
 }

@@ -39,6 +39,12 @@ export interface GeneIndexOptions {
 }
 
 export const GENE_INDEX_MIN_ROWS = 50_000_000;
+
+/** The threshold, or SLAFWB_GENE_INDEX_MIN_ROWS when it is a whole number ≥ 0 (index smaller atlases, or test the build). */
+export function geneIndexMinRows(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.SLAFWB_GENE_INDEX_MIN_ROWS?.trim();
+  return v && /^\d{1,15}$/.test(v) ? Number(v) : GENE_INDEX_MIN_ROWS;
+}
 export const GENE_INDEX_STAGING_BYTES = 256 * 1024 ** 2;
 
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;

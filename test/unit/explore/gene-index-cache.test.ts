@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCap } from "../../../main/services/gateway/cache-cap";
 import { cacheManager } from "../../../main/services/gateway/cache-manager";
+import { GENE_INDEX_MIN_ROWS, geneIndexMinRows } from "../../../main/services/explore/gene-index";
 import { readGeneIndexMeta } from "../../../main/services/explore/gene-index-store";
 import { readGene } from "../../../main/services/explore/gene-values";
 import { unwrap } from "../../fixtures/result";
@@ -173,5 +174,15 @@ describe.skipIf(!mounted)("gene index on a full disk", () => {
     } finally {
       await env.close();
     }
+  });
+});
+
+describe("SLAFWB_GENE_INDEX_MIN_ROWS", () => {
+  it("sets the threshold when it is a whole number, else the default stands", () => {
+    expect(geneIndexMinRows({})).toBe(GENE_INDEX_MIN_ROWS);
+    expect(geneIndexMinRows({ SLAFWB_GENE_INDEX_MIN_ROWS: "1000000" })).toBe(1_000_000);
+    expect(geneIndexMinRows({ SLAFWB_GENE_INDEX_MIN_ROWS: " 0 " })).toBe(0);
+    for (const bad of ["", "-5", "1e6", "12abc", "1.5", "9".repeat(16)])
+      expect(geneIndexMinRows({ SLAFWB_GENE_INDEX_MIN_ROWS: bad })).toBe(GENE_INDEX_MIN_ROWS);
   });
 });
