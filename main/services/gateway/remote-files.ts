@@ -219,34 +219,40 @@ export class RemoteFiles {
   async ensure(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks): Promise<{ fromCache: boolean }> {
     if (end < start) return { fromCache: true };
     const B = meta.blockBytes;
-    const waits: Promise<unknown>[] = [];
-    const wait = (i: number, pending: Promise<Buffer[] | null>): void => {
-      waits.push(fresh ? pending.then((parts) => void (parts && fresh.set(i, parts))) : pending);
-    };
-    const absent: number[] = [];
-    for (let i = Math.floor(start / B); i <= Math.floor(end / B); i++) {
-      const pending = this.inflight.get(`${this.key(f)}#${i}`);
-      if (pending) wait(i, pending);
-      else if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, i))) absent.push(i);
+    // Held from this process's eviction until the read that follows holds them itself (no await in between).
+    const release = this.cache.hold(f.repo, f.sha, f.path, meta, Math.floor(start / B), Math.floor(end / B));
+    try {
+      const waits: Promise<unknown>[] = [];
+      const wait = (i: number, pending: Promise<Buffer[] | null>): void => {
+        waits.push(fresh ? pending.then((parts) => void (parts && fresh.set(i, parts))) : pending);
+      };
+      const absent: number[] = [];
+      for (let i = Math.floor(start / B); i <= Math.floor(end / B); i++) {
+        const pending = this.inflight.get(`${this.key(f)}#${i}`);
+        if (pending) wait(i, pending);
+        else if (!(await this.cache.hasBlock(f.repo, f.sha, f.path, meta, i))) absent.push(i);
+      }
+      // No await from here until the runs are registered: a concurrent read that found the same blocks missing
+      // either started their fetch already (then wait for it) or sees ours.
+      const missing: number[] = [];
+      for (const i of absent) {
+        const pending = this.inflight.get(`${this.key(f)}#${i}`);
+        if (pending) wait(i, pending);
+        else missing.push(i);
+      }
+      if (missing.length && this.opts.isOffline()) throw this.offlineError(f, `bytes ${start}-${end}`);
+      const maxBlocks = Math.max(1, Math.floor(this.opts.maxFetchBytes / B));
+      for (let k = 0; k < missing.length;) {
+        let j = k;
+        while (j + 1 < missing.length && missing[j + 1] === missing[j] + 1 && j + 1 - k < maxBlocks) j++;
+        waits.push(this.fetchRun(f, meta, missing[k], missing[j], fresh));
+        k = j + 1;
+      }
+      await Promise.all(waits);
+      return { fromCache: waits.length === 0 };
+    } finally {
+      release();
     }
-    // No await from here until the runs are registered: a concurrent read that found the same blocks missing
-    // either started their fetch already (then wait for it) or sees ours.
-    const missing: number[] = [];
-    for (const i of absent) {
-      const pending = this.inflight.get(`${this.key(f)}#${i}`);
-      if (pending) wait(i, pending);
-      else missing.push(i);
-    }
-    if (missing.length && this.opts.isOffline()) throw this.offlineError(f, `bytes ${start}-${end}`);
-    const maxBlocks = Math.max(1, Math.floor(this.opts.maxFetchBytes / B));
-    for (let k = 0; k < missing.length;) {
-      let j = k;
-      while (j + 1 < missing.length && missing[j + 1] === missing[j] + 1 && j + 1 - k < maxBlocks) j++;
-      waits.push(this.fetchRun(f, meta, missing[k], missing[j], fresh));
-      k = j + 1;
-    }
-    await Promise.all(waits);
-    return { fromCache: waits.length === 0 };
   }
 
   /** Fetches blocks first..last with one upstream request per attempt; each block's waiters hear as it lands. */

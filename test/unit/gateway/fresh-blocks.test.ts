@@ -19,7 +19,7 @@ let bytes: Map<string, Buffer>;
 
 beforeAll(async () => {
   env = await hubEnv({ dataset: false, gateway: { blockBytes: 4 * KB, maxFetchBytes: 64 * KB } });
-  ({ sha, bytes } = await uploadBlobs(env, REPO, { "f.bin": 64 * KB, "g.bin": 64 * KB }));
+  ({ sha, bytes } = await uploadBlobs(env, REPO, { "f.bin": 64 * KB, "g.bin": 64 * KB, "h.bin": 64 * KB }));
 });
 afterAll(async () => {
   vi.restoreAllMocks();
@@ -102,6 +102,40 @@ describe("a read that fetches blocks", () => {
       spy.mockRestore();
     }
     expect(env.hub.count(["cdn"])).toBe(1);
+  });
+
+  it("that waits for a concurrent read's fetch of the same blocks is answered from what that read fetched", async () => {
+    const source = bytes.get("h.bin")!;
+    expect((await getThrough(env.gateway, REPO, sha, "h.bin", "bytes=0-99")).equals(source.subarray(0, 100))).toBe(true);
+    const write = HubDiskCache.prototype.writeBlock;
+    const spy = vi.spyOn(HubDiskCache.prototype, "writeBlock").mockImplementation(async function (this: HubDiskCache, ...args) {
+      await write.apply(this, args);
+      const [repo, commit, repoPath, meta, index] = args;
+      await fs.rm(this.blockFile(repo, commit, repoPath, index * meta.blockBytes));
+    });
+    env.hub.resetLog();
+    try {
+      const [a, b] = await Promise.all([
+        getThrough(env.gateway, REPO, sha, "h.bin", `bytes=${8 * KB}-${40 * KB - 1}`),
+        getThrough(env.gateway, REPO, sha, "h.bin", `bytes=${12 * KB + 5}-${36 * KB}`),
+      ]);
+      expect(a.equals(source.subarray(8 * KB, 40 * KB))).toBe(true);
+      expect(b.equals(source.subarray(12 * KB + 5, 36 * KB + 1))).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    // Every block came once: whichever read fetched a block, the other was given its bytes (none were on disk to read back).
+    const ranges = env.hub.log
+      .filter((r) => r.kind === "cdn")
+      .map((r) =>
+        /^bytes=(\d+)-(\d+)$/
+          .exec(r.range ?? "")!
+          .slice(1)
+          .map(Number),
+      );
+    const fetched = ranges.reduce((n, [from, to]) => n + to - from + 1, 0);
+    expect(fetched).toBe(32 * KB);
+    expect(new Set(ranges.flatMap(([from, to]) => Array.from({ length: (to - from + 1) / (4 * KB) }, (_, k) => from + k * 4 * KB))).size).toBe(8);
   });
 
   it("that finds its blocks on disk reads them as they are, without checking for each one first", async () => {
