@@ -63,21 +63,17 @@ export class MomentsAccumulator {
   private readonly done: Uint8Array | null;
   /** The current cell's y of the counts below its `lim` (see `yRows`). */
   private readonly small = new Float64Array(SMALL);
-  /**
-   * The batch's gene ids and values as Int32Array and Float64Array (the batch's own arrays when they are of these
-   * types, else converted once): the loops below then see one array type each whatever Arrow delivers (a loop fed
-   * Uint16Array batches and Int32Array held rows measured ~2× slower), and y is worked out once per row into `ys`.
-   */
-  private genes = new Int32Array(0);
-  private values = new Float64Array(0);
-  private ys = new Float64Array(0);
-  /** The batch's gene ids were Uint32 (read as Int32: ids ≥ 2³¹ show negative, named as they were). */
-  private unsignedGenes = false;
   /** With `fromRows`: the cell whose rows reached the end of the last batch, and its rows so far. */
   private heldCell = -1;
   private held = 0;
-  private heldGenes = new Int32Array(1024);
-  private heldValues = new Float64Array(1024);
+  /** Each row's y, worked out once (see `drain`). */
+  private ys = new Float64Array(0);
+  /**
+   * Of the batches' own array types (`holding`): the loops below then see one array type each, whatever Arrow
+   * delivers (fed Uint16Array batches and Int32Array held rows, the loop measured ~2× slower).
+   */
+  private heldGenes: Column = new Float64Array(0);
+  private heldValues: Column = new Float64Array(0);
   /**
    * A batch's complete cells: y and the whole in row order first, then the class sums class by class: a class's
    * slice of the accumulator then stays in cache while its cells pass (cells of 8 classes interleaved missed it on
@@ -102,13 +98,11 @@ export class MomentsAccumulator {
   add(cells: Column, genes: Column, values: Column): void {
     const n = cells.length;
     const nCells = this.spec.classOf.length;
-    const gs = this.genesOf(cells, genes);
-    const xs = this.valuesOf(values);
     let r = 0;
     if (this.heldCell >= 0) {
       // The held cell's rows go on into this batch: hold them too, unless they end here.
       while (r < n && cells[r] === this.heldCell) r++;
-      this.hold(gs, xs, 0, r);
+      this.hold(genes, values, 0, r);
       if (r === n) return;
       this.flushHeld();
     }
@@ -116,49 +110,19 @@ export class MomentsAccumulator {
       const c = cells[r];
       let end = r + 1;
       while (end < n && cells[end] === c) end++;
-      if (!(c >= 0 && c < nCells)) this.outside(c, gs[r]);
+      if (!(c >= 0 && c < nCells)) outside(c, genes[r]);
       if (this.fromRows && end === n) {
         this.startCell(c);
         this.heldCell = c;
-        this.hold(gs, xs, r, end);
-      } else this.queue(c, xs, r, end);
+        this.hold(genes, values, r, end);
+      } else this.queue(c, values, r, end);
       r = end;
     }
-    this.drain(gs, xs);
-  }
-
-  /** The batch's gene ids as an Int32Array; ids a conversion could change are checked first. */
-  private genesOf(cells: Column, genes: Column): Int32Array {
-    const n = genes.length;
-    this.unsignedGenes = genes instanceof Uint32Array;
-    if (genes instanceof Int32Array) return genes;
-    if (genes instanceof Uint32Array) return new Int32Array(genes.buffer, genes.byteOffset, n);
-    if (!(genes instanceof Uint16Array || genes instanceof Int16Array || genes instanceof Uint8Array || genes instanceof Int8Array)) {
-      const nGenes = this.spec.nGenes;
-      for (let j = 0; j < n; j++) {
-        const g = genes[j];
-        if (!(g >= 0 && g < nGenes)) outside(cells[j], g);
-      }
-    }
-    if (this.genes.length < n) this.genes = new Int32Array(n);
-    this.genes.set(genes);
-    return this.genes;
-  }
-
-  /** The batch's values as a Float64Array (every integer and float32 value exactly). */
-  private valuesOf(values: Column): Float64Array {
-    if (values instanceof Float64Array) return values;
-    if (this.values.length < values.length) this.values = new Float64Array(values.length);
-    this.values.set(values);
-    return this.values;
-  }
-
-  private outside(c: number, g: number): never {
-    outside(c, this.unsignedGenes ? g >>> 0 : g);
+    this.drain(genes, values);
   }
 
   /** A complete cell of the batch: its divisor now (and its total, from its rows), its sums in `drain`. */
-  private queue(c: number, values: Float64Array, from: number, to: number): void {
+  private queue(c: number, values: Column, from: number, to: number): void {
     const k = this.spec.classOf[c];
     const d = this.divisorOf(c, values, from, to);
     if (k < 0 && !this.whole) return;
@@ -178,7 +142,7 @@ export class MomentsAccumulator {
   }
 
   /** The queued cells' sums: y and the whole in row order, then each class's cells in row order. */
-  private drain(genes: Int32Array, values: Float64Array): void {
+  private drain(genes: Column, values: Column): void {
     const n = this.queued;
     this.queued = 0;
     if (n === 0) return;
@@ -234,7 +198,7 @@ export class MomentsAccumulator {
   }
 
   /** The cell's CP10k divisor: from its own rows with `fromRows` (its total kept in `spec.totals`), else the spec's. */
-  private divisorOf(c: number, values: Float64Array, from: number, to: number): number {
+  private divisorOf(c: number, values: Column, from: number, to: number): number {
     if (!this.fromRows) return this.spec.divisors ? this.spec.divisors[c] : 0;
     this.startCell(c);
     let total = 0;
@@ -251,7 +215,7 @@ export class MomentsAccumulator {
    * Rows [from, to) of cell c: ys[j] = log1p(x / d) (x without a transform), 0 for rows that add nothing (zeros,
    * nulls, a cell without a positive total), and y into the whole when it is summed.
    */
-  private yRows(c: number, d: number, genes: Int32Array, values: Float64Array, ys: Float64Array, from: number, to: number): void {
+  private yRows(c: number, d: number, genes: Column, values: Column, ys: Float64Array, from: number, to: number): void {
     const nGenes = this.spec.nGenes;
     const acc = this.acc;
     const log = this.fromRows || this.spec.divisors !== null;
@@ -267,7 +231,7 @@ export class MomentsAccumulator {
     let negative = false;
     for (let j = from; j < to; j++) {
       const g = genes[j];
-      if (!(g >= 0 && g < nGenes)) this.outside(c, g);
+      if (!(g >= 0 && g < nGenes)) outside(c, g);
       const x = values[j];
       ys[j] = 0;
       if (!(x > 0)) {
@@ -289,7 +253,7 @@ export class MomentsAccumulator {
   }
 
   /** Rows [from, to) of a cell of class k, from their y (a y of 0 adds nothing: the sums start at +0). */
-  private classRows(k: number, genes: Int32Array, ys: Float64Array, from: number, to: number): void {
+  private classRows(k: number, genes: Column, ys: Float64Array, from: number, to: number): void {
     const acc = this.acc;
     const classAt = k * this.spec.nGenes * STRIDE;
     for (let j = from; j < to; j++) {
@@ -302,15 +266,16 @@ export class MomentsAccumulator {
     }
   }
 
-  private hold(genes: Int32Array, values: Float64Array, from: number, to: number): void {
+  private hold(genes: Column, values: Column, from: number, to: number): void {
     const need = this.held + to - from;
-    if (need > this.heldGenes.length) {
-      const size = Math.max(need, this.heldGenes.length * 2);
-      this.heldGenes = grow(this.heldGenes, new Int32Array(size));
-      this.heldValues = grow(this.heldValues, new Float64Array(size));
+    this.heldGenes = holding(this.heldGenes, genes, this.held, need);
+    this.heldValues = holding(this.heldValues, values, this.held, need);
+    const hg = this.heldGenes as Float64Array;
+    const hv = this.heldValues as Float64Array;
+    for (let j = from, h = this.held; j < to; j++, h++) {
+      hg[h] = genes[j];
+      hv[h] = values[j];
     }
-    this.heldGenes.set(genes.subarray(from, to), this.held);
-    this.heldValues.set(values.subarray(from, to), this.held);
     this.held = need;
   }
 
@@ -328,6 +293,21 @@ export class MomentsAccumulator {
     this.yRows(c, d, this.heldGenes, this.heldValues, ys, 0, n);
     if (k >= 0) this.classRows(k, this.heldGenes, ys, 0, n);
   }
+}
+
+type NumberArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+/**
+ * A buffer for a held cell's rows, with `keep` rows of `buf` and room for `need`: of the batch's own array type, or
+ * Float64Array (every number exactly) for plain arrays or when a held cell's batches change type.
+ */
+function holding(buf: Column, like: Column, keep: number, need: number): Column {
+  const same = buf.constructor === like.constructor;
+  if ((same || (keep > 0 && buf instanceof Float64Array)) && buf.length >= need) return buf;
+  const Type = (ArrayBuffer.isView(like) && (keep === 0 || same) ? like.constructor : Float64Array) as new (n: number) => NumberArray;
+  const out = new Type(Math.max(need, 2 * buf.length, 1024));
+  for (let j = 0; j < keep; j++) out[j] = buf[j];
+  return out;
 }
 
 function grow<T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(from: T, to: T): T {

@@ -61,14 +61,16 @@ describe("moments accumulator", () => {
 
   it("the same moments whatever typed arrays the batches arrive in, a held cell included", () => {
     const rows = { cells: [1, 1, 3, 3, 3, 0], genes: [0, 2, 1, 0, 2, 1], values: [3, 1, 2, 70, 5, 4] };
-    const run = (gene: (a: number[]) => ArrayLike<number>, value: (a: number[]) => ArrayLike<number>) => {
+    const run = (gene: (a: number[], batch: number) => ArrayLike<number>, value: (a: number[], batch: number) => ArrayLike<number>) => {
       const acc = new MomentsAccumulator(spec({ fromRows: true, totals: new Float64Array(4), whole: true }));
-      for (const [from, to] of [
+      const batches = [
         [0, 3],
         [3, 4],
         [4, 6],
-      ])
-        acc.add(Uint32Array.from(rows.cells.slice(from, to)), gene(rows.genes.slice(from, to)), value(rows.values.slice(from, to)));
+      ];
+      batches.forEach(([from, to], b) =>
+        acc.add(Uint32Array.from(rows.cells.slice(from, to)), gene(rows.genes.slice(from, to), b), value(rows.values.slice(from, to), b)),
+      );
       return acc.finish();
     };
     const plain = run(
@@ -89,6 +91,12 @@ describe("moments accumulator", () => {
         ),
         `${gene.name} / ${value.name}`,
       ).toEqual(plain);
+    // Cell 3's rows held across batches whose types change (a batch with nulls comes as Float64Array).
+    const mixed = run(
+      (a, b) => (b === 1 ? Float64Array.from(a) : Uint16Array.from(a)),
+      (a, b) => (b === 1 ? Float32Array.from(a) : Uint16Array.from(a)),
+    );
+    expect(mixed).toEqual(plain);
   });
 
   it("gene ids are named as stored when outside the genes table, whatever their type", () => {
