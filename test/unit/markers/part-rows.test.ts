@@ -48,6 +48,10 @@ describe("parts read by row offset", () => {
   it("cell ids going down stop the read; reads that do not meet or start late prove nothing", () => {
     const apart = [0, 0, 1, 2, 1, 3, 4];
     expect(read(apart, -Infinity, 3, 0, 3).stopped).toBe("unsorted");
+    expect(read(apart, -Infinity, Infinity, 0, 7).stopped).toBe("unsorted");
+    expect(read(apart, -Infinity, Infinity, 0, 3).stopped).toBe("unsorted");
+    expect(read([0, 2, 1, 3], -Infinity, Infinity, 0, 2).stopped).toBe("unsorted");
+    expect(read([0, 1, 1, 2, 3], -Infinity, Infinity, 0, 2).taken).toEqual([0, 1, 1, 2, 3]);
     const seam = (offset: number, end: number, firstCell = 0): Seam => ({ offset, firstCell, end, sorted: true });
     expect(seamsMeet([seam(0, 10), seam(10, 20, 4)], [0, 5])).toBe(true);
     // Row 10 read by neither.
