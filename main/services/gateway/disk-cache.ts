@@ -274,13 +274,25 @@ export class HubDiskCache {
     return this.keeper.hold(this.fileDir(repo, sha, repoPath), first * meta.blockBytes, last * meta.blockBytes);
   }
 
-  /** Bytes [from, to) of block `index` (offsets within the block); null when the block is gone or damaged. */
-  async readBlockSlice(repo: RepoId, sha: string, repoPath: string, meta: FileMeta, index: number, from: number, to: number): Promise<Buffer | null> {
+  /**
+   * Bytes [from, to) of block `index` (offsets within the block); null when the block is gone or damaged. `into`:
+   * read into that buffer at `offset` (the result is a view of it) instead of a new one.
+   */
+  async readBlockSlice(
+    repo: RepoId,
+    sha: string,
+    repoPath: string,
+    meta: FileMeta,
+    index: number,
+    from: number,
+    to: number,
+    into?: { buffer: Buffer; offset: number },
+  ): Promise<Buffer | null> {
     const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
     const lease = await this.handles.acquire(file, blockLength(meta, index));
     if (!lease) return null;
     try {
-      const out = Buffer.allocUnsafe(to - from);
+      const out = into ? into.buffer.subarray(into.offset, into.offset + to - from) : Buffer.allocUnsafe(to - from);
       const { bytesRead } = await lease.handle.read(out, 0, out.length, from);
       if (bytesRead !== out.length) return null;
       if (this.keeper.dueForTouch(file, Date.now(), this.touchIntervalMs)) {

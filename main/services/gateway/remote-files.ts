@@ -10,6 +10,7 @@
 import type http from "node:http";
 import { blockLength, type FileMeta, type HubDiskCache } from "./disk-cache";
 import { GatewayError, type GatewayErrorCode } from "./errors";
+import { giveReadBuffer, takeReadBuffer } from "./read-buffers";
 import { repoKey, type RepoId } from "./hub-routes";
 import { header, RetryableError, unquote, type Upstream } from "./upstream";
 
@@ -405,7 +406,7 @@ export class RemoteFiles {
    * Blocks in `fresh` (fetched by this read's `ensure`) are served from memory; `onFetch` hears when a missing
    * block had to be fetched.
    */
-  async *read(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks, onFetch?: () => void): AsyncGenerator<Buffer> {
+  async *read(f: FileRef, meta: FileMeta, start: number, end: number, fresh?: FreshBlocks, onFetch?: () => void, into?: Buffer): AsyncGenerator<Buffer> {
     if (end < start) return;
     const B = meta.blockBytes;
     const release = this.cache.hold(f.repo, f.sha, f.path, meta, Math.floor(start / B), Math.floor(end / B));
@@ -419,7 +420,9 @@ export class RemoteFiles {
           yield* sliceParts(inMemory, from, to);
           continue;
         }
-        let slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
+        // Read from disk into `into` (the whole answer's buffer) where given.
+        const target = into && { buffer: into, offset: i * B + from - start };
+        let slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to, target);
         if (!slice) {
           if (!(await this.ensure(f, meta, Math.max(start, i * B), end, fresh)).fromCache) onFetch?.();
           const fetched = fresh?.get(i);
@@ -428,7 +431,7 @@ export class RemoteFiles {
             yield* sliceParts(fetched, from, to);
             continue;
           }
-          slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to);
+          slice = await this.cache.readBlockSlice(f.repo, f.sha, f.path, meta, i, from, to, target);
         }
         if (!slice) throw new GatewayError("SourceUnreachable", `Block ${i} of ${f.path} left the cache twice while it was being read`, { path: f.path });
         yield slice;
@@ -440,18 +443,38 @@ export class RemoteFiles {
 
   /**
    * Bytes [start, end] in parts (to be sent one after the other, not joined): blocks on disk are read as they are
-   * (no check for them first), the missing ones fetched in runs and served from memory. `fromCache`: nothing was
-   * fetched.
+   * (no check for them first) into one buffer of the read-buffer pool, the missing ones fetched in runs and served
+   * from memory. `fromCache`: nothing was fetched. Call `release` once the parts are no longer used (sent).
    */
-  async readSpan(f: FileRef, meta: FileMeta, start: number, end: number, fresh: FreshBlocks = new Map()): Promise<{ parts: Buffer[]; fromCache: boolean }> {
+  async readSpan(
+    f: FileRef,
+    meta: FileMeta,
+    start: number,
+    end: number,
+    fresh: FreshBlocks = new Map(),
+  ): Promise<{ parts: Buffer[]; fromCache: boolean; release: () => void }> {
     const parts: Buffer[] = [];
     let fromCache = true;
-    for await (const part of this.read(f, meta, start, end, fresh, () => (fromCache = false))) parts.push(part);
-    return { parts, fromCache };
+    const pooled = end >= start ? takeReadBuffer(end - start + 1) : null;
+    try {
+      for await (const part of this.read(f, meta, start, end, fresh, () => (fromCache = false), pooled ?? undefined)) parts.push(part);
+    } catch (e) {
+      if (pooled) giveReadBuffer(pooled);
+      throw e;
+    }
+    let released = false;
+    const release = (): void => {
+      if (pooled && !released) giveReadBuffer(pooled);
+      released = true;
+    };
+    return { parts, fromCache, release };
   }
 
   /** Bytes [start, end] in one buffer. */
   async readAll(f: FileRef, meta: FileMeta, start: number, end: number): Promise<Buffer> {
-    return Buffer.concat((await this.readSpan(f, meta, start, end)).parts);
+    const { parts, release } = await this.readSpan(f, meta, start, end);
+    const all = Buffer.concat(parts);
+    release();
+    return all;
   }
 }

@@ -172,11 +172,11 @@ export class S3Handler {
       return;
     }
     if (length <= MAX_BUFFERED_READ) {
-      const { parts, fromCache } = await this.objects.readSpan(session, key, object, span.start, span.end);
+      const { parts, fromCache, release } = await this.objects.readSpan(session, key, object, span.start, span.end);
       this.counters.hit(fromCache && knownHead, length);
       this.counters.bytesServed += length;
       res.writeHead(status, headers);
-      endWithParts(res, parts);
+      endWithParts(res, parts, release);
       return;
     }
     const files = session.mount.files;

@@ -398,7 +398,10 @@ export class S3Objects {
   /** Bytes [start, end] of an object version, fetching what the cache lacks. */
   async read(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<Buffer> {
     if (end < start) return Buffer.alloc(0);
-    return Buffer.concat((await this.readSpan(session, key, head, start, end)).parts);
+    const { parts, release } = await this.readSpan(session, key, head, start, end);
+    const all = Buffer.concat(parts);
+    release();
+    return all;
   }
 
   /**
@@ -409,15 +412,25 @@ export class S3Objects {
     return this.named(session, key, head, start, end, async (f, meta) => (await session.mount.files.ensure(f, meta, start, end)).fromCache);
   }
 
-  /** Bytes [start, end] of an object version in parts (RemoteFiles.readSpan); an offline miss is named by its S3 URI. */
-  async readSpan(session: S3Session, key: string, head: ObjectHead, start: number, end: number): Promise<{ parts: Buffer[]; fromCache: boolean }> {
+  /**
+   * Bytes [start, end] of an object version in parts (RemoteFiles.readSpan: `release` once they are sent); an
+   * offline miss is named by its S3 URI.
+   */
+  async readSpan(
+    session: S3Session,
+    key: string,
+    head: ObjectHead,
+    start: number,
+    end: number,
+  ): Promise<{ parts: Buffer[]; fromCache: boolean; release: () => void }> {
     let parts: Buffer[] = [];
+    let release = (): void => undefined;
     const { fromCache } = await this.named(session, key, head, start, end, async (f, meta) => {
       const span = await session.mount.files.readSpan(f, meta, start, end);
-      parts = span.parts;
+      ({ parts, release } = span);
       return span.fromCache;
     });
-    return { parts, fromCache };
+    return { parts, fromCache, release };
   }
 
   /** Runs `use` on an object version's block cache handle and meta; `use` says whether nothing was fetched. */

@@ -1,8 +1,13 @@
 /** Sending a read's body to Lance: parts held in memory in one corked go, or a stream of blocks with backpressure. */
 import type http from "node:http";
 
-/** Ends a response with a body held in parts (blocks as the upstream sent them): corked, so they leave in as few socket writes as one joined buffer would. */
-export function endWithParts(res: http.ServerResponse, parts: readonly Buffer[]): void {
+/**
+ * Ends a response with a body held in parts (blocks as the upstream sent them): corked, so they leave in as few
+ * socket writes as one joined buffer would. `sent` is called once the socket has all of them (not when the
+ * client went away first: its parts may still be queued).
+ */
+export function endWithParts(res: http.ServerResponse, parts: readonly Buffer[], sent?: () => void): void {
+  if (sent) res.once("finish", sent);
   res.cork();
   for (const p of parts) res.write(p);
   res.end();

@@ -100,11 +100,11 @@ export async function startGatewayServer(secret: string, hubFor: HubFor, counter
       return;
     }
     if (length <= MAX_BUFFERED_READ) {
-      const { parts, fromCache } = await files.readSpan(f, meta, span.start, span.end, fresh);
+      const { parts, fromCache, release } = await files.readSpan(f, meta, span.start, span.end, fresh);
       hub.hit({ fromCache: fromCache && !fetched }, length);
       counters.bytesServed += length;
       res.writeHead(range ? 206 : 200, headers);
-      endWithParts(res, parts);
+      endWithParts(res, parts, release);
       return;
     }
     const { fromCache } = await files.ensure(f, meta, span.start, span.end);
