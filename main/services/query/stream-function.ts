@@ -6,6 +6,7 @@
  * is free between calls. A stream can be read once: a query that reads the view twice fails with
  * STREAM_REREAD_MESSAGE, and the caller appends the table instead.
  */
+import { randomInt } from "node:crypto";
 import duckdb from "@duckdb/node-bindings";
 import {
   BIGINT,
@@ -63,7 +64,6 @@ interface ScanState {
 /** The streams of running queries, by the id their views pass to the function. */
 export class StreamSources {
   private readonly sources = new Map<number, StreamSource>();
-  private nextId = 1;
   /** Streams opened so far (tests and the bench read it). */
   opened = 0;
 
@@ -110,7 +110,10 @@ export class StreamSources {
 
   /** Makes a stream readable by `slafwb_stream(id)` until the returned function removes it. */
   add(source: Omit<StreamSource, "started" | "reread" | "failure">): { id: number; source: StreamSource; remove(): void } {
-    const id = this.nextId++;
+    // Unguessable: the function is in the catalog every query sees, so a user's SQL that names it must not be able to
+    // reach (and drain) the stream of another query running at the same time.
+    let id = randomInt(1, 2 ** 47);
+    while (this.sources.has(id)) id = randomInt(1, 2 ** 47);
     this.opened++;
     const full: StreamSource = { ...source, started: false, reread: false, failure: null };
     this.sources.set(id, full);

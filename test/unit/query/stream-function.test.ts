@@ -105,4 +105,17 @@ describe("the slafwb_stream table function", () => {
     }
     await expect(conn.run(`SELECT count(*) FROM ${STREAM_FUNCTION}(999999)`)).rejects.toThrow(/no stream 999999/);
   });
+
+  it("gives streams ids a user's SQL cannot guess (the function is in every query's catalog)", async () => {
+    const open = Array.from({ length: 50 }, () => stream([batch(0, 10)]));
+    try {
+      const ids = open.map((s) => s.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      // Not a counter: none of the small numbers a guess would start with.
+      expect(ids.every((id) => id > 2 ** 20)).toBe(true);
+      for (const guess of [1, 2, 3]) await expect(conn.run(`SELECT count(*) FROM ${STREAM_FUNCTION}(${guess})`)).rejects.toThrow(/no stream/);
+    } finally {
+      for (const s of open) s.remove();
+    }
+  });
 });
