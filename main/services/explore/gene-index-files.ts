@@ -116,9 +116,14 @@ export class GeneIndexFiles {
     const start = this.offsets[gene];
     const cells = new Uint32Array(n);
     const stored = new VALUE_TYPES[this.layout.valueType](n);
-    const [c, v] = await Promise.all([fs.open(path.join(this.dir, CELLS_FILE), "r"), fs.open(path.join(this.dir, VALUES_FILE), "r")]).catch(
-      async (e: unknown) => fail("INTERNAL", `The gene index's files cannot be opened: ${(e as Error).message}`),
-    );
+    const opened = await Promise.allSettled([fs.open(path.join(this.dir, CELLS_FILE), "r"), fs.open(path.join(this.dir, VALUES_FILE), "r")]);
+    const failed = opened.find((o) => o.status === "rejected");
+    if (failed) {
+      // The one that did open is closed, not left to the garbage collector.
+      await Promise.all(opened.map((o) => (o.status === "fulfilled" ? o.value.close() : null)));
+      fail("INTERNAL", `The gene index's files cannot be opened: ${(failed.reason as Error).message}`);
+    }
+    const [c, v] = opened.map((o) => (o as PromiseFulfilledResult<fs.FileHandle>).value);
     try {
       await Promise.all([
         readExactly(c, bytesOf(cells), start * CELL_BYTES, CELLS_FILE),
