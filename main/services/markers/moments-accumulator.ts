@@ -3,6 +3,7 @@
  * (cell, gene, value) rows. Rows are taken a cell at a time straight from the batch's arrays (SLAF keeps a cell's
  * rows together); only a cell whose rows continue into the next batch is copied, when its total comes from its rows.
  */
+import type { NumberArray } from "../explore/arrow-read";
 
 export interface Moments {
   /** [class × nGenes + gene]. */
@@ -294,8 +295,6 @@ export class MomentsAccumulator {
     if (k >= 0) this.classRows(k, this.heldGenes, ys, 0, n);
   }
 }
-
-type NumberArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
 /**
  * A buffer for a held cell's rows, with `keep` rows of `buf` and room for `need`: of the batch's own array type, or
