@@ -12,7 +12,7 @@ import { defaultUserDataDir } from "./user-data";
 
 export const CACHE_USAGE = [
   "slaf-workbench cache list|pin|unpin|evict|clear|size [--format table|json]",
-  "      cache list                                   bytes cached per dataset, revision and table; pins",
+  "      cache list                                   bytes cached per dataset, revision and table; pins; gene indexes",
   "      cache size [--cap SIZE]                      size against the cap (default 20GB); --cap 50GB sets it",
   "      cache pin URI [--table T]... [--columns a,b] [--offline]   keep tables (or columns) local for offline use",
   "      cache unpin URI [--table T]                  let pinned data be evicted again",
@@ -75,6 +75,11 @@ function renderUsage(u: CacheUsage): string {
     lines.push(table(rows), "");
   } else lines.push("Nothing cached.", "");
   if (u.pins.length) lines.push("Pins:", ...u.pins.map(pinLine), "");
+  if (u.geneIndexes.length) {
+    const rows = [["GENE INDEX OF", "VERSION", "ROWS", "SIZE", "BUILT"]];
+    for (const g of u.geneIndexes) rows.push([g.tablePath, String(g.version), g.rows.toLocaleString("en-US"), formatBytes(g.bytes), date(g.builtAt)]);
+    lines.push(table(rows), "");
+  }
   lines.push(sizeLine(u));
   return `${lines.join("\n")}\n`;
 }

@@ -346,5 +346,11 @@ test("a million cells: the view opens, draws every cell as the pages arrive, and
     if (st.isFile()) indexBytes += st.size;
   }
   expect(indexBytes).toBeGreaterThanOrEqual(facts.expressionRows * 6);
+  // The Cache panel shows what that takes, apart from remote data.
+  await page.getByTestId("nav-cache").click();
+  await expect(page.getByTestId("cache-gene-index")).toHaveCount(1);
+  await expect(page.getByTestId("cache-gene-index")).toContainText("million.slaf");
+  await expect(page.getByTestId("cache-gene-index")).toContainText(`${facts.expressionRows.toLocaleString("en-US")} rows`);
+  await screenshot(page, "56-cache-gene-index");
   console.log(`explore, 1M cells (headless Chromium, software WebGL): ${timings.join("; ")}`);
 });

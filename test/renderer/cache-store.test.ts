@@ -36,6 +36,7 @@ function usageOf(entries: CacheEntry[]): CacheUsage {
     capBytes: 20 * 1024 ** 3,
     entries,
     pins: [],
+    geneIndexes: [],
   };
 }
 

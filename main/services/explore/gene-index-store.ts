@@ -14,6 +14,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import type { CacheGeneIndex } from "../../../shared/ipc/contract";
 import { GeneIndexFiles, type ValueType } from "./gene-index-files";
 import { GENE_INDEX_FORMAT, type GeneIndexKey } from "./gene-index-key";
 
@@ -103,6 +104,26 @@ export async function removeLeftovers(root: string, key: GeneIndexKey): Promise<
     removed.push(name);
   }
   return removed;
+}
+
+/** The complete indexes under `root` (build folders left out), as the cache's usage lists them. */
+export async function listGeneIndexes(root: string): Promise<CacheGeneIndex[]> {
+  const out: CacheGeneIndex[] = [];
+  for (const e of await fs.readdir(root, { withFileTypes: true }).catch(() => [])) {
+    if (!e.isDirectory() || e.name.startsWith(".")) continue;
+    const dir = path.join(root, e.name);
+    const meta = await readGeneIndexMeta(dir);
+    const bytes = await folderBytes(dir);
+    const known = meta !== null && typeof meta.tablePath === "string";
+    out.push({
+      tablePath: known ? meta.tablePath : e.name,
+      version: known && Number.isSafeInteger(meta.version) ? meta.version : 0,
+      rows: known && Number.isSafeInteger(meta.rows) ? meta.rows : 0,
+      bytes,
+      builtAt: known && typeof meta.builtAt === "string" ? meta.builtAt : null,
+    });
+  }
+  return out.sort((a, b) => (a.tablePath < b.tablePath ? -1 : a.tablePath > b.tablePath ? 1 : a.version - b.version));
 }
 
 /** Bytes of the files under `dir`. */

@@ -9,7 +9,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { CacheEntry, CachePin as PinInfo, CacheRemoval as RemovalResult, CacheSelector, CacheUsage } from "../../../shared/ipc/contract";
 import { AppFailure } from "../../../shared/result";
-import { GENE_INDEX_FOLDER } from "../explore/gene-index-store";
+import { GENE_INDEX_FOLDER, listGeneIndexes } from "../explore/gene-index-store";
 import { readCap } from "./cache-cap";
 import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, protectedByPins, type LoadedPin } from "./cache-pins";
 import { walkCache, walkedBytes, type WalkedCache, type WalkedRepo, type WalkedRevision } from "./cache-walk";
@@ -114,6 +114,7 @@ export async function cacheUsage(root: string): Promise<CacheUsage> {
     entries: [...entries.values()].sort((a, b) => (order(a) < order(b) ? -1 : 1)),
     // The running record of a pin's opening phase (table "") is bookkeeping, not a pin.
     pins: await Promise.all(pins.filter((p) => p.record.table !== "").map(pinInfo)),
+    geneIndexes: await listGeneIndexes(path.join(root, GENE_INDEX_FOLDER)),
   };
 }
 

@@ -53,6 +53,20 @@ export interface CacheUsage {
   capBytes: number;
   entries: CacheEntry[];
   pins: CachePin[];
+  /** Gene indexes of local datasets (Explore builds them; `clear` removes them, a later open builds again). */
+  geneIndexes: CacheGeneIndex[];
+}
+
+/** A gene-major copy of a local dataset's expression rows, kept for colouring by gene. */
+export interface CacheGeneIndex {
+  /** The expression table it was built from. */
+  tablePath: string;
+  /** The table version it was built at. */
+  version: number;
+  rows: number;
+  bytes: number;
+  /** ISO time; null when its record is unreadable (then `bytes` is what is on disk). */
+  builtAt: string | null;
 }
 
 /** A dataset (`hf://datasets/<repo>[/<path>][@<revision>]` or `s3://<bucket>[/<prefix>]`), optionally one table. */

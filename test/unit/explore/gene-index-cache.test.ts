@@ -8,6 +8,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cacheCommand } from "../../../main/commands/cache";
 import { writeCap } from "../../../main/services/gateway/cache-cap";
 import { cacheManager } from "../../../main/services/gateway/cache-manager";
 import { GENE_INDEX_MIN_ROWS, geneIndexMinRows } from "../../../main/services/explore/gene-index";
@@ -53,10 +54,17 @@ describe("gene index in the cache", () => {
       const [folder] = await indexFolders(cacheDir);
       const meta = (await readGeneIndexMeta(path.join(cacheDir, "gene-index", folder)))!;
       const cache = cacheManager(cacheDir);
-      expect((await cache.usage()).totalBytes).toBeGreaterThanOrEqual(meta.bytes);
+      const usage = await cache.usage();
+      expect(usage.totalBytes).toBeGreaterThanOrEqual(meta.bytes);
+      // Listed apart from the remote datasets' blocks: which table, at which version, its rows and its bytes on disk.
+      expect(usage.geneIndexes).toEqual([
+        { tablePath: meta.tablePath, version: meta.version, rows: meta.rows, bytes: expect.any(Number), builtAt: meta.builtAt },
+      ]);
+      expect(usage.geneIndexes[0].bytes).toBeGreaterThan(meta.bytes);
       const removed = await cache.clear();
       expect(removed.removedBytes).toBeGreaterThanOrEqual(meta.bytes);
       expect(await indexFolders(cacheDir)).toEqual([]);
+      expect((await cache.usage()).geneIndexes).toEqual([]);
 
       await expectAnswerFromSource(env, 7);
       const index = env.explore.geneIndexOf(env.datasetId)!;
@@ -64,6 +72,24 @@ describe("gene index in the cache", () => {
       expect(await index.ready()).toBeNull();
       // Not rebuilt behind the user's back in this session.
       expect(await indexFolders(cacheDir)).toEqual([]);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("`slaf-workbench cache list` shows it beside the remote data", async () => {
+    const userData = path.join(dir, "user-data-list");
+    const env = await indexEnv(root, path.join(userData, "cache"));
+    try {
+      expect((await built(env)).state).toBe("done");
+      let out = "";
+      await cacheCommand(["list"], { out: (t) => (out += t), err: () => undefined }, userData);
+      const tablePath = await fs.realpath(path.join(root, "expression.lance"));
+      expect(out).toMatch(/^Nothing cached\.\n\nGENE INDEX OF +VERSION +ROWS +SIZE +BUILT\n/);
+      expect(out).toContain(tablePath);
+      const [folder] = await indexFolders(path.join(userData, "cache"));
+      const meta = (await readGeneIndexMeta(path.join(userData, "cache", "gene-index", folder)))!;
+      expect(out).toContain(` ${meta.rows.toLocaleString("en-US")} `);
     } finally {
       await env.close();
     }
