@@ -174,10 +174,12 @@ function renderTable(names: string[], rows: unknown[][], summary: QuerySummary):
   return `${lines.join("\n")}\n`;
 }
 
-/** What the engine did beyond the pushed filter: rows it kept after the id filter, early aggregation, warm columns. */
+/** What the engine did beyond the pushed filter: rows it kept after the id filter, early aggregation, warm columns, streaming. */
 function scanExtras(s: ScanReport): string {
   const extras: string[] = [];
-  if (s.rowsAppended !== undefined && s.rowsAppended !== s.rowsScanned) extras.push(`${s.rowsAppended.toLocaleString("en-US")} appended`);
+  if (s.rowsAppended !== undefined && s.rowsAppended !== s.rowsScanned)
+    extras.push(`${s.rowsAppended.toLocaleString("en-US")} ${s.streamed ? "streamed" : "appended"}`);
+  else if (s.streamed) extras.push("streamed");
   if (s.aggregated) extras.push("pre-aggregated");
   if (s.warm) extras.push("warm");
   return extras.length ? ` (${extras.join(", ")})` : "";

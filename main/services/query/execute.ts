@@ -224,7 +224,7 @@ export class QueryRun {
     await this.report({ ...t, filter }, result);
   }
 
-  private async report(t: TableScan, result: IngestResult): Promise<void> {
+  private async report(t: TableScan, result: IngestResult, streamed = false): Promise<void> {
     const name = t.needs.table.name;
     const tableRows = this.tables.rows(name);
     const widths = await this.tables.widths(t.needs);
@@ -235,6 +235,7 @@ export class QueryRun {
       idFilter: t.idFilter,
       rowsScanned: result.rows,
       rowsAppended: result.appended,
+      ...(streamed ? { streamed } : {}),
       bytesScanned: result.bytes,
       tableRows,
       tableBytes: Math.round(
@@ -296,7 +297,7 @@ export class QueryRun {
         remove();
         streamed.close();
       },
-      report: () => this.report(t, { rows: streamed.scanned, bytes: streamed.bytes, appended: streamed.delivered }),
+      report: () => this.report(t, { rows: streamed.scanned, bytes: streamed.bytes, appended: streamed.delivered }, true),
     });
     await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT * FROM ${STREAM_FUNCTION}(${id})`);
   }

@@ -28,6 +28,11 @@ export interface ScanReport {
    * loaded for itself and later ones (every row, so no filter), zero when everything it needed was already there.
    */
   warm?: boolean;
+  /**
+   * The rows went from the scan straight into the running query (a large local expression/layers scan, read by a
+   * worker thread while the SQL runs) instead of being stored in the engine first; `rowsAppended` is what it delivered.
+   */
+  streamed?: boolean;
   bytesScanned: number;
   tableRows: number;
   /** Arrow bytes a scan of every row and every column would deliver (strings estimated from a sample). */

@@ -36,6 +36,11 @@ async function streamedSame(sql: string, ordered = false): Promise<QuerySummary>
   const { summary, rows } = await run(q.env, sql);
   expect(opened(q.env) - before, sql).toBe(1);
   expect(canonical(rows, !ordered), sql).toEqual(canonical(await q.oracle.rows(sql), !ordered));
+  // The page and the CLI say so.
+  expect(
+    summary.scans.filter((s) => s.streamed).map((s) => s.table),
+    sql,
+  ).toEqual([expressionScan(summary).table]);
   return summary;
 }
 
@@ -169,6 +174,7 @@ parentPort.on("message", (req) => {
       // The fixture's 151,815 expression rows are under the default minimum of 1M.
       const c = await run(small, sql);
       expect(small.query.engine.streams!.opened).toBe(0);
+      expect(c.summary.scans.some((s) => s.streamed)).toBe(false);
       expect(canonical(c.rows)).toEqual(canonical(a.rows));
     } finally {
       await plain.close();
