@@ -17,7 +17,7 @@ import { readGene } from "../../../main/services/explore/gene-values";
 import { unwrap } from "../../fixtures/result";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { snapshotTree } from "../../fixtures/tree-snapshot";
-import { indexEnv, indexFolders, type IndexEnv } from "./gene-index-helpers";
+import { built, failedBuild, indexEnv, indexFolders, type IndexEnv } from "./gene-index-helpers";
 
 let dir: string;
 let root: string;
@@ -31,12 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
-
-async function built(env: IndexEnv) {
-  const jobId = await env.opened();
-  expect(jobId).not.toBeNull();
-  return env.waitJob(jobId!);
-}
 
 async function expectAnswerFromSource(env: IndexEnv, gene: number) {
   const answer = await env.gene(gene);
@@ -115,13 +109,7 @@ describe("gene index in the cache", () => {
     await writeCap(cacheDir, 64 * 1024);
     const env = await indexEnv(root, cacheDir);
     try {
-      // What the page learns on opening Explore: a build runs, as this job, whose end says why it failed.
-      const { geneIndex } = unwrap(await env.explore.info({ datasetId: env.datasetId }));
-      expect(geneIndex).toEqual({ state: "building", jobId: expect.any(String) });
-      const done = await built(env);
-      expect(done.jobId).toBe(geneIndex.jobId);
-      expect(unwrap(await env.explore.info({ datasetId: env.datasetId })).geneIndex).toEqual({ state: "failed", jobId: geneIndex.jobId });
-      expect(done.state).toBe("failed");
+      const done = await failedBuild(env);
       expect(done.error?.code).toBe("DISK_FULL");
       expect(done.error?.message).toMatch(/^The gene index would take [\d.]+ GB and the cache has [\d.]+ GB free under its 0\.00 GB cap: not built/);
       expect(env.explore.geneIndexOf(env.datasetId)!.lastBuild).toBeNull();
@@ -186,13 +174,7 @@ describe.skipIf(!mounted)("gene index on a full disk", () => {
     const cacheDir = path.join(disk, "cache");
     const env = await indexEnv(root, cacheDir);
     try {
-      // What the page learns on opening Explore: a build runs, as this job, whose end says why it failed.
-      const { geneIndex } = unwrap(await env.explore.info({ datasetId: env.datasetId }));
-      expect(geneIndex).toEqual({ state: "building", jobId: expect.any(String) });
-      const done = await built(env);
-      expect(done.jobId).toBe(geneIndex.jobId);
-      expect(unwrap(await env.explore.info({ datasetId: env.datasetId })).geneIndex).toEqual({ state: "failed", jobId: geneIndex.jobId });
-      expect(done.state).toBe("failed");
+      const done = await failedBuild(env);
       expect(done.error?.code).toBe("DISK_FULL");
       expect(done.error?.message).toContain(path.join(cacheDir, "gene-index"));
       expect(await indexFolders(cacheDir)).toEqual([]);

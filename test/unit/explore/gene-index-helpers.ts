@@ -2,6 +2,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { expect } from "vitest";
 import type { ExploreGeneValues, JobEvent } from "../../../shared/ipc/contract";
 import { DatasetService } from "../../../main/services/datasets/service";
 import { ExploreService } from "../../../main/services/explore/service";
@@ -61,4 +62,22 @@ export async function readyIndex(env: IndexEnv) {
 /** The folders under `<cacheDir>/gene-index`. */
 export async function indexFolders(cacheDir: string): Promise<string[]> {
   return (await fs.readdir(path.join(cacheDir, "gene-index")).catch(() => [] as string[])).sort();
+}
+
+/** Waits for the build that opening the dataset started. */
+export async function built(env: IndexEnv) {
+  const jobId = await env.opened();
+  expect(jobId).not.toBeNull();
+  return env.waitJob(jobId!);
+}
+
+/** A build that fails, as the page sees it: `building` with the job on opening Explore, then `failed`; the job's end. */
+export async function failedBuild(env: IndexEnv) {
+  const { geneIndex } = unwrap(await env.explore.info({ datasetId: env.datasetId }));
+  expect(geneIndex).toEqual({ state: "building", jobId: expect.any(String) });
+  const done = await built(env);
+  expect(done.jobId).toBe(geneIndex.jobId);
+  expect(unwrap(await env.explore.info({ datasetId: env.datasetId })).geneIndex).toEqual({ state: "failed", jobId: geneIndex.jobId });
+  expect(done.state).toBe("failed");
+  return done;
 }

@@ -19,7 +19,7 @@ import { readGene } from "../../../main/services/explore/gene-values";
 import { scanBatches } from "../../../main/services/explore/lance-scan";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { snapshotTree } from "../../fixtures/tree-snapshot";
-import { indexEnv, indexFolders, readyIndex, type IndexEnv } from "./gene-index-helpers";
+import { built, indexEnv, indexFolders, readyIndex, type IndexEnv } from "./gene-index-helpers";
 
 let dir: string;
 let root: string;
@@ -46,13 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
-
-/** Waits for the build that opening the dataset started. */
-async function built(env: IndexEnv) {
-  const jobId = await env.opened();
-  expect(jobId).not.toBeNull();
-  return env.waitJob(jobId!);
-}
 
 const expression = (env: IndexEnv) => env.datasets.get(env.datasetId).tables.get("expression")!;
 
