@@ -32,7 +32,11 @@ function show(v: string | null): string {
 /** The column's categories (same text and order as explore.colors) and codes per cell. */
 export async function categories(st: GroupSource, column: string): Promise<ColoursRead> {
   const info = st.ed.cols.byName.get(column);
-  if (!info) fail("MARKERS_INVALID", `Column '${column}' is not a cells column`);
+  if (!info) {
+    const groupable = st.ed.cols.columns.filter((x) => x.kind === "categorical").map((x) => x.name);
+    const hint = groupable.length ? `; columns that group cells: ${groupable.join(", ")}` : "; this dataset's cells table has no column of categories";
+    fail("MARKERS_INVALID", `Column '${column}' is not a cells column${hint}`);
+  }
   const c = st.ed.cols.columns.find((x) => x.name === column);
   if (!c) fail("MARKERS_INVALID", `Column '${column}' cannot group cells (ids, lists and embeddings cannot)`);
   if (c.kind === "continuous")

@@ -55,7 +55,10 @@ describe("markers edge cases", () => {
     e = await startError({ kind: "column", column: "cell_type", group: "B", reference: { kind: "group", name: null } });
     expect(e.message).toBe("No cells have cell_type = null");
     e = await startError({ kind: "column", column: "foo", group: "B", reference: { kind: "rest" } });
-    expect(e).toMatchObject({ code: "MARKERS_INVALID", message: "Column 'foo' is not a cells column" });
+    expect(e.code).toBe("MARKERS_INVALID");
+    // The columns it could have meant (the demo's categorical ones), so a typo is fixed at once.
+    expect(e.message).toMatch(/^Column 'foo' is not a cells column; columns that group cells: (.+, )?cell_type(, .+)?$/);
+    expect(e.message).not.toContain("nCount_RNA");
     e = await startError({ kind: "all", column: "nCount_RNA" });
     expect(e.code).toBe("MARKERS_INVALID");
     expect(e.message).toMatch(/Column 'nCount_RNA' holds .* numbers, not groups/);
