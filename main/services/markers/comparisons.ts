@@ -22,7 +22,7 @@ export interface ComparisonResult {
   rankOf: Int32Array;
 }
 
-/** The moments of every cell ([gene]), summed in row order by a pass over every row, and how many cells. */
+/** The moments of every cell ([gene]), from a pass over every row (its classes' sums added), and how many cells. */
 export interface WholeMoments {
   moments: Moments;
   nCells: number;

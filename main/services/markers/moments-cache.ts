@@ -2,7 +2,9 @@
  * Moments a markers pass found, kept per open dataset for later requests: the moments of every cell ("whole", from
  * any pass that read every row) and the moments of every category of a column. Each is keyed by the normalization
  * and the very per-cell totals array its y values came from, so kept sums are the sums a fresh pass would make: a
- * group's sums are its cells' rows in row order either way, and a rest is always the whole minus the group.
+ * group's sums are its cells' rows in row order either way, and a rest is always the whole minus the group. A whole
+ * is the sum of its pass's class sums (moments-accumulator.ts), so a whole kept from a pass with other classes may
+ * differ from a fresh pass's in the last bits.
  */
 import type { MarkersApplied } from "../../../shared/ipc/contract";
 import type { WholeMoments } from "./comparisons";

@@ -37,7 +37,7 @@ describe("moments accumulator", () => {
     expect(m.sum[2]).toBeCloseTo(y(4, 8), 12);
   });
 
-  it("a cell's rows across three batches; the whole: every cell read, classed or not, in row order", () => {
+  it("a cell's rows across three batches; the whole: every cell read, the classes' sums in class order, unclassed cells last", () => {
     const totals = new Float64Array(4);
     const acc = new MomentsAccumulator(spec({ fromRows: true, totals, whole: true }));
     acc.add([1, 2], [0, 1], [5, 7]);
@@ -48,7 +48,8 @@ describe("moments accumulator", () => {
     const y = (x: number, t: number) => Math.log1p(x / (t / 10_000));
     // Cell 2 has no class: in the whole only.
     expect(Array.from(m.sum)).toEqual([y(4, 4), 0, 0, y(5, 5), 0, 0]);
-    expect(Array.from(m.whole!.sum)).toEqual([y(5, 5) + y(2, 10) + y(4, 4), y(7, 10), y(1, 10)]);
+    expect(Array.from(m.whole!.sum)).toEqual([y(4, 4) + y(5, 5) + y(2, 10), y(7, 10), y(1, 10)]);
+    expect(Array.from(m.whole!.sumSq)).toEqual([y(4, 4) ** 2 + y(5, 5) ** 2 + y(2, 10) ** 2, y(7, 10) ** 2, y(1, 10) ** 2]);
     expect(Array.from(m.whole!.expressing)).toEqual([3, 1, 1]);
   });
 
@@ -97,6 +98,29 @@ describe("moments accumulator", () => {
       (a, b) => (b === 1 ? Float32Array.from(a) : Uint16Array.from(a)),
     );
     expect(mixed).toEqual(plain);
+  });
+
+  it("a cell's total from its rows is the same whatever integer or float arrays hold them (four sums side by side for integers)", () => {
+    type Make = (a: number[]) => ArrayLike<number>;
+    const totalOf = (make: Make, values: number[]) => {
+      const totals = new Float64Array(4);
+      const acc = new MomentsAccumulator(spec({ fromRows: true, totals }));
+      // Cell 1, then cell 3: cell 1's rows are complete in the batch.
+      const n = values.length;
+      acc.add(
+        [...new Array<number>(n).fill(1), 3],
+        Array.from({ length: n + 1 }, (_, g) => g % 3),
+        make([...values, 1]),
+      );
+      return totals[1];
+    };
+    const values = [3, 0, 1, 250, 7, 0, 2, 9, 4, 1, 65_000];
+    for (const Type of [Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array])
+      expect(
+        totalOf((a) => Type.from(a), values),
+        Type.name,
+      ).toBe(65_277);
+    expect(totalOf((a) => Int32Array.from(a), [5, -3, 2, 0, 1, -1, 8, 4, -7])).toBe(20);
   });
 
   it("gene ids are named as stored when outside the genes table, whatever their type", () => {
