@@ -43,7 +43,11 @@ export class PartRows {
     this.seam = { offset, firstCell: NaN, end: offset, sorted: true };
   }
 
-  /** The next batch's cell ids. */
+  /**
+   * The next batch's cell ids. A batch whose first id is the part's and not below the last one, and whose last is
+   * the part's, is taken whole unchecked: its rows must go to an accumulator that checks its ids never go down
+   * (`sorted`, moments-accumulator.ts), which calls `unsorted` when they do.
+   */
   take(cells: ArrayLike<number>): Take {
     const n = cells.length;
     const seam = this.seam;
@@ -56,8 +60,7 @@ export class PartRows {
     const lo = this.from;
     const hi = this.to;
     if (cells[0] >= lo && cells[0] >= this.last && cells[n - 1] < hi) {
-      // The whole batch is the part's when its ids never go down (most batches): one compare a row.
-      for (let i = 1; i < n; i++) if (cells[i] < cells[i - 1]) return this.unsorted();
+      // The whole batch is the part's when its ids never go down (most batches).
       this.last = cells[n - 1];
       seam.end += n;
       return { t: "rows", from: 0, to: n, last: false };
@@ -84,7 +87,8 @@ export class PartRows {
     return { t: "rows", from, to, last: to < n };
   }
 
-  private unsorted(): Take {
+  /** The ids went down. */
+  unsorted(): Take {
     this.seam.sorted = false;
     return { t: "unsorted" };
   }

@@ -9,7 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { isAppFailure } from "../../../shared/result";
 import { openLanceTable } from "../datasets/lance-table";
 import type * as lancedb from "@lancedb/lancedb";
-import { CellsNotContiguous, MomentsAccumulator, RowOutsideTables } from "./moments-accumulator";
+import { CellsNotContiguous, CellsUnsorted, MomentsAccumulator, RowOutsideTables } from "./moments-accumulator";
 import { scanExpression } from "./moments-pass";
 import { slice } from "./pass-parts";
 import { guessOffset, MARGINS, PartRows, type Seam } from "./part-rows";
@@ -53,6 +53,7 @@ async function run(): Promise<void> {
       fromRows: req.fromRows,
       totals: req.keepTotals ? new Float64Array(req.classOf.length) : null,
       whole: req.whole,
+      sorted: req.byOffset,
     });
     let rows: number;
     let seam: Seam | null = null;
@@ -103,8 +104,14 @@ async function offsetRead(table: lancedb.Table, acc: MomentsAccumulator): Promis
         return false;
       }
       const n = take.to - take.from;
-      if (n === c.length) acc.add(c, g, v);
-      else if (n > 0) acc.add(slice(c, take.from, take.to), slice(g, take.from, take.to), slice(v, take.from, take.to));
+      try {
+        if (n === c.length) acc.add(c, g, v);
+        else if (n > 0) acc.add(slice(c, take.from, take.to), slice(g, take.from, take.to), slice(v, take.from, take.to));
+      } catch (e) {
+        if (!(e instanceof CellsUnsorted)) throw e;
+        part.unsorted();
+        return false;
+      }
       if (n > 0) progress((rows += n));
       return !take.last;
     });

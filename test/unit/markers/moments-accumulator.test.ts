@@ -1,6 +1,6 @@
 /** The pass's arithmetic on hand-made rows: per class sums, totals from a cell's own rows, rows that come apart or lie outside. */
 import { describe, expect, it } from "vitest";
-import { CellsNotContiguous, MomentsAccumulator, RowOutsideTables } from "../../../main/services/markers/moments-accumulator";
+import { CellsNotContiguous, CellsUnsorted, MomentsAccumulator, RowOutsideTables } from "../../../main/services/markers/moments-accumulator";
 
 describe("moments accumulator", () => {
   const spec = (over: object = {}) => ({
@@ -121,6 +121,18 @@ describe("moments accumulator", () => {
         Type.name,
       ).toBe(65_277);
     expect(totalOf((a) => Int32Array.from(a), [5, -3, 2, 0, 1, -1, 8, 4, -7])).toBe(20);
+  });
+
+  it("with `sorted`, cell ids going down are named before their rows are summed, even after a row outside the tables", () => {
+    const acc = new MomentsAccumulator(spec({ sorted: true }));
+    acc.add([0, 0, 1], [0, 1, 0], [1, 1, 1]);
+    expect(() => acc.add([1, 3, 2], [1, 0, 0], [1, 1, 1])).toThrow(CellsUnsorted);
+    expect(() => new MomentsAccumulator(spec({ sorted: true })).add([0, 7, 1], [0, 0, 0], [1, 1, 1])).toThrow(CellsUnsorted);
+    expect(() => new MomentsAccumulator(spec({ sorted: true })).add([0, 1, 7], [0, 0, 0], [1, 1, 1])).toThrow(RowOutsideTables);
+    // Without `sorted`, the same rows are summed.
+    const free = new MomentsAccumulator(spec());
+    free.add([3, 0, 1], [0, 0, 0], [1, 1, 1]);
+    expect(Array.from(free.finish().expressing)).toEqual([2, 0, 0, 1, 0, 0]);
   });
 
   it("gene ids are named as stored when outside the genes table, whatever their type", () => {

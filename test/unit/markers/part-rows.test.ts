@@ -1,16 +1,32 @@
 /** Parts read from a row offset: the rows each takes, where a read must start again earlier, and when the reads prove the table sorted. */
 import { describe, expect, it } from "vitest";
+import { CellsUnsorted, MomentsAccumulator } from "../../../main/services/markers/moments-accumulator";
 import { guessOffset, PartRows, seamsMeet, type Seam, type Take } from "../../../main/services/markers/part-rows";
 
-/** Reads `cells` from `offset` in batches of `size` as a worker does: the cells taken, the seam, or why it stopped. */
+/**
+ * Reads `cells` (ids 0..9) from `offset` in batches of `size` as a worker does, the rows taken into an accumulator
+ * that checks their ids never go down: the cells taken, the seam, or why it stopped.
+ */
 function read(cells: number[], from: number, to: number, offset: number, size: number): { taken: number[]; seam: Seam; stopped?: Take["t"] } {
   const part = new PartRows(from, to, offset);
+  const acc = new MomentsAccumulator({ classOf: new Int32Array(10), nClasses: 1, nGenes: 1, divisors: null, fromRows: false, totals: null, sorted: true });
   const taken: number[] = [];
   for (let at = offset; at < cells.length; at += size) {
     const batch = cells.slice(at, at + size);
     const take = part.take(batch);
     if (take.t !== "rows") return { taken, seam: part.seam, stopped: take.t };
-    taken.push(...batch.slice(take.from, take.to));
+    const rows = batch.slice(take.from, take.to);
+    try {
+      acc.add(
+        rows,
+        rows.map(() => 0),
+        rows.map(() => 1),
+      );
+    } catch (e) {
+      if (!(e instanceof CellsUnsorted)) throw e;
+      return { taken, seam: part.seam, stopped: part.unsorted().t };
+    }
+    taken.push(...rows);
     if (take.last) break;
   }
   return { taken, seam: part.seam };
@@ -52,6 +68,10 @@ describe("parts read by row offset", () => {
     expect(read(apart, -Infinity, Infinity, 0, 3).stopped).toBe("unsorted");
     expect(read([0, 2, 1, 3], -Infinity, Infinity, 0, 2).stopped).toBe("unsorted");
     expect(read([0, 1, 1, 2, 3], -Infinity, Infinity, 0, 2).taken).toEqual([0, 1, 1, 2, 3]);
+    // Checked by the accumulator (a batch wholly inside the part) or by the part's rows (a batch across its edge).
+    expect(read([0, 2, 1, 3, 6], -Infinity, 5, 0, 5).stopped).toBe("unsorted");
+    const whole = read([0, 2, 1, 3], -Infinity, Infinity, 0, 4);
+    expect([whole.stopped, whole.seam.sorted]).toEqual(["unsorted", false]);
     const seam = (offset: number, end: number, firstCell = 0): Seam => ({ offset, firstCell, end, sorted: true });
     expect(seamsMeet([seam(0, 10), seam(10, 20, 4)], [0, 5])).toBe(true);
     // Row 10 read by neither.
