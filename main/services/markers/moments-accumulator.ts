@@ -76,15 +76,13 @@ export class MomentsAccumulator {
   private negative = false;
   private readonly fromRows: boolean;
   private readonly done: Uint8Array | null;
-  /** The current cell's y of the counts below its `lim` (see `yRows`). */
+  /** The current cell's y of the counts below its `lim` (see `cellRows`). */
   private readonly small = new Float64Array(SMALL);
   /** With `fromRows`: the cell whose rows reached the end of the last batch, and its rows so far. */
   private heldCell = -1;
   private held = 0;
   /** The last cell of the rows so far. */
   private lastCell = -Infinity;
-  /** Each row's y, worked out once (see `drain`). */
-  private ys = new Float64Array(0);
   /**
    * Of the batches' own array types (`holding`): the loops below then see one array type each, whatever Arrow
    * delivers (fed Uint16Array batches and Int32Array held rows, the loop measured ~2× slower).
@@ -92,7 +90,7 @@ export class MomentsAccumulator {
   private heldGenes: Column = new Float64Array(0);
   private heldValues: Column = new Float64Array(0);
   /**
-   * A batch's complete cells: y in row order first, then the class sums class by class: a class's
+   * A batch's complete cells, summed class by class (each row's y worked out there): a class's
    * slice of the accumulator then stays in cache while its cells pass (cells of 8 classes interleaved missed it on
    * every row: 1M cells, 21 → ~8 ns a row). Per class the cells keep their row order, so every sum is the same
    * sequence of additions as one cell at a time.
@@ -177,26 +175,19 @@ export class MomentsAccumulator {
     return k >= 0 ? k : this.unclassed;
   }
 
-  /** The queued cells' sums: y in row order, then each class's cells in row order. */
+  /** The queued cells' sums: each class's cells in row order. */
   private drain(genes: Column, values: Column): void {
     const n = this.queued;
     this.queued = 0;
     if (n === 0) return;
     const { qCell, qClass, qFrom, qTo, qDivisor } = this;
-    const ys = this.ysFor(values.length);
-    for (let q = 0; q < n; q++) this.yRows(qCell[q], qDivisor[q], genes, values, ys, qFrom[q], qTo[q]);
     const order = this.qOrder.subarray(0, n);
     for (let q = 0; q < n; q++) order[q] = q;
     order.sort((a, b) => qClass[a] - qClass[b] || a - b);
     for (let i = 0; i < n; i++) {
       const q = order[i];
-      this.classRows(qClass[q], genes, ys, qFrom[q], qTo[q]);
+      this.cellRows(qCell[q], qClass[q], qDivisor[q], genes, values, qFrom[q], qTo[q]);
     }
-  }
-
-  private ysFor(n: number): Float64Array {
-    if (this.ys.length < n) this.ys = new Float64Array(Math.max(n, this.ys.length * 2));
-    return this.ys;
   }
 
   /** After the last batch: the moments, one array per statistic, [class × nGenes + gene]. */
@@ -257,11 +248,13 @@ export class MomentsAccumulator {
   }
 
   /**
-   * Rows [from, to) of cell c: ys[j] = log1p(x / d) (x without a transform), 0 for rows that add nothing (zeros,
-   * nulls, a cell without a positive total).
+   * Rows [from, to) of cell c into class k: y = log1p(x / d) (x without a transform); zeros, nulls and every row of
+   * a cell without a positive total add nothing.
    */
-  private yRows(c: number, d: number, genes: Column, values: Column, ys: Float64Array, from: number, to: number): void {
+  private cellRows(c: number, k: number, d: number, genes: Column, values: Column, from: number, to: number): void {
     const nGenes = this.spec.nGenes;
+    const acc = this.acc;
+    const classAt = k * nGenes * STRIDE;
     const log = this.fromRows || this.spec.divisors !== null;
     // y is 0 for every row of a cell without a positive total.
     const zero = log && !(d > 0);
@@ -276,7 +269,6 @@ export class MomentsAccumulator {
       const g = genes[j];
       if (!(g >= 0 && g < nGenes)) outside(c, g);
       const x = values[j];
-      ys[j] = 0;
       if (!(x > 0)) {
         if (!(x < 0)) continue;
         negative = true;
@@ -284,23 +276,12 @@ export class MomentsAccumulator {
       if (zero) continue;
       let y = x;
       if (log) y = x < lim && (x | 0) === x ? small[x] : Math.log1p(x / d);
-      ys[j] = y;
-    }
-    if (negative) this.negative = true;
-  }
-
-  /** Rows [from, to) of a cell of class k, from their y (a y of 0 adds nothing: the sums start at +0). */
-  private classRows(k: number, genes: Column, ys: Float64Array, from: number, to: number): void {
-    const acc = this.acc;
-    const classAt = k * this.spec.nGenes * STRIDE;
-    for (let j = from; j < to; j++) {
-      const y = ys[j];
-      if (y === 0) continue;
-      const i = genes[j] * STRIDE + classAt;
+      const i = g * STRIDE + classAt;
       acc[i] += y;
       acc[i + 1] += y * y;
       if (y > 0) acc[i + 2]++;
     }
+    if (negative) this.negative = true;
   }
 
   private hold(genes: Column, values: Column, from: number, to: number): void {
@@ -326,9 +307,7 @@ export class MomentsAccumulator {
     const k = this.classOf(c);
     const d = this.divisorOf(c, this.heldValues, 0, n);
     if (k < 0) return;
-    const ys = this.ysFor(n);
-    this.yRows(c, d, this.heldGenes, this.heldValues, ys, 0, n);
-    this.classRows(k, this.heldGenes, ys, 0, n);
+    this.cellRows(c, k, d, this.heldGenes, this.heldValues, 0, n);
   }
 }
 
