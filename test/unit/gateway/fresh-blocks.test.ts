@@ -62,17 +62,22 @@ describe("writeBlock", () => {
   });
 });
 
+/** Every block is removed as soon as it is written (as another process's eviction could): the spy, to restore. */
+function removeBlocksOnWrite() {
+  const write = HubDiskCache.prototype.writeBlock;
+  return vi.spyOn(HubDiskCache.prototype, "writeBlock").mockImplementation(async function (this: HubDiskCache, ...args) {
+    await write.apply(this, args);
+    const [repo, commit, repoPath, meta, index] = args;
+    await fs.rm(this.blockFile(repo, commit, repoPath, index * meta.blockBytes));
+  });
+}
+
 describe("a read that fetches blocks", () => {
   it("is answered from what it fetched, even when every block is removed as soon as it is written (another process's eviction)", async () => {
     const source = bytes.get("f.bin")!;
     // The first read learns the file's size (and caches block 0).
     expect((await getThrough(env.gateway, REPO, sha, "f.bin", "bytes=0-99")).equals(source.subarray(0, 100))).toBe(true);
-    const write = HubDiskCache.prototype.writeBlock;
-    const spy = vi.spyOn(HubDiskCache.prototype, "writeBlock").mockImplementation(async function (this: HubDiskCache, ...args) {
-      await write.apply(this, args);
-      const [repo, commit, repoPath, meta, index] = args;
-      await fs.rm(this.blockFile(repo, commit, repoPath, index * meta.blockBytes));
-    });
+    const spy = removeBlocksOnWrite();
     env.hub.resetLog();
     try {
       const body = await getThrough(env.gateway, REPO, sha, "f.bin", `bytes=${10 * KB + 7}-${30 * KB}`);
@@ -89,12 +94,7 @@ describe("a read that fetches blocks", () => {
 
   it("that is the file's first (learning its size) is answered from what it fetched too", async () => {
     const source = bytes.get("g.bin")!;
-    const write = HubDiskCache.prototype.writeBlock;
-    const spy = vi.spyOn(HubDiskCache.prototype, "writeBlock").mockImplementation(async function (this: HubDiskCache, ...args) {
-      await write.apply(this, args);
-      const [repo, commit, repoPath, meta, index] = args;
-      await fs.rm(this.blockFile(repo, commit, repoPath, index * meta.blockBytes));
-    });
+    const spy = removeBlocksOnWrite();
     env.hub.resetLog();
     try {
       expect((await getThrough(env.gateway, REPO, sha, "g.bin", `bytes=${5 * KB}-${9 * KB}`)).equals(source.subarray(5 * KB, 9 * KB + 1))).toBe(true);
@@ -107,12 +107,7 @@ describe("a read that fetches blocks", () => {
   it("that waits for a concurrent read's fetch of the same blocks is answered from what that read fetched", async () => {
     const source = bytes.get("h.bin")!;
     expect((await getThrough(env.gateway, REPO, sha, "h.bin", "bytes=0-99")).equals(source.subarray(0, 100))).toBe(true);
-    const write = HubDiskCache.prototype.writeBlock;
-    const spy = vi.spyOn(HubDiskCache.prototype, "writeBlock").mockImplementation(async function (this: HubDiskCache, ...args) {
-      await write.apply(this, args);
-      const [repo, commit, repoPath, meta, index] = args;
-      await fs.rm(this.blockFile(repo, commit, repoPath, index * meta.blockBytes));
-    });
+    const spy = removeBlocksOnWrite();
     env.hub.resetLog();
     try {
       const [a, b] = await Promise.all([
