@@ -273,6 +273,18 @@ class Analyzer {
     const single = (list: SqlNode[]) => list.map((c) => toPred(c, resolve)).filter((p): p is { refId: number; pred: Pred } => p !== null);
     const topInner = new Set<number>();
     const eqLinks: SqlNode[] = [...where];
+    // `a JOIN b USING (x)` of two plain references: a.x = b.x (deeper trees merge the column: not linked).
+    type Side = { refId: number; column: ResolvedColumn };
+    const usingLinks: [Side, Side][] = [];
+    const usingPairs = (t: Extract<FromTree, { kind: "join" }>): [Side, Side][] => {
+      if (t.left.kind !== "ref" || t.right.kind !== "ref") return [];
+      const [left, right] = [t.left.local, t.right.local];
+      return ((t.node.using_columns as string[]) ?? []).flatMap((u) => {
+        const l = columnOf(left, u.toLowerCase());
+        const r = columnOf(right, u.toLowerCase());
+        return l && r ? [[l, r] as [Side, Side]] : [];
+      });
+    };
 
     const distribute = (t: FromTree, inherited: { refId: number; pred: Pred }[], inner: boolean): void => {
       if (t.kind === "ref") {
@@ -293,7 +305,10 @@ class Analyzer {
       const plain = refType === "REGULAR" || refType === "CROSS";
       switch (plain ? t.node.join_type : "OTHER") {
         case "INNER":
-          if (inner) eqLinks.push(...on);
+          if (inner) {
+            eqLinks.push(...on);
+            usingLinks.push(...usingPairs(t));
+          }
           distribute(t.left, [...inherited, ...onPreds], inner);
           distribute(t.right, [...inherited, ...onPreds], inner);
           return;
@@ -315,6 +330,11 @@ class Analyzer {
     distribute(tree, single(where), true);
 
     // Id links between references that every result row combines (inner joins all the way up).
+    for (const [l, r] of usingLinks) {
+      if (l.refId === r.refId || !topInner.has(l.refId) || !topInner.has(r.refId)) continue;
+      this.link(l, r);
+      this.link(r, l);
+    }
     for (const c of eqLinks) {
       if (c.class === "COMPARISON" && c.type === "COMPARE_EQUAL") {
         const l = colRef(c.left) && resolve(colRef(c.left)!);

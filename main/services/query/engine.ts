@@ -22,6 +22,7 @@ import { ScanWorkers, scanWorkerPath } from "./scan-workers";
 import { canBlock } from "./scan-stream";
 import { StreamSources } from "./stream-function";
 import { WARM_SCHEMA, WarmTables } from "./warm-tables";
+import { HeldFacts } from "./held-columns";
 
 export type { RunContext, RunReport } from "./execute";
 
@@ -34,8 +35,10 @@ export interface EngineOptions extends SandboxOptions, EstimateOptions {
   fileAccessHint?: string;
   /** When ids derived from cells/genes filters or named results go to Lance as ranges or IN lists, not bitmaps. */
   idSetLimits?: Partial<IdSetLimits>;
-  /** The most bytes of cells/genes columns kept loaded between queries; 0 turns it off. Default: a quarter of the memory limit. */
+  /** The most bytes of table columns kept loaded between queries; 0 turns it off. Default: a quarter of the memory limit. */
   warmBudgetBytes?: number;
+  /** Fact tables with at least this many rows are held in memory once read twice (within the budget). Default DEFAULT_WARM_FACT_MIN_ROWS (execute.ts). */
+  warmFactMinRows?: number;
   /** The scan worker bundle (default: dist/main/query-scan-worker.mjs when built); null scans on the main thread. */
   scanWorker?: string | null;
   /** Read expression as partial aggregates when a GROUP BY allows it (pre-aggregate.ts). Default true. */
@@ -85,8 +88,10 @@ export interface QueryPlan {
 
 export class SqlEngine {
   private sandboxing: Promise<Sandbox> | null = null;
-  /** Cells and genes kept loaded between queries (null when the budget is 0). */
+  /** Table columns kept loaded between queries (null when the budget is 0). */
   readonly warm: WarmTables | null;
+  /** Fact tables' warm columns, held in memory (held-columns.ts). */
+  readonly held = new HeldFacts();
   private workers: ScanWorkers | null = null;
   /** The streams of running queries, read by DuckDB through `slafwb_stream` (null when streaming is off). */
   readonly streams: StreamSources | null;
@@ -97,7 +102,8 @@ export class SqlEngine {
 
   constructor(readonly options: EngineOptions) {
     const budget = options.warmBudgetBytes ?? Math.floor((options.memoryLimitBytes ?? defaultMemoryLimit()) / 4);
-    this.warm = budget > 0 ? new WarmTables(budget, (names) => this.dropWarm(names)) : null;
+    // Held fact columns are warm entries too (one budget): dropping one lets go of its arrays.
+    this.warm = budget > 0 ? new WarmTables(budget, (names) => this.dropWarm(names.filter((n) => !this.held.delete(n)))) : null;
     this.streams = options.stream === false || !canBlock() ? null : new StreamSources();
   }
 
@@ -168,6 +174,7 @@ export class SqlEngine {
     const pending = this.sandboxing;
     this.sandboxing = null;
     this.warm?.forget();
+    this.held.clear();
     const workers = this.workers;
     this.workers = null;
     await workers?.close();
@@ -245,10 +252,12 @@ export class SqlEngine {
           fileAccessHint: this.options.fileAccessHint ?? DEFAULT_FILE_ACCESS_HINT,
           idSetLimits: { ...DEFAULT_ID_SET_LIMITS, ...this.options.idSetLimits },
           warm: this.warm,
+          held: this.held,
           workers: this.scanWorkers(),
           aggregates: this.options.preAggregate === false ? null : await this.aggregateNames(conn),
           streams: this.streams,
           streamMinRows: this.options.streamMinRows,
+          warmFactMinRows: this.options.warmFactMinRows,
         },
         ctx,
       );

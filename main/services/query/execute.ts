@@ -21,17 +21,18 @@ import type { QueryPlan } from "./engine";
 import { rowBytes, selectivity } from "./estimate";
 import type { IdBitmap } from "./id-bitmap";
 import { deriveIdSet, type IdSetLimits, type IdSource } from "./id-sets";
-import { flatKind } from "./flat-batch";
+import { flatBytes, flatKind } from "./flat-batch";
 import { canFilterRows, createTable, ingestLanceScan, planColumn, type IngestOptions, type IngestResult, type RowFilter } from "./lance-to-duckdb";
 import type { AggregateSpec } from "./partial-aggregator";
 import { isPartialAggregateUnsupported, maxKeys } from "./partial-aggregator";
 import { checkedRewrite, partialColumns } from "./pre-aggregate-checks";
 import { planPreAggregation, type PreAggregation } from "./pre-aggregate";
-import type { FlatScanSpec } from "./flat-scan";
+import { lanceBatches, readAhead, scannedBatches, type FlatScanSpec } from "./flat-scan";
 import type { ScanWorkers } from "./scan-workers";
 import type { StreamedScan } from "./scan-stream";
 import { canStream, STREAM_FUNCTION, type StreamSource, type StreamSources } from "./stream-function";
 import { WARM_SCHEMA, type WarmLease, type WarmTables } from "./warm-tables";
+import { appendHeld, HeldStream, type HeldColumns, type HeldFacts } from "./held-columns";
 import { andOf, DUCKDB, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
 import { explainError, missingColumn } from "./query-errors";
 
@@ -55,8 +56,12 @@ export interface ExecuteOptions {
   fileAccessHint: string;
   /** When derived ids go to Lance as ranges or an IN list rather than a bitmap over batches. */
   idSetLimits?: IdSetLimits;
-  /** Where cells and genes stay loaded between queries; null to scan them for each query. */
+  /** Where table columns stay loaded between queries; null to scan them for each query. */
   warm?: WarmTables | null;
+  /** Where fact tables' warm columns are held (the warm tables keep their budget and leases); null never holds them. */
+  held?: HeldFacts | null;
+  /** Fact tables with fewer rows are never kept warm (a filtered scan of them is cheap). Default DEFAULT_WARM_FACT_MIN_ROWS. */
+  warmFactMinRows?: number;
   /** Threads that scan fixed-width tables of local datasets while this one appends; null to scan here. */
   workers?: ScanWorkers | null;
   /** DuckDB's aggregate function names, to aggregate expression early (pre-aggregate.ts); null never does. */
@@ -69,6 +74,15 @@ export interface ExecuteOptions {
 
 /** Appending a million rows costs some 25–80 ms; below that, streaming saves little. */
 export const DEFAULT_STREAM_MIN_ROWS = 1_000_000;
+
+/**
+ * Below this, a fact table's filtered scan (ranges, bitmaps, partials) costs little next to keeping its columns in
+ * memory; above it, a notebook that reads the table again gets DuckDB's speed on loaded tables.
+ */
+export const DEFAULT_WARM_FACT_MIN_ROWS = 1_000_000;
+
+/** Held columns are filtered in memory: ids always as bitmaps, never as Lance ranges or IN lists. */
+const HELD_ID_SET_LIMITS: IdSetLimits = { ranges: 0, inList: 0 };
 
 /** A derived restriction that no row can meet (no source ids). */
 const EMPTY = "empty" as const;
@@ -192,21 +206,18 @@ export class QueryRun {
     this.streamed.get(name)?.close();
     this.streamed.delete(name);
     if (again) await dropRelation(this.conn, qualifiedName(this.schema, name));
-    if (this.options.warm && !FACT_TABLES.has(name) && (await this.scanWarm(needs, this.options.warm))) return;
-    const restrictions: (Restriction | typeof EMPTY)[] = [];
-    for (const ref of needs.refs) restrictions.push(await this.refRestriction(ref, this.plan.analysis));
+    const warm = this.options.warm && this.mayWarm(name) ? this.options.warm : null;
+    if (warm && (FACT_TABLES.has(name) ? await this.scanHeld(needs, warm, again) : await this.scanWarm(needs, warm))) return;
+    const restrictions = await this.restrictions(needs);
     const live = restrictions.filter((r): r is Restriction => r !== EMPTY);
     const filterPred = orOfRefs(live.map((r) => r.pred));
     const columns = scanColumns(needs);
     const filter = live.length === 0 ? "false" : filterPred && renderPred(filterPred, LANCE);
-    // Bitmaps filter batches only for a table read by one reference (several would need an OR of them).
-    const rowFilter = live.length === 1 && restrictions.length === 1 && live[0].bitmaps.length > 0 ? toRowFilter(live[0].bitmaps) : null;
-    const early = rowFilter && canFilterRows(columns, rowFilter) ? rowFilter : null;
-    const idFilter = early ? live[0].bitmaps.map((b) => `${b.description}`).join(" AND ") : null;
+    const { rowFilter: early, idFilter, share: bitmapShare } = idRowFilter(restrictions, columns);
     const pre = name === "expression" && live.length > 0 ? this.preAggregation : null;
     if (pre && (await this.scanPartials(needs, pre, filter, early, idFilter))) return;
     // Rows the scan should deliver (a rule of thumb): the Lance filter's share, then the bitmaps' share within their bounds.
-    const share = selectivity(filterPred, this.tables.idRanges()) * (early?.bitmaps ?? []).reduce((f, b) => f * (b.size > 0 ? b.count / b.size : 0), 1);
+    const share = selectivity(filterPred, this.tables.idRanges()) * bitmapShare;
     const table: TableScan = { needs, columns, filter, rowFilter: early, idFilter, expectedRows: Math.round(this.tables.rows(name) * share) };
     if (live.length === 0) {
       // No id can match: create the empty table without reading anything.
@@ -224,7 +235,7 @@ export class QueryRun {
     await this.report({ ...t, filter }, result);
   }
 
-  private async report(t: TableScan, result: IngestResult, streamed = false): Promise<void> {
+  private async report(t: TableScan, result: IngestResult, streamed = false, warm = false): Promise<void> {
     const name = t.needs.table.name;
     const tableRows = this.tables.rows(name);
     const widths = await this.tables.widths(t.needs);
@@ -236,6 +247,7 @@ export class QueryRun {
       rowsScanned: result.rows,
       rowsAppended: result.appended,
       ...(streamed ? { streamed } : {}),
+      ...(warm ? { warm } : {}),
       bytesScanned: result.bytes,
       tableRows,
       tableBytes: Math.round(
@@ -302,50 +314,164 @@ export class QueryRun {
     await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT * FROM ${STREAM_FUNCTION}(${id})`);
   }
 
+  /** Dimension tables may stay warm; fact tables (held in memory) only from DEFAULT_WARM_FACT_MIN_ROWS rows. */
+  private mayWarm(name: string): boolean {
+    if (!FACT_TABLES.has(name)) return true;
+    return !!this.options.held && this.tables.rows(name) >= (this.options.warmFactMinRows ?? DEFAULT_WARM_FACT_MIN_ROWS);
+  }
+
   /**
    * Serves a dimension table from the warm tables (loading every row of the columns it lacks): a view over the
-   * warm table. False when the columns do not fit the warm budget.
+   * warm table. False when the columns do not fit the warm budget, or a filtered table no earlier query read: a
+   * one-off query keeps its filtered scan.
    */
   private async scanWarm(needs: TableNeeds, warm: WarmTables): Promise<boolean> {
     const name = needs.table.name;
     const columns = scanColumns(needs);
-    const lance = this.tables.lance(name);
+    const warmed = await this.leaseWarm(
+      needs,
+      warm,
+      needs.refs.every((r) => r.preds.length > 0),
+      async (table, wanted) => (await this.ingest(WARM_SCHEMA, table, name, wanted, null, null)).result,
+    );
+    if (!warmed) return false;
+    const list = columns.map((c) => quoteIdent(c.name)).join(", ");
+    await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT ${list} FROM ${qualifiedName(WARM_SCHEMA, warmed.lease.name)}`);
+    throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
+    const t: TableScan = { needs, columns, filter: null, rowFilter: null, idFilter: null, expectedRows: this.tables.rows(name) };
+    await this.report(t, warmed.loaded, false, true);
+    return true;
+  }
+
+  /**
+   * A lease on the table's warm entry holding the query's columns (`load` fills a new entry with every row of
+   * the columns asked for), with what loading it read; null when it does not fit the budget, or `filtered` and
+   * no earlier query read the table.
+   */
+  private async leaseWarm(
+    needs: TableNeeds,
+    warm: WarmTables,
+    filtered: boolean,
+    load: (table: string, columns: CatalogColumn[]) => Promise<IngestResult>,
+  ): Promise<{ lease: WarmLease; loaded: IngestResult } | null> {
+    const name = needs.table.name;
     const widths = await this.tables.widths(needs);
     const tableRows = this.tables.rows(name);
     let loaded: IngestResult = { rows: 0, bytes: 0, appended: 0 };
     const lease = await warm.use({
-      key: `${this.tables.ds.summary.datasetId}@${await lance.version()}/${name}`,
-      columns: columns.map((c) => c.name),
-      filtered: needs.refs.every((r) => r.preds.length > 0),
+      key: `${this.tables.ds.summary.datasetId}@${await this.tables.lance(name).version()}/${name}`,
+      columns: scanColumns(needs).map((c) => c.name),
+      filtered,
       bytesOf: (cols) => tableRows * rowBytes(widths, cols),
       load: async (table, cols) => {
-        const wanted = needs.table.columns.filter((c) => cols.includes(c.name));
-        ({ result: loaded } = await this.ingest(WARM_SCHEMA, table, name, wanted, null, null));
+        loaded = await load(
+          table,
+          needs.table.columns.filter((c) => cols.includes(c.name)),
+        );
       },
     });
-    if (!lease) return false;
+    if (!lease) return null;
     this.leases.push(lease);
-    const list = columns.map((c) => quoteIdent(c.name)).join(", ");
-    await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT ${list} FROM ${qualifiedName(WARM_SCHEMA, lease.name)}`);
-    throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
-    this.reports.set(name, {
-      table: name,
-      columns: columns.map((c) => c.name),
-      filter: null,
-      warm: true,
-      rowsScanned: loaded.rows,
-      rowsAppended: loaded.appended,
-      bytesScanned: loaded.bytes,
-      tableRows,
-      tableBytes: Math.round(
-        tableRows *
-          rowBytes(
-            widths,
-            needs.table.columns.map((c) => c.name),
-          ),
-      ),
-    });
+    return { lease, loaded };
+  }
+
+  /**
+   * Serves a fact table from columns held in memory (held-columns.ts), loading them with one whole-table scan on
+   * the table's second read: the held batches pass the query's id filter (always as bitmaps: no Lance filter
+   * applies to memory) and are streamed into the query, or appended when few, or when the query reads the table
+   * more than once. False (nothing read) on a first read, or when the columns do not fit the warm budget.
+   */
+  private async scanHeld(needs: TableNeeds, warm: WarmTables, again: boolean): Promise<boolean> {
+    const name = needs.table.name;
+    const columns = scanColumns(needs);
+    if (!columns.every((c) => flatKind(c.type) !== null)) return false;
+    // A whole table streamed into DuckDB's aggregate costs more than the workers' partial aggregates (both cores,
+    // one partial row per key): such a query neither loads held rows nor reads them unless an id filter leaves few.
+    const idFiltered = needs.refs.some((r) => r.links.some((l) => this.idSource(l, this.plan.analysis)));
+    const partialsFirst = name === "expression" && !!this.preAggregation;
+    if (partialsFirst && !idFiltered) return false;
+    const warmed = await this.leaseWarm(needs, warm, true, (table, wanted) => this.loadHeld(table, name, wanted));
+    if (!warmed) return false;
+    const { lease, loaded } = warmed;
+    const tableRows = this.tables.rows(name);
+    const held = this.options.held!.get(lease.name);
+    if (!held) fail("INTERNAL", `The held columns of ${name} are gone`);
+    const restrictions = await this.restrictions(needs, HELD_ID_SET_LIMITS);
+    const live = restrictions.filter((r): r is Restriction => r !== EMPTY);
+    const { rowFilter: early, idFilter, share } = idRowFilter(restrictions, columns);
+    if (partialsFirst && live.length > 0 && !early && loaded.rows === 0) return false;
+    const t: TableScan = { needs, columns, filter: null, rowFilter: early, idFilter, expectedRows: Math.round(tableRows * share) };
+    const report = (delivered: number, streamed: boolean) => this.report(t, { rows: loaded.rows, bytes: loaded.bytes, appended: delivered }, streamed, true);
+    if (live.length === 0) {
+      await createTable(this.conn, this.schema, name, columns);
+      await report(0, false);
+    } else if (
+      !again &&
+      needs.refs.length === 1 &&
+      this.options.streams &&
+      t.expectedRows >= (this.options.streamMinRows ?? DEFAULT_STREAM_MIN_ROWS) &&
+      columns.every((c) => canStream(planColumn(c)))
+    ) {
+      const scan = new HeldStream(
+        held,
+        columns.map((c) => c.name),
+        early,
+      );
+      const { id, source, remove } = this.options.streams.add({
+        columns: columns.map(planColumn),
+        scan,
+        cardinality: t.expectedRows,
+        onRows: (n) => this.ctx.onRows(n),
+      });
+      this.streamed.set(name, {
+        source,
+        where: { table: name, tablePath: this.tables.location(name) ?? name },
+        close: () => {
+          remove();
+          scan.close();
+        },
+        report: () => report(scan.delivered, true),
+      });
+      await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT * FROM ${STREAM_FUNCTION}(${id})`);
+    } else {
+      await report(await appendHeld(this.conn, this.schema, name, columns, held, early, this.ctx), false);
+    }
     return true;
+  }
+
+  /** Holds every row of a fact table's columns: one scan (in a worker for a local dataset), its batches kept. */
+  private async loadHeld(table: string, name: string, columns: CatalogColumn[]): Promise<IngestResult> {
+    const lance = this.tables.lance(name);
+    const tablePath = this.tables.remote ? null : this.tables.location(name);
+    const spec: FlatScanSpec = {
+      columns: columns.map((c) => ({ name: c.name, flat: flatKind(c.type)! })),
+      filter: null,
+      rowFilter: null,
+      batchRows: this.options.batchRows ?? SCAN_BATCH_ROWS,
+      // Two workers read half each when both are free (split-scan.ts).
+      tableRows: this.tables.rows(name),
+    };
+    const workers = this.options.workers;
+    const held: HeldColumns = { names: columns.map((c) => c.name), batches: [], rows: 0, bytes: 0 };
+    let bytes = 0;
+    try {
+      const version = await lance.version();
+      const source =
+        workers && tablePath ? workers.scan(tablePath, version, spec, this.ctx.signal) : scannedBatches(readAhead(lanceBatches(lance, spec)), spec, true);
+      for await (const b of source) {
+        throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
+        held.batches.push({ rows: b.rows, columns: b.columns });
+        held.rows += b.rows;
+        held.bytes += flatBytes(b);
+        bytes += b.bytes;
+        this.ctx.onRows(b.scanned);
+      }
+    } catch (e) {
+      throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
+      rethrowLanceError(e, { table: name, tablePath: this.tables.location(name) });
+    }
+    this.options.held!.set(table, held);
+    return { rows: held.rows, bytes, appended: 0 };
   }
 
   /**
@@ -460,19 +586,26 @@ export class QueryRun {
     }
   }
 
+  /** Each reference's restriction, in order. */
+  private async restrictions(needs: TableNeeds, limits = this.options.idSetLimits): Promise<(Restriction | typeof EMPTY)[]> {
+    const out: (Restriction | typeof EMPTY)[] = [];
+    for (const ref of needs.refs) out.push(await this.refRestriction(ref, this.plan.analysis, limits));
+    return out;
+  }
+
   /**
    * One reference's restriction: its predicates AND what each id link allows (ids of the filtered cells/genes or
    * of a named result, derived from what is already loaded): pushed to Lance where it can say it exactly, else
    * as bitmaps for the batches.
    */
-  private async refRestriction(ref: SlafRef, analysis: Analysis): Promise<Restriction | typeof EMPTY> {
+  private async refRestriction(ref: SlafRef, analysis: Analysis, limits = this.options.idSetLimits): Promise<Restriction | typeof EMPTY> {
     const preds = [...ref.preds];
     const bitmaps: DescribedBitmap[] = [];
     for (const link of ref.links) {
       const source = this.idSource(link, analysis);
       if (!source) continue;
       const target = analysis.tables.get(ref.table)!.table.byLower.get(link.column.toLowerCase())!;
-      const set = await deriveIdSet(this.conn, source, target, this.tables.idRanges().get(link.column) ?? null, this.options.idSetLimits);
+      const set = await deriveIdSet(this.conn, source, target, this.tables.idRanges().get(link.column) ?? null, limits);
       if (!set) continue;
       if (set.kind === "empty") return EMPTY;
       if (set.kind === "pred") preds.push(set.pred);
@@ -526,6 +659,26 @@ interface DescribedBitmap extends IdBitmap {
 interface Restriction {
   pred: Pred | null;
   bitmaps: DescribedBitmap[];
+}
+
+/**
+ * The id filter batches of a scan of `columns` can take from the restrictions, described for the report, and the
+ * share of rows its bitmaps keep. Only for a table read by one reference (several would need an OR of them).
+ */
+function idRowFilter(
+  restrictions: (Restriction | typeof EMPTY)[],
+  columns: CatalogColumn[],
+): { rowFilter: RowFilter | null; idFilter: string | null; share: number } {
+  const live = restrictions.filter((r): r is Restriction => r !== EMPTY);
+  const all = live.length === 1 && restrictions.length === 1 && live[0].bitmaps.length > 0 ? toRowFilter(live[0].bitmaps) : null;
+  const rowFilter = all && canFilterRows(columns, all) ? all : null;
+  if (!rowFilter) return { rowFilter: null, idFilter: null, share: 1 };
+  const bitmaps = live[0].bitmaps;
+  return {
+    rowFilter,
+    idFilter: bitmaps.map((b) => b.description).join(" AND "),
+    share: bitmaps.reduce((f, b) => f * (b.size > 0 ? b.count / b.size : 0), 1),
+  };
 }
 
 /** Bitmaps as a row filter; two on one column become their intersection's test (both must pass). */

@@ -26,6 +26,16 @@ export interface FlatScanSpec {
   batchRows: number;
   /** Partial aggregates instead of rows: progress-only batches while scanning, then one batch of partial rows. */
   aggregate?: AggregateSpec | null;
+  /** Only these rows of the table, in table order (Lance's offset/limit; with a filter they count filtered rows). */
+  range?: RowRange | null;
+  /** The table's row count, when known: a scan without a filter may then be split by row range (split-scan.ts). */
+  tableRows?: number | null;
+}
+
+export interface RowRange {
+  offset: number;
+  /** Null: to the end of the table. */
+  limit: number | null;
 }
 
 /** A flat batch and what it cost: rows and Arrow bytes read from Lance for it (before the id filter). */
@@ -38,6 +48,8 @@ export interface ScannedBatch extends FlatBatch {
 export function lanceBatches(lance: lancedb.Table, spec: FlatScanSpec): AsyncGenerator<RecordBatch> {
   let query = lance.query().select(spec.columns.map((c) => c.name));
   if (spec.filter) query = query.where(spec.filter);
+  if (spec.range) query = query.offset(spec.range.offset);
+  if (spec.range?.limit != null) query = query.limit(spec.range.limit);
   return (query as unknown as { execute(o: { maxBatchLength: number }): AsyncGenerator<RecordBatch> }).execute({ maxBatchLength: spec.batchRows });
 }
 

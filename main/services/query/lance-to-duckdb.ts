@@ -154,6 +154,8 @@ async function appendScan(
       rowFilter,
       batchRows,
       aggregate: opts.aggregate?.spec ?? null,
+      // A worker scan without a filter may be split by row range (split-scan.ts); counting rows reads no data.
+      tableRows: opts.flatSource && !filter ? await lance.countRows() : null,
     };
     const source = opts.flatSource ? opts.flatSource(spec) : scannedBatches(readAhead(lanceBatches(lance, spec)), spec, false);
     return appendFlatScan(conn, schema, table, source, opts);
@@ -193,13 +195,13 @@ async function appendScan(
   return { rows, bytes, appended: rows };
 }
 
-/** Appends flat batches (from this thread's scan or a worker's) as they come. */
-async function appendFlatScan(
+/** Appends flat batches (from this thread's scan, a worker's, or held ones) as they come. */
+export async function appendFlatScan(
   conn: DuckDBConnection,
   schema: string,
   table: string,
-  batches: AsyncIterable<ScannedBatch>,
-  opts: IngestOptions,
+  batches: AsyncIterable<ScannedBatch> | Iterable<ScannedBatch>,
+  opts: Pick<IngestOptions, "signal" | "onRows">,
 ): Promise<IngestResult> {
   const appender = await conn.createAppender(table, schema);
   const chunk = DuckDBDataChunk.create(Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i)));

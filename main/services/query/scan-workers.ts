@@ -11,8 +11,9 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { AppFailure, type AppError } from "../../../shared/result";
 import { throwIfAborted } from "../errors";
 import { packageRoot } from "../resources";
-import type { FlatScanSpec, ScannedBatch } from "./flat-scan";
+import type { FlatScanSpec, RowRange, ScannedBatch } from "./flat-scan";
 import { replyFailure, StreamedScan } from "./scan-stream";
+import { DEFAULT_SPLIT_MIN_ROWS, mergeParts, splitRanges } from "./split-scan";
 import { STREAM_COUNTER_BYTES } from "./stream-counter";
 
 export interface ScanRequest {
@@ -50,15 +51,35 @@ export class ScanWorkers {
   private closed = false;
   /** Workers that ended on their own when asked, and those terminated because they did not (tests read it). */
   readonly ended = { closed: 0, terminated: 0 };
+  /** Scans split in two (tests and benchmarks read it). */
+  splits = 0;
+  /** Scans without a Lance filter of at least this many rows are split when a second worker is free. */
+  splitMinRows: number;
 
   constructor(
     private readonly file: string,
-    private readonly options: { max?: number; idleMs?: number; maxInFlight?: number } = {},
-  ) {}
+    private readonly options: { max?: number; idleMs?: number; maxInFlight?: number; splitMinRows?: number } = {},
+  ) {
+    this.splitMinRows = options.splitMinRows ?? DEFAULT_SPLIT_MIN_ROWS;
+  }
 
-  /** Scans in a worker: the batches as they arrive. Ending early (break, abort, a throw) cancels the worker's scan. */
+  /**
+   * Scans in a worker: the batches as they arrive. Ending early (break, abort, a throw) cancels the worker's scan.
+   * A big scan without a Lance filter is split in two row ranges read by two workers at once (split-scan.ts) when
+   * a second worker is free right now: it never waits for one while holding another.
+   */
   async *scan(tablePath: string, version: number, spec: FlatScanSpec, signal: AbortSignal): AsyncGenerator<ScannedBatch> {
     const slot = await this.acquire(signal);
+    const ranges = splitRanges(spec, this.splitMinRows);
+    const second = ranges && !this.closed ? this.take() : null;
+    if (!ranges || !second) return yield* this.scanIn(slot, tablePath, version, spec, signal);
+    this.splits++;
+    const part = (s: Slot, range: RowRange) => (partSignal: AbortSignal) => this.scanIn(s, tablePath, version, { ...spec, range, tableRows: null }, partSignal);
+    yield* mergeParts([part(slot, ranges[0]), part(second, ranges[1])], !spec.aggregate, signal);
+  }
+
+  /** One scan in the worker of `slot`, which it gives back (or discards) when it ends. */
+  private async *scanIn(slot: Slot, tablePath: string, version: number, spec: FlatScanSpec, signal: AbortSignal): AsyncGenerator<ScannedBatch> {
     const { port1, port2 } = new MessageChannel();
     const queue: (ScanReply | { t: "exit"; code: number })[] = [];
     let notify: (() => void) | null = null;

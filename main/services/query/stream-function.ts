@@ -27,7 +27,6 @@ import {
 import { fail } from "../errors";
 import type { ScannedBatch } from "./flat-scan";
 import { copyFlatSlice, type ColumnPlan } from "./lance-to-duckdb";
-import type { StreamedScan } from "./scan-stream";
 
 export const STREAM_FUNCTION = "slafwb_stream";
 export const STREAM_REREAD_MESSAGE = "slafwb: a streamed table was read twice";
@@ -44,7 +43,8 @@ export function canStream(p: ColumnPlan): boolean {
 /** One streamed table of a query. */
 export interface StreamSource {
   columns: ColumnPlan[];
-  scan: StreamedScan;
+  /** A scan worker's batches (scan-stream.ts) or held ones (held-columns.ts); null at the end. */
+  scan: { next(): ScannedBatch | null };
   /** Rows the query may see (the table's rows: an upper bound), for DuckDB's join planning. */
   cardinality: number;
   onRows(rowsScanned: number): void;

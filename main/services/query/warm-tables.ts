@@ -1,6 +1,6 @@
 /**
- * Dimension tables (`cells`, `genes`) kept loaded in DuckDB between queries, per dataset and table version, so a
- * notebook of joins does not read them from Lance again. Each warm table holds every row of the columns loaded
+ * Tables kept loaded in DuckDB between queries, per dataset and table version, so a notebook of joins does not
+ * read them from Lance again: `cells` and `genes`, and large fact tables once read twice (execute.ts decides). Each warm table holds every row of the columns loaded
  * so far; a query that needs a column it lacks loads the union again into a new table, which replaces it. A
  * query that filters the table loads it whole only once an earlier query has read that table (a one-off query
  * keeps its filtered scan).

@@ -3,7 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { arrayValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import * as lancedb from "@lancedb/lancedb";
-import type { JobEvent, QuerySummary } from "../../../shared/ipc/contract";
+import { expect } from "vitest";
+import type { JobEvent, QuerySummary, ScanReport } from "../../../shared/ipc/contract";
 import { type arrow } from "../../../main/services/arrow";
 import { decodeRows } from "../../../main/commands/query";
 import { DatasetService } from "../../../main/services/datasets/service";
@@ -88,6 +89,20 @@ export async function run(env: Env, sql: string, extra: { name?: string } = {}):
   if (event.state !== "done") throw new Error(`${event.state}: ${event.error?.code}: ${event.error?.message}`);
   const summary = event.result as QuerySummary;
   return { summary, rows: await allRows(env, summary) };
+}
+
+/** The scan report of one table of a query. */
+export function scanOf(summary: QuerySummary, table: string): ScanReport {
+  const s = summary.scans.find((x) => x.table === table);
+  if (!s) throw new Error(`no scan of ${table}: ${JSON.stringify(summary.scans)}`);
+  return s;
+}
+
+/** Runs a query, checks its rows equal the oracle's, and returns its summary. */
+export async function sameAsOracle(env: Env, oracle: Oracle, sql: string): Promise<QuerySummary> {
+  const { summary, rows } = await run(env, sql);
+  expect(canonical(rows), sql).toEqual(canonical(await oracle.rows(sql)));
+  return summary;
 }
 
 export async function allRows(env: Env, summary: QuerySummary): Promise<unknown[][]> {

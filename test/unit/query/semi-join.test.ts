@@ -44,6 +44,20 @@ describe("semi-join filtering", () => {
     expect(e.rowsAppended).toBeLessThan(e.rowsScanned / 4);
   });
 
+  it("takes JOIN … USING (cell_integer_id) of two tables as the same id link as ON", async () => {
+    const using = "expression e JOIN cells c USING (cell_integer_id)";
+    const e = expressionScan(await same(`SELECT c.cell_type, SUM(e.value), COUNT(*) FROM ${using} WHERE c.cell_type = 'B' GROUP BY 1`));
+    expect(e.idFilter).toMatch(/^cell_integer_id in 20 ids of cells where "cell_type" = 'B'$/);
+    expect(e.rowsAppended).toBeLessThan(e.rowsScanned / 4);
+    // A LEFT JOIN … USING keeps every expression row: never filtered early.
+    const left = expressionScan(
+      await same(
+        `SELECT COUNT(*), COUNT(c.cell_type) FROM expression e LEFT JOIN cells c USING (cell_integer_id) WHERE c.cell_type = 'B' OR c.cell_type IS NULL`,
+      ),
+    );
+    expect(left.idFilter).toBeNull();
+  });
+
   it("filters by a numeric range on cells", async () => {
     const cond = "c.nCount_RNA BETWEEN 1500 AND 2500";
     const e = expressionScan(await same(`SELECT c.cell_type, SUM(e.value), COUNT(*) FROM ${JOIN} WHERE ${cond} GROUP BY 1`));
@@ -80,8 +94,9 @@ describe("semi-join filtering", () => {
         `SELECT c.cell_type, COUNT(*) FROM ${JOIN} WHERE c.nFeature_RNA > 900 GROUP BY 1`,
       ),
     );
-    // USING columns are not resolved to one table, so no link: correct, just not filtered early.
-    expect(busy.idFilter ?? null).toBeNull();
+    // USING between two plain references links them as ON does.
+    expect(busy.idFilter).toMatch(/^cell_integer_id in \d+ ids of busy_cells$/);
+    expect(busy.rowsAppended).toBe(await joinedRows("c.nFeature_RNA > 900"));
     const busyOn = expressionScan(
       await same(
         "SELECT b.cell_type, COUNT(*) FROM busy_cells b JOIN expression e ON b.cell_integer_id = e.cell_integer_id GROUP BY 1",

@@ -1,22 +1,11 @@
 /** Cells and genes kept loaded between queries: reuse, widening, the budget, eviction, release with the dataset. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { QuerySummary, ScanReport } from "../../../shared/ipc/contract";
 import { WARM_SCHEMA, WarmTables } from "../../../main/services/query/warm-tables";
-import { canonical, openEnv, run, useQueryEnvironment, type Env } from "./helpers";
+import { openEnv, sameAsOracle, scanOf, useQueryEnvironment, type Env } from "./helpers";
 
 const q = useQueryEnvironment({ beforeAll, afterAll });
 
-function scanOf(summary: QuerySummary, table: string): ScanReport {
-  const s = summary.scans.find((x) => x.table === table);
-  if (!s) throw new Error(`no scan of ${table}: ${JSON.stringify(summary.scans)}`);
-  return s;
-}
-
-async function same(env: Env, sql: string): Promise<QuerySummary> {
-  const { summary, rows } = await run(env, sql);
-  expect(canonical(rows), sql).toEqual(canonical(await q.oracle.rows(sql)));
-  return summary;
-}
+const same = (env: Env, sql: string) => sameAsOracle(env, q.oracle, sql);
 
 async function warmTableCount(env: Env): Promise<number> {
   const conn = await env.query.engine.connect();
