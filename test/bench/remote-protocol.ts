@@ -7,8 +7,9 @@ export type RunnerRequest =
   /** Lance straight to the source: each table of config.json (Lance cannot read config.json itself) with these options. */
   | { cmd: "open"; mode: "direct"; uri: string; tables: Record<string, string>; storageOptions: Record<string, string> }
   /** The app's path: sources and datasets services, the gateway with this cache folder and upstreams. */
-  | { cmd: "open"; mode: "gateway"; uri: string; cacheDir: string; hubEndpoint: string; s3Access?: S3Access }
-  | { cmd: "scan"; table: string }
+  | { cmd: "open"; mode: "gateway"; uri: string; cacheDir: string; hubEndpoint: string; s3Access?: S3Access; tables: Record<string, string> }
+  /** `emptyCache`: a gateway cache folder emptied before the scan (not timed); the gateway's memory of the open stays. */
+  | { cmd: "scan"; table: string; emptyCache?: string }
   | { cmd: "exit" };
 
 export interface RunnerResult {

@@ -16,7 +16,10 @@ export class Runner {
     if (!fs.existsSync(RUNNER)) throw new Error(`${RUNNER} is missing: run the benchmark with \`npm run bench remote\``);
     const base = { ...process.env };
     for (const k of ["HF_ENDPOINT", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_TOKEN"]) delete base[k];
+    // e.g. SLAFWB_BENCH_RUNNER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile each runner.
+    const nodeArgs = (process.env.SLAFWB_BENCH_RUNNER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
     const child = fork(RUNNER, [], {
+      execArgv: [...process.execArgv, ...nodeArgs],
       env: { ...base, HF_HUB_DISABLE_IMPLICIT_TOKEN: "1", HF_HUB_DISABLE_XET: "1", ...env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });

@@ -66,7 +66,7 @@ export async function startHubSource(data: BenchDataset): Promise<RemoteSource> 
         env: { HF_ENDPOINT: hubProxy.url },
         open: { cmd: "open", mode: "direct", uri, tables: data.tables, storageOptions: { hf_revision: sha } },
       },
-      gatewayOpen: (cacheDir) => ({ cmd: "open", mode: "gateway", uri, cacheDir, hubEndpoint: hubProxy.url }),
+      gatewayOpen: (cacheDir) => ({ cmd: "open", mode: "gateway", uri, cacheDir, hubEndpoint: hubProxy.url, tables: data.tables }),
       resolverKind: "resolve",
       close: async () => {
         await hub?.close();
@@ -113,6 +113,7 @@ export async function startS3Source(data: BenchDataset, dir: string): Promise<Re
         cacheDir,
         hubEndpoint: "http://127.0.0.1:9", // never contacted by an s3:// open, but the sources service needs one
         s3Access: { accessKeyId, secretAccessKey, region, endpoint: proxy.url, pathStyle: true },
+        tables: data.tables,
       }),
       resolverKind: null,
       close,

@@ -8,7 +8,12 @@
  *
  * Goals: cold ≥ 0.9× Lance direct, warm (gateway cache) ≥ 0.8× local disk, Hub resolver requests of one cold
  * open + full scan ≤ 1/10 of Lance direct's, and a repeated query sends 0 upstream requests.
- * SLAFWB_BENCH_GATEWAY_OPTIONS (JSON of GatewayOptions, e.g. '{"blockBytes":4194304}') tries other gateway settings.
+ * SLAFWB_BENCH_GATEWAY_OPTIONS (JSON of GatewayOptions, e.g. '{"blockBytes":4194304}') tries other gateway settings;
+ * SLAFWB_BENCH_REMOTE_SOURCES ("hub", "s3" or "hub,s3", the default), SLAFWB_BENCH_REMOTE_COLD_RUNS and _WARM_RUNS (default 3)
+ * narrow a run while tuning one source; SLAFWB_BENCH_GATEWAY_WORKER=1 runs the gateway in a worker thread of the runner
+ * (remote-gateway-worker.ts, an experiment, not the app's path); SLAFWB_BENCH_REMOTE_RECOLD=1 adds, to each gateway
+ * run, a scan after its cache folder was emptied (cold data, code the process already ran). Runner diagnostics:
+ * remote-runner.ts, remote-runners.ts.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -19,8 +24,9 @@ import { report, type Phase, type Session, type SourceRuns } from "./remote-repo
 import { Runner } from "./remote-runners";
 import { startHubSource, startS3Source, type RemoteSource } from "./remote-sources";
 
-const COLD_RUNS = 3;
-const WARM_RUNS = 3;
+const COLD_RUNS = Number(process.env.SLAFWB_BENCH_REMOTE_COLD_RUNS || 3);
+const SOURCES = new Set((process.env.SLAFWB_BENCH_REMOTE_SOURCES || "hub,s3").split(",").map((s) => s.trim().toLowerCase()));
+const WARM_RUNS = Number(process.env.SLAFWB_BENCH_REMOTE_WARM_RUNS || 3);
 
 /** Runs one process: open, a cold scan, then `repeats` more scans; each phase with what reached the source. */
 async function session(data: BenchDataset, source: RemoteSource | null, env: Record<string, string>, open: RunnerRequest, repeats: number): Promise<Session> {
@@ -40,7 +46,9 @@ async function session(data: BenchDataset, source: RemoteSource | null, env: Rec
     const cold = await phase({ cmd: "scan", table: "expression" });
     const again: Phase[] = [];
     for (let i = 0; i < repeats; i++) again.push(await phase({ cmd: "scan", table: "expression" }));
-    return { open: opened, cold, again };
+    if (!process.env.SLAFWB_BENCH_REMOTE_RECOLD || open.cmd !== "open" || open.mode !== "gateway" || repeats === 0) return { open: opened, cold, again };
+    const recold = await phase({ cmd: "scan", table: "expression", emptyCache: open.cacheDir });
+    return { open: opened, cold, again, recold };
   } finally {
     await runner.stop();
   }
@@ -60,6 +68,12 @@ async function measure(data: BenchDataset, source: RemoteSource, work: string): 
 }
 
 export async function run(): Promise<void> {
+  if (!Number.isInteger(WARM_RUNS) || WARM_RUNS < 1)
+    throw new Error(`SLAFWB_BENCH_REMOTE_WARM_RUNS must be a whole number ≥ 1, not ${process.env.SLAFWB_BENCH_REMOTE_WARM_RUNS}`);
+  if (!Number.isInteger(COLD_RUNS) || COLD_RUNS < 1)
+    throw new Error(`SLAFWB_BENCH_REMOTE_COLD_RUNS must be a whole number ≥ 1, not ${process.env.SLAFWB_BENCH_REMOTE_COLD_RUNS}`);
+  const unknown = [...SOURCES].filter((s) => s !== "hub" && s !== "s3");
+  if (unknown.length || SOURCES.size === 0) throw new Error(`SLAFWB_BENCH_REMOTE_SOURCES lists hub and/or s3, not ${unknown.join(", ")}`);
   const data = await ensureRemoteDataset();
   if (data.expressionRows < 10_000_000) throw new Error(`${data.root} has ${data.expressionRows} expression rows; the benchmark needs at least 10M`);
   const work = await fs.mkdtemp(path.join(os.tmpdir(), "slafwb-bench-remote-"));
@@ -71,15 +85,17 @@ export async function run(): Promise<void> {
     const local = await session(data, null, {}, { cmd: "open", mode: "local", uri: data.root }, WARM_RUNS);
     const results: SourceRuns[] = [];
     const skipped: string[] = [];
-    const hub = await startHubSource(data);
-    try {
-      results.push(await measure(data, hub, work));
-    } finally {
-      await hub.close();
+    if (SOURCES.has("hub")) {
+      const hub = await startHubSource(data);
+      try {
+        results.push(await measure(data, hub, work));
+      } finally {
+        await hub.close();
+      }
     }
-    const s3 = await startS3Source(data, path.join(work, "rgw"));
+    const s3 = SOURCES.has("s3") ? await startS3Source(data, path.join(work, "rgw")) : null;
     if (typeof s3 === "string") skipped.push(`S3: not measured, ${s3}`);
-    else
+    else if (s3)
       try {
         results.push(await measure(data, s3, work));
       } finally {

@@ -85,6 +85,31 @@ describe("hf:// datasets", () => {
     unwrap(await services.api.sources.setOffline({ offline: false }));
   });
 
+  it("holds a remote expression table's columns on its second read and answers later joins from them", async () => {
+    // The fixture's expression table is far below the default threshold of a million rows.
+    (services.query.engine.options as { warmFactMinRows?: number }).warmFactMinRows = 0;
+    try {
+      const sql = (type: string) =>
+        `SELECT c.cell_type, count(*) AS n, sum(e.value) AS total FROM expression e JOIN cells c USING (cell_integer_id) WHERE c.cell_type = '${type}' GROUP BY 1`;
+      const scanned = async (type: string) => {
+        const { jobId } = unwrap(await services.api.query.start({ datasetId: remote.datasetId, sql: sql(type), confirmed: true }));
+        const end = unwrap(await services.api.jobs.wait({ jobId })) as JobEvent;
+        expect(end.state).toBe("done");
+        expect(await rows(remote.datasetId, sql(type))).toEqual(await rows(local.datasetId, sql(type)));
+        return (end.result as QuerySummary).scans.find((x) => x.table === "expression")!;
+      };
+      expect((await scanned("NK")).warm).toBeUndefined();
+      // (`rows` above ran each query once more: the table was read twice, so it is held now.)
+      hub.resetLog();
+      const held = await scanned("B");
+      expect(held).toMatchObject({ warm: true, rowsScanned: 0 });
+      expect(held.rowsAppended).toBeLessThan(held.tableRows / 4);
+      expect(hub.log).toEqual([]);
+    } finally {
+      (services.query.engine.options as { warmFactMinRows?: number }).warmFactMinRows = undefined;
+    }
+  });
+
   it("keeps reading its commit after the branch moves; opening that commit sees the change", async () => {
     const repo = hub.repoDir("acme/pbmc");
     const config = JSON.parse(await fs.readFile(path.join(repo, "pbmc.slaf", "config.json"), "utf8")) as Record<string, unknown>;
