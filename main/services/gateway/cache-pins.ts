@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { ownerAlive } from "../convert/stale";
-import type { WalkedCache, WalkedRevision } from "./cache-walk";
+import { isRecordFileName, type WalkedCache, type WalkedRevision } from "./cache-walk";
 import { segment, writeAtomic } from "./disk-cache";
 
 export interface PinnedFile {
@@ -87,10 +87,16 @@ function isRecord(v: unknown): v is PinRecord {
   );
 }
 
-/** A record, or null when it is gone or damaged (a damaged record pins nothing; it was never completed). */
-export async function readPinRecord(file: string): Promise<PinRecord | null> {
+/** A record; null when it is damaged (a damaged record pins nothing: it was never completed); "gone" when the file is not there. */
+async function readPinFile(file: string): Promise<PinRecord | null | "gone"> {
+  let text: string;
   try {
-    const value: unknown = JSON.parse(await fs.readFile(file, "utf8"));
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : null;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
     return isRecord(value) ? value : null;
   } catch {
     return null;
@@ -132,17 +138,32 @@ export interface LoadedPin {
   revisionDir: string;
 }
 
-/** The pin records of one revision; running records of processes that are gone are returned in `dead`. */
+/** Rereads of a revision's pin folder when a record vanished between listing and reading it. */
+const PIN_RELIST_ATTEMPTS = 20;
+
+/**
+ * The pin records of one revision; running records of processes that are gone are returned in `dead`. A record
+ * listed by the walk may be gone when read: a pin that completed renamed its running record away. Its complete
+ * record is then in the folder, so the folder is listed again: otherwise this pass would protect neither.
+ */
 export async function loadRevisionPins(revision: WalkedRevision): Promise<{ pins: LoadedPin[]; dead: string[] }> {
-  const pins: LoadedPin[] = [];
-  const dead: string[] = [];
-  for (const file of revision.pinFiles) {
-    const record = await readPinRecord(file);
-    if (!record) continue;
-    if (!recordAlive(record)) dead.push(file);
-    else pins.push({ file, record, revisionDir: revision.dir });
+  let files = revision.pinFiles;
+  for (let attempt = 0; ; attempt++) {
+    const pins: LoadedPin[] = [];
+    const dead: string[] = [];
+    let vanished = false;
+    for (const file of files) {
+      const record = await readPinFile(file);
+      if (record === "gone") vanished = true;
+      else if (!record) continue;
+      else if (!recordAlive(record)) dead.push(file);
+      else pins.push({ file, record, revisionDir: revision.dir });
+    }
+    if (!vanished || attempt >= PIN_RELIST_ATTEMPTS) return { pins, dead };
+    const dir = pinsDir(revision.dir);
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    files = names.filter(isRecordFileName).map((n) => path.join(dir, n));
   }
-  return { pins, dead };
 }
 
 /** Every pin record of a walked cache (see loadRevisionPins). */

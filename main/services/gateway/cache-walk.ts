@@ -99,6 +99,11 @@ function decode(segment: string): string {
 }
 
 const SHA_DIR = /^[0-9a-f]{40}$/;
+
+/** A JSON record (a pin, a ref) that is not a temp file being written. */
+export function isRecordFileName(name: string): boolean {
+  return name.endsWith(".json") && !name.includes(".tmp-");
+}
 const BLOCK = /^@(\d+)\.blk$/;
 
 class Walker {
@@ -152,7 +157,7 @@ class Walker {
       if (e.name === "files" && e.dir) await this.files(e.full, "", rev.files);
       else if (e.name === "@pins" && e.dir) {
         for (const p of await list(e.full)) {
-          if (p.name.endsWith(".json") && !p.name.includes(".tmp-")) rev.pinFiles.push(p.full);
+          if (isRecordFileName(p.name)) rev.pinFiles.push(p.full);
           this.otherBytes += await this.fileBytes(p.full);
         }
       } else if (e.dir) rev.docBytes += await this.bytesUnder(e.full);
@@ -168,7 +173,7 @@ class Walker {
       else if (e.dir && e.name === "@refs") {
         for (const r of await list(e.full)) {
           repo.otherBytes += await this.fileBytes(r.full);
-          if (!r.name.endsWith(".json") || r.name.includes(".tmp-")) continue;
+          if (!isRecordFileName(r.name)) continue;
           try {
             const sha = (JSON.parse(await fs.readFile(r.full, "utf8")) as { sha?: unknown }).sha;
             if (typeof sha === "string" && SHA_DIR.test(sha)) repo.refs[decode(r.name.slice(0, -".json".length))] = sha;
