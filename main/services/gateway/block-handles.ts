@@ -79,6 +79,19 @@ export class BlockHandles {
     return null;
   }
 
+  /** Keeps `handle` (open for reading, of the file now at `file`) as that file's handle, e.g. the one it was written with. */
+  adopt(file: string, handle: fs.FileHandle): void {
+    const e: Entry = { opening: Promise.resolve(handle), users: 0, dropped: false, lastUse: Date.now() };
+    if (this.closed) {
+      void closeEntry(e);
+      return;
+    }
+    const old = this.entries.get(file);
+    if (old) void this.drop(file, old);
+    this.entries.set(file, e);
+    this.trim();
+  }
+
   private drop(file: string, e: Entry): Promise<void> {
     if (this.entries.get(file) === e) this.entries.delete(file);
     if (e.dropped) return Promise.resolve();

@@ -78,22 +78,33 @@ async function writeParts(handle: fs.FileHandle, parts: readonly Uint8Array[]): 
  * Writes `data` (a string, bytes, or bytes in parts, written as they are without joining them) to `file`
  * atomically (temp + rename); ENOSPC becomes CacheDiskFull and leaves nothing behind. `mtimeMs` sets the
  * entry's last use. The folder is made when the write finds it missing (also when an eviction or clear in
- * another process removed it meanwhile, once more). Resolves to whether the folder had to be made.
+ * another process removed it meanwhile, once more). Resolves to whether the folder had to be made. `adopt`:
+ * takes the written file's handle (open for reading too) instead of it being closed, once the file is in place.
  */
-export async function writeAtomic(file: string, data: Uint8Array | string | readonly Uint8Array[], opts: { mtimeMs?: number } = {}): Promise<boolean> {
+export async function writeAtomic(
+  file: string,
+  data: Uint8Array | string | readonly Uint8Array[],
+  opts: { mtimeMs?: number; adopt?: (handle: fs.FileHandle) => void } = {},
+): Promise<boolean> {
   let made = false;
   for (let attempt = 0; ; attempt++) {
     const temp = `${file}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
     try {
-      const handle = await fs.open(temp, "wx");
+      const handle = await fs.open(temp, opts.adopt ? "wx+" : "wx");
+      let placed = false;
       try {
         if (typeof data === "string" || data instanceof Uint8Array) await handle.writeFile(data);
         else await writeParts(handle, data);
         if (opts.mtimeMs !== undefined) await handle.utimes(opts.mtimeMs / 1000, opts.mtimeMs / 1000);
+        if (opts.adopt) {
+          await fs.rename(temp, file);
+          placed = true;
+        }
       } finally {
-        await handle.close();
+        if (placed) opts.adopt!(handle);
+        else await handle.close();
       }
-      await fs.rename(temp, file);
+      if (!placed) await fs.rename(temp, file);
       return made;
     } catch (e) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
@@ -255,7 +266,8 @@ export class HubDiskCache {
     if (length !== blockLength(meta, index)) throw new Error(`block ${index} of ${repoPath} has ${length} bytes, expected ${blockLength(meta, index)}`);
     const file = this.blockFile(repo, sha, repoPath, index * meta.blockBytes);
     const stamp = useStamp();
-    const madeFolder = await writeAtomic(file, bytes, { mtimeMs: stamp });
+    // The written file's handle serves the reads that follow (a scan reads a block again right after fetching it).
+    const madeFolder = await writeAtomic(file, bytes, { mtimeMs: stamp, adopt: (handle) => this.handles.adopt(file, handle) });
     this.keeper.noteStamp(file, stamp);
     this.keeper.noteWrite(length);
     // The file's meta may have been removed with its folder (an evict or clear) while this process kept it in memory:

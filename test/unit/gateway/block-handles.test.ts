@@ -46,6 +46,15 @@ describe("reads of blocks on disk", () => {
     expect(open.mock.calls.filter(([f]) => String(f).endsWith("@0.blk"))).toHaveLength(1);
   });
 
+  it("read a block this cache wrote through the handle it was written with", async () => {
+    await cache.writeBlock(repo, sha, "f.bin", meta, 1, [Buffer.from("ef"), Buffer.from("gh")]);
+    const open = vi.spyOn(fs, "open");
+    expect([await slice(1, 0, 4), await slice(1, 1, 3)]).toEqual(["efgh", "fg"]);
+    expect(open).not.toHaveBeenCalled();
+    await fs.rm(cache.blockFile(repo, sha, "f.bin", 4)); // evicted elsewhere: gone for the next read too
+    expect(await slice(1, 0, 4)).toBeNull();
+  });
+
   it("see a block removed after it was read as gone, and a replaced one as what is there now", async () => {
     const file = await writeElsewhere(0, "abcd");
     expect(await slice(0, 0, 4)).toBe("abcd");
