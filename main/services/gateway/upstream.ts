@@ -87,6 +87,8 @@ export async function* counted(res: http.IncomingMessage, counters: Counters): A
 export class Upstream {
   readonly endpoint: URL;
   readonly cdnUrls = new CdnUrls();
+  /** Files whose resolve is under way: reads of the same file wait for its CDN URL instead of resolving too. */
+  private readonly resolving = new Map<string, Promise<void>>();
   private readonly agents: { http: http.Agent; https: https.Agent };
   private closed = false;
 
@@ -220,6 +222,9 @@ export class Upstream {
   ): Promise<{ res: Exchange; linked: { size: number | null; etag: string | null; commit: string | null }; viaCdn: boolean }> {
     const headers: Record<string, string> = rangeHeader ? { range: rangeHeader } : {};
     const linked = { size: null as number | null, etag: null as string | null, commit: null as string | null };
+    // A scan's first reads of a file come together: one resolves it, the others wait for its CDN URL.
+    const pending = this.resolving.get(cacheKey);
+    if (pending) await pending;
     const cached = this.cdnUrls.get(cacheKey, Date.now());
     if (cached) {
       const res = await this.send("cdn", cached, { headers });
@@ -228,26 +233,42 @@ export class Upstream {
       await drain(res.body);
       this.cdnUrls.delete(cacheKey);
     }
-    let res = await this.send("resolve", this.url(resolvePath), { headers });
+    let learned = (): void => undefined;
+    if (!this.resolving.has(cacheKey)) {
+      const signal = new Promise<void>((resolve) => (learned = resolve));
+      this.resolving.set(cacheKey, signal);
+      const done = learned;
+      learned = () => {
+        if (this.resolving.get(cacheKey) === signal) this.resolving.delete(cacheKey);
+        done();
+      };
+    }
     let viaCdn = false;
-    for (let hop = 0; res.status >= 300 && res.status < 400; hop++) {
-      const location = header(res.headers, "location");
-      await drain(res.body);
-      if (!location || hop >= MAX_REDIRECTS)
-        throw new GatewayError("UpstreamInvalid", `The Hub answered HTTP ${res.status} without a usable redirect for ${resolvePath}`);
-      const next = new URL(location, res.url);
-      if (next.protocol !== "https:" && next.protocol !== "http:")
-        throw new GatewayError("UpstreamInvalid", `The Hub redirected ${resolvePath} to a ${next.protocol} URL`);
-      const size = header(res.headers, "x-linked-size");
-      if (size && /^\d+$/.test(size)) linked.size = Number(size);
-      linked.etag = unquote(header(res.headers, "x-linked-etag") ?? header(res.headers, "etag")) ?? linked.etag;
-      linked.commit = header(res.headers, "x-repo-commit") ?? linked.commit;
-      const toResolve = this.sameOrigin(next) && next.pathname.includes("/resolve/");
-      if (!toResolve) {
-        this.cdnUrls.set(cacheKey, next, Date.now());
-        viaCdn = true;
+    let res: Exchange;
+    try {
+      res = await this.send("resolve", this.url(resolvePath), { headers });
+      for (let hop = 0; res.status >= 300 && res.status < 400; hop++) {
+        const location = header(res.headers, "location");
+        await drain(res.body);
+        if (!location || hop >= MAX_REDIRECTS)
+          throw new GatewayError("UpstreamInvalid", `The Hub answered HTTP ${res.status} without a usable redirect for ${resolvePath}`);
+        const next = new URL(location, res.url);
+        if (next.protocol !== "https:" && next.protocol !== "http:")
+          throw new GatewayError("UpstreamInvalid", `The Hub redirected ${resolvePath} to a ${next.protocol} URL`);
+        const size = header(res.headers, "x-linked-size");
+        if (size && /^\d+$/.test(size)) linked.size = Number(size);
+        linked.etag = unquote(header(res.headers, "x-linked-etag") ?? header(res.headers, "etag")) ?? linked.etag;
+        linked.commit = header(res.headers, "x-repo-commit") ?? linked.commit;
+        const toResolve = this.sameOrigin(next) && next.pathname.includes("/resolve/");
+        if (!toResolve) {
+          this.cdnUrls.set(cacheKey, next, Date.now());
+          viaCdn = true;
+          learned();
+        }
+        res = await this.send(toResolve ? "resolve" : "cdn", next, { headers });
       }
-      res = await this.send(toResolve ? "resolve" : "cdn", next, { headers });
+    } finally {
+      learned();
     }
     if (!viaCdn) {
       linked.etag = unquote(header(res.headers, "etag"));

@@ -91,6 +91,26 @@ describe("file reads", () => {
     expect(env.hub.log.length).toBe(before);
   });
 
+  it("resolves a file once when reads far apart in it come together (the others wait for its CDN URL)", async () => {
+    const s = await uploadFiles("acme/spread");
+    // The file's size is on disk from a first read; a second gateway on the same cache knows it, but no CDN URL.
+    await request(resolve("acme/spread", s, "big.bin"), { headers: { range: "bytes=0-9" } });
+    const second = await startGateway({ cacheDir: env.cacheDir, hubEndpoint: env.hub.url, ...QUICK, blockBytes: 4096, maxFetchBytes: 16_384 });
+    try {
+      env.hub.resetLog();
+      const big = files["big.bin"];
+      // Blocks far apart: one upstream read each, all started before any CDN URL is known.
+      const offsets = [12_000, 24_000, 36_000, 48_000];
+      const url = `${second.hfEndpoint}/datasets/acme/spread/resolve/${s}/big.bin`;
+      const reads = await Promise.all(offsets.map((o) => request(url, { headers: { range: `bytes=${o}-${o + 999}` } })));
+      reads.forEach((r, i) => expect(r.body.equals(big.subarray(offsets[i], offsets[i] + 1000))).toBe(true));
+      expect(env.hub.count("resolve")).toBe(1);
+      expect(env.hub.count("cdn")).toBe(offsets.length);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("resolves again when a remembered CDN URL stops working", async () => {
     const s = await uploadFiles("acme/rotate");
     await request(resolve("acme/rotate", s, "big.bin"), { headers: { range: "bytes=0-9" } });
