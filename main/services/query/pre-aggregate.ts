@@ -54,8 +54,9 @@ export async function planPreAggregation(conn: DuckDBConnection, sql: string, an
   const doc = await serialize(conn, sql);
   const root = doc?.statements?.[0]?.node;
   if (!root || root.type !== "SELECT_NODE" || !simpleSelect(root)) return null;
-  const tables = fromTables(root.from_table as SqlNode, analysis);
-  if (!tables) return null;
+  const from = fromTables(root.from_table as SqlNode, analysis);
+  if (!from) return null;
+  const tables = from.tables;
   const exprAliases = [...tables.entries()].filter(([, t]) => t.name === "expression").map(([a]) => a);
   if (exprAliases.length !== 1) return null;
   const alias = exprAliases[0];
@@ -70,7 +71,10 @@ export async function planPreAggregation(conn: DuckDBConnection, sql: string, an
     }
     if (lower.length !== 1) return null;
     const hits = [...tables.values()].filter((t) => t.byLower.has(lower[0]));
-    return hits.length === 1 ? { table: hits[0], column: hits[0].byLower.get(lower[0])! } : null;
+    if (hits.length === 1) return { table: hits[0], column: hits[0].byLower.get(lower[0])! };
+    // A USING column unqualified is the join's merged column: equal on both sides, so the expression's where it has one.
+    const sides = from.using.find((u) => u.name === lower[0])?.sides;
+    return sides ? (sides.find((side) => side.table === exprTable) ?? sides[0]) : null;
   };
 
   // Names of select items: HAVING and ORDER BY may refer to them (the items themselves are checked).
@@ -117,6 +121,8 @@ export async function planPreAggregation(conn: DuckDBConnection, sql: string, an
   };
   for (const [k, v] of Object.entries(root)) if (k !== "from_table" && k !== "cte_map" && v && typeof v === "object") visit(v, root, k);
   for (const condition of joinConditions(root.from_table as SqlNode)) visit(condition, null, null);
+  // A USING join's condition is its columns' equality: the expression side's column is referenced like ON's.
+  for (const side of from.using.flatMap((u) => u.sides)) if (side.table === exprTable) outside.add(side.column.name);
   if (!ok || replacements.length === 0) return null;
   const aggregated = [...new Set(replacements.flatMap((r) => (r.column ? [r.column] : [])))];
   if (outside.size > 1) return null;
@@ -198,8 +204,18 @@ function simpleSelect(node: SqlNode): boolean {
   return ((node.modifiers as SqlNode[]) ?? []).every((m) => ["ORDER_MODIFIER", "LIMIT_MODIFIER", "DISTINCT_MODIFIER"].includes(String(m.type)));
 }
 
-/** Alias → SLAF table of a FROM made of plain inner joins between SLAF tables (expression and dimensions), else null. */
-function fromTables(t: SqlNode | null, analysis: Analysis): Map<string, CatalogTable> | null {
+interface FromTables {
+  /** Alias → SLAF table. */
+  tables: Map<string, CatalogTable>;
+  /** `JOIN … USING (x)`: x (lower case) and the columns it equates, one per side. */
+  using: { name: string; sides: { table: CatalogTable; column: CatalogColumn }[] }[];
+}
+
+/**
+ * The SLAF tables of a FROM made of plain inner joins between SLAF tables (expression and dimensions), else
+ * null. A `USING (x)` join counts as `left.x = right.x` when x is a column of exactly one table on each side.
+ */
+function fromTables(t: SqlNode | null, analysis: Analysis): FromTables | null {
   if (!t) return null;
   if (t.type === "BASE_TABLE") {
     if (t.schema_name || t.catalog_name || t.at_clause || t.sample || ((t.column_name_alias as unknown[]) ?? []).length) return null;
@@ -207,23 +223,29 @@ function fromTables(t: SqlNode | null, analysis: Analysis): Map<string, CatalogT
     const needs = analysis.tables.get(name);
     if (!needs || (name !== "expression" && !DIMENSIONS.has(name))) return null;
     const alias = (typeof t.alias === "string" && t.alias ? t.alias : String(t.table_name)).toLowerCase();
-    return new Map([[alias, needs.table]]);
+    return { tables: new Map([[alias, needs.table]]), using: [] };
   }
-  if (t.type !== "JOIN" || t.ref_type !== "REGULAR" || t.join_type !== "INNER" || !t.condition) return null;
-  if (((t.using_columns as unknown[]) ?? []).length) return null;
+  const usingColumns = ((t.using_columns as unknown[]) ?? []).map((c) => String(c).toLowerCase());
+  if (t.type !== "JOIN" || t.ref_type !== "REGULAR" || t.join_type !== "INNER" || (!t.condition && !usingColumns.length)) return null;
   const left = fromTables(t.left as SqlNode, analysis);
   const right = fromTables(t.right as SqlNode, analysis);
   if (!left || !right) return null;
-  for (const [a, table] of right) {
-    if (left.has(a)) return null;
-    left.set(a, table);
+  for (const name of usingColumns) {
+    const sides = [left, right].map((side) => [...side.tables.values()].filter((table) => table.byLower.has(name)));
+    if (sides.some((tables) => tables.length !== 1)) return null;
+    left.using.push({ name, sides: sides.map(([table]) => ({ table, column: table.byLower.get(name)! })) });
   }
+  for (const [a, table] of right.tables) {
+    if (left.tables.has(a)) return null;
+    left.tables.set(a, table);
+  }
+  left.using.push(...right.using);
   return left;
 }
 
 function joinConditions(t: SqlNode | null): SqlNode[] {
   if (!t || t.type !== "JOIN") return [];
-  return [t.condition as SqlNode, ...joinConditions(t.left as SqlNode), ...joinConditions(t.right as SqlNode)];
+  return [...(t.condition ? [t.condition as SqlNode] : []), ...joinConditions(t.left as SqlNode), ...joinConditions(t.right as SqlNode)];
 }
 
 interface SerializedDoc {

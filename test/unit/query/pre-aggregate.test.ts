@@ -75,6 +75,27 @@ describe("early aggregation", () => {
     await same(`SELECT COUNT(*), SUM(e.value), AVG(e.value) FROM ${JOIN_CELLS} WHERE c.cell_type = 'none'`);
   });
 
+  it("takes JOIN … USING as the same join as ON, the merged column unqualified too", async () => {
+    const byType = await same(
+      "SELECT c.cell_type, SUM(e.value) AS total, COUNT(*) AS n FROM expression e JOIN cells c USING (cell_integer_id) WHERE c.cell_type IN ('B', 'NK') GROUP BY c.cell_type ORDER BY 1",
+    );
+    expect(byType.aggregated).toBe("per cell_integer_id: count, sum/count/min/max of value");
+    expect(byType.rowsAppended).toBeLessThanOrEqual(40);
+    const byCell = await same(
+      "SELECT cell_integer_id, cell_type, AVG(value) FROM cells JOIN expression USING (cell_integer_id) GROUP BY cell_integer_id, cell_type ORDER BY 3 DESC, 1 LIMIT 5",
+    );
+    expect(byCell.aggregated).toMatch(/^per cell_integer_id/);
+    const byGene = await same(
+      "SELECT g.highly_variable, MAX(e.value), COUNT(e.value) FROM genes g JOIN expression e USING (gene_integer_id) GROUP BY 1 ORDER BY 1",
+    );
+    expect(byGene.aggregated).toMatch(/^per gene_integer_id/);
+    // Dimension rows joined among themselves by USING: each cell's rows still meet the same dimension rows.
+    const pairs = await same(
+      "SELECT COUNT(*), SUM(e.value) FROM (cells c1 JOIN cells c2 USING (cell_type)) JOIN expression e ON e.cell_integer_id = c1.cell_integer_id",
+    );
+    expect(pairs.aggregated).toMatch(/^per cell_integer_id/);
+  });
+
   it("reads rows for everything it cannot combine from partials", async () => {
     for (const sql of [
       `SELECT c.cell_type, COUNT(DISTINCT e.gene_integer_id) FROM ${JOIN_CELLS} GROUP BY 1`,
@@ -89,6 +110,9 @@ describe("early aggregation", () => {
       `WITH t AS (SELECT * FROM expression) SELECT COUNT(*) FROM t`,
       `SELECT c.cell_type, (SELECT COUNT(*) FROM genes) AS g, SUM(e.value) FROM ${JOIN_CELLS} GROUP BY 1`,
       `SELECT e.gene_integer_id, e.cell_integer_id FROM ${JOIN_CELLS} WHERE c.cell_type = 'DC' ORDER BY ALL LIMIT 5`,
+      // Two keys, one per USING join.
+      "SELECT c.cell_type, g.highly_variable, SUM(e.value) FROM expression e JOIN cells c USING (cell_integer_id) JOIN genes g USING (gene_integer_id) GROUP BY 1, 2",
+      `SELECT c.cell_type, COUNT(e.value) FROM cells c LEFT JOIN expression e USING (cell_integer_id) GROUP BY 1`,
     ]) {
       const e = await same(sql);
       expect(e.aggregated ?? null, sql).toBeNull();
