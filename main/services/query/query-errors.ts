@@ -84,7 +84,9 @@ export function explainError(message: string, sql: string, analysis: Analysis, h
   if (missing) {
     const tables = [...analysis.tables.values()].map((n) => `${n.table.name}: ${n.table.columns.map((c) => c.name).join(", ")}`);
     const candidates = /Candidate bindings: (.*)/.exec(e.message)?.[1];
-    const original = /"([^"]+)"/.exec(e.message)?.[1] ?? missing;
+    // As written: `name`, or `alias.name` when DuckDB says a table (or a values list) has no such column.
+    const qualified = /"([^"]+)" does not have a column named "([^"]+)"/.exec(message);
+    const original = qualified ? `${qualified[1]}.${qualified[2]}` : (/Referenced column "([^"]+)"/.exec(e.message)?.[1] ?? missing);
     text = `Unknown column "${original}".${tables.length ? ` Columns available — ${tables.join("; ")}` : ""}${!tables.length && candidates ? ` Candidates: ${candidates}` : ""}`;
   }
   return new AppFailure("QUERY_INVALID", text, { detail: e.detail, position: e.position });

@@ -76,6 +76,9 @@ describe("query command", () => {
     expect(e).toBeInstanceOf(AppFailure);
     expect((e as AppFailure).appError.code).toBe("QUERY_INVALID");
     expect((e as AppFailure).message).toMatch(/Unknown column "nope".*line 1, column 8/);
+    // A column a table does not have, asked for through its alias: named as written, not as the alias.
+    const aliased = await capture([fixture.root, "SELECT c.nope FROM expression e JOIN cells c USING (cell_integer_id)"]).catch((x: unknown) => x);
+    expect((aliased as AppFailure).message).toMatch(/^Unknown column "c\.nope"\. Columns available — .*cells: /);
   });
 });
 
