@@ -214,6 +214,21 @@ export class Upstream {
     }
   }
 
+  /**
+   * Marks a file as being resolved (unless another read already is at it), so reads of it that come meanwhile
+   * wait; call the result once its CDN URL is known or the resolve ended (more than once is harmless).
+   */
+  private resolvingFile(cacheKey: string): () => void {
+    if (this.resolving.has(cacheKey)) return () => undefined;
+    let done = (): void => undefined;
+    const signal = new Promise<void>((resolve) => (done = resolve));
+    this.resolving.set(cacheKey, signal);
+    return () => {
+      if (this.resolving.get(cacheKey) === signal) this.resolving.delete(cacheKey);
+      done();
+    };
+  }
+
   /** Follows a file read's redirects (resolve → CDN), remembering the CDN URL; the final exchange has the bytes. */
   async openFile(
     cacheKey: string,
@@ -233,16 +248,7 @@ export class Upstream {
       await drain(res.body);
       this.cdnUrls.delete(cacheKey);
     }
-    let learned = (): void => undefined;
-    if (!this.resolving.has(cacheKey)) {
-      const signal = new Promise<void>((resolve) => (learned = resolve));
-      this.resolving.set(cacheKey, signal);
-      const done = learned;
-      learned = () => {
-        if (this.resolving.get(cacheKey) === signal) this.resolving.delete(cacheKey);
-        done();
-      };
-    }
+    const learned = this.resolvingFile(cacheKey);
     let viaCdn = false;
     let res: Exchange;
     try {
