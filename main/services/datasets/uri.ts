@@ -1,5 +1,9 @@
 import path from "node:path";
 import type { DatasetSource } from "../../../shared/ipc/contract";
+import { AppFailure } from "../../../shared/result";
+
+/** `scheme://…` (two letters or more: `C://x` stays a Windows path): a URI, not a path. */
+const URI_SCHEME = /^([a-z][a-z0-9+.-]+):\/\//i;
 
 export interface DatasetLocation {
   source: DatasetSource;
@@ -10,6 +14,12 @@ export interface DatasetLocation {
 
 export function locate(uri: string): DatasetLocation {
   const trimmed = uri.trim().replace(/\/+$/, "");
+  const scheme = URI_SCHEME.exec(trimmed)?.[1].toLowerCase();
+  if (scheme && scheme !== "hf" && scheme !== "s3" && scheme !== "file")
+    throw new AppFailure(
+      "SOURCE_UNSUPPORTED",
+      `${scheme}:// is not a source SLAF Workbench reads (${trimmed}): open a local folder, hf://datasets/<owner>/<repo>[/<path>] or s3://<bucket>/<prefix>`,
+    );
   const source: DatasetSource = trimmed.startsWith("s3://") ? "s3" : trimmed.startsWith("hf://") ? "hf" : "local";
   const root = source === "local" ? path.resolve(trimmed.replace(/^file:\/\//, "")) : trimmed;
   // hf://datasets/<owner>/<repo>[/<path>][@<revision>]: the name is the last path part without the revision.
@@ -25,7 +35,7 @@ export function tablePath(root: string, relative: string): string | null {
   return [root, ...parts].join("/");
 }
 
-/** A dataset argument as typed on the command line: remote URIs as they are, local paths made absolute. */
+/** A dataset argument as typed on the command line: URIs as they are (`locate` says which it reads), local paths made absolute. */
 export function datasetArgument(given: string): string {
-  return /^(hf|s3):\/\//.test(given.trim()) ? given.trim() : path.resolve(given);
+  return URI_SCHEME.test(given.trim()) ? given.trim() : path.resolve(given);
 }

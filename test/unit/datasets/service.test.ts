@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { arrow } from "../../../main/services/arrow";
 import { DatasetService } from "../../../main/services/datasets/service";
+import { datasetArgument } from "../../../main/services/datasets/uri";
 import { loadPbmc } from "../../fixtures/pbmc";
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { snapshotTree } from "../../fixtures/tree-snapshot";
@@ -109,6 +110,26 @@ describe("bad datasets get one distinct error each, naming the path", () => {
   it("path missing", async () => {
     const p = path.join(dir, "nowhere.slaf");
     expect(await openError(p)).toMatchObject({ code: "DATASET_NOT_FOUND", path: p, message: expect.stringContaining(p) });
+  });
+
+  it("a URI of a source that is not read (gs://, https://) is named as such, not looked for as a local path", async () => {
+    for (const uri of ["gs://bucket/atlas.slaf", "https://example.org/atlas.slaf", "GS://bucket/x"]) {
+      const e = await openError(uri);
+      expect(e.code, uri).toBe("SOURCE_UNSUPPORTED");
+      expect(e.message, uri).toMatch(/^gs:\/\/|^https:\/\//);
+      expect(e.message, uri).toContain("hf://datasets/");
+    }
+    expect(datasetArgument("gs://bucket/x")).toBe("gs://bucket/x");
+    expect(datasetArgument("file:///data/x.slaf")).toBe("file:///data/x.slaf");
+    expect(datasetArgument("rel/x.slaf")).toBe(path.resolve("rel/x.slaf"));
+  });
+
+  it("a file:// URI opens the local folder it names", async () => {
+    const service = new DatasetService();
+    const ds = unwrap(await service.open({ uri: `file://${root}` }));
+    await service.closeAll();
+    expect(ds.source).toBe("local");
+    expect(ds.tables.map((t) => t.name).sort()).toEqual(["cells", "expression", "genes"]);
   });
 
   it("not a directory", async () => {
