@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { formatBytes } from "../../shared/format";
+import { AppFailure } from "../../shared/result";
 import { startGateway, type Gateway } from "../services/gateway/index";
 import { cacheManager, parseSize, type CacheUsage, type PinInfo, type RemovalResult } from "../services/gateway/cache-manager";
 import { flagList, flagString, parseArgs, UsageError, type ParsedArgs } from "./args";
@@ -102,8 +103,18 @@ function oneTable(args: ParsedArgs): string | undefined {
   return tables[0];
 }
 
+/** Pins are recorded per Hub commit (cache-pin.ts); other sources are named with what the cache does for them. */
+function pinnable(uri: string): void {
+  if (uri.startsWith("hf://")) return;
+  const why = uri.startsWith("s3://")
+    ? "an s3:// dataset is kept in the cache as it is read (least recently used out first), and `cache evict` removes it"
+    : "a local folder is read where it is, never cached";
+  throw new AppFailure("INVALID_ARGUMENT", `Pinning is for Hugging Face datasets (hf://datasets/<owner>/<repo>[/<path>]): ${why}. Got ${uri}`);
+}
+
 async function pin(args: ParsedArgs, dir: string, format: Format, io: CacheIo): Promise<void> {
   const uri = oneUri(args, "pin");
+  pinnable(uri);
   const tables = flagList(args, "table", "a table name");
   const columnsFlag = args.flags.get("columns");
   if (columnsFlag === true) throw new UsageError("--columns needs a comma-separated list of columns");
