@@ -96,15 +96,12 @@ export async function writeAtomic(
         if (typeof data === "string" || data instanceof Uint8Array) await handle.writeFile(data);
         else await writeParts(handle, data);
         if (opts.mtimeMs !== undefined) await handle.utimes(opts.mtimeMs / 1000, opts.mtimeMs / 1000);
-        if (opts.adopt) {
-          await fs.rename(temp, file);
-          placed = true;
-        }
+        await fs.rename(temp, file);
+        placed = true;
       } finally {
-        if (placed) opts.adopt!(handle);
+        if (placed && opts.adopt) opts.adopt(handle);
         else await handle.close();
       }
-      if (!placed) await fs.rename(temp, file);
       return made;
     } catch (e) {
       await fs.rm(temp, { force: true }).catch(() => undefined);

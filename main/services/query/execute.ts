@@ -27,7 +27,7 @@ import type { AggregateSpec } from "./partial-aggregator";
 import { isPartialAggregateUnsupported, maxKeys } from "./partial-aggregator";
 import { checkedRewrite, partialColumns } from "./pre-aggregate-checks";
 import { planPreAggregation, type PreAggregation } from "./pre-aggregate";
-import { lanceBatches, readAhead, scannedBatches, type FlatScanSpec } from "./flat-scan";
+import { lanceBatches, readAhead, scannedBatches, type FlatScanSpec, type ScannedBatch } from "./flat-scan";
 import type { ScanWorkers } from "./scan-workers";
 import type { StreamedScan } from "./scan-stream";
 import { canStream, STREAM_FUNCTION, type StreamSource, type StreamSources } from "./stream-function";
@@ -223,7 +223,7 @@ export class QueryRun {
       // No id can match: create the empty table without reading anything.
       await createTable(this.conn, this.schema, name, columns);
       await this.report(table, { rows: 0, bytes: 0, appended: 0 });
-    } else if (!again && needs.refs.length === 1 && this.streamable(table)) this.toStream.push(table);
+    } else if (this.workerStreamable(table, again)) this.toStream.push(table);
     else await this.append(table, false);
   }
 
@@ -261,14 +261,19 @@ export class QueryRun {
   }
 
   /**
-   * Whether a table can be streamed into the query: a fact table of a local dataset, every column fixed-width, and
-   * enough rows expected that appending them would cost more than a little (fewer are appended: DuckDB then plans
-   * with their exact count).
+   * Whether a table's rows can go into the query as a stream: read once by one reference, every column
+   * fixed-width, and enough rows expected that appending them would cost more than a little (fewer are appended:
+   * DuckDB then plans with their exact count).
    */
-  private streamable(t: TableScan): boolean {
-    const { streams, workers, streamMinRows } = this.options;
-    if (!streams || !workers || this.tables.remote || !FACT_TABLES.has(t.needs.table.name)) return false;
+  private streamable(t: TableScan, again: boolean): boolean {
+    const { streams, streamMinRows } = this.options;
+    if (again || t.needs.refs.length !== 1 || !streams) return false;
     return t.expectedRows >= (streamMinRows ?? DEFAULT_STREAM_MIN_ROWS) && t.columns.every((c) => canStream(planColumn(c)));
+  }
+
+  /** Whether a scan worker can stream a table: streamable, and a fact table of a local dataset. */
+  private workerStreamable(t: TableScan, again: boolean): boolean {
+    return !!this.options.workers && !this.tables.remote && FACT_TABLES.has(t.needs.table.name) && this.streamable(t, again);
   }
 
   /**
@@ -295,22 +300,29 @@ export class QueryRun {
       throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
     }
     if (!scan) return this.append(t, this.streamed.size > 0);
+    const streamed = scan;
+    await this.viewOverStream(t, where, streamed, () => this.report(t, { rows: streamed.scanned, bytes: streamed.bytes, appended: streamed.delivered }, true));
+  }
+
+  /** Makes a table a view over `scan` through `slafwb_stream`; `report` says what it delivered once the query ran. */
+  private async viewOverStream(
+    t: TableScan,
+    where: OpenStream["where"],
+    scan: StreamSource["scan"] & { close(): void },
+    report: () => Promise<void>,
+  ): Promise<void> {
+    const name = t.needs.table.name;
     const { id, source, remove } = this.options.streams!.add({
       columns: t.columns.map(planColumn),
       scan,
       cardinality: t.expectedRows,
       onRows: (n) => this.ctx.onRows(n),
     });
-    const streamed = scan;
-    this.streamed.set(name, {
-      source,
-      where,
-      close: () => {
-        remove();
-        streamed.close();
-      },
-      report: () => this.report(t, { rows: streamed.scanned, bytes: streamed.bytes, appended: streamed.delivered }, true),
-    });
+    const close = (): void => {
+      remove();
+      scan.close();
+    };
+    this.streamed.set(name, { source, where, close, report });
     await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT * FROM ${STREAM_FUNCTION}(${id})`);
   }
 
@@ -405,34 +417,13 @@ export class QueryRun {
     if (live.length === 0) {
       await createTable(this.conn, this.schema, name, columns);
       await report(0, false);
-    } else if (
-      !again &&
-      needs.refs.length === 1 &&
-      this.options.streams &&
-      t.expectedRows >= (this.options.streamMinRows ?? DEFAULT_STREAM_MIN_ROWS) &&
-      columns.every((c) => canStream(planColumn(c)))
-    ) {
+    } else if (this.streamable(t, again)) {
       const scan = new HeldStream(
         held,
         columns.map((c) => c.name),
         early,
       );
-      const { id, source, remove } = this.options.streams.add({
-        columns: columns.map(planColumn),
-        scan,
-        cardinality: t.expectedRows,
-        onRows: (n) => this.ctx.onRows(n),
-      });
-      this.streamed.set(name, {
-        source,
-        where: { table: name, tablePath: this.tables.location(name) ?? name },
-        close: () => {
-          remove();
-          scan.close();
-        },
-        report: () => report(scan.delivered, true),
-      });
-      await this.conn.run(`CREATE VIEW ${qualifiedName(this.schema, name)} AS SELECT * FROM ${STREAM_FUNCTION}(${id})`);
+      await this.viewOverStream(t, { table: name, tablePath: this.tables.location(name) ?? name }, scan, () => report(scan.delivered, true));
     } else {
       await report(await appendHeld(this.conn, this.schema, name, columns, held, early, this.ctx), false);
     }
@@ -442,7 +433,6 @@ export class QueryRun {
   /** Holds every row of a fact table's columns: one scan (in a worker for a local dataset), its batches kept. */
   private async loadHeld(table: string, name: string, columns: CatalogColumn[]): Promise<IngestResult> {
     const lance = this.tables.lance(name);
-    const tablePath = this.tables.remote ? null : this.tables.location(name);
     const spec: FlatScanSpec = {
       columns: columns.map((c) => ({ name: c.name, flat: flatKind(c.type)! })),
       filter: null,
@@ -451,13 +441,11 @@ export class QueryRun {
       // Two workers read half each when both are free (split-scan.ts).
       tableRows: this.tables.rows(name),
     };
-    const workers = this.options.workers;
     const held: HeldColumns = { names: columns.map((c) => c.name), batches: [], rows: 0, bytes: 0 };
     let bytes = 0;
     try {
-      const version = await lance.version();
-      const source =
-        workers && tablePath ? workers.scan(tablePath, version, spec, this.ctx.signal) : scannedBatches(readAhead(lanceBatches(lance, spec)), spec, true);
+      const fromWorker = await this.workerScanOf(name);
+      const source = fromWorker ? fromWorker(spec) : scannedBatches(readAhead(lanceBatches(lance, spec)), spec, true);
       for await (const b of source) {
         throwIfAborted(this.ctx.signal, "QUERY_CANCELLED");
         held.batches.push({ rows: b.rows, columns: b.columns });
@@ -546,6 +534,18 @@ export class QueryRun {
    * table read unfiltered (DuckDB applies the user's WHERE anyway). Damaged files and I/O errors are not retried;
    * they fail as TABLE_CORRUPT / PERMISSION_DENIED naming the table. `onThisThread`: never a scan worker.
    */
+  /**
+   * Scans of a table by a scan worker, or undefined when there are no workers or the table is remote (read through
+   * the gateway on this thread's event loop: scanned here).
+   */
+  private async workerScanOf(name: string): Promise<((spec: FlatScanSpec) => AsyncIterable<ScannedBatch>) | undefined> {
+    const workers = this.options.workers;
+    const tablePath = this.tables.remote ? null : this.tables.location(name);
+    if (!workers || !tablePath) return undefined;
+    const version = await this.tables.lance(name).version();
+    return (spec) => workers.scan(tablePath, version, spec, this.ctx.signal);
+  }
+
   private async ingest(
     schema: string,
     target: string,
@@ -558,11 +558,7 @@ export class QueryRun {
   ): Promise<{ result: IngestResult; filter: string | null }> {
     const lance = this.tables.lance(name);
     const where = { table: name, tablePath: this.tables.location(name) };
-    const workers = onThisThread ? null : this.options.workers;
-    const tablePath = !this.tables.remote ? where.tablePath : undefined;
-    // Remote tables are read through the gateway on this thread's event loop: they are scanned here.
-    const flatSource =
-      workers && tablePath ? await lance.version().then((v) => (spec: FlatScanSpec) => workers.scan(tablePath, v, spec, this.ctx.signal)) : undefined;
+    const flatSource = onThisThread ? undefined : await this.workerScanOf(name);
     const ingest = (f: string | null) =>
       ingestLanceScan(this.conn, schema, target, lance, columns, f, {
         signal: this.ctx.signal,

@@ -103,9 +103,8 @@ function indexOf(held: HeldColumns, name: string): number {
   return i;
 }
 
-/** Held batches taken one at a time by a DuckDB table function (stream-function.ts), with what they delivered. */
+/** Held batches taken one at a time by a DuckDB table function (stream-function.ts), with the rows they delivered. */
 export class HeldStream {
-  scanned = 0;
   delivered = 0;
   private readonly batches: Generator<ScannedBatch>;
 
@@ -116,7 +115,6 @@ export class HeldStream {
   next(): ScannedBatch | null {
     const r = this.batches.next();
     if (r.done) return null;
-    this.scanned += r.value.scanned;
     this.delivered += r.value.rows;
     return r.value;
   }
