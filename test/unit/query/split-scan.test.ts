@@ -42,6 +42,16 @@ function fake(batches: ScannedBatch[], opts: { delay?: number; failAt?: number; 
   return state;
 }
 
+/** Two parts of `n` one-row batches, each taking `delay` ms. */
+function slowParts(n: number, delay: number): [FakePart, FakePart] {
+  const part = () =>
+    fake(
+      Array.from({ length: n }, (_, i) => batch([i])),
+      { delay },
+    );
+  return [part(), part()];
+}
+
 async function values(batches: AsyncIterable<ScannedBatch>): Promise<number[]> {
   const out: number[] = [];
   for await (const b of batches) out.push(...Array.from(b.columns[0]?.values ?? [], Number));
@@ -132,14 +142,7 @@ describe("splitting a scan", () => {
   });
 
   it("fails as cancelled when the query's signal aborts, stopping both parts", async () => {
-    const one = fake(
-      Array.from({ length: 50 }, (_, i) => batch([i])),
-      { delay: 5 },
-    );
-    const two = fake(
-      Array.from({ length: 50 }, (_, i) => batch([i])),
-      { delay: 5 },
-    );
+    const [one, two] = slowParts(50, 5);
     const controller = new AbortController();
     let n = 0;
     const run = (async () => {
@@ -154,14 +157,7 @@ describe("splitting a scan", () => {
   });
 
   it("stops both parts when the reader stops early", async () => {
-    const one = fake(
-      Array.from({ length: 20 }, (_, i) => batch([i])),
-      { delay: 2 },
-    );
-    const two = fake(
-      Array.from({ length: 20 }, (_, i) => batch([i])),
-      { delay: 2 },
-    );
+    const [one, two] = slowParts(20, 2);
     for await (const b of mergeParts([one.part, two.part], true, new AbortController().signal)) if (b.columns[0].values[0] === 2) break;
     expect(one.closed && two.closed).toBe(true);
     expect(one.asked).toBeLessThan(20);
