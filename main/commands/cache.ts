@@ -1,14 +1,16 @@
 /**
  * `slaf-workbench cache list|pin|unpin|evict|clear|size`: the gateway's disk cache on the command line, the same
  * folder the app uses (`<user data>/cache`). `pin` starts a gateway in this process (upstream: HF_ENDPOINT, else
- * https://huggingface.co; token: HF_TOKEN), as `query hf://...` does.
+ * https://huggingface.co; token: HF_TOKEN; S3: the saved S3 settings), as `query hf://...` does.
  */
 import path from "node:path";
 import { formatBytes } from "../../shared/format";
 import { AppFailure } from "../../shared/result";
 import { startGateway, type Gateway } from "../services/gateway/index";
 import { cacheManager, parseSize, type CacheUsage, type PinInfo, type RemovalResult } from "../services/gateway/cache-manager";
+import { loadSettings } from "../services/settings";
 import { flagList, flagString, parseArgs, UsageError, type ParsedArgs } from "./args";
+import { cliS3Access } from "./cli-settings";
 import { defaultUserDataDir } from "./user-data";
 
 export const CACHE_USAGE = [
@@ -16,7 +18,7 @@ export const CACHE_USAGE = [
   "      cache list                                   bytes cached per dataset, revision and table; pins; gene indexes",
   "      cache size [--cap SIZE]                      size against the cap (default 20GB); --cap 50GB sets it",
   "      cache pin URI [--table T]... [--columns a,b] [--offline]   keep tables (or columns) local for offline use",
-  "      cache unpin URI [--table T]                  let pinned data be evicted again",
+  "      cache unpin URI [--table T]                  let pinned data be evicted again (URI: hf://datasets/... or s3://...)",
   "      cache evict URI[@REVISION] [--table T]       remove a dataset (hf:// or s3://), one revision of it, or one table",
   "      cache clear                                  remove everything cached",
 ].join("\n");
@@ -103,16 +105,17 @@ function oneTable(args: ParsedArgs): string | undefined {
   return tables[0];
 }
 
-/** Pins are recorded per Hub commit (cache-pin.ts); other sources are named with what the cache does for them. */
+/** Pins are for remote datasets (cache-pin.ts); a local folder is named with what happens to it instead. */
 function pinnable(uri: string): void {
-  if (uri.startsWith("hf://")) return;
-  const why = uri.startsWith("s3://")
-    ? "an s3:// dataset is kept in the cache as it is read (least recently used out first), and `cache evict` removes it"
-    : "a local folder is read where it is, never cached";
-  throw new AppFailure("INVALID_ARGUMENT", `Pinning is for Hugging Face datasets (hf://datasets/<owner>/<repo>[/<path>]): ${why}. Got ${uri}`);
+  if (uri.startsWith("hf://") || uri.startsWith("s3://")) return;
+  throw new AppFailure(
+    "INVALID_ARGUMENT",
+    `Pinning is for remote datasets (hf://datasets/<owner>/<repo>[/<path>] or s3://<bucket>[/<prefix>]): a local folder is read where it is, never cached. Got ${uri}`,
+  );
 }
 
-async function pin(args: ParsedArgs, dir: string, format: Format, io: CacheIo): Promise<void> {
+async function pin(args: ParsedArgs, userDataDir: string, format: Format, io: CacheIo): Promise<void> {
+  const dir = path.join(userDataDir, "cache");
   const uri = oneUri(args, "pin");
   pinnable(uri);
   const tables = flagList(args, "table", "a table name");
@@ -134,9 +137,10 @@ async function pin(args: ParsedArgs, dir: string, format: Format, io: CacheIo): 
     gateway = await startGateway({ cacheDir: dir, hubEndpoint: UPSTREAM, hfToken: TOKEN, offline: args.flags.get("offline") === true });
     Object.assign(process.env, gateway.lanceEnv());
     let lastLine = "";
+    const s3 = uri.startsWith("s3://") ? await cliS3Access((await loadSettings(userDataDir)).settings, userDataDir) : undefined;
     const pins = await cacheManager(dir).pin(
       gateway,
-      { uri, tables, columns },
+      { uri, tables, columns, s3 },
       {
         signal: controller.signal,
         onProgress: (p) => {
@@ -203,7 +207,7 @@ export async function cacheCommand(argv: string[], io: CacheIo = STDIO, userData
       return print(result, removal(result, "the cache"));
     }
     case "pin":
-      return pin(args, dir, format, io);
+      return pin(args, userDataDir, format, io);
     default:
       throw new UsageError(sub ? `Unknown cache command "${sub}"` : "cache needs a command: list, pin, unpin, evict, clear or size");
   }

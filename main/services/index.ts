@@ -97,7 +97,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const notebooks = new NotebookService(options.emit, datasets, { userDataDir });
   const app = new AppService(options.info, options.pickPath ?? null);
-  const cache = new CacheService(jobs, { cacheDir: sources.options.cacheDir, gateway: () => sources.gateway() });
+  const cache = new CacheService(jobs, { cacheDir: sources.options.cacheDir, gateway: () => sources.gateway(), s3Access: () => settingsService.s3Access() });
   const loader = new LoaderService(datasets, { workerFile: options.loaderWorker ?? loaderWorkerPath() });
   const bench = new BenchService(jobs, {
     userDataDir,

@@ -122,11 +122,13 @@ export function parseCapInput(text: string): number | null {
   return Number.isSafeInteger(bytes) ? bytes : null;
 }
 
-/** A pin of the open dataset: the URI at its resolved commit, so what is pinned is what the app reads. */
+/** A pin of the open dataset: a Hub dataset at its resolved commit, so what is pinned is what the app reads; an S3 dataset as it is now. */
 export function pinUriOf(dataset: Pick<DatasetSummary, "uri" | "source" | "revision">): string | null {
-  if (dataset.source !== "hf" || !dataset.revision) return null;
   const origin = datasetOrigin(dataset);
-  return `hf://datasets/${origin.where}${origin.path ? `/${origin.path}` : ""}@${dataset.revision.sha}`;
+  const at = origin.path ? `/${origin.path}` : "";
+  if (dataset.source === "s3") return `s3://${origin.where}${at}`;
+  if (dataset.source !== "hf" || !dataset.revision) return null;
+  return `hf://datasets/${origin.where}${at}@${dataset.revision.sha}`;
 }
 
 export class Cache {

@@ -2,7 +2,7 @@
  * A dataset in an S3-compatible bucket, as a user opens it: the PBMC fixture uploaded to the real local S3 server
  * (radosgw, or SLAFWB_TEST_S3_ENDPOINT's), the S3 settings typed into the Settings dialog, opened from the Remote
  * tab, its starter notebook run online and again offline with the same results, with the counters of S3 in the
- * status bar; a wrong secret is named as refused credentials.
+ * status bar, and a table of it pinned in the Cache panel; a wrong secret is named as refused credentials.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -139,4 +139,19 @@ test("open a dataset from S3 with the keys from Settings, run the starter online
 
   await page.getByTestId("offline-switch").click();
   await expect(page.getByTestId("offline-switch")).toHaveAttribute("aria-checked", "false");
+
+  // Pin the cells table of the S3 dataset in the Cache panel: listed under the bucket, marked pinned; unpinned again.
+  await page.getByTestId("nav-cache").click();
+  const panel = page.getByTestId("cache-panel");
+  await expect(panel.getByTestId("cache-pin")).toContainText("as it is in the bucket now");
+  await panel.getByTestId("cache-pin-table").selectOption("cells");
+  await panel.getByTestId("cache-pin-start").click();
+  await expect(panel.getByTestId("cache-notice")).toContainText("Pinned cells", { timeout: 60_000 });
+  await expect(panel.getByTestId("cache-table-cells").getByTestId("pinned-mark")).toBeVisible();
+  await expect(panel.getByTestId("cache-pin-item")).toHaveCount(1);
+  await expect(panel.getByTestId("cache-pin-item")).toContainText(uri);
+  await screenshot(page, "28-s3-pinned");
+  await panel.getByTestId("cache-table-cells").getByTestId("cache-unpin").click();
+  await expect(panel.getByTestId("cache-notice")).toContainText("Unpinned cells");
+  await expect(panel.getByTestId("cache-pin-item")).toHaveCount(0);
 });

@@ -11,9 +11,10 @@
  *                                  // no @: every revision; no table: the whole dataset; a repo URI: the repo
  *   await cache.unpin({ uri, table })                          // pins go, the data stays (evictable again)
  *   await cache.clear()
- *   await cache.pin(gateway, { uri, tables: ["cells"], columns: ["cell_type"] }, { signal, onProgress })
+ *   await cache.pin(gateway, { uri, tables: ["cells"], columns: ["cell_type"], s3 }, { signal, onProgress })
  *                                  // a job: progress {phase, done, total (rows), table, message}; cancel with
  *                                  // the signal (rejects with signal.reason, or an AbortError); → PinInfo[]
+ *                                  // uri: hf://datasets/... or s3://bucket/prefix (s3: the S3Access to read it with)
  *
  * - Cap: `<cacheDir>/cache.json` (`{"capBytes"}`, default 20 GB = 20 × 1024³), read by every process at each
  *   eviction pass. A process runs a pass when its writes since its last pass take the cache over the cap (the
@@ -27,9 +28,9 @@
  * - Crash safety: every file is written whole (temp + rename); pins are single files replaced in one rename; a
  *   running pin record of a dead process protects nothing and is removed by the next pass, as are temp files
  *   older than an hour. Evicting a dataset or table moves its folder out of the tree in one rename first.
- * - Errors: a URI that is not `hf://datasets/...`, an unknown revision name, table or column → INVALID_ARGUMENT /
- *   TABLE_UNKNOWN naming it; pins fail like opens (OFFLINE_NOT_CACHED, AUTH_REQUIRED, SOURCE_UNREACHABLE...).
- * - Only the Hub's cache (`hf/`) is managed so far; other folders count towards the total size.
+ * - Errors: a URI that is not `hf://datasets/...` or `s3://...`, an unknown revision name, table or column →
+ *   INVALID_ARGUMENT / TABLE_UNKNOWN naming it; pins fail like opens (OFFLINE_NOT_CACHED, AUTH_REQUIRED, ...).
+ * - The Hub's (`hf/`) and S3's (`s3/`) caches are managed; other folders (gene indexes) count towards the total size.
  */
 import { AppFailure } from "../../../shared/result";
 import { readCap, writeCap } from "./cache-cap";

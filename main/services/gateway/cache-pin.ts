@@ -1,30 +1,34 @@
 /**
- * Pinning: making tables, or chosen columns of a table, of an `hf://` dataset fully local, for offline use. A pin
- * runs a real LanceDB scan of what it pins through the gateway and records every block the gateway serves under
- * the table's folder (a column's pages are exactly the byte ranges Lance reads to scan that column), plus what
- * opening the dataset reads (config.json, every table's manifest), which an offline open needs. Blocks that a
- * concurrent reader of the same table uses while the pin runs are pinned too (harmless: more stays local).
+ * Pinning: making tables, or chosen columns of a table, of an `hf://` or `s3://` dataset fully local, for offline
+ * use. A pin runs a real LanceDB scan of what it pins through the gateway and records every block the gateway
+ * serves under the table's folder (a column's pages are exactly the byte ranges Lance reads to scan that column),
+ * plus what opening the dataset reads (config.json, every table's manifest), which an offline open needs. Blocks
+ * that a concurrent reader of the same table uses while the pin runs are pinned too (harmless: more stays local).
+ * An S3 pin keeps the object versions it read; the listings and object heads an offline open needs are never
+ * evicted anyway. Where records and blocks live per source: cache-pin-sites.ts.
  *
  * While it runs, a "running" record keeps every process's eviction away from the dataset's folder; at the end,
  * each block is checked to be on disk (fetched again if it left), and the complete record replaces the running
  * one in one rename. Cancelled or failed: the running record goes, what was fetched stays as ordinary cache.
  */
 import fs from "node:fs/promises";
-import path from "node:path";
 import type * as Lancedb from "@lancedb/lancedb";
 import { AppFailure, isAppFailure } from "../../../shared/result";
 import { currentOwner } from "../convert/stale";
 import { CONFIG_MAX_BYTES, parseConfig } from "../datasets/config";
 import type { PinScope } from "./cache-keeper";
 import { completePinFile, pinId, runningPinFile, toRuns, writePinRecord, type PinnedFile, type PinRecord } from "./cache-pins";
-import type { PinInfo } from "./cache-usage";
-import { HubDiskCache } from "./disk-cache";
-import { appFailureFromLanceError, gatewayFailure, type GatewayErrorCode } from "./errors";
-import { parseHfUri, type Gateway, type PinnedDataset } from "./index";
+import { pinSite, type PinSite, type PlacedBlock } from "./cache-pin-sites";
+import { pinInfoOf, type PinInfo } from "./cache-usage";
+import type { HubDiskCache } from "./disk-cache";
+import { appFailureFromLanceError } from "./errors";
+import type { Gateway, PinnedDataset, PinnedS3Dataset, S3Access } from "./index";
 
 export interface PinRequest {
-  /** `hf://datasets/<owner>/<repo>[/<path>][@<revision>]`: the SLAF dataset (the revision is resolved now). */
+  /** `hf://datasets/<owner>/<repo>[/<path>][@<revision>]` (the revision is resolved now) or `s3://<bucket>[/<prefix>]`: the SLAF dataset. */
   uri: string;
+  /** How to reach the bucket of an s3:// dataset (the S3 settings). */
+  s3?: S3Access;
   /** Tables to pin, as config.json names them; default every table. */
   tables?: string[];
   /** Columns to pin (one table only); default every column. */
@@ -88,33 +92,27 @@ function joinRepoPath(...parts: string[]): string {
     .join("/");
 }
 
-/** Records pins of one revision of a dataset: running records, scopes, the check, the complete records. */
+/** Records pins of one dataset (a Hub commit, or an S3 dataset as read now): running records, scopes, the check, the complete records. */
 export class PinRecorder {
-  readonly cache: HubDiskCache;
-  readonly revisionDir: string;
   private readonly running: string[] = [];
 
-  constructor(
-    private readonly gateway: Gateway,
-    readonly dataset: PinnedDataset,
-  ) {
-    this.cache = new HubDiskCache(gateway.cacheDir, gateway.hubUpstream);
-    this.revisionDir = this.cache.revisionDir(parseHfUri(dataset.uri).repo, dataset.sha);
-  }
+  constructor(readonly site: PinSite) {}
 
-  private get repoId() {
-    return parseHfUri(this.dataset.uri).repo;
+  get cache(): HubDiskCache {
+    return this.site.cache;
   }
 
   private record(target: PinTarget, state: PinRecord["state"], prefixes: string[]): PinRecord {
+    const { site } = this;
     return {
       version: 1,
-      id: pinId(this.dataset.path, target.table, target.columns),
+      id: pinId(site.datasetPath, target.table, target.columns),
       state,
+      ...(site.source ? { source: site.source } : {}),
       ...currentOwner(),
-      repo: this.dataset.repo,
-      sha: this.dataset.sha,
-      dataset: this.dataset.path,
+      repo: site.repo,
+      sha: site.sha,
+      dataset: site.datasetPath,
       table: target.table,
       tablePath: target.tablePath,
       columns: target.columns ? [...new Set(target.columns)].sort() : null,
@@ -128,63 +126,57 @@ export class PinRecorder {
 
   /** Keeps every process's eviction away from these repo folders until `finish` (a running record on disk). */
   async protect(target: PinTarget, prefixes: string[]): Promise<void> {
-    const file = runningPinFile(this.revisionDir, pinId(this.dataset.path, target.table, target.columns));
+    const file = runningPinFile(this.site.recordsDir, pinId(this.site.datasetPath, target.table, target.columns));
     await writePinRecord(file, this.record(target, "running", prefixes));
     this.running.push(file);
   }
 
   /** Records every block served under these repo folders until the scope is closed. */
   scope(prefixes: string[]): PinScope {
-    return this.cache.keeper.openScope(prefixes.map((p) => this.cache.fileDir(this.repoId, this.dataset.sha, p)));
+    return this.cache.keeper.openScope(this.site.scopeDirs(prefixes));
   }
 
-  /** Makes sure each block is on disk (fetching any that left again through the gateway) and writes the complete record. */
-  async complete(target: PinTarget, blocks: Map<string, number>, rows: number, signal?: AbortSignal): Promise<PinRecord> {
-    const byFile = new Map<string, number[]>();
+  /**
+   * Makes sure each block of these repo folders is on disk (fetching any that left again through the gateway)
+   * and writes the complete record.
+   */
+  async complete(target: PinTarget, blocks: Map<string, number>, prefixes: string[], rows: number, signal?: AbortSignal): Promise<PinRecord> {
+    const { site, cache } = this;
+    const byFile = new Map<string, PlacedBlock[]>();
     for (const file of blocks.keys()) {
-      const dir = path.dirname(file);
-      const start = Number(/^@(\d+)\.blk$/.exec(path.basename(file))?.[1]);
-      if (!Number.isSafeInteger(start)) continue;
-      byFile.set(dir, [...(byFile.get(dir) ?? []), start]);
+      const placed = site.place(file, prefixes);
+      if (!placed) continue;
+      const key = JSON.stringify([placed.folder, placed.repoPath]);
+      byFile.set(key, [...(byFile.get(key) ?? []), placed]);
     }
     const files: Record<string, PinnedFile> = {};
     let bytes = 0;
-    const filesDir = path.join(this.revisionDir, "files");
-    for (const [dir, starts] of byFile) {
+    for (const placed of byFile.values()) {
       checkAborted(signal);
-      const repoPath = path.relative(filesDir, dir).split(path.sep).map(decodeURIComponent).join("/");
-      let meta = await this.cache.readFileMeta(this.repoId, this.dataset.sha, repoPath);
+      const { folder, version, repoPath } = placed[0];
+      let meta = await cache.readFileMeta(site.repoId, folder, repoPath);
       if (!meta) {
         // Its folder was removed (an evict or clear meanwhile): reading a block again writes the meta again.
-        await this.fetchAgain(repoPath, starts[0], starts[0]);
-        meta = await this.cache.readFileMeta(this.repoId, this.dataset.sha, repoPath);
+        await site.fetchAgain(placed[0], placed[0].start);
+        meta = await cache.readFileMeta(site.repoId, folder, repoPath);
       }
       if (!meta)
         throw new AppFailure("SOURCE_UNREACHABLE", `${repoPath} left the cache while it was being pinned; pin again`, { path: repoPath, retryable: true });
-      for (const start of starts) {
-        const index = start / meta.blockBytes;
-        const length = Math.min(meta.blockBytes, meta.size - start);
-        if (!(await this.cache.hasBlock(this.repoId, this.dataset.sha, repoPath, meta, index))) await this.fetchAgain(repoPath, start, start + length - 1);
+      for (const block of placed) {
+        const index = block.start / meta.blockBytes;
+        const length = Math.min(meta.blockBytes, meta.size - block.start);
+        if (!(await cache.hasBlock(site.repoId, folder, repoPath, meta, index))) await site.fetchAgain(block, block.start + length - 1);
         bytes += length;
       }
-      files[repoPath] = { blockBytes: meta.blockBytes, runs: toRuns(starts.map((s) => s / meta.blockBytes)) };
+      files[repoPath] = {
+        blockBytes: meta.blockBytes,
+        ...(version ? { version } : {}),
+        runs: toRuns(placed.map((b) => b.start / meta.blockBytes)),
+      };
     }
     const record = { ...this.record(target, "complete", []), files, bytes, rows };
-    await writePinRecord(completePinFile(this.revisionDir, record.id), record);
+    await writePinRecord(completePinFile(site.recordsDir, record.id), record);
     return record;
-  }
-
-  private async fetchAgain(repoPath: string, start: number, end: number): Promise<void> {
-    const { repo } = this.dataset;
-    const enc = (p: string): string => p.split("/").map(encodeURIComponent).join("/");
-    const res = await fetch(`${this.gateway.hfEndpoint}/datasets/${enc(repo)}/resolve/${this.dataset.sha}/${enc(repoPath)}`, {
-      headers: { range: `bytes=${start}-${end}` },
-    });
-    await res.arrayBuffer();
-    if (res.status === 206 || res.status === 200) return;
-    const code = res.headers.get("x-error-code") as GatewayErrorCode | null;
-    const message = res.headers.get("x-error-message") ?? `HTTP ${res.status}`;
-    throw code ? gatewayFailure(code, message, { status: res.status, path: repoPath }) : new AppFailure("SOURCE_UNREACHABLE", message, { path: repoPath });
   }
 
   /** Removes the running records (done, failed or cancelled). */
@@ -204,12 +196,12 @@ interface OpenTable {
 }
 
 /** Opens a table through the gateway with a session of its own, so nothing comes from another connection's memory. */
-async function openTable(pinned: PinnedDataset, name: string, tablePath: string): Promise<OpenTable> {
+async function openTable(site: PinSite, name: string, tablePath: string): Promise<OpenTable> {
   // Loaded here, not with this module: the cache commands that do not pin never load the native library.
   const lancedb = await import("@lancedb/lancedb");
-  const uri = `hf://datasets/${pinned.repo}/${tablePath}`;
+  const uri = site.lanceUri(tablePath);
   const slash = uri.lastIndexOf("/");
-  const db = await lancedb.connect(uri.slice(0, slash), { storageOptions: pinned.storageOptions }, new lancedb.Session());
+  const db = await lancedb.connect(uri.slice(0, slash), { storageOptions: site.pinned.storageOptions }, new lancedb.Session());
   try {
     const table = await db.openTable(uri.slice(slash + 1, -".lance".length));
     const [schema, rows] = await Promise.all([table.schema(), table.countRows(), table.stats()]);
@@ -220,33 +212,41 @@ async function openTable(pinned: PinnedDataset, name: string, tablePath: string)
   }
 }
 
+/** Opens the dataset a pin request names (hf:// or s3://) in the gateway. */
+async function openSite(gateway: Gateway, request: PinRequest, signal: AbortSignal | undefined): Promise<PinSite> {
+  const uri = request.uri.trim();
+  const pinned: Promise<PinnedDataset | PinnedS3Dataset> = /^s3:\/\//i.test(uri) ? gateway.pinS3(uri, request.s3 ?? {}) : gateway.pin(uri);
+  return pinSite(gateway, await raceAbort(pinned, signal));
+}
+
 /**
- * Pins tables (or chosen columns of one table) of an `hf://` SLAF dataset: returns one PinInfo per table. The
- * gateway must be the one Lance reads through in this process (its `lanceEnv()` in process.env).
+ * Pins tables (or chosen columns of one table) of an `hf://` or `s3://` SLAF dataset: returns one PinInfo per
+ * table. The gateway must be the one Lance reads through in this process (its `lanceEnv()` in process.env).
  */
 export async function pinDataset(gateway: Gateway, request: PinRequest, opts: PinOptions = {}): Promise<PinInfo[]> {
   const { signal, onProgress } = opts;
-  const pinned = await raceAbort(gateway.pin(request.uri), signal);
-  const recorder = new PinRecorder(gateway, pinned);
+  const site = await openSite(gateway, request, signal);
+  const { pinned } = site;
+  const recorder = new PinRecorder(site);
   const opened: OpenTable[] = [];
   const report = (p: PinProgress): void => onProgress?.(p);
   try {
     // Opening: config.json and every table's manifest, under a running record over the whole dataset folder.
-    const openTarget: PinTarget = { table: "", tablePath: pinned.path, columns: null };
-    await recorder.protect(openTarget, [pinned.path]);
-    const openScope = recorder.scope([pinned.path]);
+    const openTarget: PinTarget = { table: "", tablePath: site.datasetPath, columns: null };
+    await recorder.protect(openTarget, [site.datasetPath]);
+    const openScope = recorder.scope([site.datasetPath]);
     let config;
     try {
       report({ phase: "open", done: 0, total: null, table: null, message: `Opening ${request.uri}` });
       const text = (await raceAbort(gateway.readFile(pinned, "config.json", { maxBytes: CONFIG_MAX_BYTES }), signal)).toString("utf8");
       config = parseConfig(text, `${pinned.uri}/config.json`);
       for (const [name, rel] of Object.entries(config.tables)) {
-        const tablePath = joinRepoPath(pinned.path, rel);
+        const tablePath = joinRepoPath(site.datasetPath, rel);
         if (rel.split("/").includes("..") || !tablePath.endsWith(".lance"))
           throw new AppFailure("CONFIG_INVALID", `config.json: tables.${name} = "${rel}" is not a .lance folder inside the dataset`, {
             path: `${pinned.uri}/config.json`,
           });
-        opened.push(await raceAbort(openTable(pinned, name, tablePath), signal));
+        opened.push(await raceAbort(openTable(site, name, tablePath), signal));
       }
     } finally {
       openScope.close();
@@ -300,22 +300,9 @@ export async function pinDataset(gateway: Gateway, request: PinRequest, opts: Pi
       }
       report({ phase: "check", done, total, table: t.name, message: `Checking ${t.name} is on disk` });
       const blocks = new Map([...openScope.blocks, ...scope.blocks]);
-      records.push(await recorder.complete(target, blocks, rows, signal));
+      records.push(await recorder.complete(target, blocks, [site.datasetPath], rows, signal));
     }
-    return records.map((r) => ({
-      id: r.id,
-      uri: `hf://datasets/${r.repo}${r.dataset ? `/${r.dataset}` : ""}@${r.sha}`,
-      repo: r.repo,
-      sha: r.sha,
-      dataset: r.dataset,
-      table: r.table,
-      columns: r.columns,
-      state: r.state,
-      createdAt: r.createdAt,
-      bytes: r.bytes,
-      presentBytes: r.bytes,
-      rows: r.rows,
-    }));
+    return records.map((r) => pinInfoOf(r, r.bytes));
   } finally {
     for (const t of opened) {
       t.table.close();

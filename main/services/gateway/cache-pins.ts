@@ -1,9 +1,12 @@
 /**
- * Pin records: which blocks of a commit must stay in the cache. One JSON file per pin under the commit's folder,
- * `<sha>/@pins/<id>.json`, written atomically once the pin's scan is complete (id: dataset path, table and
- * columns, so pinning the same thing again replaces it). While a pin is being recorded, a "running" record
- * `<id>.running-<pid>-<n>.json` protects the folders it covers from every process's eviction; a running record
- * whose process is gone protects nothing and is removed by the next eviction pass.
+ * Pin records: which blocks must stay in the cache. One JSON file per pin, written atomically once the pin's scan
+ * is complete (id: dataset path, table and columns, so pinning the same thing again replaces it):
+ *   Hub: under the commit's folder, `<sha>/@pins/<id>.json`, its files' blocks in that commit's folder;
+ *   S3: under the bucket's folder, `<bucket>/objects/@pins/<id>.json`, each file naming the object version
+ *   (ETag folder) its blocks are in.
+ * While a pin is being recorded, a "running" record `<id>.running-<pid>-<n>.json` protects the folders it covers
+ * from every process's eviction (an S3 pin: the bucket's whole folder, as the versions it will read are not known
+ * yet); a running record whose process is gone protects nothing and is removed by the next eviction pass.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
@@ -14,6 +17,8 @@ import { segment, writeAtomic } from "./disk-cache";
 
 export interface PinnedFile {
   blockBytes: number;
+  /** S3: the object version's folder (hash of its ETag) the blocks are in; absent for the Hub (the record's commit). */
+  version?: string;
   /** Runs of block indexes [first, last]. */
   runs: [number, number][];
 }
@@ -22,6 +27,8 @@ export interface PinRecord {
   version: 1;
   id: string;
   state: "running" | "complete";
+  /** "s3": a dataset in a bucket (`repo` the bucket, `sha` ""); absent: the Hub. */
+  source?: "s3";
   /** The process recording it: pid, host and start time (a reused pid is not the owner). */
   pid: number;
   host: string;
@@ -83,7 +90,8 @@ function isRecord(v: unknown): v is PinRecord {
     Number.isSafeInteger(r.pid) &&
     Array.isArray(r.prefixes) &&
     typeof r.files === "object" &&
-    r.files !== null
+    r.files !== null &&
+    (r.source === undefined || r.source === "s3")
   );
 }
 
@@ -135,7 +143,13 @@ export function fileDirIn(revisionDir: string, repoPath: string): string {
 export interface LoadedPin {
   file: string;
   record: PinRecord;
+  /** The folder holding the record's `@pins`: a commit's (Hub) or a bucket's (S3). */
   revisionDir: string;
+}
+
+/** The folder of a pinned file's blocks. */
+export function pinnedFileDir(pin: LoadedPin, repoPath: string, file: PinnedFile): string {
+  return fileDirIn(file.version ? path.join(pin.revisionDir, segment(file.version)) : pin.revisionDir, repoPath);
 }
 
 /** Rereads of a revision's pin folder when a record vanished between listing and reading it. */
@@ -146,7 +160,7 @@ const PIN_RELIST_ATTEMPTS = 20;
  * listed by the walk may be gone when read: a pin that completed renamed its running record away. Its complete
  * record is then in the folder, so the folder is listed again: otherwise this pass would protect neither.
  */
-export async function loadRevisionPins(revision: WalkedRevision): Promise<{ pins: LoadedPin[]; dead: string[] }> {
+export async function loadRevisionPins(revision: Pick<WalkedRevision, "dir" | "pinFiles">): Promise<{ pins: LoadedPin[]; dead: string[] }> {
   let files = revision.pinFiles;
   for (let attempt = 0; ; attempt++) {
     const pins: LoadedPin[] = [];
@@ -166,14 +180,15 @@ export async function loadRevisionPins(revision: WalkedRevision): Promise<{ pins
   }
 }
 
-/** Every pin record of a walked cache (see loadRevisionPins). */
+/** Every pin record of a walked cache (see loadRevisionPins): the Hub's per commit, S3's per bucket. */
 export async function loadPins(walked: WalkedCache): Promise<{ pins: LoadedPin[]; dead: string[] }> {
   const pins: LoadedPin[] = [];
   const dead: string[] = [];
   for (const s of walked.sources)
     for (const r of s.repos)
-      for (const v of r.revisions) {
-        const loaded = await loadRevisionPins(v);
+      for (const holder of [r, ...r.revisions]) {
+        if (!holder.pinFiles.length) continue;
+        const loaded = await loadRevisionPins(holder);
         pins.push(...loaded.pins);
         dead.push(...loaded.dead);
       }
@@ -184,13 +199,15 @@ export async function loadPins(walked: WalkedCache): Promise<{ pins: LoadedPin[]
 export function protectedByPins(pins: LoadedPin[]): { blocks: Set<string>; prefixes: string[] } {
   const blocks = new Set<string>();
   const prefixes: string[] = [];
-  for (const { record, revisionDir } of pins) {
+  for (const pin of pins) {
+    const { record, revisionDir } = pin;
     if (record.state === "running") {
-      for (const p of record.prefixes) prefixes.push(`${fileDirIn(revisionDir, p)}${path.sep}`);
+      if (record.source === "s3") prefixes.push(`${revisionDir}${path.sep}`);
+      else for (const p of record.prefixes) prefixes.push(`${fileDirIn(revisionDir, p)}${path.sep}`);
       continue;
     }
     for (const [repoPath, file] of Object.entries(record.files)) {
-      const dir = fileDirIn(revisionDir, repoPath);
+      const dir = pinnedFileDir(pin, repoPath, file);
       for (const name of pinnedBlockNames(file)) blocks.add(path.join(dir, name));
     }
   }

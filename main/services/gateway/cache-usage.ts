@@ -11,7 +11,7 @@ import type { CacheEntry, CachePin as PinInfo, CacheRemoval as RemovalResult, Ca
 import { AppFailure } from "../../../shared/result";
 import { GENE_INDEX_FOLDER, listGeneIndexes } from "../explore/gene-index-store";
 import { readCap } from "./cache-cap";
-import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, protectedByPins, type LoadedPin } from "./cache-pins";
+import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, pinnedFileDir, protectedByPins, type LoadedPin, type PinRecord } from "./cache-pins";
 import { walkCache, walkedBytes, type WalkedCache, type WalkedRepo, type WalkedRevision } from "./cache-walk";
 import { parseHfUri } from "./index";
 import { cleanRepoPath, SHA } from "./hub-routes";
@@ -38,27 +38,37 @@ function refsOf(repo: WalkedRepo, sha: string): string[] {
     .sort();
 }
 
-async function pinInfo(pin: LoadedPin): Promise<PinInfo> {
-  const r = pin.record;
-  let present = 0;
-  for (const [repoPath, file] of Object.entries(r.files)) {
-    const dir = fileDirIn(pin.revisionDir, repoPath);
-    for (const name of pinnedBlockNames(file)) present += (await fs.stat(path.join(dir, name)).catch(() => null))?.size ?? 0;
-  }
+function s3DatasetUri(bucket: string, dataset: string): string {
+  return `s3://${bucket}${dataset ? `/${dataset}` : ""}`;
+}
+
+/** What a pin record is, as the cache lists it; `presentBytes`: how much of it is on disk now. */
+export function pinInfoOf(r: PinRecord, presentBytes: number): PinInfo {
+  const s3 = r.source === "s3";
   return {
     id: r.id,
-    uri: datasetUri(r.repo, r.dataset, r.sha),
+    source: s3 ? "s3" : "hf",
+    uri: s3 ? s3DatasetUri(r.repo, r.dataset) : datasetUri(r.repo, r.dataset, r.sha),
     repo: r.repo,
-    sha: r.sha,
+    sha: s3 ? null : r.sha,
     dataset: r.dataset,
     table: r.table,
     columns: r.columns,
     state: r.state,
     createdAt: r.createdAt,
     bytes: r.bytes,
-    presentBytes: present,
+    presentBytes,
     rows: r.rows,
   };
+}
+
+async function pinInfo(pin: LoadedPin): Promise<PinInfo> {
+  let present = 0;
+  for (const [repoPath, file] of Object.entries(pin.record.files)) {
+    const dir = pinnedFileDir(pin, repoPath, file);
+    for (const name of pinnedBlockNames(file)) present += (await fs.stat(path.join(dir, name)).catch(() => null))?.size ?? 0;
+  }
+  return pinInfoOf(pin.record, present);
 }
 
 /** Bytes cached per dataset, revision and table; pinned bytes; last use; size against the cap. */
@@ -86,7 +96,7 @@ export async function cacheUsage(root: string): Promise<CacheUsage> {
               sha: s3 ? null : v.sha,
               refs: s3 ? [] : refsOf(r, v.sha),
               table,
-              uri: s3 ? `s3://${repo}${dataset ? `/${dataset}` : ""}` : datasetUri(repo, dataset, v.sha),
+              uri: s3 ? s3DatasetUri(repo, dataset) : datasetUri(repo, dataset, v.sha),
               bytes: 0,
               pinnedBytes: 0,
               blocks: 0,
@@ -210,6 +220,9 @@ export async function removeFromCache(root: string, selector: CacheSelector): Pr
     throw new AppFailure("INVALID_ARGUMENT", `Revision "${revision}" of ${owner}/${name} is not in the cache; give its commit sha`);
   const result: RemovalResult = { removedBytes: 0, removedBlocks: 0, pinsRemoved: 0 };
   for (const r of repos) {
+    // A bucket's pins (S3) cover every object version folder of it.
+    const repoPins = (await loadRevisionPins(r)).pins;
+    const wholeRepo = revision === null && dataset === "" && table === undefined;
     for (const v of revisionsOf(r, revision)) {
       if (dataset === "" && table === undefined) {
         const sized = blockBytes(v.files);
@@ -227,12 +240,18 @@ export async function removeFromCache(root: string, selector: CacheSelector): Pr
           const place = placeOf(f.repoPath);
           if (place.table === table && within(place.dataset, dataset)) found.add(place.dataset ? `${place.dataset}/${table}.lance` : `${table}.lance`);
         }
-        for (const p of (await loadRevisionPins(v)).pins) if (p.record.table === table && within(p.record.tablePath, dataset)) found.add(p.record.tablePath);
+        for (const p of [...(await loadRevisionPins(v)).pins, ...repoPins])
+          if (p.record.table === table && within(p.record.tablePath, dataset)) found.add(p.record.tablePath);
         prefixes = [...found];
       }
       await removeFromRevision(root, v, prefixes, result);
     }
-    if (revision === null && dataset === "" && table === undefined) await removeTree(root, r.dir);
+    for (const p of repoPins) {
+      if (!wholeRepo && !(within(p.record.tablePath, dataset) && (table === undefined || p.record.table === table))) continue;
+      await fs.rm(p.file, { force: true });
+      result.pinsRemoved++;
+    }
+    if (wholeRepo) await removeTree(root, r.dir);
   }
   return result;
 }
@@ -266,13 +285,13 @@ export async function clearCache(root: string): Promise<RemovalResult> {
 
 /** Removes pin records (a dataset's, a revision's or a table's); their blocks stay as ordinary cache, evictable again. */
 export async function removePins(root: string, selector: CacheSelector): Promise<number> {
-  const { repo, path: dataset, revision } = parseHfUri(selector.uri);
+  const { kind, owner, name, dataset, revision } = parseTarget(selector.uri);
   const walked = await walkCache(root);
   let removed = 0;
-  const repos = walked.sources.filter((s) => s.kind === "hf").flatMap((s) => s.repos);
-  for (const r of repos.filter((x) => x.owner === repo.owner && x.name === repo.name))
-    for (const v of revisionsOf(r, revision))
-      for (const p of (await loadRevisionPins(v)).pins) {
+  const repos = walked.sources.filter((s) => s.kind === kind).flatMap((s) => s.repos);
+  for (const r of repos.filter((x) => x.owner === owner && x.name === name))
+    for (const holder of [r, ...revisionsOf(r, revision)])
+      for (const p of (await loadRevisionPins(holder)).pins) {
         if (!within(p.record.dataset, dataset) || (selector.table !== undefined && p.record.table !== selector.table)) continue;
         await fs.rm(p.file, { force: true });
         removed++;

@@ -39,6 +39,8 @@ export interface WalkedRepo {
   /** Revision names (branches, tags) → the sha they last resolved to. */
   refs: Record<string, string>;
   revisions: WalkedRevision[];
+  /** Pin records of the whole repo (`@pins/*.json`): S3 keeps a bucket's pins here, its versions being per object. */
+  pinFiles: string[];
   otherBytes: number;
 }
 
@@ -155,21 +157,25 @@ class Walker {
     const rev: WalkedRevision = { sha, dir, files: [], docBytes: 0, pinFiles: [] };
     for (const e of await list(dir)) {
       if (e.name === "files" && e.dir) await this.files(e.full, "", rev.files);
-      else if (e.name === "@pins" && e.dir) {
-        for (const p of await list(e.full)) {
-          if (isRecordFileName(p.name)) rev.pinFiles.push(p.full);
-          this.otherBytes += await this.fileBytes(p.full);
-        }
-      } else if (e.dir) rev.docBytes += await this.bytesUnder(e.full);
+      else if (e.name === "@pins" && e.dir) await this.pins(e.full, rev.pinFiles);
+      else if (e.dir) rev.docBytes += await this.bytesUnder(e.full);
       else rev.docBytes += await this.fileBytes(e.full);
     }
     return rev;
   }
 
+  private async pins(dir: string, out: string[]): Promise<void> {
+    for (const p of await list(dir)) {
+      if (isRecordFileName(p.name)) out.push(p.full);
+      this.otherBytes += await this.fileBytes(p.full);
+    }
+  }
+
   async repo(owner: string, name: string, dir: string): Promise<WalkedRepo> {
-    const repo: WalkedRepo = { owner: decode(owner), name: decode(name), dir, refs: {}, revisions: [], otherBytes: 0 };
+    const repo: WalkedRepo = { owner: decode(owner), name: decode(name), dir, refs: {}, revisions: [], pinFiles: [], otherBytes: 0 };
     for (const e of await list(dir)) {
       if (e.dir && SHA_DIR.test(e.name)) repo.revisions.push(await this.revision(e.name, e.full));
+      else if (e.dir && e.name === "@pins") await this.pins(e.full, repo.pinFiles);
       else if (e.dir && e.name === "@refs") {
         for (const r of await list(e.full)) {
           repo.otherBytes += await this.fileBytes(r.full);

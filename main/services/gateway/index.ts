@@ -83,7 +83,7 @@ import { RateBudget } from "./rate-budget";
 import { RemoteFiles } from "./remote-files";
 import { S3Counters, type S3SourceCounters } from "./s3-counters";
 import { S3Handler } from "./s3-handler";
-import { S3Objects, type PinnedS3Dataset, type S3Access } from "./s3-objects";
+import { S3Objects, type PinnedS3Dataset, type S3Access, type S3CachePlace } from "./s3-objects";
 import { startGatewayServer } from "./server";
 import { Upstream, type RetryPolicy } from "./upstream";
 
@@ -156,6 +156,8 @@ export interface Gateway {
   pin(uri: string, revision?: string): Promise<PinnedDataset>;
   /** Opens an S3 dataset for Lance through the gateway (see the header); throws a named AppFailure. */
   pinS3(uri: string, access: S3Access): Promise<PinnedS3Dataset>;
+  /** The block cache an S3 dataset opened here reads into, and its bucket's place in it (for pins). */
+  s3CacheOf(dataset: PinnedS3Dataset): S3CachePlace;
   /** A whole file of a pinned dataset (e.g. config.json), through the cache. */
   readFile(dataset: PinnedDataset | PinnedS3Dataset, relativePath: string, opts: { maxBytes: number }): Promise<Buffer>;
   counters(): GatewayCounters;
@@ -302,6 +304,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       } catch (e) {
         throw asFailure(e);
       }
+    },
+    s3CacheOf(dataset) {
+      return s3.cacheOf(dataset);
     },
     async readFile(dataset, relativePath, opts) {
       if ("source" in dataset) {

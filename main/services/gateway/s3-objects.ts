@@ -54,6 +54,12 @@ export interface PinnedS3Dataset {
   storageOptions: Record<string, string>;
 }
 
+export interface S3CachePlace {
+  cache: HubDiskCache;
+  repo: RepoId;
+  versionOf(key: string): string | null;
+}
+
 export interface S3ObjectsOptions {
   cacheDir: string;
   blockBytes: number;
@@ -380,6 +386,23 @@ export class S3Objects {
       session.lists.delete(canonical);
       throw e;
     }
+  }
+
+  /**
+   * The block cache an opened dataset reads into, its bucket's place in it, and the version folder (ETag hash) of
+   * a key as this open reads it (null: not learned by this open). Pins record there.
+   */
+  cacheOf(dataset: PinnedS3Dataset): S3CachePlace {
+    const session = this.sessions.get(dataset.storageOptions.aws_access_key_id ?? "");
+    if (!session) throw new AppFailure("DATASET_NOT_OPEN", `${dataset.uri} is not open in this gateway`);
+    return {
+      cache: session.mount.cache,
+      repo: this.repo(session),
+      versionOf: (key) => {
+        const entry = session.objects.get(key);
+        return entry ? etagHash(entry.head.etag) : null;
+      },
+    };
   }
 
   /** A whole file of an opened dataset (e.g. config.json), through the cache. */

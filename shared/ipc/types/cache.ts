@@ -28,9 +28,13 @@ export interface CacheEntry {
 /** Tables (or columns of a table) kept local for offline use; never evicted. */
 export interface CachePin {
   id: string;
+  source: "hf" | "s3";
+  /** `hf://datasets/<repo>[/<dataset>]@<sha>` or `s3://<bucket>[/<dataset>]`: what `unpin` takes. */
   uri: string;
+  /** `owner/repo`, or the S3 bucket. */
   repo: string;
-  sha: string;
+  /** The commit pinned (null for S3: the object versions read when the pin ran). */
+  sha: string | null;
   dataset: string;
   table: string;
   /** null: every column. */
@@ -91,7 +95,10 @@ export interface CacheEviction {
 }
 
 export interface CachePinRequest {
-  /** `hf://datasets/<owner>/<repo>[/<path>][@<revision>]`: the SLAF dataset (a branch or tag is resolved when the pin starts). */
+  /**
+   * `hf://datasets/<owner>/<repo>[/<path>][@<revision>]` (a branch or tag is resolved when the pin starts) or
+   * `s3://<bucket>[/<prefix>]` (read with the S3 settings): the SLAF dataset.
+   */
   uri: string;
   /** Tables to pin, as config.json names them; default every table. */
   tables?: string[];

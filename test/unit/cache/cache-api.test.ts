@@ -129,9 +129,13 @@ describe("cache.pin", () => {
   });
 
   it("refuses what cannot be pinned at once, with named errors; an unknown table fails the job naming it", async () => {
-    expect(failure(await call("cache", "pin", { uri: "s3://bucket/atlas.slaf" }))).toMatchObject({
+    expect(failure(await call("cache", "pin", { uri: "gs://bucket/atlas.slaf" }))).toMatchObject({
       code: "INVALID_ARGUMENT",
-      message: expect.stringContaining("s3://bucket"),
+      message: expect.stringContaining("gs://bucket/atlas.slaf"),
+    });
+    expect(failure(await call("cache", "pin", { uri: "s3://Not_A_Bucket/atlas.slaf" }))).toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("bucket name"),
     });
     expect(failure(await call("cache", "pin", { uri: pinUri, columns: ["gene_id"] }))).toMatchObject({
       code: "INVALID_ARGUMENT",

@@ -123,11 +123,11 @@ describe("cache command", () => {
     const notHf = await cli("evict", "ftp://bucket/x");
     expect(notHf.code).toBe(1);
     expect(notHf.stderr).toMatch(/^INVALID_ARGUMENT: Not a Hugging Face dataset URI/);
-    const s3Pin = await cli("pin", "s3://bucket/atlas.slaf");
-    expect(s3Pin.code).toBe(1);
-    expect(s3Pin.stderr).toMatch(/^INVALID_ARGUMENT: Pinning is for Hugging Face datasets .*an s3:\/\/ dataset is kept in the cache as it is read/);
+    const badBucket = await cli("pin", "s3://Not_A_Bucket/atlas.slaf");
+    expect(badBucket.code).toBe(1);
+    expect(badBucket.stderr).toMatch(/^INVALID_ARGUMENT: Not an S3 dataset URI \(the bucket name is not valid\)/);
     const localPin = await cli("pin", env.local);
-    expect(localPin.stderr).toMatch(/^INVALID_ARGUMENT: Pinning is for Hugging Face datasets .*a local folder is read where it is/);
+    expect(localPin.stderr).toMatch(/^INVALID_ARGUMENT: Pinning is for remote datasets .*a local folder is read where it is/);
     const unknown = await cli("pin", URI, "--table", "nope");
     expect(unknown.stderr).toMatch(/^TABLE_UNKNOWN: .*"nope"/m);
   });

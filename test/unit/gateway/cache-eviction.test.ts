@@ -10,6 +10,7 @@ import { startGateway, type Gateway } from "../../../main/services/gateway";
 import { CacheKeeper } from "../../../main/services/gateway/cache-keeper";
 import { cacheManager } from "../../../main/services/gateway/cache-manager";
 import { PinRecorder } from "../../../main/services/gateway/cache-pin";
+import { pinSite } from "../../../main/services/gateway/cache-pin-sites";
 import { HubDiskCache } from "../../../main/services/gateway/disk-cache";
 import { blocksUnder, getThrough, openStream, resolveUrl, uploadBlobs } from "./cache-helpers";
 import { hubEnv, QUICK, type HubEnv } from "./helpers";
@@ -55,13 +56,13 @@ describe("size cap and LRU eviction", () => {
 
     // A pin of kept/ (recorded the way cache.pin records a table's blocks), read first: the oldest blocks.
     const dataset = await env.gateway.pin(`hf://datasets/${REPO}`);
-    const recorder = new PinRecorder(env.gateway, dataset);
+    const recorder = new PinRecorder(pinSite(env.gateway, dataset));
     const target = { table: "kept", tablePath: "kept", columns: null };
     await recorder.protect(target, ["kept"]);
     const scope = recorder.scope(["kept"]);
     expect((await get("kept/p.bin")).equals(bytes.get("kept/p.bin")!)).toBe(true);
     scope.close();
-    const record = await recorder.complete(target, scope.blocks, 0);
+    const record = await recorder.complete(target, scope.blocks, ["kept"], 0);
     await recorder.finish();
     expect(record.bytes).toBe(16 * KB);
 
@@ -169,7 +170,7 @@ describe("pins", () => {
   it("a pin whose blocks were removed before it completed (an evict meanwhile) fetches them again and completes", async () => {
     const cache = cacheManager(env.cacheDir);
     const dataset = await env.gateway.pin(`hf://datasets/${REPO}`);
-    const recorder = new PinRecorder(env.gateway, dataset);
+    const recorder = new PinRecorder(pinSite(env.gateway, dataset));
     const target = { table: "d", tablePath: "lru/d.bin", columns: null };
     const scope = recorder.scope(["lru/d.bin"]);
     await get("lru/d.bin");
@@ -178,7 +179,7 @@ describe("pins", () => {
     await cache.evict({ uri: `hf://datasets/${REPO}/lru@${sha}` });
     expect(await blocksUnder(filesDir("lru/d.bin"))).toEqual([]);
     env.hub.resetLog();
-    const record = await recorder.complete(target, scope.blocks, 0);
+    const record = await recorder.complete(target, scope.blocks, ["lru/d.bin"], 0);
     expect(record.bytes).toBe(16 * KB);
     expect(env.hub.count(["cdn", "resolve"])).toBeGreaterThan(0);
     expect((await blocksUnder(filesDir("lru/d.bin"))).length).toBe(4);

@@ -121,7 +121,7 @@ describe("pins", () => {
       message: expect.stringContaining('"nope"'),
     });
     expect(await failureOf(cache.pin(env.gateway, { uri: URI, tables: ["cells", "genes"], columns: ["x"] }))).toMatchObject({ code: "INVALID_ARGUMENT" });
-    expect(await failureOf(cache.pin(env.gateway, { uri: "s3://bucket/x" }))).toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(await failureOf(cache.pin(env.gateway, { uri: "gs://bucket/x" }))).toMatchObject({ code: "INVALID_ARGUMENT" });
     expect((await cache.usage()).pins.every((p) => p.state === "complete")).toBe(true);
   });
 

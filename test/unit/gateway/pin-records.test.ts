@@ -79,4 +79,23 @@ describe("pin records", () => {
     await fs.writeFile(running, "{ not json");
     expect((await loadRevisionPins(revision)).pins).toEqual([]);
   });
+
+  it("S3 records: a running one protects the bucket's whole folder, a complete one the blocks in each file's version folder", async () => {
+    const bucketDir = path.join(await tempDir("slafwb-pin-records-"), "s3", "src", "bucket", "objects");
+    dirs.push(path.dirname(path.dirname(path.dirname(path.dirname(bucketDir)))));
+    const s3Record = (state: PinRecord["state"]): PinRecord => {
+      const r = record(state);
+      const files = Object.fromEntries(Object.entries(r.files).map(([k, f]) => [k, { ...f, version: "b".repeat(40) }]));
+      return { ...r, source: "s3", repo: "bucket", sha: "", files };
+    };
+    const running = runningPinFile(bucketDir, "s3pin");
+    await writePinRecord(running, s3Record("running"));
+    const complete = completePinFile(bucketDir, "s3pin");
+    await writePinRecord(complete, s3Record("complete"));
+    const { pins } = await loadRevisionPins({ dir: bucketDir, pinFiles: [running, complete] });
+    const { prefixes, blocks } = protectedByPins(pins);
+    expect(prefixes).toEqual([`${bucketDir}${path.sep}`]);
+    const dataDir = path.join(bucketDir, "b".repeat(40), "files", "pbmc.slaf", "expression.lance", "data", "x.lance");
+    expect([...blocks].sort()).toEqual(["@0.blk", "@1024.blk", "@2048.blk"].map((b) => path.join(dataDir, b)));
+  });
 });
