@@ -9,6 +9,7 @@ import { appFailureFromLanceError, type PinnedDataset } from "../../../main/serv
 import { CacheKeeper } from "../../../main/services/gateway/cache-keeper";
 import { cacheManager, type CacheManager, type PinProgress } from "../../../main/services/gateway/cache-manager";
 import { checkCachedBlocks, hubEnv, localSource, type HubEnv } from "./helpers";
+import { freshRows, plainRows } from "./lance-rows";
 
 let env: HubEnv;
 let lancedb: typeof Lancedb;
@@ -31,23 +32,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-function plain(rows: unknown[]): string[] {
-  return rows.map((r) => JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
-}
-
-/** All rows of a table (some columns), read with a fresh connection and session: nothing from memory. */
-async function rows(root: string, table: string, opts: { columns?: string[]; storageOptions?: Record<string, string> } = {}): Promise<string[]> {
-  const db = await lancedb.connect(root, opts.storageOptions ? { storageOptions: opts.storageOptions } : undefined, new lancedb.Session());
-  try {
-    const t = await db.openTable(table);
-    const q = opts.columns ? t.query().select(opts.columns) : t.query();
-    return plain(await q.toArray());
-  } finally {
-    db.close();
-  }
-}
-
-const remoteRows = (table: string, columns?: string[]): Promise<string[]> => rows(pinned.uri, table, { columns, storageOptions: pinned.storageOptions });
+const remoteRows = (table: string, columns?: string[]): Promise<string[]> => freshRows(pinned.uri, table, { columns, storageOptions: pinned.storageOptions });
 
 async function failureOf(p: Promise<unknown>, table?: string): Promise<AppError> {
   const e = await p.then(
@@ -81,7 +66,7 @@ describe("pins", () => {
     env.gateway.setOffline(true);
     env.hub.resetLog();
     try {
-      expect(await remoteRows("cells")).toEqual(await rows(env.local, "cells"));
+      expect(await remoteRows("cells")).toEqual(await freshRows(env.local, "cells"));
       const miss = await failureOf(remoteRows("expression", ["value"]), "expression");
       expect(miss.code).toBe("OFFLINE_NOT_CACHED");
       expect(miss.message).toMatch(/expression\.lance\/data\//);
@@ -98,7 +83,7 @@ describe("pins", () => {
     await cache.setCap(0);
     env.gateway.setOffline(true);
     try {
-      expect(await remoteRows("expression", ["value"])).toEqual(await rows(env.local, "expression", { columns: ["value"] }));
+      expect(await remoteRows("expression", ["value"])).toEqual(await freshRows(env.local, "expression", { columns: ["value"] }));
       expect((await failureOf(remoteRows("expression", ["gene_integer_id"]), "expression")).code).toBe("OFFLINE_NOT_CACHED");
     } finally {
       env.gateway.setOffline(false);
@@ -145,7 +130,7 @@ describe("pins", () => {
 
 describe("eviction while Lance reads", () => {
   it("a scan returns the right rows while a tiny cap evicts under it and the cache is cleared in the middle", async () => {
-    const expected = await rows(env.local, "expression");
+    const expected = await freshRows(env.local, "expression");
     const keeper = CacheKeeper.for(env.cacheDir);
     await cache.clear();
     await cache.setCap(64 * 1024);
@@ -160,7 +145,7 @@ describe("eviction while Lance reads", () => {
         if (++batches === 1) await cache.clear();
       }
       db.close();
-      expect(plain(got)).toEqual(expected);
+      expect(plainRows(got)).toEqual(expected);
       await keeper.idle();
       // Passes ran while the scan read (the table is many times the cap), and once it is done the cap holds.
       expect(keeper.evicted.blocks).toBeGreaterThan(evictedBefore);

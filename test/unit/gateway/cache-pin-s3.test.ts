@@ -5,7 +5,6 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import * as lancedb from "@lancedb/lancedb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAppFailure, type AppError } from "../../../shared/result";
 import { cacheCommand } from "../../../main/commands/cache";
@@ -17,21 +16,7 @@ import { s3Available, s3TestServer, type S3TestServer } from "../../fixtures/s3/
 import { tempDir, writePbmcSlaf } from "../../fixtures/slaf-fixture";
 import { blocksUnder } from "./cache-helpers";
 import { QUICK } from "./helpers";
-
-function plain(rows: unknown[]): string[] {
-  return rows.map((r) => JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
-}
-
-/** All rows of a table (some columns), with a fresh connection and session: nothing from memory. */
-async function rows(root: string, table: string, opts: { columns?: string[]; storageOptions?: Record<string, string> } = {}): Promise<string[]> {
-  const db = await lancedb.connect(root, opts.storageOptions ? { storageOptions: opts.storageOptions } : undefined, new lancedb.Session());
-  try {
-    const t = await db.openTable(table);
-    return plain(await (opts.columns ? t.query().select(opts.columns) : t.query()).toArray());
-  } finally {
-    db.close();
-  }
-}
+import { freshRows } from "./lance-rows";
 
 async function failureOf(p: Promise<unknown>, table: string): Promise<AppError> {
   const e = await p.then(
@@ -80,7 +65,7 @@ describe.skipIf(!s3Available())("pins of S3 datasets (radosgw)", () => {
   const open = (which = uri): Promise<PinnedS3Dataset> => gateway.pinS3(which, access);
   const remoteRows = async (table: string, columns?: string[]): Promise<string[]> => {
     const ds = await open();
-    return rows(ds.uri, table, { columns, storageOptions: ds.storageOptions });
+    return freshRows(ds.uri, table, { columns, storageOptions: ds.storageOptions });
   };
 
   it("pins a table with progress; with every unpinned block evicted, a new open scans it offline while another table fails fast", async () => {
@@ -89,9 +74,9 @@ describe.skipIf(!s3Available())("pins of S3 datasets (radosgw)", () => {
     const other = await open(`s3://${bucket}/other.slaf`);
     const [pins, otherCells] = await Promise.all([
       cache.pin(gateway, { uri, tables: ["cells"], s3: access }, { onProgress: (p) => progress.push(p) }),
-      rows(other.uri, "cells", { storageOptions: other.storageOptions }),
+      freshRows(other.uri, "cells", { storageOptions: other.storageOptions }),
     ]);
-    expect(otherCells).toEqual(await rows(local, "cells"));
+    expect(otherCells).toEqual(await freshRows(local, "cells"));
     expect(pins).toEqual([
       expect.objectContaining({
         source: "s3",
@@ -109,7 +94,7 @@ describe.skipIf(!s3Available())("pins of S3 datasets (radosgw)", () => {
     expect(progress.filter((p) => p.phase === "scan").at(-1)).toMatchObject({ done: 160, total: 160, table: "cells" });
 
     // Expression read online (cached, not pinned), then a cap of 0: everything unpinned goes.
-    expect(await remoteRows("expression", ["value"])).toEqual(await rows(local, "expression", { columns: ["value"] }));
+    expect(await remoteRows("expression", ["value"])).toEqual(await freshRows(local, "expression", { columns: ["value"] }));
     await cache.setCap(0);
     const usage = await cache.usage();
     expect(usage.pinnedBytes).toBe(pins[0].bytes);
@@ -121,7 +106,7 @@ describe.skipIf(!s3Available())("pins of S3 datasets (radosgw)", () => {
     gateway.setOffline(true);
     const requests = gateway.counters().s3.requests;
     try {
-      expect(await remoteRows("cells")).toEqual(await rows(local, "cells"));
+      expect(await remoteRows("cells")).toEqual(await freshRows(local, "cells"));
       const miss = await failureOf(remoteRows("expression", ["value"]), "expression");
       expect(miss.code).toBe("OFFLINE_NOT_CACHED");
       expect(miss.message).toMatch(/expression\.lance\/data\//);
@@ -138,7 +123,7 @@ describe.skipIf(!s3Available())("pins of S3 datasets (radosgw)", () => {
     await cache.setCap(0);
     gateway.setOffline(true);
     try {
-      expect(await remoteRows("expression", ["value"])).toEqual(await rows(local, "expression", { columns: ["value"] }));
+      expect(await remoteRows("expression", ["value"])).toEqual(await freshRows(local, "expression", { columns: ["value"] }));
       expect((await failureOf(remoteRows("expression", ["gene_integer_id"]), "expression")).code).toBe("OFFLINE_NOT_CACHED");
     } finally {
       gateway.setOffline(false);
@@ -188,7 +173,7 @@ describe.skipIf(!s3Available())("pins of S3 datasets (radosgw)", () => {
     const io = { out: (t: string) => void (out += t), err: () => undefined };
     await cacheCommand(["pin", uri, "--table", "genes", "--format", "json"], io, userData);
     expect(JSON.parse(out)).toEqual([
-      expect.objectContaining({ source: "s3", uri, table: "genes", state: "complete", rows: (await rows(local, "genes")).length }),
+      expect.objectContaining({ source: "s3", uri, table: "genes", state: "complete", rows: (await freshRows(local, "genes")).length }),
     ]);
     out = "";
     await cacheCommand(["list"], io, userData);
