@@ -144,7 +144,7 @@ describe("the cache panel's tree", () => {
     expect(parseCapInput("-1 GB")).toBeNull();
   });
 
-  it("pins the open dataset at its resolved commit, whatever revision form its URI has", () => {
+  it("pins the open Hub dataset at its resolved commit, whatever revision form its URI has; an S3 one as it is", () => {
     const revision = { requested: "main", sha: SHA };
     expect(pinUriOf({ uri: "hf://datasets/acme/pbmc/pbmc.slaf@main", source: "hf", revision })).toBe(`hf://datasets/acme/pbmc/pbmc.slaf@${SHA}`);
     expect(pinUriOf({ uri: "hf://datasets/acme/pbmc@main/pbmc.slaf", source: "hf", revision })).toBe(`hf://datasets/acme/pbmc/pbmc.slaf@${SHA}`);
@@ -152,7 +152,9 @@ describe("the cache panel's tree", () => {
       `hf://datasets/acme/pbmc/x.slaf@${SHA}`,
     );
     expect(pinUriOf({ uri: "hf://datasets/acme/pbmc", source: "hf", revision })).toBe(`hf://datasets/acme/pbmc@${SHA}`);
-    expect(pinUriOf({ uri: "s3://bucket/atlas.slaf", source: "s3", revision: null })).toBeNull();
+    expect(pinUriOf({ uri: "s3://bucket/atlas.slaf", source: "s3", revision: null })).toBe("s3://bucket/atlas.slaf");
+    expect(pinUriOf({ uri: "s3://bucket", source: "s3", revision: null })).toBe("s3://bucket");
+    expect(pinUriOf({ uri: "/data/pbmc.slaf", source: "local", revision: null })).toBeNull();
   });
 });
 
