@@ -357,14 +357,15 @@ export class QueryRun {
 
   /**
    * A lease on the table's warm entry holding the query's columns (`load` fills a new entry with every row of
-   * the columns asked for), with what loading it read; null when it does not fit the budget, or `filtered` and
-   * no earlier query read the table.
+   * the columns asked for, and of `prefer` when they fit too), with what loading it read; null when it does not
+   * fit the budget, or `filtered` and no earlier query read the table.
    */
   private async leaseWarm(
     needs: TableNeeds,
     warm: WarmTables,
     filtered: boolean,
     load: (table: string, columns: CatalogColumn[]) => Promise<IngestResult>,
+    prefer?: string[],
   ): Promise<{ lease: WarmLease; loaded: IngestResult } | null> {
     const name = needs.table.name;
     const widths = await this.tables.widths(needs);
@@ -373,6 +374,7 @@ export class QueryRun {
     const lease = await warm.use({
       key: `${this.tables.ds.summary.datasetId}@${await this.tables.lance(name).version()}/${name}`,
       columns: scanColumns(needs).map((c) => c.name),
+      prefer,
       filtered,
       bytesOf: (cols) => tableRows * rowBytes(widths, cols),
       load: async (table, cols) => {
@@ -402,7 +404,10 @@ export class QueryRun {
     const idFiltered = needs.refs.some((r) => r.links.some((l) => this.idSource(l, this.plan.analysis)));
     const partialsFirst = name === "expression" && !!this.preAggregation;
     if (partialsFirst && !idFiltered) return false;
-    const warmed = await this.leaseWarm(needs, warm, true, (table, wanted) => this.loadHeld(table, name, wanted));
+    // Every column of the table is held when it fits (expression has three): a later query that asks for another
+    // one then reads memory instead of the whole table again.
+    const flat = needs.table.columns.filter((c) => flatKind(c.type) !== null).map((c) => c.name);
+    const warmed = await this.leaseWarm(needs, warm, true, (table, wanted) => this.loadHeld(table, name, wanted), flat);
     if (!warmed) return false;
     const { lease, loaded } = warmed;
     const tableRows = this.tables.rows(name);

@@ -1,7 +1,8 @@
 /**
  * Tables kept loaded in DuckDB between queries, per dataset and table version, so a notebook of joins does not
  * read them from Lance again: `cells` and `genes`, and large fact tables once read twice (execute.ts decides). Each warm table holds every row of the columns loaded
- * so far; a query that needs a column it lacks loads the union again into a new table, which replaces it. A
+ * so far (and of the columns a load prefers, such as every column of a fact table, when they fit the budget); a
+ * query that needs a column it lacks loads the union again into a new table, which replaces it. A
  * query that filters the table loads it whole only once an earlier query has read that table (a one-off query
  * keeps its filtered scan).
  *
@@ -37,6 +38,8 @@ export interface WarmRequest {
   key: string;
   /** Columns the query needs. */
   columns: string[];
+  /** More columns to load along when a load is due and they fit the budget (a later query then need not load again). */
+  prefer?: string[];
   /** Whether the query would scan the table with a filter (then it loads every row only for a table read before). */
   filtered: boolean;
   /** Estimated bytes of a table holding these columns (every row). */
@@ -110,13 +113,14 @@ export class WarmTables {
     const first = !this.seen.has(req.key);
     this.seen.add(req.key);
     if (req.filtered && first) return null;
-    let columns = [...new Set([...(current?.columns ?? []), ...req.columns])];
-    let bytes = req.bytesOf(columns);
-    if (bytes > this.budgetBytes) {
-      columns = [...new Set(req.columns)];
-      bytes = req.bytesOf(columns);
-    }
-    if (bytes > this.budgetBytes) return null;
+    // The widest choice that fits: with the preferred columns, with what is warm already, or just what is asked.
+    const choices = [[...(current?.columns ?? []), ...req.columns, ...(req.prefer ?? [])], [...(current?.columns ?? []), ...req.columns], req.columns].map(
+      (c) => [...new Set(c)],
+    );
+    const fitting = choices.find((c) => req.bytesOf(c) <= this.budgetBytes);
+    if (!fitting) return null;
+    const columns = fitting;
+    const bytes = req.bytesOf(columns);
     await this.makeRoom(bytes, current);
     const entry: WarmEntry = { name: `t${this.next++}`, key: req.key, columns: new Set(columns), bytes, users: 0, lastUsed: ++this.clock, retired: false };
     try {

@@ -42,8 +42,8 @@ describe("warm fact tables", () => {
       expect(second.rowsAppended).toBe(Number(nk[0][0]));
       expect(env.query.engine.streams!.opened).toBe(streams + 1);
       expect(second.columns.sort()).toEqual(["cell_integer_id", "value"]);
-      // uint32 cell ids and uint16 values, as the table stores them.
-      expect(env.query.engine.held.bytes()).toBe(second.tableRows * 6);
+      // Every column is held, as the table stores them: uint32 cell ids, uint16 gene ids and values.
+      expect(env.query.engine.held.bytes()).toBe(second.tableRows * 8);
       const heldIds = (await same(env, "SELECT cell_integer_id FROM expression LIMIT 100000 OFFSET 20000")).rowCount;
       expect(heldIds).toBe(100_000);
 
@@ -57,11 +57,10 @@ describe("warm fact tables", () => {
       expect(grouped.aggregated).toBeTruthy();
       expect(grouped.warm).toBeUndefined();
 
-      // A column the warm table lacks: the union is loaded once, and every later query reads it from memory.
-      const wider = scanOf(await same(env, GENE_FILTER), "expression");
-      expect(wider).toMatchObject({ warm: true, rowsScanned: wider.tableRows });
+      // A query on a column the first ones did not ask for reads memory too: every column was held.
       const key = [...env.query.engine.warm!.snapshot().keys()].find((k) => k.endsWith("/expression"))!;
       expect(env.query.engine.warm!.snapshot().get(key)).toEqual(["cell_integer_id", "gene_integer_id", "value"]);
+      expect(scanOf(await same(env, GENE_FILTER), "expression")).toMatchObject({ warm: true, rowsScanned: 0 });
       expect(scanOf(await same(env, CELL_FILTER), "expression").rowsScanned).toBe(0);
       // Outer joins and self-joins read the warm table like any other.
       await same(
@@ -122,6 +121,26 @@ describe("warm fact tables", () => {
         expect(s.rowsAppended).toBeLessThan(s.tableRows);
       }
       expect(warmKeys(env)).toEqual(["cells"]);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("hold the query's columns when every column does not fit, and load again for a column they lack", async () => {
+    // Room for expression's cell ids and values (6 bytes a row) and the cells' columns, not for all 8 bytes a row.
+    const rows = Number((await q.oracle.rows("SELECT COUNT(*) FROM expression"))[0][0]);
+    const env = await openEnv(q.fixture, { warmFactMinRows: 0, streamMinRows: 0, warmBudgetBytes: rows * 7 });
+    try {
+      await same(env, CELL_FILTER);
+      expect(scanOf(await same(env, CELL_FILTER), "expression")).toMatchObject({ warm: true, rowsScanned: rows });
+      const key = () => [...env.query.engine.warm!.snapshot().keys()].find((k) => k.endsWith("/expression"))!;
+      expect(env.query.engine.warm!.snapshot().get(key())).toEqual(["cell_integer_id", "value"]);
+      expect(scanOf(await same(env, CELL_FILTER), "expression").rowsScanned).toBe(0);
+      // Gene ids are missing and the union does not fit: the query's own columns replace the held ones.
+      expect(scanOf(await same(env, GENE_FILTER), "expression")).toMatchObject({ warm: true, rowsScanned: rows });
+      expect(env.query.engine.warm!.snapshot().get(key())).toEqual(["gene_integer_id", "value"]);
+      expect(env.query.engine.held.bytes()).toBe(rows * 4);
+      expect(scanOf(await same(env, GENE_FILTER), "expression").rowsScanned).toBe(0);
     } finally {
       await env.close();
     }
