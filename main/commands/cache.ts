@@ -6,7 +6,7 @@
 import path from "node:path";
 import { formatBytes } from "../../shared/format";
 import { AppFailure } from "../../shared/result";
-import { startGateway, type Gateway } from "../services/gateway/index";
+import { pointLanceAt, startGateway, type Gateway } from "../services/gateway/index";
 import { cacheManager, parseSize, type CacheUsage, type PinInfo, type RemovalResult } from "../services/gateway/cache-manager";
 import { loadSettings } from "../services/settings";
 import { flagList, flagString, parseArgs, UsageError, type ParsedArgs } from "./args";
@@ -135,7 +135,7 @@ async function pin(args: ParsedArgs, userDataDir: string, format: Format, io: Ca
   let gateway: Gateway | null = null;
   try {
     gateway = await startGateway({ cacheDir: dir, hubEndpoint: UPSTREAM, hfToken: TOKEN, offline: args.flags.get("offline") === true });
-    Object.assign(process.env, gateway.lanceEnv());
+    pointLanceAt(gateway);
     let lastLine = "";
     const s3 = uri.startsWith("s3://") ? await cliS3Access((await loadSettings(userDataDir)).settings, userDataDir) : undefined;
     const pins = await cacheManager(dir).pin(

@@ -9,6 +9,7 @@ import { environmentHfToken, upstreamHubEndpoint } from "../services/sources/hub
 import type { SourcesOptions } from "../services/sources/service";
 import type { S3Access } from "../services/gateway/index";
 import { s3AccessOf } from "../services/settings-service";
+import { environmentS3 } from "../services/sources/s3-environment";
 import { flagList, UsageError, type ParsedArgs } from "./args";
 import { defaultUserDataDir } from "./user-data";
 
@@ -35,7 +36,7 @@ export function cliSources(settings: AppSettings, userDataDir: string): Pick<Sou
   };
 }
 
-/** The S3 settings and saved secret key a CLI command opens s3:// datasets with (`gw.pinS3(uri, access)`). */
+/** What a CLI command opens s3:// datasets with (`gw.pinS3(uri, access)`): AWS_* from the environment, else the S3 settings and saved secret key. */
 export async function cliS3Access(settings: AppSettings, userDataDir: string): Promise<S3Access> {
-  return s3AccessOf(settings.s3, await fileSecretStore(userDataDir).get("s3SecretAccessKey"));
+  return s3AccessOf(settings.s3, await fileSecretStore(userDataDir).get("s3SecretAccessKey"), environmentS3());
 }

@@ -22,11 +22,14 @@ import {
   type SettingsChanges,
 } from "./settings";
 import { DEFAULT_HUB, environmentHfToken, environmentHubEndpoint } from "./sources/hub-endpoint";
+import { environmentS3, NO_S3_ENVIRONMENT, type S3Environment } from "./sources/s3-environment";
 
-/** What the environment provided at start; it wins over the settings, as huggingface_hub does. */
+/** What the environment provided at start; it wins over the settings, as huggingface_hub and the AWS SDKs do. */
 export interface SettingsEnvironment {
   hubEndpoint: string | null;
   hfToken: string | null;
+  /** AWS_* variables (s3-environment.ts); none when left out. */
+  s3?: S3Environment;
 }
 
 export interface SettingsServiceOptions {
@@ -39,17 +42,37 @@ export interface SettingsServiceOptions {
   onHfToken?: (token: string | null) => Promise<void> | void;
 }
 
-/** The gateway's view of the saved S3 settings (`gw.pinS3(uri, access)`); unset fields take the gateway's defaults. */
-export function s3AccessOf(s3: S3Settings, secretAccessKey: string | null): S3Access {
+/**
+ * The gateway's view of the S3 settings (`gw.pinS3(uri, access)`): the environment's credentials, region and
+ * endpoint where set, else the saved ones; unset fields take the gateway's defaults.
+ */
+export function s3AccessOf(s3: S3Settings, secretAccessKey: string | null, env: S3Environment = NO_S3_ENVIRONMENT): S3Access {
   const access: S3Access = {};
-  if (s3.accessKeyId && secretAccessKey) {
+  if (env.accessKeyId && env.secretAccessKey) {
+    access.accessKeyId = env.accessKeyId;
+    access.secretAccessKey = env.secretAccessKey;
+    if (env.sessionToken) access.sessionToken = env.sessionToken;
+  } else if (s3.accessKeyId && secretAccessKey) {
     access.accessKeyId = s3.accessKeyId;
     access.secretAccessKey = secretAccessKey;
   }
-  if (s3.region) access.region = s3.region;
-  if (s3.endpoint) access.endpoint = s3.endpoint;
+  const region = env.region ?? s3.region;
+  const endpoint = env.endpoint ?? s3.endpoint;
+  if (region) access.region = region;
+  if (endpoint) access.endpoint = endpoint;
   if (s3.pathStyle !== null) access.pathStyle = s3.pathStyle;
   return access;
+}
+
+/** What of the S3 settings the environment overrides, for the saved-settings message. */
+function s3EnvironmentNote(env: S3Environment | undefined): string {
+  if (!env) return "";
+  const names = [
+    env.accessKeyId ? "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" : null,
+    env.region ? "the region" : null,
+    env.endpoint ? "the endpoint" : null,
+  ].filter((n) => n !== null);
+  return names.length ? `; ${names.join(", ")} from the environment are used while set` : "";
 }
 
 function invalid(field: string, check: () => unknown): void {
@@ -65,7 +88,7 @@ export class SettingsService implements SettingsApi {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SettingsServiceOptions) {
-    this.environment = options.environment ?? { hubEndpoint: environmentHubEndpoint(), hfToken: environmentHfToken() };
+    this.environment = options.environment ?? { hubEndpoint: environmentHubEndpoint(), hfToken: environmentHfToken(), s3: environmentS3() };
   }
 
   get() {
@@ -86,7 +109,7 @@ export class SettingsService implements SettingsApi {
   /** For `gw.pinS3(uri, await settings.s3Access())`: read at each open of an s3:// dataset, so saved changes apply to the next one. */
   async s3Access(): Promise<S3Access> {
     const { settings } = await loadSettings(this.options.userDataDir);
-    return s3AccessOf(settings.s3, await this.options.secrets.get("s3SecretAccessKey"));
+    return s3AccessOf(settings.s3, await this.options.secrets.get("s3SecretAccessKey"), this.environment.s3);
   }
 
   private nextStartEndpoint(setting: string | null): string {
@@ -95,6 +118,7 @@ export class SettingsService implements SettingsApi {
 
   private async state(): Promise<SettingsState> {
     const { userDataDir, secrets, inUse } = this.options;
+    const s3Env = this.environment.s3 ?? NO_S3_ENVIRONMENT;
     const { settings, warnings } = await loadSettings(userDataDir);
     const saved: Record<SecretName, boolean> = { hfToken: false, s3SecretAccessKey: false };
     let problem: string | null = null;
@@ -115,10 +139,11 @@ export class SettingsService implements SettingsApi {
       hfToken: { set: saved.hfToken, fromEnvironment: this.environment.hfToken !== null },
       s3: {
         accessKeyId: settings.s3.accessKeyId,
-        secretAccessKey: { set: saved.s3SecretAccessKey, fromEnvironment: false },
+        secretAccessKey: { set: saved.s3SecretAccessKey, fromEnvironment: s3Env.secretAccessKey !== null },
         region: settings.s3.region,
         endpoint: settings.s3.endpoint,
         pathStyle: settings.s3.pathStyle,
+        environment: { accessKeyId: s3Env.accessKeyId, region: s3Env.region, endpoint: s3Env.endpoint },
       },
       sql: { allowedDirectories: settings.sql.allowedDirectories, inUse: inUse.allowedDirectories },
       secretStore: { kind: secrets.info.kind, description: secrets.info.description, problem },
@@ -179,7 +204,7 @@ export class SettingsService implements SettingsApi {
     const s3Changed =
       (["accessKeyId", "region", "endpoint", "pathStyle"] as const).some((k) => after.s3[k] !== before.s3[k]) ||
       (req.s3?.secretAccessKey !== undefined && (req.s3.secretAccessKey !== null || before.s3.secretAccessKey.set));
-    if (s3Changed) appliedNow.push("S3 settings (for s3:// datasets opened from now on)");
+    if (s3Changed) appliedNow.push(`S3 settings (for s3:// datasets opened from now on${s3EnvironmentNote(this.environment.s3)})`);
     if (after.sql.allowedDirectories.join("\n") !== before.sql.allowedDirectories.join("\n"))
       atRestart.push("SQL folders (file access is fixed when the app starts)");
     return { settings: after, appliedNow, atRestart };

@@ -35,7 +35,18 @@ test.beforeAll(async () => {
   uri = `s3://${bucket}/${PREFIX}`;
 });
 
-const app = useAppServer();
+// AWS_* in the environment would win over the keys this spec types into Settings.
+const app = useAppServer([], {
+  env: {
+    AWS_ACCESS_KEY_ID: "",
+    AWS_SECRET_ACCESS_KEY: "",
+    AWS_SESSION_TOKEN: "",
+    AWS_REGION: "",
+    AWS_DEFAULT_REGION: "",
+    AWS_ENDPOINT_URL: "",
+    AWS_ENDPOINT_URL_S3: "",
+  },
+});
 
 test.afterAll(async () => {
   await s3?.close();

@@ -11,6 +11,8 @@ import type { Result } from "../../shared/result";
 import type { Services } from "../../main/services/index";
 import { SECRETS_FILE } from "../../main/services/secrets/store";
 import { settingsPath } from "../../main/services/settings";
+import type { SettingsEnvironment } from "../../main/services/settings-service";
+import { s3EnvironmentOf } from "../../main/services/sources/s3-environment";
 import { failure, unwrap } from "./../fixtures/result";
 import { testServices } from "../fixtures/services";
 import { tempDir } from "../fixtures/slaf-fixture";
@@ -18,6 +20,7 @@ import { tempDir } from "../fixtures/slaf-fixture";
 const TOKEN = "hf_SettingsServiceTestTokenNeverEchoed42";
 const S3_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY";
 const ENV_TOKEN = "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7";
+const ENV_S3_SECRET = "EnvironmentSecretKeyNeverEchoed/K7MDENG";
 let dir: string;
 const opened: Services[] = [];
 /** Every answer of every call made in this file, serialized: none may contain a secret. */
@@ -30,10 +33,10 @@ afterAll(async () => {
   for (const s of opened) await s.dispose();
   await fs.rm(dir, { recursive: true, force: true });
   const all = answers.join("\n");
-  for (const secret of [TOKEN, S3_SECRET, ENV_TOKEN]) expect(all).not.toContain(secret);
+  for (const secret of [TOKEN, S3_SECRET, ENV_TOKEN, ENV_S3_SECRET]) expect(all).not.toContain(secret);
 });
 
-async function services(environment = { hubEndpoint: null as string | null, hfToken: null as string | null }) {
+async function services(environment: SettingsEnvironment = { hubEndpoint: null, hfToken: null }) {
   const user = await fs.mkdtemp(path.join(dir, "user-"));
   const s = testServices(user, { environment, sources: { hubEndpoint: "https://huggingface.co" } });
   opened.push(s);
@@ -55,7 +58,14 @@ describe("settings.get", () => {
     const state = unwrap(await app.get());
     expect(state.hubEndpoint).toEqual({ setting: null, environment: null, inUse: "https://huggingface.co", nextStart: "https://huggingface.co" });
     expect(state.hfToken).toEqual({ set: false, fromEnvironment: false });
-    expect(state.s3).toEqual({ accessKeyId: null, secretAccessKey: { set: false, fromEnvironment: false }, region: null, endpoint: null, pathStyle: null });
+    expect(state.s3).toEqual({
+      accessKeyId: null,
+      secretAccessKey: { set: false, fromEnvironment: false },
+      region: null,
+      endpoint: null,
+      pathStyle: null,
+      environment: { accessKeyId: null, region: null, endpoint: null },
+    });
     expect(state.sql).toEqual({ allowedDirectories: [], inUse: [] });
     expect(state.secretStore).toMatchObject({ kind: "file", problem: null });
     expect(state.secretStore.description).toContain(path.join(app.user, SECRETS_FILE));
@@ -105,6 +115,7 @@ describe("settings.set", () => {
       region: "auto",
       endpoint: "https://minio.local:9000",
       pathStyle: true,
+      environment: { accessKeyId: null, region: null, endpoint: null },
     });
     expect(saved.settings.sql).toEqual({ allowedDirectories: [await fs.realpath(tables)], inUse: [] });
     expect(saved.appliedNow).toEqual(["S3 settings (for s3:// datasets opened from now on)"]);
@@ -200,5 +211,51 @@ describe("s3Access", () => {
     // A key id without its secret (or the reverse) is no credential: anonymous, as the gateway does with no key.
     unwrap(await app.set({ s3: { secretAccessKey: null } }));
     expect(await s.settings.s3Access()).not.toHaveProperty("accessKeyId");
+  });
+});
+
+describe("S3 settings from the environment", () => {
+  it("reads AWS_* as the AWS CLI does: a key id only with its secret, the region and endpoint with their fallbacks", () => {
+    expect(s3EnvironmentOf({})).toEqual({ accessKeyId: null, secretAccessKey: null, sessionToken: null, region: null, endpoint: null });
+    expect(s3EnvironmentOf({ AWS_ACCESS_KEY_ID: "AKIAONLY", AWS_SESSION_TOKEN: "t" })).toMatchObject({ accessKeyId: null, sessionToken: null });
+    expect(
+      s3EnvironmentOf({
+        AWS_ACCESS_KEY_ID: " AKIAENV ",
+        AWS_SECRET_ACCESS_KEY: "s",
+        AWS_SESSION_TOKEN: "t",
+        AWS_DEFAULT_REGION: "eu-west-1",
+        AWS_ENDPOINT_URL: "https://a",
+      }),
+    ).toEqual({ accessKeyId: "AKIAENV", secretAccessKey: "s", sessionToken: "t", region: "eu-west-1", endpoint: "https://a" });
+    expect(
+      s3EnvironmentOf({ AWS_REGION: "us-west-2", AWS_DEFAULT_REGION: "eu-west-1", AWS_ENDPOINT_URL_S3: "https://s3only", AWS_ENDPOINT_URL: "https://all" }),
+    ).toMatchObject({ region: "us-west-2", endpoint: "https://s3only" });
+  });
+
+  it("win over the saved ones for the gateway, and the dialog is told which, never the secret", async () => {
+    const s3 = s3EnvironmentOf({ AWS_ACCESS_KEY_ID: "AKIAENV", AWS_SECRET_ACCESS_KEY: ENV_S3_SECRET, AWS_ENDPOINT_URL: "https://env-s3.example.org" });
+    const app = await services({ hubEndpoint: null, hfToken: null, s3 });
+    const s = opened.at(-1)!;
+    const saved = unwrap(
+      await app.set({
+        s3: { accessKeyId: "AKIASAVED", secretAccessKey: S3_SECRET, region: "eu-central-1", endpoint: "https://saved.example.org", pathStyle: true },
+      }),
+    );
+    expect(saved.settings.s3).toMatchObject({
+      accessKeyId: "AKIASAVED",
+      secretAccessKey: { set: true, fromEnvironment: true },
+      environment: { accessKeyId: "AKIAENV", region: null, endpoint: "https://env-s3.example.org" },
+    });
+    expect(saved.appliedNow).toEqual([
+      "S3 settings (for s3:// datasets opened from now on; AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the endpoint from the environment are used while set)",
+    ]);
+    // The environment's key pair and endpoint; the saved region and addressing, which it does not set.
+    expect(await s.settings.s3Access()).toEqual({
+      accessKeyId: "AKIAENV",
+      secretAccessKey: ENV_S3_SECRET,
+      region: "eu-central-1",
+      endpoint: "https://env-s3.example.org",
+      pathStyle: true,
+    });
   });
 });

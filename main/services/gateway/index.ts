@@ -86,6 +86,7 @@ import { S3Handler } from "./s3-handler";
 import { S3Objects, type PinnedS3Dataset, type S3Access, type S3CachePlace } from "./s3-objects";
 import { startGatewayServer } from "./server";
 import { Upstream, type RetryPolicy } from "./upstream";
+import { environmentS3 } from "../sources/s3-environment";
 
 export { appFailureFromLanceError } from "./errors";
 export type { SourceCounters } from "./counters";
@@ -169,6 +170,17 @@ export interface Gateway {
   /** A new HF token (or none) for every upstream request from now on; requests in flight keep the old one. */
   setHfToken(token: string | null): void;
   close(): Promise<void>;
+}
+
+/**
+ * Points this process's Lance at the gateway: `lanceEnv()` into process.env, and every AWS_* variable out of it
+ * (read before, s3-environment.ts): Lance reads S3 only through the gateway, with the storage options `pinS3`
+ * gives, and AWS_* would otherwise reach its S3 client too (a session token or endpoint the gateway never signed for).
+ */
+export function pointLanceAt(gateway: Gateway): void {
+  environmentS3();
+  Object.assign(process.env, gateway.lanceEnv());
+  for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;

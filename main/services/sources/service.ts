@@ -7,7 +7,7 @@
 import path from "node:path";
 import type { SourceCounters, SourcesApi, SourcesStatus } from "../../../shared/ipc/contract";
 import { guard } from "../errors";
-import { startGateway, type Gateway, type GatewayOptions } from "../gateway/index";
+import { pointLanceAt, startGateway, type Gateway, type GatewayOptions } from "../gateway/index";
 
 export interface SourcesOptions {
   /** Root of the disk cache: `<user data>/cache`. */
@@ -38,7 +38,7 @@ export class SourcesService implements SourcesApi {
       const gateway = token
         .then((hfToken) => startGateway({ ...options.gateway, cacheDir: options.cacheDir, hubEndpoint: options.hubEndpoint, hfToken, offline: this.offline }))
         .then((gw) => {
-          Object.assign(process.env, gw.lanceEnv());
+          pointLanceAt(gw);
           return gw;
         });
       processGateway = { options, gateway };

@@ -5,7 +5,7 @@ import type { Empty } from "./common";
 export interface SecretState {
   /** A value is saved in the app's secret store. */
   set: boolean;
-  /** The environment provides one (HF_TOKEN), which is used instead of the saved one. */
+  /** The environment provides one (HF_TOKEN, AWS_SECRET_ACCESS_KEY), which is used instead of the saved one. */
   fromEnvironment: boolean;
 }
 
@@ -28,6 +28,11 @@ export interface SettingsState {
     endpoint: string | null;
     /** true: path-style, false: virtual-hosted, null: path-style for a custom endpoint, else virtual-hosted. */
     pathStyle: boolean | null;
+    /**
+     * AWS_ACCESS_KEY_ID (with AWS_SECRET_ACCESS_KEY), AWS_REGION / AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 /
+     * AWS_ENDPOINT_URL from the environment at start: each one set wins over its setting.
+     */
+    environment: { accessKeyId: string | null; region: string | null; endpoint: string | null };
   };
   sql: {
     /** Folders SQL may read files from, as saved. */
