@@ -4,36 +4,15 @@
  * tab, its starter notebook run online and again offline with the same results, with the counters of S3 in the
  * status bar, and a table of it pinned in the Cache panel; a wrong secret is named as refused credentials.
  */
-import fs from "node:fs/promises";
-import os from "node:os";
 import { expect, test, type Page } from "@playwright/test";
 import { formatCount } from "../../shared/format";
 import { loadPbmc } from "../fixtures/pbmc";
-import { s3Available, s3TestServerIn, stopRunRgw, type S3TestServer } from "../fixtures/s3/rgw-server";
 import { useAppServer } from "./app-server";
-import { env, openApp, screenshot } from "./helpers";
+import { openApp, screenshot } from "./helpers";
 import { runAll } from "./notebook-helpers";
+import { useS3Bucket } from "./s3-bucket";
 
-const PREFIX = "atlas/pbmc.slaf";
-const RGW_START_MS = 200_000;
-
-const run = s3Available();
-let runDir: string | null = null;
-let s3: S3TestServer;
-let bucket: string;
-let uri: string;
-
-test.skip(!run, "no S3 server (SLAFWB_SKIP_S3=1)");
-
-test.beforeAll(async () => {
-  if (!run) return;
-  test.setTimeout(RGW_START_MS);
-  runDir = await fs.mkdtemp(`${os.tmpdir()}/slafwb-e2e-rgw-`);
-  s3 = await s3TestServerIn(() => runDir as string);
-  bucket = await s3.bucket();
-  await s3.client.uploadDir(env("E2E_PBMC"), bucket, PREFIX);
-  uri = `s3://${bucket}/${PREFIX}`;
-});
+const store = useS3Bucket("atlas/pbmc.slaf");
 
 // AWS_* in the environment would win over the keys this spec types into Settings.
 const app = useAppServer([], {
@@ -48,24 +27,15 @@ const app = useAppServer([], {
   },
 });
 
-test.afterAll(async () => {
-  await s3?.close();
-  // Only a radosgw this spec started is stopped (SLAFWB_TEST_S3_ENDPOINT's server is not ours).
-  if (runDir) {
-    await stopRunRgw(runDir);
-    await fs.rm(runDir, { recursive: true, force: true });
-  }
-});
-
 /** Types the S3 settings into the Settings dialog and saves them. */
 async function saveS3Settings(page: Page, secret: string): Promise<void> {
   await page.getByTestId("open-settings").click();
   const dialog = page.getByTestId("settings-dialog");
   await expect(dialog).toBeVisible();
-  await dialog.getByTestId("s3-access-key").fill(s3.account.accessKeyId);
+  await dialog.getByTestId("s3-access-key").fill(store.server.account.accessKeyId);
   await dialog.getByTestId("s3-secret-input").fill(secret);
-  await dialog.getByTestId("s3-region").fill(s3.account.region);
-  await dialog.getByTestId("s3-endpoint").fill(s3.account.endpoint);
+  await dialog.getByTestId("s3-region").fill(store.server.account.region);
+  await dialog.getByTestId("s3-endpoint").fill(store.server.account.endpoint);
   await dialog.getByTestId("s3-addressing").selectOption("path");
   await dialog.getByTestId("settings-save").click();
   await expect(dialog.getByTestId("settings-saved")).toBeVisible();
@@ -88,27 +58,27 @@ async function openRemote(page: Page, address: string): Promise<void> {
 test("a wrong secret is named as refused credentials", async ({ page }) => {
   await openApp(page, app.url);
   await saveS3Settings(page, "not-the-secret");
-  await openRemote(page, uri);
+  await openRemote(page, store.uri);
   const error = page.getByTestId("error");
   await expect(error).toHaveAttribute("data-error-code", "AUTH_INVALID");
   await expect(error).toContainText("The credentials were refused");
-  await expect(error).toContainText(`S3 at ${new URL(s3.account.endpoint).host} refused the credentials`);
+  await expect(error).toContainText(`S3 at ${new URL(store.server.account.endpoint).host} refused the credentials`);
   await expect(error).toContainText("Check the S3 access key and secret");
   await screenshot(page, "25-s3-wrong-secret");
 });
 
 test("open a dataset from S3 with the keys from Settings, run the starter online and offline", async ({ page }) => {
   await openApp(page, app.url);
-  await saveS3Settings(page, s3.account.secretAccessKey);
-  await openRemote(page, uri);
+  await saveS3Settings(page, store.server.account.secretAccessKey);
+  await openRemote(page, store.uri);
   await page.getByTestId("nav-overview").click(); // it opens on Explore (it has an embedding)
 
   // Where it comes from: S3, the bucket, and the tables with the rows the fixture wrote.
   const origin = page.getByTestId("overview-origin");
   await expect(origin).toBeVisible();
   await expect(origin.getByTestId("origin-source")).toHaveText("S3");
-  await expect(origin.getByTestId("origin-where")).toHaveText(bucket);
-  await expect(page.getByTestId("overview-uri")).toHaveText(uri);
+  await expect(origin.getByTestId("origin-where")).toHaveText(store.bucket);
+  await expect(page.getByTestId("overview-uri")).toHaveText(store.uri);
   const pbmc = loadPbmc();
   const expressionRows = pbmc.cells.reduce((n, c) => n + c.genes.length, 0);
   await expect(page.getByTestId("fact-n-cells")).toHaveText(formatCount(pbmc.nCells));
@@ -142,7 +112,7 @@ test("open a dataset from S3 with the keys from Settings, run the starter online
   const details = page.getByTestId("source-counters-popover");
   await expect(details).toBeVisible();
   await expect(details).toContainText("Offline: cache only");
-  await expect(details).toContainText(new URL(s3.account.endpoint).host);
+  await expect(details).toContainText(new URL(store.server.account.endpoint).host);
   await expect(details.getByTestId("detail-requests-s3")).toHaveText(/^[1-9][\d,]* /);
   await screenshot(page, "27-s3-counters");
   await page.keyboard.press("Escape");
@@ -160,7 +130,7 @@ test("open a dataset from S3 with the keys from Settings, run the starter online
   await expect(panel.getByTestId("cache-notice")).toContainText("Pinned cells", { timeout: 60_000 });
   await expect(panel.getByTestId("cache-table-cells").getByTestId("pinned-mark")).toBeVisible();
   await expect(panel.getByTestId("cache-pin-item")).toHaveCount(1);
-  await expect(panel.getByTestId("cache-pin-item")).toContainText(uri);
+  await expect(panel.getByTestId("cache-pin-item")).toContainText(store.uri);
   await screenshot(page, "28-s3-pinned");
   await panel.getByTestId("cache-table-cells").getByTestId("cache-unpin").click();
   await expect(panel.getByTestId("cache-notice")).toContainText("Unpinned cells");
