@@ -7,7 +7,7 @@ import path from "node:path";
 import { AppFailure } from "../../../shared/result";
 import { HubDiskCache } from "./disk-cache";
 import { gatewayFailure, type GatewayErrorCode } from "./errors";
-import type { RepoId } from "./hub-routes";
+import { withinFolder, type RepoId } from "./hub-routes";
 import { parseHfUri, type Gateway, type PinnedDataset, type PinnedS3Dataset } from "./index";
 import type { S3CachePlace } from "./s3-objects";
 import { signRequest, uriEncode } from "./s3-sigv4";
@@ -43,10 +43,6 @@ export interface PinSite {
   place(blockFile: string, repoPaths: string[]): PlacedBlock | null;
   /** Reads bytes [start, end] of a file through the gateway again (a block that left the cache while pinning). */
   fetchAgain(block: PlacedBlock, end: number): Promise<void>;
-}
-
-function within(repoPath: string, prefix: string): boolean {
-  return prefix === "" || repoPath === prefix || repoPath.startsWith(`${prefix}/`);
 }
 
 /** `<folder>/files/<segments>/@<start>.blk` under `base` → its parts; null for anything else. */
@@ -105,7 +101,7 @@ export class HubPinSite implements PinSite {
 
   place(blockFile: string, repoPaths: string[]): PlacedBlock | null {
     const parsed = parseBlockFile(this.cache.repoDir(this.repoId), blockFile);
-    if (!parsed || parsed.folder !== this.pinned.sha || !repoPaths.some((p) => within(parsed.repoPath, p))) return null;
+    if (!parsed || parsed.folder !== this.pinned.sha || !repoPaths.some((p) => withinFolder(parsed.repoPath, p))) return null;
     return parsed;
   }
 
@@ -123,15 +119,15 @@ export class S3PinSite implements PinSite {
   readonly cache: HubDiskCache;
   readonly repoId: RepoId;
   readonly recordsDir: string;
-  private readonly place_: S3CachePlace;
+  private readonly objects: S3CachePlace;
 
   constructor(
     gateway: Gateway,
     readonly pinned: PinnedS3Dataset,
   ) {
-    this.place_ = gateway.s3CacheOf(pinned);
-    this.cache = this.place_.cache;
-    this.repoId = this.place_.repo;
+    this.objects = gateway.s3CacheOf(pinned);
+    this.cache = this.objects.cache;
+    this.repoId = this.objects.repo;
     this.recordsDir = this.cache.repoDir(this.repoId);
   }
 
@@ -154,7 +150,7 @@ export class S3PinSite implements PinSite {
   /** Only the versions this open reads: another open of the bucket may be reading older ones meanwhile. */
   place(blockFile: string, repoPaths: string[]): PlacedBlock | null {
     const parsed = parseBlockFile(this.recordsDir, blockFile);
-    if (!parsed || !repoPaths.some((p) => within(parsed.repoPath, p)) || this.place_.versionOf(parsed.repoPath) !== parsed.folder) return null;
+    if (!parsed || !repoPaths.some((p) => withinFolder(parsed.repoPath, p)) || this.objects.versionOf(parsed.repoPath) !== parsed.folder) return null;
     return { ...parsed, version: parsed.folder };
   }
 

@@ -187,7 +187,6 @@ export async function loadPins(walked: WalkedCache): Promise<{ pins: LoadedPin[]
   for (const s of walked.sources)
     for (const r of s.repos)
       for (const holder of [r, ...r.revisions]) {
-        if (!holder.pinFiles.length) continue;
         const loaded = await loadRevisionPins(holder);
         pins.push(...loaded.pins);
         dead.push(...loaded.dead);

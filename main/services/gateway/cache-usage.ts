@@ -14,7 +14,7 @@ import { readCap } from "./cache-cap";
 import { fileDirIn, loadPins, loadRevisionPins, pinnedBlockNames, pinnedFileDir, protectedByPins, type LoadedPin, type PinRecord } from "./cache-pins";
 import { walkCache, walkedBytes, type WalkedCache, type WalkedRepo, type WalkedRevision } from "./cache-walk";
 import { parseHfUri } from "./index";
-import { cleanRepoPath, SHA } from "./hub-routes";
+import { cleanRepoPath, SHA, withinFolder } from "./hub-routes";
 
 // The contract's shapes: what the cache service answers is exactly what this module computes.
 export type { CacheEntry, CacheUsage, CachePin as PinInfo, CacheSelector, CacheRemoval as RemovalResult } from "../../../shared/ipc/contract";
@@ -144,10 +144,6 @@ async function removeTree(root: string, dir: string): Promise<void> {
   await fs.rm(trash, { recursive: true, force: true });
 }
 
-function within(repoPath: string, prefix: string): boolean {
-  return prefix === "" || repoPath === prefix || repoPath.startsWith(`${prefix}/`);
-}
-
 /** Tree and paths-info docs of a commit about paths under `prefix` (their key names the paths). */
 async function docsUnder(revisionDir: string, prefix: string): Promise<string[]> {
   const dir = path.join(revisionDir, "@docs");
@@ -162,7 +158,7 @@ async function docsUnder(revisionDir: string, prefix: string): Promise<string[]>
     if (typeof key !== "string") continue;
     const lines = key.split("\n");
     const paths = lines[0] === "tree" ? [lines[3] ?? ""] : lines[0] === "paths-info" ? lines.slice(2) : [];
-    if (paths.length && paths.every((p) => p !== "" && within(p, prefix))) out.push(file);
+    if (paths.length && paths.every((p) => p !== "" && withinFolder(p, prefix))) out.push(file);
   }
   return out;
 }
@@ -187,12 +183,12 @@ function blockBytes(files: { otherBytes: number; blocks: { bytes: number }[] }[]
 
 /** Removes the folders `prefixes` (repo paths) of one cached revision, their listings and the pins on them. */
 async function removeFromRevision(root: string, v: WalkedRevision, prefixes: string[], result: RemovalResult): Promise<void> {
-  const sized = blockBytes(v.files.filter((f) => prefixes.some((p) => within(f.repoPath, p))));
+  const sized = blockBytes(v.files.filter((f) => prefixes.some((p) => withinFolder(f.repoPath, p))));
   result.removedBytes += sized.bytes;
   result.removedBlocks += sized.blocks;
   const { pins } = await loadRevisionPins(v);
   for (const p of pins) {
-    if (!prefixes.some((prefix) => within(p.record.tablePath, prefix))) continue;
+    if (!prefixes.some((prefix) => withinFolder(p.record.tablePath, prefix))) continue;
     await fs.rm(p.file, { force: true });
     result.pinsRemoved++;
   }
@@ -238,16 +234,16 @@ export async function removeFromCache(root: string, selector: CacheSelector): Pr
         const found = new Set<string>();
         for (const f of v.files) {
           const place = placeOf(f.repoPath);
-          if (place.table === table && within(place.dataset, dataset)) found.add(place.dataset ? `${place.dataset}/${table}.lance` : `${table}.lance`);
+          if (place.table === table && withinFolder(place.dataset, dataset)) found.add(place.dataset ? `${place.dataset}/${table}.lance` : `${table}.lance`);
         }
         for (const p of [...(await loadRevisionPins(v)).pins, ...repoPins])
-          if (p.record.table === table && within(p.record.tablePath, dataset)) found.add(p.record.tablePath);
+          if (p.record.table === table && withinFolder(p.record.tablePath, dataset)) found.add(p.record.tablePath);
         prefixes = [...found];
       }
       await removeFromRevision(root, v, prefixes, result);
     }
     for (const p of repoPins) {
-      if (!wholeRepo && !(within(p.record.tablePath, dataset) && (table === undefined || p.record.table === table))) continue;
+      if (!wholeRepo && !(withinFolder(p.record.tablePath, dataset) && (table === undefined || p.record.table === table))) continue;
       await fs.rm(p.file, { force: true });
       result.pinsRemoved++;
     }
@@ -292,7 +288,7 @@ export async function removePins(root: string, selector: CacheSelector): Promise
   for (const r of repos.filter((x) => x.owner === owner && x.name === name))
     for (const holder of [r, ...revisionsOf(r, revision)])
       for (const p of (await loadRevisionPins(holder)).pins) {
-        if (!within(p.record.dataset, dataset) || (selector.table !== undefined && p.record.table !== selector.table)) continue;
+        if (!withinFolder(p.record.dataset, dataset) || (selector.table !== undefined && p.record.table !== selector.table)) continue;
         await fs.rm(p.file, { force: true });
         removed++;
       }

@@ -25,6 +25,11 @@ export function repoKey(repo: RepoId): string {
   return `${repo.owner}/${repo.name}`;
 }
 
+/** Whether a repo path (or S3 key) is the folder `folder` itself or below it ("" holds everything). */
+export function withinFolder(repoPath: string, folder: string): boolean {
+  return folder === "" || repoPath === folder || repoPath.startsWith(`${folder}/`);
+}
+
 /** A repo-relative path with no empty, "." or ".." segment (it becomes a cache path), or null. */
 export function cleanRepoPath(segments: string[]): string | null {
   const parts = segments.length && segments[segments.length - 1] === "" ? segments.slice(0, -1) : segments;

@@ -86,7 +86,8 @@ import { S3Handler } from "./s3-handler";
 import { S3Objects, type PinnedS3Dataset, type S3Access, type S3CachePlace } from "./s3-objects";
 import { startGatewayServer } from "./server";
 import { Upstream, type RetryPolicy } from "./upstream";
-import { environmentS3 } from "../sources/s3-environment";
+// Read AWS_* (at its load) before pointLanceAt takes them out of the environment.
+import "../sources/s3-environment";
 
 export { appFailureFromLanceError } from "./errors";
 export type { SourceCounters } from "./counters";
@@ -178,7 +179,6 @@ export interface Gateway {
  * gives, and AWS_* would otherwise reach its S3 client too (a session token or endpoint the gateway never signed for).
  */
 export function pointLanceAt(gateway: Gateway): void {
-  environmentS3();
   Object.assign(process.env, gateway.lanceEnv());
   for (const name of Object.keys(process.env)) if (name.startsWith("AWS_")) delete process.env[name];
 }

@@ -7,9 +7,10 @@
  */
 import type http from "node:http";
 import { GatewayError } from "./errors";
+import { withinFolder } from "./hub-routes";
 import { parseClientRange, spanOf } from "./remote-files";
 import type { S3Counters } from "./s3-counters";
-import { insidePrefix, type S3Objects, type S3Session } from "./s3-objects";
+import type { S3Objects, S3Session } from "./s3-objects";
 import { parseRawQuery, verifyRequest } from "./s3-sigv4";
 import type { ObjectHead } from "./s3-upstream";
 import { errorXml } from "./s3-xml";
@@ -120,7 +121,7 @@ export class S3Handler {
     if (route.bucket !== session.bucket)
       return send(res, 403, "AccessDenied", `Forbidden: this dataset is in bucket ${session.bucket}`, undefined, method === "HEAD");
     if (route.kind === "list") return this.list(res, session, route.query);
-    if (!insidePrefix(session.prefix, route.key))
+    if (!withinFolder(route.key, session.prefix))
       return send(res, 403, "AccessDenied", `Forbidden: ${route.key} is outside the dataset`, undefined, route.head);
     return this.object(req, res, session, route.key, route.head);
   }

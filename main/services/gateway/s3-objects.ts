@@ -135,11 +135,6 @@ export function etagHash(etag: string): string {
   return createHash("sha256").update(etag).digest("hex").slice(0, 40);
 }
 
-/** A key inside the open dataset (the prefix itself or below it). */
-export function insidePrefix(prefix: string, key: string): boolean {
-  return prefix === "" || key === prefix || key.startsWith(`${prefix}/`);
-}
-
 function offline(what: string, key?: string): GatewayError {
   return new GatewayError("OfflineNotCached", `Offline, and ${what} is not in the local cache`, key === undefined ? {} : { path: key });
 }

@@ -117,9 +117,8 @@ export class WarmTables {
     const choices = [[...(current?.columns ?? []), ...req.columns, ...(req.prefer ?? [])], [...(current?.columns ?? []), ...req.columns], req.columns].map(
       (c) => [...new Set(c)],
     );
-    const fitting = choices.find((c) => req.bytesOf(c) <= this.budgetBytes);
-    if (!fitting) return null;
-    const columns = fitting;
+    const columns = choices.find((c) => req.bytesOf(c) <= this.budgetBytes);
+    if (!columns) return null;
     const bytes = req.bytesOf(columns);
     await this.makeRoom(bytes, current);
     const entry: WarmEntry = { name: `t${this.next++}`, key: req.key, columns: new Set(columns), bytes, users: 0, lastUsed: ++this.clock, retired: false };

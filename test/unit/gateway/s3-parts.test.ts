@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { appFailureFromLanceError } from "../../../main/services/gateway";
 import { S3Counters } from "../../../main/services/gateway/s3-counters";
 import { parseS3Route } from "../../../main/services/gateway/s3-handler";
-import { insidePrefix, parseS3Uri } from "../../../main/services/gateway/s3-objects";
+import { withinFolder } from "../../../main/services/gateway/hub-routes";
+import { parseS3Uri } from "../../../main/services/gateway/s3-objects";
 import { parseRawQuery, verifyRequest } from "../../../main/services/gateway/s3-sigv4";
 import { S3Upstream } from "../../../main/services/gateway/s3-upstream";
 import { errorXml, listedObjects } from "../../../main/services/gateway/s3-xml";
@@ -81,10 +82,10 @@ describe("S3 URIs, routes and upstream URLs", () => {
     expect(parseS3Uri("s3://my.bucket")).toEqual({ bucket: "my.bucket", prefix: "" });
     for (const bad of ["s3://", "s3://ab/x", "s3://Upper/x", "s3://b_b/x", "s3://bucket/a//b", "s3://bucket/a/../b", "hf://datasets/a/b", "s3://a..b/x"])
       expect(() => parseS3Uri(bad), bad).toThrow(/Not an S3 dataset URI/);
-    expect(insidePrefix("ds", "ds/x")).toBe(true);
-    expect(insidePrefix("ds", "ds")).toBe(true);
-    expect(insidePrefix("ds", "dsx/y")).toBe(false);
-    expect(insidePrefix("", "anything")).toBe(true);
+    expect(withinFolder("ds/x", "ds")).toBe(true);
+    expect(withinFolder("ds", "ds")).toBe(true);
+    expect(withinFolder("dsx/y", "ds")).toBe(false);
+    expect(withinFolder("anything", "")).toBe(true);
   });
 
   it("routes only object reads and ListObjectsV2; writes and sub-resources are refused", () => {
