@@ -23,6 +23,11 @@ export class DatasetTables {
     return t;
   }
 
+  /** The warm tables' key of a table: this dataset at the table's current version (warm-tables.ts). */
+  async warmKey(name: string): Promise<string> {
+    return `${this.ds.summary.datasetId}@${await this.lance(name).version()}/${name}`;
+  }
+
   rows(name: string): number {
     return this.info(name)?.rows ?? 0;
   }

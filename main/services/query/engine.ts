@@ -218,12 +218,12 @@ export class SqlEngine {
   }
 
   preview(ds: OpenDataset, plan: QueryPlan): Promise<QueryPreview> {
-    return previewQuery(this.tables(ds), plan, this.options);
+    return previewQuery(this.tables(ds), plan, this.options, this.warm);
   }
 
   /** Whether a query could be over the confirmation threshold at all: reading every row of what it needs. */
   mayNeedConfirmation(ds: OpenDataset, plan: QueryPlan): Promise<boolean> {
-    return mayNeedConfirmation(this.tables(ds), plan, this.options);
+    return mayNeedConfirmation(this.tables(ds), plan, this.options, this.warm);
   }
 
   /** A cheap row estimate (no counting) for progress totals. */

@@ -372,7 +372,7 @@ export class QueryRun {
     const tableRows = this.tables.rows(name);
     let loaded: IngestResult = { rows: 0, bytes: 0, appended: 0 };
     const lease = await warm.use({
-      key: `${this.tables.ds.summary.datasetId}@${await this.tables.lance(name).version()}/${name}`,
+      key: await this.tables.warmKey(name),
       columns: scanColumns(needs).map((c) => c.name),
       prefer,
       filtered,

@@ -1,6 +1,7 @@
 /**
  * What a query will read before it runs: rows and bytes per scan (exact counts on small local tables, rules of
- * thumb otherwise), and whether it is over the confirmation threshold.
+ * thumb otherwise), and whether it is over the confirmation threshold. A table whose columns are warm (held in
+ * memory by earlier queries) is read from memory: it counts for nothing.
  */
 import type { QueryPreview, ScanEstimate } from "../../../shared/ipc/contract";
 import type { Analysis, IdLink, TableNeeds } from "./analyze";
@@ -8,6 +9,7 @@ import { scanColumns, type DatasetTables } from "./dataset-tables";
 import type { QueryPlan } from "./engine";
 import { rowBytes, selectivity } from "./estimate";
 import { andOf, LANCE, orOfRefs, renderPred, type Pred } from "./pushdown";
+import type { WarmTables } from "./warm-tables";
 
 export interface EstimateOptions {
   /** Estimated bytes above which a query needs `confirmed: true`: local datasets. */
@@ -40,7 +42,18 @@ async function fraction(tables: DatasetTables, table: string, pred: Pred | null,
   return selectivity(pred, tables.idRanges());
 }
 
-export async function previewQuery(tables: DatasetTables, plan: QueryPlan, options: EstimateOptions): Promise<QueryPreview> {
+/** Whether the columns a query needs of a table are warm, so running it reads none of that table. */
+async function inMemory(tables: DatasetTables, needs: TableNeeds, warm: WarmTables | null): Promise<boolean> {
+  return (
+    !!warm &&
+    warm.holds(
+      await tables.warmKey(needs.table.name),
+      scanColumns(needs).map((c) => c.name),
+    )
+  );
+}
+
+export async function previewQuery(tables: DatasetTables, plan: QueryPlan, options: EstimateOptions, warm: WarmTables | null): Promise<QueryPreview> {
   const exactMax = options.exactCountRows ?? 5_000_000;
   const exact = (table: string) => !tables.remote && tables.rows(table) <= exactMax;
   const scans: ScanEstimate[] = [];
@@ -64,17 +77,20 @@ export async function previewQuery(tables: DatasetTables, plan: QueryPlan, optio
       filter: describeFilter(needs, plan.analysis),
       estimatedRows,
       estimatedBytes: Math.round(estimatedRows * rowBytes(await tables.widths(needs), columns)),
+      inMemory: await inMemory(tables, needs, warm),
     });
   }
-  const estimatedRows = scans.reduce((s, x) => s + x.estimatedRows, 0);
-  const estimatedBytes = scans.reduce((s, x) => s + x.estimatedBytes, 0);
+  const read = scans.filter((x) => !x.inMemory);
+  const estimatedRows = read.reduce((s, x) => s + x.estimatedRows, 0);
+  const estimatedBytes = read.reduce((s, x) => s + x.estimatedBytes, 0);
   return { scans, estimatedRows, estimatedBytes, needsConfirmation: estimatedBytes > threshold(tables, options), namedResults: plan.analysis.namedResults };
 }
 
 /** Whether a query could be over the confirmation threshold at all: reading every row of what it needs. */
-export async function mayNeedConfirmation(tables: DatasetTables, plan: QueryPlan, options: EstimateOptions): Promise<boolean> {
+export async function mayNeedConfirmation(tables: DatasetTables, plan: QueryPlan, options: EstimateOptions, warm: WarmTables | null): Promise<boolean> {
   let upper = 0;
   for (const needs of plan.analysis.tables.values()) {
+    if (await inMemory(tables, needs, warm)) continue;
     upper +=
       tables.rows(needs.table.name) *
       rowBytes(

@@ -102,6 +102,12 @@ export class WarmTables {
     return sum;
   }
 
+  /** Whether these columns of `key` are warm now (a query on them reads no table). */
+  holds(key: string, columns: string[]): boolean {
+    const e = this.entries.get(key);
+    return !!e && columns.every((c) => e.columns.has(c));
+  }
+
   /** What is warm now, for tests and reports: key → columns. */
   snapshot(): Map<string, string[]> {
     return new Map([...this.entries.values()].map((e) => [e.key, [...e.columns].sort()]));

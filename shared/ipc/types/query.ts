@@ -46,10 +46,13 @@ export interface ScanEstimate {
   filter: string | null;
   estimatedRows: number;
   estimatedBytes: number;
+  /** Its columns are held in memory by earlier queries: running it reads none of this table. */
+  inMemory: boolean;
 }
 
 export interface QueryPreview {
   scans: ScanEstimate[];
+  /** What running it reads from the tables: the scans not in memory. */
   estimatedRows: number;
   estimatedBytes: number;
   /** True when the estimate is over the confirmation threshold: run with `confirmed: true`. */

@@ -4,7 +4,7 @@
  * first read keeps its filtered scan.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unwrap } from "../../fixtures/result";
+import { failure, unwrap } from "../../fixtures/result";
 import { openEnv, runJob, sameAsOracle, scanOf, useQueryEnvironment, type Env } from "./helpers";
 
 const q = useQueryEnvironment({ beforeAll, afterAll });
@@ -141,6 +141,29 @@ describe("warm fact tables", () => {
       expect(env.query.engine.warm!.snapshot().get(key())).toEqual(["gene_integer_id", "value"]);
       expect(env.query.engine.held.bytes()).toBe(rows * 4);
       expect(scanOf(await same(env, GENE_FILTER), "expression").rowsScanned).toBe(0);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("ask no confirmation for a table read from memory: the preview says so and counts it for nothing", async () => {
+    const env = await openEnv(q.fixture, { warmFactMinRows: 0, streamMinRows: 0, confirmBytes: 10 });
+    try {
+      const before = unwrap(await env.query.preview({ datasetId: env.datasetId, sql: GENE_FILTER }));
+      expect(before.scans.find((x) => x.table === "expression")).toMatchObject({ inMemory: false });
+      expect(before.needsConfirmation).toBe(true);
+      expect(failure(await env.query.start({ datasetId: env.datasetId, sql: GENE_FILTER })).code).toBe("QUERY_NEEDS_CONFIRMATION");
+      // Two runs hold expression's columns (and keep genes warm): the same query then reads no table.
+      for (let i = 0; i < 2; i++) await same(env, GENE_FILTER);
+      const after = unwrap(await env.query.preview({ datasetId: env.datasetId, sql: GENE_FILTER }));
+      expect(after.scans.map((x) => [x.table, x.inMemory]).sort()).toEqual([
+        ["expression", true],
+        ["genes", true],
+      ]);
+      expect(after.scans.find((x) => x.table === "expression")!.estimatedBytes).toBe(before.scans.find((x) => x.table === "expression")!.estimatedBytes);
+      expect([after.estimatedRows, after.estimatedBytes, after.needsConfirmation]).toEqual([0, 0, false]);
+      const { jobId } = unwrap(await env.query.start({ datasetId: env.datasetId, sql: GENE_FILTER }));
+      expect(unwrap(await env.jobs.wait({ jobId })).state).toBe("done");
     } finally {
       await env.close();
     }
